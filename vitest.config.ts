@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: "unit" runs on the host (pure cores, loopback and netns tests);
+// "kernel" runs files named *.vm.test.ts against a real IPVS kernel booted once
+// under QEMU by the global setup and shared by every kernel test file.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.vm.test.ts', 'node_modules/**'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: ['test/**/*.vm.test.ts'],
+          globalSetup: ['test/kernel/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
