@@ -1,0 +1,96 @@
+// Runs inside the kernel VM (plain JavaScript: no TypeScript loader to start under TCG).
+// It executes jobs that the host drops into <exchange>/jobs/<id>/job.json and answers
+// with result.json beside them; see vm.ts for the host side of the protocol.
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const exchange = process.argv[2];
+const jobsDir = join(exchange, 'jobs');
+const POLL_MS = 20;
+
+// Loaded up front so that every job, in whatever namespace, finds them present.
+const MODULES = [
+  'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_lc', 'ip_vs_wlc', 'ip_vs_lblc', 'ip_vs_lblcr', 'ip_vs_dh',
+  'ip_vs_sh', 'ip_vs_sed', 'ip_vs_nq', 'ip_vs_fo', 'ip_vs_ovf', 'ip_vs_mh', 'ip_vs_twos', 'ip_vs_pe_sip',
+  'veth', 'bridge', 'dummy', 'macvlan', 'ipip', 'ip6_tunnel', 'tun', 'nf_conntrack', 'af_packet',
+];
+
+function writeAtomically(path, content) {
+  writeFileSync(`${path}.tmp`, content);
+  renameSync(`${path}.tmp`, path);
+}
+
+function setUp() {
+  const loaded = [];
+  const missing = [];
+  for (const module of MODULES) {
+    try {
+      execFileSync('modprobe', [module], { stdio: 'ignore', timeout: 10_000 });
+      loaded.push(module);
+    } catch {
+      missing.push(module);
+    }
+  }
+  execFileSync('ip', ['link', 'set', 'lo', 'up'], { timeout: 5_000 });
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  writeAtomically(join(exchange, 'ready.json'), JSON.stringify({ kernel, loaded, missing }));
+}
+
+const started = new Set();
+
+function runJob(id) {
+  const dir = join(jobsDir, id);
+  const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8'));
+  const out = openSync(join(dir, 'stdout'), 'w');
+  const err = openSync(join(dir, 'stderr'), 'w');
+  // A fresh network namespace per job isolates its IPVS table and lets jobs run side by side.
+  const argv = job.netns
+    ? ['unshare', '--net', '--', '/bin/sh', '-c', 'ip link set lo up && exec "$@"', 'lvsd-job', ...job.argv]
+    : job.argv;
+  const began = Date.now();
+  let timedOut = false;
+  let finished = false;
+  const finish = (code, signal, spawnError) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    closeSync(out);
+    closeSync(err);
+    const result = { code, signal, timedOut, spawnError, durationMs: Date.now() - began };
+    writeAtomically(join(dir, 'result.json'), JSON.stringify(result));
+  };
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: job.cwd ?? '/',
+    env: { ...process.env, ...job.env },
+    stdio: ['ignore', out, err],
+    detached: true,
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, job.timeoutMs);
+  child.on('error', (error) => finish(null, null, String(error)));
+  child.on('exit', (code, signal) => finish(code, signal, undefined));
+}
+
+function poll() {
+  if (existsSync(join(exchange, 'shutdown'))) process.exit(0);
+  for (const id of readdirSync(jobsDir)) {
+    if (started.has(id) || !existsSync(join(jobsDir, id, 'job.json'))) continue;
+    started.add(id);
+    try {
+      runJob(id);
+    } catch (error) {
+      writeAtomically(join(jobsDir, id, 'result.json'), JSON.stringify({ code: null, spawnError: String(error) }));
+    }
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+setUp();
+poll();
