@@ -1,0 +1,315 @@
+import { compareAddresses } from './ip.ts';
+import type { Advertisement, Authentication, DropReason, VrrpVersion } from './packet.ts';
+
+/** The pure VRRP state machine of one instance (RFC 3768 for v2, RFC 5798 for v3). */
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
+export const ADDRESS_OWNER_PRIORITY = 255;
+
+export interface MachineParams {
+  vrid: number;
+  version: VrrpVersion;
+  /** Configured priority; 255 makes us the address owner. */
+  priority: number;
+  advertIntervalMs: number;
+  initialState: 'MASTER' | 'BACKUP';
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** The address our adverts come from; ties between equal priorities go to the higher one. */
+  ownAddress: string;
+  /** Addresses listed in adverts (the VIPs of the instance's family, not the excluded ones). */
+  advertisedAddresses: string[];
+  authentication: Authentication;
+  /** When set, adverts must come from one of these addresses. */
+  unicastPeers: string[];
+  /** Second burst of gratuitous ARP after becoming master; 0 disables it. */
+  garpMasterDelayMs: number;
+}
+
+export interface SplitBrain {
+  peer: string;
+  peerPriority: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+export interface MachineState {
+  state: VrrpState;
+  effectivePriority: number;
+  faulty: boolean;
+  /** v3 backups adopt the master's advert interval; v2 requires them to match. */
+  masterAdvertIntervalMs: number;
+  masterAddress: string | undefined;
+  masterPriority: number | undefined;
+  lastAdvertAt: number | undefined;
+  advertAt: number | undefined;
+  masterDownAt: number | undefined;
+  garpAt: number | undefined;
+  /** With preempt_delay: the time from which a lower priority master is no longer accepted. */
+  preemptAt: number | undefined;
+  splitBrain: SplitBrain | undefined;
+  drops: Partial<Record<DropReason, number>>;
+}
+
+export type MachineEvent =
+  | { type: 'start'; now: number }
+  | { type: 'tick'; now: number }
+  | { type: 'advert'; now: number; source: string; ttl: number; advert: Advertisement }
+  | { type: 'priority'; now: number; effectivePriority: number }
+  | { type: 'fault'; now: number; faulty: boolean }
+  /** A sync group peer moved; members follow it. */
+  | { type: 'sync'; now: number; to: 'MASTER' | 'BACKUP' | 'FAULT' }
+  | { type: 'stop'; now: number };
+
+export type TransitionReason =
+  | 'startup'
+  | 'address-owner'
+  | 'master-down-timer'
+  | 'higher-priority-master'
+  | 'fault'
+  | 'fault-cleared'
+  | 'sync-group'
+  | 'stop';
+
+export type MachineAction =
+  | { type: 'advertise'; priority: number }
+  | { type: 'add-addresses' }
+  | { type: 'remove-addresses' }
+  | { type: 'gratuitous-arp' }
+  | { type: 'transition'; from: VrrpState; to: VrrpState; reason: TransitionReason }
+  | { type: 'dropped'; reason: DropReason; source: string }
+  | { type: 'split-brain'; peer: string; peerPriority: number };
+
+export interface StepResult {
+  state: MachineState;
+  actions: MachineAction[];
+}
+
+export function initialMachineState(params: MachineParams): MachineState {
+  return {
+    state: 'INIT',
+    effectivePriority: params.priority,
+    faulty: false,
+    masterAdvertIntervalMs: params.advertIntervalMs,
+    masterAddress: undefined,
+    masterPriority: undefined,
+    lastAdvertAt: undefined,
+    advertAt: undefined,
+    masterDownAt: undefined,
+    garpAt: undefined,
+    preemptAt: undefined,
+    splitBrain: undefined,
+    drops: {},
+  };
+}
+
+export function skewTimeMs(params: MachineParams, state: MachineState): number {
+  const interval = params.version === 2 ? 1000 : state.masterAdvertIntervalMs;
+  return ((256 - state.effectivePriority) * interval) / 256;
+}
+
+export function masterDownIntervalMs(params: MachineParams, state: MachineState): number {
+  const interval = params.version === 2 ? params.advertIntervalMs : state.masterAdvertIntervalMs;
+  return 3 * interval + skewTimeMs(params, state);
+}
+
+/** The earliest time at which a `tick` has work to do. */
+export function nextDeadline(state: MachineState): number | undefined {
+  const deadlines = [state.advertAt, state.masterDownAt, state.garpAt].filter((at): at is number => at !== undefined);
+  return deadlines.length === 0 ? undefined : Math.min(...deadlines);
+}
+
+export function step(params: MachineParams, current: MachineState, event: MachineEvent): StepResult {
+  const actions: MachineAction[] = [];
+  const state = handle(params, current, event, actions);
+  return { state, actions };
+}
+
+function isOwner(params: MachineParams, state: MachineState): boolean {
+  return params.priority === ADDRESS_OWNER_PRIORITY && state.effectivePriority === ADDRESS_OWNER_PRIORITY;
+}
+
+function handle(params: MachineParams, state: MachineState, event: MachineEvent, actions: MachineAction[]): MachineState {
+  switch (event.type) {
+    case 'start':
+      if (state.state !== 'INIT') return state;
+      if (state.faulty) return enterFault(state, event.now, 'startup', actions);
+      if (isOwner(params, state)) return becomeMaster(params, state, event.now, 'address-owner', actions);
+      // keepalived's `state MASTER` takes the master role at once and lets the election sort it out.
+      if (params.initialState === 'MASTER') return becomeMaster(params, state, event.now, 'startup', actions);
+      return becomeBackup(params, state, event.now, 'startup', actions);
+    case 'tick':
+      return onTick(params, state, event.now, actions);
+    case 'advert':
+      return onAdvert(params, state, event, actions);
+    case 'priority':
+      return { ...state, effectivePriority: event.effectivePriority };
+    case 'fault':
+      return onFault(params, { ...state, faulty: event.faulty }, event.now, actions);
+    case 'sync':
+      return onSync(params, state, event.to, event.now, actions);
+    case 'stop':
+      if (state.state === 'STOPPED') return state;
+      if (state.state === 'MASTER') {
+        actions.push({ type: 'advertise', priority: 0 }, { type: 'remove-addresses' });
+      }
+      return transition(clearTimers(state), 'STOPPED', 'stop', actions);
+  }
+}
+
+function transition(state: MachineState, to: VrrpState, reason: TransitionReason, actions: MachineAction[]): MachineState {
+  if (state.state !== to) actions.push({ type: 'transition', from: state.state, to, reason });
+  return { ...state, state: to };
+}
+
+function clearTimers(state: MachineState): MachineState {
+  return { ...state, advertAt: undefined, masterDownAt: undefined, garpAt: undefined, preemptAt: undefined };
+}
+
+function becomeMaster(params: MachineParams, state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
+  actions.push({ type: 'advertise', priority: state.effectivePriority }, { type: 'add-addresses' }, { type: 'gratuitous-arp' });
+  const master: MachineState = {
+    ...clearTimers(state),
+    advertAt: now + params.advertIntervalMs,
+    garpAt: params.garpMasterDelayMs > 0 ? now + params.garpMasterDelayMs : undefined,
+    masterAddress: params.ownAddress,
+    masterPriority: state.effectivePriority,
+    masterAdvertIntervalMs: params.advertIntervalMs,
+  };
+  return transition(master, 'MASTER', reason, actions);
+}
+
+function becomeBackup(params: MachineParams, state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
+  if (state.state === 'MASTER') actions.push({ type: 'remove-addresses' });
+  const backup: MachineState = { ...clearTimers(state), splitBrain: undefined };
+  const withTimer = { ...backup, masterDownAt: now + masterDownIntervalMs(params, backup) };
+  return transition(withTimer, 'BACKUP', reason, actions);
+}
+
+function enterFault(state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
+  if (state.state === 'MASTER') actions.push({ type: 'advertise', priority: 0 }, { type: 'remove-addresses' });
+  return transition({ ...clearTimers(state), splitBrain: undefined, masterAddress: undefined }, 'FAULT', reason, actions);
+}
+
+function onTick(params: MachineParams, state: MachineState, now: number, actions: MachineAction[]): MachineState {
+  if (state.state === 'BACKUP' && state.masterDownAt !== undefined && state.masterDownAt <= now) {
+    return becomeMaster(params, state, now, 'master-down-timer', actions);
+  }
+  if (state.state !== 'MASTER') return state;
+  let next = state;
+  if (next.advertAt !== undefined && next.advertAt <= now) {
+    actions.push({ type: 'advertise', priority: next.effectivePriority });
+    next = { ...next, advertAt: now + params.advertIntervalMs, masterPriority: next.effectivePriority };
+  }
+  if (next.garpAt !== undefined && next.garpAt <= now) {
+    actions.push({ type: 'gratuitous-arp' });
+    next = { ...next, garpAt: undefined };
+  }
+  return next;
+}
+
+function onFault(params: MachineParams, state: MachineState, now: number, actions: MachineAction[]): MachineState {
+  if (state.faulty) return state.state === 'INIT' || state.state === 'STOPPED' ? state : enterFault(state, now, 'fault', actions);
+  if (state.state !== 'FAULT') return state;
+  if (isOwner(params, state)) return becomeMaster(params, state, now, 'fault-cleared', actions);
+  return becomeBackup(params, state, now, 'fault-cleared', actions);
+}
+
+function onSync(params: MachineParams, state: MachineState, to: 'MASTER' | 'BACKUP' | 'FAULT', now: number, actions: MachineAction[]): MachineState {
+  if (state.state === 'INIT' || state.state === 'STOPPED' || state.state === to) return state;
+  if (to === 'FAULT') return enterFault(state, now, 'sync-group', actions);
+  if (state.state === 'FAULT') return state;
+  if (to === 'MASTER') return becomeMaster(params, state, now, 'sync-group', actions);
+  return becomeBackup(params, state, now, 'sync-group', actions);
+}
+
+/** Why an advert that decoded cleanly is still not for us, or undefined when it is acceptable. */
+export function rejectAdvert(params: MachineParams, source: string, ttl: number, advert: Advertisement): DropReason | undefined {
+  if (ttl !== 255) return 'ttl';
+  if (advert.version !== params.version) return 'version';
+  if (advert.vrid !== params.vrid) return 'unknown-vrid';
+  if (params.unicastPeers.length > 0 && !params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) {
+    return 'unexpected-source';
+  }
+  if (params.version === 2) {
+    if (!authenticationMatches(params.authentication, advert)) return 'auth';
+    if (advert.advertIntervalMs !== params.advertIntervalMs) return 'interval';
+  }
+  if (!sameAddressSet(advert.addresses, params.advertisedAddresses)) return 'addresses';
+  return undefined;
+}
+
+function authenticationMatches(expected: Authentication, advert: Advertisement): boolean {
+  if (expected.type === 'none') return advert.authType === 0;
+  if (advert.authType !== 1) return false;
+  const password = Buffer.alloc(8);
+  Buffer.from(expected.password, 'latin1').copy(password, 0, 0, 8);
+  return password.equals(advert.authData);
+}
+
+function sameAddressSet(received: string[], expected: string[]): boolean {
+  if (received.length !== expected.length) return false;
+  return expected.every((address) => received.some((other) => compareAddresses(address, other) === 0));
+}
+
+function countDrop(state: MachineState, reason: DropReason, source: string, actions: MachineAction[]): MachineState {
+  actions.push({ type: 'dropped', reason, source });
+  return { ...state, drops: { ...state.drops, [reason]: (state.drops[reason] ?? 0) + 1 } };
+}
+
+function onAdvert(params: MachineParams, state: MachineState, event: Extract<MachineEvent, { type: 'advert' }>, actions: MachineAction[]): MachineState {
+  const { now, source, advert } = event;
+  if (compareAddresses(source, params.ownAddress) === 0) return state;
+  const rejected = rejectAdvert(params, source, event.ttl, advert);
+  if (rejected) return countDrop(state, rejected, source, actions);
+  if (state.state === 'BACKUP') return backupReceives(params, state, source, advert, now);
+  if (state.state === 'MASTER') return masterReceives(params, state, source, advert, now, actions);
+  return state;
+}
+
+function backupReceives(params: MachineParams, state: MachineState, source: string, advert: Advertisement, now: number): MachineState {
+  const heard = { ...state, lastAdvertAt: now, masterAddress: source, masterPriority: advert.priority };
+  if (advert.priority === 0) return { ...heard, masterDownAt: now + skewTimeMs(params, state) };
+  const lowerPriorityMaster = advert.priority < state.effectivePriority;
+  if (params.preempt && lowerPriorityMaster) {
+    if (params.preemptDelayMs <= 0) return state;
+    const preemptAt = state.preemptAt ?? now + params.preemptDelayMs;
+    if (preemptAt <= now) return { ...state, preemptAt };
+    return followMaster(params, { ...heard, preemptAt }, advert, now);
+  }
+  return followMaster(params, { ...heard, preemptAt: lowerPriorityMaster ? state.preemptAt : undefined }, advert, now);
+}
+
+function followMaster(params: MachineParams, state: MachineState, advert: Advertisement, now: number): MachineState {
+  const adopted = params.version === 3 ? { ...state, masterAdvertIntervalMs: advert.advertIntervalMs } : state;
+  return { ...adopted, masterDownAt: now + masterDownIntervalMs(params, adopted) };
+}
+
+function masterReceives(
+  params: MachineParams,
+  state: MachineState,
+  source: string,
+  advert: Advertisement,
+  now: number,
+  actions: MachineAction[],
+): MachineState {
+  if (advert.priority === 0) {
+    actions.push({ type: 'advertise', priority: state.effectivePriority });
+    return { ...state, advertAt: now + params.advertIntervalMs };
+  }
+  const peerWins =
+    advert.priority > state.effectivePriority ||
+    (advert.priority === state.effectivePriority && compareAddresses(source, params.ownAddress) > 0);
+  if (peerWins) {
+    const backup = becomeBackup(params, state, now, 'higher-priority-master', actions);
+    return followMaster(params, { ...backup, lastAdvertAt: now, masterAddress: source, masterPriority: advert.priority }, advert, now);
+  }
+  // Another master that loses the election: answer at once so it steps down, and remember it.
+  actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority }, { type: 'advertise', priority: state.effectivePriority });
+  const firstSeenAt = state.splitBrain?.peer === source ? state.splitBrain.firstSeenAt : now;
+  return {
+    ...state,
+    advertAt: now + params.advertIntervalMs,
+    splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt, lastSeenAt: now },
+  };
+}

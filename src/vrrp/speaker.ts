@@ -1,0 +1,530 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { gratuitousArpFrame, unsolicitedNeighborAdvertisementFrame } from './frames.ts';
+import { compareAddresses, familyOf } from './ip.ts';
+import { sendLinkLayerFrame } from './link-layer.ts';
+import {
+  initialMachineState,
+  nextDeadline,
+  step,
+  type MachineAction,
+  type MachineEvent,
+  type MachineParams,
+  type MachineState,
+  type SplitBrain,
+  type VrrpState,
+} from './machine.ts';
+import { Rtnetlink, type LinkInfo } from './netlink.ts';
+import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
+import { notifyArguments, notifyFifoLine, runCommand, splitCommandLine, writeFifo, type NotifyState } from './scripts.ts';
+import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth } from './tracking.ts';
+import { VrrpChannel, type ReceivedPacket } from './transport.ts';
+import type { VirtualAddress, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+
+export interface VrrpOptions {
+  logger: Logger;
+  syncGroups?: VrrpSyncGroupSpec[];
+  /** Monotonic milliseconds; performance.now() unless a test injects another clock. */
+  now?: () => number;
+}
+
+export interface VrrpInstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  state: VrrpState;
+  effectivePriority: number;
+  configuredPriority: number;
+  /** Our own address while we are master. */
+  masterAddress: string | undefined;
+  /** Milliseconds since the last advert accepted from a master, undefined if none yet. */
+  lastAdvertAgeMs: number | undefined;
+  /** Another master for our VRID that we out-prioritised (split brain), while we are master. */
+  splitBrain: (SplitBrain & { ageMs: number }) | undefined;
+  droppedPackets: Partial<Record<DropReason, number>>;
+}
+
+export interface VrrpHandle {
+  status(): VrrpInstanceStatus[];
+  /** Reload: keeps unchanged instances running, retires removed ones, starts new ones. */
+  update(instances: VrrpInstanceSpec[], syncGroups?: VrrpSyncGroupSpec[]): Promise<void>;
+  /** Gives up mastership (priority 0 advert), removes the VIPs, runs notify_stop. */
+  stop(): Promise<void>;
+}
+
+const NOTIFY_TIMEOUT_MS = 10_000;
+const NOTIFY_STATES: Partial<Record<VrrpState, NotifyState>> = { MASTER: 'MASTER', BACKUP: 'BACKUP', FAULT: 'FAULT', STOPPED: 'STOP' };
+
+export async function startVrrp(instances: VrrpInstanceSpec[], options: VrrpOptions): Promise<VrrpHandle> {
+  const speaker = new Speaker(options);
+  await speaker.apply(instances, options.syncGroups ?? []);
+  return {
+    status: () => speaker.status(),
+    update: (next, syncGroups) => speaker.apply(next, syncGroups ?? []),
+    stop: () => speaker.stop(),
+  };
+}
+
+class Speaker {
+  private readonly netlink = new Rtnetlink();
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private readonly instances = new Map<string, InstanceRunner>();
+  private readonly channels = new Map<string, VrrpChannel>();
+  private readonly scripts = new Map<string, ScriptWatcher>();
+  private syncGroups: VrrpSyncGroupSpec[] = [];
+  private linkWatch: ReturnType<typeof setInterval> | undefined;
+  private links = new Map<string, LinkInfo>();
+  private stopped = false;
+
+  constructor(options: VrrpOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.logger = options.logger;
+  }
+
+  status(): VrrpInstanceStatus[] {
+    return [...this.instances.values()].map((runner) => runner.status(this.now()));
+  }
+
+  async apply(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
+    this.syncGroups = syncGroups;
+    await this.refreshLinks();
+    const wanted = new Map(specs.map((spec) => [spec.name, spec]));
+    for (const [name, runner] of this.instances) {
+      const next = wanted.get(name);
+      if (next && JSON.stringify(next) === JSON.stringify(runner.spec)) continue;
+      const keep = new Set(next?.virtualAddresses.concat(next.excludedAddresses).map((vip) => vip.address) ?? []);
+      const inherited = await runner.retire(keep);
+      this.instances.delete(name);
+      if (next) await this.startInstance(next, inherited);
+    }
+    const firstStart = this.channels.size === 0;
+    for (const spec of specs) {
+      if (this.instances.has(spec.name)) continue;
+      if (firstStart) await this.removeLeftoverAddresses(spec);
+      await this.startInstance(spec, undefined);
+    }
+    this.reconcileScripts();
+    this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.linkWatch);
+    for (const watcher of this.scripts.values()) watcher.stop();
+    await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
+    for (const channel of this.channels.values()) channel.close();
+    this.netlink.close();
+  }
+
+  /**
+   * A crashed earlier run (ours or keepalived's) can leave VIPs behind, and then two nodes answer
+   * for them. We are not master yet, so none of our VIPs belongs on the interface.
+   */
+  private async removeLeftoverAddresses(spec: VrrpInstanceSpec): Promise<void> {
+    if (spec.priority === 255) return;
+    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses)) {
+      const link = this.links.get(vip.dev ?? spec.interface);
+      if (link && (await this.netlink.removeAddress(link.index, vip))) {
+        this.logger.warn({ instance: spec.name, address: vip.address }, 'removed VIP left behind by an earlier run');
+      }
+    }
+  }
+
+  private async startInstance(spec: VrrpInstanceSpec, inherited: VrrpState | undefined): Promise<void> {
+    const link = this.links.get(spec.interface);
+    if (!link) throw new Error(`vrrp_instance ${spec.name}: interface ${spec.interface} not found`);
+    const ownAddress = spec.sourceAddress ?? (await this.primaryAddress(spec, link));
+    const channel = this.channelFor(spec, link, ownAddress);
+    const runner = new InstanceRunner(spec, ownAddress, link, channel, {
+      netlink: this.netlink,
+      logger: this.logger.child({ instance: spec.name }),
+      now: this.now,
+      links: this.links,
+      onTransition: (from, to) => this.followSyncGroup(spec.name, to),
+    });
+    this.instances.set(spec.name, runner);
+    runner.start(inherited, this.trackedHealth(spec));
+  }
+
+  private async primaryAddress(spec: VrrpInstanceSpec, link: LinkInfo): Promise<string> {
+    const vips = spec.virtualAddresses.concat(spec.excludedAddresses).map((vip) => vip.address);
+    const candidates = (await this.netlink.addresses()).filter(
+      (a) =>
+        a.linkIndex === link.index &&
+        familyOf(a.address) === spec.family &&
+        !a.secondary &&
+        !vips.some((vip) => compareAddresses(vip, a.address) === 0),
+    );
+    // IPv6 adverts go out from the link-local address, as RFC 5798 requires.
+    const primary = spec.family === 6 ? candidates.find((a) => a.address.startsWith('fe80:')) : candidates[0];
+    if (!primary) throw new Error(`vrrp_instance ${spec.name}: no IPv${spec.family} address on ${spec.interface}`);
+    return primary.address;
+  }
+
+  private channelFor(spec: VrrpInstanceSpec, link: LinkInfo, ownAddress: string): VrrpChannel {
+    const key = `${spec.family}/${spec.interface}`;
+    let channel = this.channels.get(key);
+    if (!channel) {
+      channel = new VrrpChannel(spec.family, spec.interface, link.index, {
+        packet: (packet) => this.dispatchPacket(key, packet),
+        malformed: (reason) => this.logger.debug({ interface: spec.interface, reason }, 'dropped malformed VRRP packet'),
+        error: (error) => this.logger.error({ err: error, interface: spec.interface }, 'VRRP socket error'),
+      });
+      if (spec.family === 6) channel.useIpv6Source(ownAddress);
+      this.channels.set(key, channel);
+    }
+    if (spec.unicastPeers.length === 0) channel.joinGroup(spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    return channel;
+  }
+
+  private dispatchPacket(channelKey: string, packet: ReceivedPacket): void {
+    const candidates = [...this.instances.values()].filter((runner) => runner.channelKey === channelKey);
+    const vrid = packet.payload[1];
+    const runner = candidates.find((candidate) => candidate.spec.vrid === vrid);
+    if (!runner) {
+      this.logger.debug({ source: packet.source, vrid }, 'VRRP advert for a VRID we do not run');
+      return;
+    }
+    runner.receive(packet);
+  }
+
+  private followSyncGroup(name: string, to: VrrpState): void {
+    if (to !== 'MASTER' && to !== 'BACKUP' && to !== 'FAULT') return;
+    const group = this.syncGroups.find((candidate) => candidate.members.includes(name));
+    if (!group) return;
+    for (const member of group.members) {
+      if (member !== name) this.instances.get(member)?.dispatch({ type: 'sync', now: this.now(), to });
+    }
+  }
+
+  private reconcileScripts(): void {
+    const wanted = new Map<string, VrrpScriptSpec>();
+    for (const runner of this.instances.values()) for (const tracked of runner.spec.trackScripts) wanted.set(tracked.script.name, tracked.script);
+    for (const [name, watcher] of this.scripts) {
+      if (JSON.stringify(wanted.get(name)) === JSON.stringify(watcher.spec)) continue;
+      watcher.stop();
+      this.scripts.delete(name);
+    }
+    for (const [name, spec] of wanted) {
+      if (this.scripts.has(name)) continue;
+      const watcher = new ScriptWatcher(spec, this.logger.child({ script: name }), () => this.retrack());
+      this.scripts.set(name, watcher);
+      watcher.start();
+    }
+    this.retrack();
+  }
+
+  private trackedHealth(spec: VrrpInstanceSpec) {
+    const scripts = spec.trackScripts.map((tracked) => ({
+      weight: tracked.weight,
+      healthy: this.scripts.get(tracked.script.name)?.health.healthy ?? !tracked.script.initFail,
+    }));
+    const interfaces = spec.trackInterfaces.map((tracked) => ({ weight: tracked.weight, healthy: this.links.get(tracked.name)?.up ?? false }));
+    const own = { weight: 0, healthy: this.links.get(spec.interface)?.up ?? false };
+    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces]);
+  }
+
+  private retrack(): void {
+    for (const runner of this.instances.values()) runner.track(this.trackedHealth(runner.spec));
+  }
+
+  private async refreshLinks(): Promise<void> {
+    this.links = new Map((await this.netlink.links()).map((link) => [link.name, link]));
+    for (const runner of this.instances.values()) runner.links = this.links;
+  }
+
+  private async pollLinks(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.refreshLinks();
+      this.retrack();
+    } catch (error) {
+      this.logger.error({ err: error }, 'cannot read interface state');
+    }
+  }
+}
+
+/** Runs one vrrp_script at its interval and keeps its rise/fall health. */
+class ScriptWatcher {
+  health: ScriptHealth;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly spec: VrrpScriptSpec,
+    private readonly logger: Logger,
+    private readonly onChange: () => void,
+  ) {
+    this.health = initialScriptHealth(spec.initFail);
+  }
+
+  start(): void {
+    void this.runOnce();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async runOnce(): Promise<void> {
+    const outcome = await runCommand(splitCommandLine(this.spec.command), { timeoutMs: this.spec.timeoutMs, user: this.spec.user });
+    if (this.stopped) return;
+    const before = this.health.healthy;
+    this.health = recordScriptResult(this.health, outcome.succeeded, this.spec.rise, this.spec.fall);
+    if (this.health.healthy !== before) {
+      this.logger.info({ healthy: this.health.healthy, ...(outcome.succeeded ? {} : { why: outcome.why }) }, `VRRP_Script(${this.spec.name}) ${this.health.healthy ? 'succeeded' : 'failed'}`);
+      this.onChange();
+    }
+    this.timer = setTimeout(() => void this.runOnce(), this.spec.intervalMs);
+  }
+}
+
+interface RunnerContext {
+  netlink: Rtnetlink;
+  logger: Logger;
+  now: () => number;
+  links: Map<string, LinkInfo>;
+  onTransition: (from: VrrpState, to: VrrpState) => void;
+}
+
+class InstanceRunner {
+  readonly channelKey: string;
+  private readonly params: MachineParams;
+  private machine: MachineState;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Address and notify work runs in order, so a GARP never precedes its VIP. */
+  private work: Promise<void> = Promise.resolve();
+  /** Notify scripts run in order too, but never hold up the VIPs. */
+  private notifications: Promise<void> = Promise.resolve();
+  private garpTimers = new Set<ReturnType<typeof setTimeout>>();
+  private keepOnRetire: Set<string> | undefined;
+
+  constructor(
+    readonly spec: VrrpInstanceSpec,
+    ownAddress: string,
+    private readonly link: LinkInfo,
+    private readonly channel: VrrpChannel,
+    private readonly context: RunnerContext,
+  ) {
+    this.channelKey = `${spec.family}/${spec.interface}`;
+    this.params = {
+      vrid: spec.vrid,
+      version: spec.version,
+      priority: spec.priority,
+      advertIntervalMs: spec.advertIntervalMs,
+      initialState: spec.initialState,
+      preempt: spec.preempt,
+      preemptDelayMs: spec.preemptDelayMs,
+      ownAddress,
+      advertisedAddresses: spec.virtualAddresses.filter((vip) => familyOf(vip.address) === spec.family).map((vip) => vip.address),
+      authentication: spec.authentication,
+      unicastPeers: spec.unicastPeers,
+      garpMasterDelayMs: spec.garp.masterDelayMs,
+    };
+    this.machine = initialMachineState(this.params);
+  }
+
+  set links(links: Map<string, LinkInfo>) {
+    this.context.links = links;
+  }
+
+  start(inherited: VrrpState | undefined, tracked: { effectivePriority: number; faulty: boolean }): void {
+    const now = this.context.now();
+    this.machine = { ...this.machine, effectivePriority: tracked.effectivePriority, faulty: tracked.faulty };
+    this.dispatch({ type: 'start', now });
+    // A reloaded master stays master rather than waiting for the election to give it back.
+    if (inherited === 'MASTER' && this.machine.state === 'BACKUP') this.dispatch({ type: 'sync', now, to: 'MASTER' });
+  }
+
+  track(tracked: { effectivePriority: number; faulty: boolean }): void {
+    const now = this.context.now();
+    if (tracked.effectivePriority !== this.machine.effectivePriority) {
+      this.context.logger.info({ from: this.machine.effectivePriority, to: tracked.effectivePriority }, 'effective priority changed');
+      this.dispatch({ type: 'priority', now, effectivePriority: tracked.effectivePriority });
+    }
+    if (tracked.faulty !== this.machine.faulty) this.dispatch({ type: 'fault', now, faulty: tracked.faulty });
+  }
+
+  receive(packet: ReceivedPacket): void {
+    const destination = packet.destination ?? (this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    const decoded = decodeAdvertisement(packet.payload, { family: this.spec.family, source: packet.source, destination });
+    const now = this.context.now();
+    if (!decoded.ok) {
+      this.machine = { ...this.machine, drops: { ...this.machine.drops, [decoded.reason]: (this.machine.drops[decoded.reason] ?? 0) + 1 } };
+      this.context.logger.debug({ source: packet.source, reason: decoded.reason }, 'dropped VRRP packet');
+      return;
+    }
+    this.dispatch({ type: 'advert', now, source: packet.source, ttl: packet.ttl, advert: decoded.value });
+  }
+
+  dispatch(event: MachineEvent): void {
+    const result = step(this.params, this.machine, event);
+    this.machine = result.state;
+    for (const action of result.actions) this.perform(action);
+    this.schedule();
+  }
+
+  status(now: number): VrrpInstanceStatus {
+    const machine = this.machine;
+    return {
+      name: this.spec.name,
+      interface: this.spec.interface,
+      vrid: this.spec.vrid,
+      version: this.spec.version,
+      state: machine.state,
+      effectivePriority: machine.effectivePriority,
+      configuredPriority: this.spec.priority,
+      masterAddress: machine.state === 'MASTER' ? this.params.ownAddress : machine.state === 'BACKUP' ? machine.masterAddress : undefined,
+      lastAdvertAgeMs: machine.lastAdvertAt === undefined ? undefined : Math.round(now - machine.lastAdvertAt),
+      splitBrain: machine.splitBrain && { ...machine.splitBrain, ageMs: Math.round(now - machine.splitBrain.lastSeenAt) },
+      droppedPackets: machine.drops,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.dispatch({ type: 'stop', now: this.context.now() });
+    clearTimeout(this.timer);
+    for (const timer of this.garpTimers) clearTimeout(timer);
+    await Promise.all([this.work, this.notifications]);
+  }
+
+  /** Stops for a reload; addresses in `keep` stay on the interface for the successor. */
+  async retire(keep: Set<string>): Promise<VrrpState> {
+    const state = this.machine.state;
+    this.keepOnRetire = keep;
+    await this.stop();
+    return state;
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const deadline = nextDeadline(this.machine);
+    if (deadline === undefined) return;
+    this.timer = setTimeout(() => this.dispatch({ type: 'tick', now: this.context.now() }), Math.max(0, deadline - this.context.now()));
+  }
+
+  private perform(action: MachineAction): void {
+    const logger = this.context.logger;
+    switch (action.type) {
+      case 'advertise':
+        this.advertise(action.priority);
+        return;
+      case 'add-addresses':
+        this.enqueue('add VIPs', () => this.addAddresses());
+        return;
+      case 'remove-addresses':
+        this.enqueue('remove VIPs', () => this.removeAddresses());
+        return;
+      case 'gratuitous-arp':
+        this.enqueue('gratuitous ARP', async () => this.announceAddresses());
+        return;
+      case 'transition':
+        logger.info({ from: action.from, to: action.to, reason: action.reason }, `VRRP_Instance(${this.spec.name}) Entering ${action.to} STATE`);
+        this.notifications = this.notifications.then(() => this.notify(action.to)).catch((error: unknown) => logger.error({ err: error }, 'notify failed'));
+        this.context.onTransition(action.from, action.to);
+        return;
+      case 'dropped':
+        logger.debug({ source: action.source, reason: action.reason }, 'dropped VRRP advert');
+        return;
+      case 'split-brain':
+        logger.warn({ peer: action.peer, peerPriority: action.peerPriority }, 'another master for our VRID (split brain); sending an advert so it steps down');
+        return;
+    }
+  }
+
+  private enqueue(what: string, task: () => Promise<void>): void {
+    this.work = this.work.then(task).catch((error: unknown) => this.context.logger.error({ err: error }, `${what} failed`));
+  }
+
+  private advertise(priority: number): void {
+    const destinations = this.spec.unicastPeers.length > 0 ? this.spec.unicastPeers : [this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+    for (const destination of destinations) {
+      const packet = encodeAdvertisement(
+        {
+          version: this.spec.version,
+          vrid: this.spec.vrid,
+          priority,
+          advertIntervalMs: this.spec.advertIntervalMs,
+          addresses: this.params.advertisedAddresses,
+          authentication: this.spec.authentication,
+        },
+        { family: this.spec.family, source: this.params.ownAddress, destination },
+      );
+      this.channel.send(packet, this.params.ownAddress, destination).catch((error: unknown) => {
+        this.context.logger.error({ err: error, destination }, 'cannot send VRRP advert');
+      });
+    }
+  }
+
+  private allAddresses(): VirtualAddress[] {
+    return this.spec.virtualAddresses.concat(this.spec.excludedAddresses);
+  }
+
+  private linkIndexOf(dev: string | undefined): number {
+    if (dev === undefined) return this.link.index;
+    const link = this.context.links.get(dev);
+    if (!link) throw new Error(`interface ${dev} not found`);
+    return link.index;
+  }
+
+  private async addAddresses(): Promise<void> {
+    for (const vip of this.allAddresses()) await this.context.netlink.addAddress(this.linkIndexOf(vip.dev), vip);
+    for (const route of this.spec.virtualRoutes) await this.context.netlink.addRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
+  }
+
+  private async removeAddresses(): Promise<void> {
+    const keep = this.keepOnRetire;
+    for (const route of this.spec.virtualRoutes) {
+      if (!keep) await this.context.netlink.removeRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
+    }
+    for (const vip of this.allAddresses()) {
+      if (!keep?.has(vip.address)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
+    }
+  }
+
+  /** garp_master_repeat packets per VIP, vrrp_garp_interval apart. */
+  private announceAddresses(): void {
+    const frames = this.allAddresses().map((vip) => {
+      const link = vip.dev === undefined ? this.link : (this.context.links.get(vip.dev) ?? this.link);
+      const frame = familyOf(vip.address) === 4 ? gratuitousArpFrame(link.mac, vip.address) : unsolicitedNeighborAdvertisementFrame(link.mac, vip.address);
+      return { linkIndex: link.index, frame };
+    });
+    const burst = () => {
+      for (const { linkIndex, frame } of frames) sendLinkLayerFrame(linkIndex, frame);
+    };
+    burst();
+    for (let repeat = 1; repeat < this.spec.garp.masterRepeat; repeat++) {
+      if (this.spec.garp.intervalMs <= 0) {
+        burst();
+        continue;
+      }
+      const timer = setTimeout(() => {
+        this.garpTimers.delete(timer);
+        if (this.machine.state === 'MASTER') burst();
+      }, repeat * this.spec.garp.intervalMs);
+      this.garpTimers.add(timer);
+    }
+  }
+
+  private async notify(to: VrrpState): Promise<void> {
+    const state = NOTIFY_STATES[to];
+    if (!state) return;
+    const priority = this.machine.effectivePriority;
+    const notify = this.spec.notify;
+    const specific = { MASTER: notify.master, BACKUP: notify.backup, FAULT: notify.fault, STOP: notify.stop }[state];
+    const runs: Promise<unknown>[] = [];
+    if (specific) runs.push(this.runNotify(splitCommandLine(specific)));
+    if (notify.any) runs.push(this.runNotify([...splitCommandLine(notify.any), ...notifyArguments(this.spec.name, state, priority)]));
+    if (notify.fifo) runs.push(writeFifo(notify.fifo, notifyFifoLine(this.spec.name, state, priority)));
+    await Promise.all(runs);
+  }
+
+  private async runNotify(argv: string[]): Promise<void> {
+    const outcome = await runCommand(argv, { timeoutMs: NOTIFY_TIMEOUT_MS });
+    if (!outcome.succeeded) this.context.logger.warn({ argv, why: outcome.why }, 'notify script failed');
+  }
+}

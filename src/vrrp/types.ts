@@ -1,0 +1,99 @@
+import type { IpFamily } from './ip.ts';
+import type { Authentication, VrrpVersion } from './packet.ts';
+
+/** What the speaker needs to know about one vrrp_instance; independent of the config parser. */
+export interface VrrpInstanceSpec {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: VrrpVersion;
+  family: IpFamily;
+  /** Configured priority 1..255; 255 is the address owner. */
+  priority: number;
+  advertIntervalMs: number;
+  initialState: 'MASTER' | 'BACKUP';
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** mcast_src_ip or unicast_src_ip; the interface's primary address otherwise. */
+  sourceAddress: string | undefined;
+  /** Non-empty means unicast adverts to these peers instead of multicast. */
+  unicastPeers: string[];
+  authentication: Authentication;
+  virtualAddresses: VirtualAddress[];
+  /** virtual_ipaddress_excluded: moved with the instance but not listed in adverts. */
+  excludedAddresses: VirtualAddress[];
+  virtualRoutes: VirtualRoute[];
+  trackScripts: TrackedScript[];
+  trackInterfaces: TrackedInterface[];
+  garp: GarpSettings;
+  notify: NotifySettings;
+}
+
+export interface VirtualAddress {
+  address: string;
+  prefixLength: number;
+  /** Defaults to the instance's interface. */
+  dev: string | undefined;
+  label: string | undefined;
+  /** Defaults to 'global'; keepalived's `scope`. */
+  scope: 'global' | 'site' | 'link' | 'host' | 'nowhere';
+}
+
+export interface VirtualRoute {
+  destination: string;
+  prefixLength: number;
+  gateway: string | undefined;
+  dev: string | undefined;
+  source: string | undefined;
+  table: number | undefined;
+  metric: number | undefined;
+}
+
+export interface VrrpScriptSpec {
+  name: string;
+  /** The command line as written in keepalived.conf (`script "/path arg"`). */
+  command: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Default weight; a track_script entry may override it. */
+  weight: number;
+  fall: number;
+  rise: number;
+  initFail: boolean;
+  user: { uid: number; gid: number } | undefined;
+}
+
+export interface TrackedScript {
+  script: VrrpScriptSpec;
+  weight: number;
+}
+
+export interface TrackedInterface {
+  name: string;
+  /** 0 means a down interface puts the instance in FAULT. */
+  weight: number;
+}
+
+export interface GarpSettings {
+  /** Delay before the second burst after becoming master; 0 disables it. */
+  masterDelayMs: number;
+  /** Gratuitous ARPs (or unsolicited NAs) per address and burst. */
+  masterRepeat: number;
+  /** Pause between two packets of a burst. */
+  intervalMs: number;
+}
+
+export interface NotifySettings {
+  master: string | undefined;
+  backup: string | undefined;
+  fault: string | undefined;
+  stop: string | undefined;
+  /** Called with keepalived's arguments: INSTANCE name state priority. */
+  any: string | undefined;
+  fifo: string | undefined;
+}
+
+export interface VrrpSyncGroupSpec {
+  name: string;
+  members: string[];
+}

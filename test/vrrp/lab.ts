@@ -1,0 +1,201 @@
+// A two-node lab for VRRP interop tests and the failover benchmark: two network namespaces
+// joined by a veth pair (interface `vr0` on both sides), lvsd's speaker or keepalived 2.2.7 in each.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+import type { VrrpInstanceStatus } from '../../src/vrrp/speaker.ts';
+
+export const LAB_INTERFACE = 'vr0';
+const REPO = resolve(import.meta.dirname, '../..');
+
+export function run(file: string, args: string[], timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file} ${args.join(' ')}: ${error.message} ${stderr}`));
+      else resolvePromise(stdout);
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}
+
+export interface Node {
+  ns: string;
+  ipv4: string;
+  /** Filled after the link is up. */
+  linkLocal: string;
+}
+
+export class Lab {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vr-lab-'));
+  private readonly processes = new Set<ChildProcess>();
+
+  private constructor(
+    readonly a: Node,
+    readonly b: Node,
+  ) {}
+
+  /** `tag` keeps namespaces of parallel runs apart; names start with "vr-". */
+  static async create(tag: string): Promise<Lab> {
+    const lab = new Lab({ ns: `vr-${tag}-a`, ipv4: '10.77.0.1', linkLocal: '' }, { ns: `vr-${tag}-b`, ipv4: '10.77.0.2', linkLocal: '' });
+    for (const node of [lab.a, lab.b]) {
+      await run('ip', ['netns', 'del', node.ns]).catch(() => undefined);
+      await run('ip', ['netns', 'add', node.ns]);
+      // No duplicate address detection: link-local addresses are usable at once.
+      await run('ip', ['netns', 'exec', node.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+      await run('ip', ['-n', node.ns, 'link', 'set', 'lo', 'up']);
+    }
+    await run('ip', ['-n', lab.a.ns, 'link', 'add', LAB_INTERFACE, 'type', 'veth', 'peer', 'name', LAB_INTERFACE, 'netns', lab.b.ns]);
+    for (const node of [lab.a, lab.b]) {
+      await run('ip', ['-n', node.ns, 'addr', 'add', `${node.ipv4}/24`, 'dev', LAB_INTERFACE]);
+      await run('ip', ['-n', node.ns, 'link', 'set', LAB_INTERFACE, 'up']);
+    }
+    for (const node of [lab.a, lab.b]) node.linkLocal = await lab.waitForLinkLocal(node.ns);
+    return lab;
+  }
+
+  private async waitForLinkLocal(ns: string): Promise<string> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const match = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', LAB_INTERFACE]));
+      if (match?.[1]) return match[1];
+      await sleep(100);
+    }
+    throw new Error(`no link-local address in ${ns}`);
+  }
+
+  async hasAddress(node: Node, address: string): Promise<boolean> {
+    const output = await run('ip', ['-n', node.ns, 'addr', 'show', 'dev', LAB_INTERFACE]);
+    return output.split('\n').some((line) => line.trim().split(/\s+/)[1]?.split('/')[0] === address);
+  }
+
+  /** Polls `ip addr` until the address is (or is no longer) on the node; returns whether it got there. */
+  async waitForAddress(node: Node, address: string, present: boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    do {
+      if ((await this.hasAddress(node, address)) === present) return true;
+      await sleep(50);
+    } while (Date.now() < deadline);
+    return false;
+  }
+
+  async removeAddress(node: Node, address: string, prefixLength: number): Promise<void> {
+    await run('ip', ['-n', node.ns, 'addr', 'del', `${address}/${prefixLength}`, 'dev', LAB_INTERFACE]).catch(() => undefined);
+  }
+
+  /**
+   * Resolves true when `node` sees a gratuitous ARP (sender IP = target IP = address) or an
+   * unsolicited NA for it within the timeout. Call before causing the failover.
+   */
+  async captureAnnouncement(node: Node, address: string, timeoutMs: number): Promise<() => Promise<boolean>> {
+    const filter = address.includes(':')
+      ? `icmp6 and ip6[40] == 136 and ip6 dst ff02::1`
+      : `arp and arp[14:4] == arp[24:4] and arp[14:4] == 0x${Buffer.from(address.split('.').map(Number)).toString('hex')}`;
+    const capture = spawn('ip', ['netns', 'exec', node.ns, 'timeout', String(Math.ceil(timeoutMs / 1000)), 'tcpdump', '-i', LAB_INTERFACE, '-n', '-l', '-c', '1', filter], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.processes.add(capture);
+    let output = '';
+    capture.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const listening = new Promise<void>((resolvePromise) => {
+      capture.stderr.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening on')) resolvePromise();
+      });
+      setTimeout(resolvePromise, 2000);
+    });
+    const finished = new Promise<boolean>((resolvePromise) => capture.on('exit', () => resolvePromise(output.trim().length > 0)));
+    await listening;
+    return () => finished;
+  }
+
+  startKeepalived(node: Node, name: string, config: string): ChildProcess {
+    const conf = join(this.dir, `${name}.conf`);
+    writeFileSync(conf, config);
+    const log = openSync(join(this.dir, `${name}.log`), 'a');
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', node.ns, '/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', conf, '-p', join(this.dir, `${name}.pid`), '-r', join(this.dir, `${name}.vrrp.pid`)],
+      { stdio: ['ignore', log, log] },
+    );
+    this.processes.add(child);
+    return child;
+  }
+
+  /** keepalived's VRRP work runs in a child process; a crash test must kill both at once. */
+  keepalivedPids(name: string): number[] {
+    return [`${name}.vrrp.pid`, `${name}.pid`]
+      .map((file) => join(this.dir, file))
+      .filter((file) => existsSync(file))
+      .map((file) => Number(readFileSync(file, 'utf8').trim()))
+      .filter((pid) => pid > 0);
+  }
+
+  async waitForKeepalivedPids(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 100 && this.keepalivedPids(name).length < 2; attempt++) await sleep(50);
+  }
+
+  async startSpeaker(node: Node, name: string, instances: VrrpInstanceSpec[]): Promise<ChildProcess> {
+    const specFile = join(this.dir, `${name}.json`);
+    writeFileSync(specFile, JSON.stringify({ instances, statusFile: this.statusFile(name) }));
+    rmSync(this.statusFile(name), { force: true });
+    const log = openSync(join(this.dir, `${name}.log`), 'a');
+    const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, '--import', 'tsx', join(REPO, 'test/vrrp/run-speaker.ts'), specFile], {
+      stdio: ['ignore', 'pipe', log],
+      cwd: REPO,
+    });
+    this.processes.add(child);
+    await new Promise<void>((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`speaker ${name} did not start; see ${join(this.dir, `${name}.log`)}`)), 15_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolvePromise();
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`speaker ${name} exited with ${code}; see ${join(this.dir, `${name}.log`)}`)));
+    });
+    return child;
+  }
+
+  statusFile(name: string): string {
+    return join(this.dir, `${name}.status.json`);
+  }
+
+  speakerStatus(name: string): VrrpInstanceStatus[] {
+    return JSON.parse(readFileSync(this.statusFile(name), 'utf8')) as VrrpInstanceStatus[];
+  }
+
+  log(name: string): string {
+    const file = join(this.dir, `${name}.log`);
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  }
+
+  /** Stops a process (and, through `ip netns exec`, what it runs) and waits for it to exit. */
+  async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+    child.kill(signal);
+    await Promise.race([exited, sleep(5000)]);
+    this.processes.delete(child);
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const node of [this.a, this.b]) {
+      // keepalived forks; anything left in the namespace goes with it.
+      const pids = (await run('ip', ['netns', 'pids', node.ns]).catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await run('ip', ['netns', 'del', node.ns]).catch(() => undefined);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,93 @@
+// One description of a VRRP peer, rendered either as a keepalived.conf or as lvsd's speaker spec,
+// so interop tests configure both implementations identically.
+import { LAB_INTERFACE } from './lab.ts';
+import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+
+export interface PeerConfig {
+  name: string;
+  vrid: number;
+  version: 2 | 3;
+  priority: number;
+  advertIntervalMs: number;
+  initialState?: 'MASTER' | 'BACKUP';
+  preempt?: boolean;
+  vip: string;
+  vipPrefix: number;
+  password?: string;
+  /** Unicast: our source and the peer; multicast when absent. */
+  unicast?: { source: string; peer: string };
+  /** A vrrp_script `test -e FILE` tracked with this weight. */
+  checkFile?: { path: string; weight: number };
+}
+
+export function keepalivedConfig(peer: PeerConfig): string {
+  const lines = [
+    'global_defs {',
+    `  router_id ${peer.name}`,
+    '  script_user root',
+    '  vrrp_garp_master_delay 0',
+    '}',
+  ];
+  if (peer.checkFile) {
+    lines.push('vrrp_script check_file {', `  script "/usr/bin/test -e ${peer.checkFile.path}"`, '  interval 1', `  weight ${peer.checkFile.weight}`, '  fall 1', '  rise 1', '}');
+  }
+  lines.push(
+    'vrrp_instance VI {',
+    `  state ${peer.initialState ?? 'BACKUP'}`,
+    `  interface ${LAB_INTERFACE}`,
+    `  virtual_router_id ${peer.vrid}`,
+    `  priority ${peer.priority}`,
+    `  advert_int ${peer.advertIntervalMs / 1000}`,
+    `  version ${peer.version}`,
+  );
+  if (peer.preempt === false) lines.push('  nopreempt');
+  if (peer.password) lines.push('  authentication {', '    auth_type PASS', `    auth_pass ${peer.password}`, '  }');
+  if (peer.unicast) lines.push(`  unicast_src_ip ${peer.unicast.source}`, '  unicast_peer {', `    ${peer.unicast.peer}`, '  }');
+  lines.push('  virtual_ipaddress {', `    ${peer.vip}/${peer.vipPrefix} dev ${LAB_INTERFACE}`, '  }');
+  if (peer.checkFile) lines.push('  track_script {', '    check_file', '  }');
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
+  const family = peer.vip.includes(':') ? 6 : 4;
+  return {
+    name: peer.name,
+    interface: LAB_INTERFACE,
+    vrid: peer.vrid,
+    version: peer.version,
+    family,
+    priority: peer.priority,
+    advertIntervalMs: peer.advertIntervalMs,
+    initialState: peer.initialState ?? 'BACKUP',
+    preempt: peer.preempt ?? true,
+    preemptDelayMs: 0,
+    sourceAddress: peer.unicast?.source,
+    unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
+    authentication: peer.password ? { type: 'pass', password: peer.password } : { type: 'none' },
+    virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
+    excludedAddresses: [],
+    virtualRoutes: [],
+    trackScripts: peer.checkFile
+      ? [
+          {
+            weight: peer.checkFile.weight,
+            script: {
+              name: 'check_file',
+              command: `/usr/bin/test -e ${peer.checkFile.path}`,
+              intervalMs: 1000,
+              timeoutMs: 1000,
+              weight: peer.checkFile.weight,
+              fall: 1,
+              rise: 1,
+              initFail: false,
+              user: undefined,
+            },
+          },
+        ]
+      : [],
+    trackInterfaces: [],
+    garp: { masterDelayMs: 0, masterRepeat: 5, intervalMs: 0 },
+    notify: { master: undefined, backup: undefined, fault: undefined, stop: undefined, any: undefined, fifo: undefined },
+  };
+}
