@@ -1,0 +1,337 @@
+import { applyProbeResult, initialHealth, type CheckerTiming, type Failing, type RealServerHealth } from './state.ts';
+import { NetworkProbeRunner, type ProbeRunner, type ProbeSpec } from './probe-runner.ts';
+import { TimerQueue } from './timer-queue.ts';
+
+export interface PoolCheckerSpec {
+  /** Unique within its real server, e.g. "HTTP_GET#0". */
+  readonly id: string;
+  readonly timing: CheckerTiming;
+  /** The first check happens at a random point in [0, warmupMs). */
+  readonly warmupMs: number;
+  readonly probe: ProbeSpec;
+}
+
+export interface RealServerCheckSpec {
+  readonly virtualServer: string;
+  readonly realServer: string;
+  readonly weight: number;
+  readonly checkers: readonly PoolCheckerSpec[];
+}
+
+/** "Real server X of service Y is now up/down with weight W", and why. */
+export interface Verdict {
+  readonly virtualServer: string;
+  readonly realServer: string;
+  readonly up: boolean;
+  readonly weight: number;
+  readonly reason: string;
+  readonly checker: string | null;
+}
+
+export interface CheckerStatus {
+  readonly id: string;
+  readonly kind: ProbeSpec['kind'];
+  readonly up: boolean;
+  readonly lastReason: string;
+  readonly lastCheckMs: number | null;
+  readonly lastLatencyMs: number | null;
+}
+
+export interface RealServerStatus {
+  readonly virtualServer: string;
+  readonly realServer: string;
+  readonly up: boolean;
+  readonly weight: number;
+  readonly failing: Failing | null;
+  readonly lastChangeMs: number;
+  readonly checkers: readonly CheckerStatus[];
+}
+
+export interface PoolStats {
+  readonly checksStarted: number;
+  readonly checksCompleted: number;
+  readonly inFlight: number;
+  /** Due but waiting for a free concurrency slot. */
+  readonly waiting: number;
+  /** Lag between a check's due time and its start over the recent checks. */
+  readonly lagMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly samples: number };
+}
+
+export interface CheckerPoolOptions {
+  readonly onVerdict: (verdict: Verdict) => void;
+  readonly onWarning?: (message: string) => void;
+  readonly runner?: ProbeRunner;
+  /** Wall-clock milliseconds; injectable for tests. */
+  readonly now?: () => number;
+  /** In [0, 1); spreads first checks over the warmup. */
+  readonly random?: () => number;
+  /** Probes allowed in flight at once; more wait in FIFO order. Default 2048. */
+  readonly maxConcurrent?: number;
+}
+
+interface Member {
+  readonly virtualServer: string;
+  readonly realServer: string;
+}
+
+/** Real servers with identical checks (one RS in several virtual servers) share one set of probes. */
+interface Unit {
+  readonly key: string;
+  readonly realServer: string;
+  readonly checkers: readonly PoolCheckerSpec[];
+  members: Member[];
+  health: RealServerHealth;
+  removed: boolean;
+}
+
+interface Due {
+  readonly unit: Unit;
+  readonly checker: number;
+  readonly dueMs: number;
+}
+
+const LAG_SAMPLES = 16384;
+
+/**
+ * Schedules every checker on one timer queue, runs probes with bounded
+ * concurrency, feeds results to the pure state core and reports verdicts.
+ */
+export class CheckerPool {
+  private readonly units = new Map<string, Unit>();
+  private readonly queue = new TimerQueue<{ unit: Unit; checker: number }>();
+  private readonly waitingQueue: Due[] = [];
+  private waitingHead = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private armedForMs = Number.POSITIVE_INFINITY;
+  private running = false;
+  private inFlight = 0;
+  private checksStarted = 0;
+  private checksCompleted = 0;
+  private readonly lags = new Float64Array(LAG_SAMPLES);
+  private lagCount = 0;
+  private readonly runner: ProbeRunner;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly maxConcurrent: number;
+  private specs: readonly RealServerCheckSpec[];
+
+  constructor(
+    specs: readonly RealServerCheckSpec[],
+    private readonly options: CheckerPoolOptions,
+  ) {
+    this.specs = specs;
+    this.runner = options.runner ?? new NetworkProbeRunner();
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.random = options.random ?? Math.random;
+    this.maxConcurrent = options.maxConcurrent ?? 2048;
+  }
+
+  /** Emits the initial verdict of every real server, then starts checking. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.apply(this.specs);
+  }
+
+  /**
+   * Reload: real servers whose checks are unchanged keep their state and
+   * schedule; new ones start fresh (initial verdict emitted); removed ones stop.
+   */
+  async update(specs: readonly RealServerCheckSpec[]): Promise<void> {
+    this.specs = specs;
+    if (this.running) await this.apply(specs);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedForMs = Number.POSITIVE_INFINITY;
+    this.queue.clear();
+    this.waitingQueue.length = 0;
+    this.waitingHead = 0;
+    for (const unit of this.units.values()) unit.removed = true;
+    this.units.clear();
+    await this.runner.close();
+  }
+
+  snapshot(): RealServerStatus[] {
+    const out: RealServerStatus[] = [];
+    for (const unit of this.units.values()) {
+      const checkers = unit.health.checkers.map((c, i): CheckerStatus => ({
+        id: c.id,
+        kind: unit.checkers[i]!.probe.kind,
+        up: c.up,
+        lastReason: c.lastReason,
+        lastCheckMs: c.lastCheckMs,
+        lastLatencyMs: c.lastLatencyMs,
+      }));
+      for (const m of unit.members) {
+        out.push({
+          virtualServer: m.virtualServer,
+          realServer: m.realServer,
+          up: unit.health.up,
+          weight: unit.health.weight,
+          failing: unit.health.failing,
+          lastChangeMs: unit.health.lastChangeMs,
+          checkers,
+        });
+      }
+    }
+    return out;
+  }
+
+  stats(): PoolStats {
+    const n = Math.min(this.lagCount, LAG_SAMPLES);
+    const sorted = Float64Array.from(this.lags.subarray(0, n)).sort();
+    const at = (q: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(q * n))]!);
+    return {
+      checksStarted: this.checksStarted,
+      checksCompleted: this.checksCompleted,
+      inFlight: this.inFlight,
+      waiting: this.waitingQueue.length - this.waitingHead,
+      lagMs: { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : sorted[n - 1]!, samples: n },
+    };
+  }
+
+  private async apply(specs: readonly RealServerCheckSpec[]): Promise<void> {
+    const wanted = groupIntoUnits(specs);
+    for (const [key, unit] of this.units) {
+      if (!wanted.has(key)) {
+        unit.removed = true;
+        this.units.delete(key);
+      }
+    }
+    const nowMs = this.now();
+    for (const [key, want] of wanted) {
+      const existing = this.units.get(key);
+      if (existing !== undefined) {
+        const known = new Set(existing.members.map(memberKey));
+        existing.members = want.members;
+        for (const m of want.members) if (!known.has(memberKey(m))) this.emitCurrent(existing, m, 'added to the virtual server');
+        continue;
+      }
+      const unit: Unit = {
+        key,
+        realServer: want.spec.realServer,
+        checkers: want.spec.checkers,
+        members: want.members,
+        health: initialHealth(want.spec.weight, want.spec.checkers, nowMs),
+        removed: false,
+      };
+      this.units.set(key, unit);
+      for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
+      for (const [index, checker] of unit.checkers.entries()) {
+        const warning = await this.runner.prepare(checker.probe);
+        if (warning !== null) this.warn(`${unit.realServer} ${checker.id}: ${warning}`);
+        this.schedule(unit, index, nowMs + this.random() * checker.warmupMs);
+      }
+    }
+  }
+
+  private emitCurrent(unit: Unit, member: Member, reason: string): void {
+    const h = unit.health;
+    this.emit({
+      ...member,
+      up: h.up,
+      weight: h.weight,
+      reason: h.failing?.reason ?? reason,
+      checker: h.failing?.checker ?? null,
+    });
+  }
+
+  private emit(verdict: Verdict): void {
+    try {
+      this.options.onVerdict(verdict);
+    } catch (error) {
+      this.warn(`verdict handler failed: ${String(error)}`);
+    }
+  }
+
+  private warn(message: string): void {
+    this.options.onWarning?.(message);
+  }
+
+  private schedule(unit: Unit, checker: number, dueMs: number): void {
+    this.queue.push(dueMs, { unit, checker });
+    if (dueMs < this.armedForMs) this.arm();
+  }
+
+  private arm(): void {
+    if (!this.running) return;
+    const next = this.queue.peekDueMs();
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedForMs = Number.POSITIVE_INFINITY;
+    if (next === undefined) return;
+    this.armedForMs = next;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, next - this.now()));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.armedForMs = Number.POSITIVE_INFINITY;
+    const nowMs = this.now();
+    for (let due = this.queue.popDue(nowMs); due !== undefined; due = this.queue.popDue(nowMs)) {
+      if (due.item.unit.removed) continue;
+      this.waitingQueue.push({ unit: due.item.unit, checker: due.item.checker, dueMs: due.dueMs });
+    }
+    this.startWaiting();
+    this.arm();
+  }
+
+  private startWaiting(): void {
+    while (this.inFlight < this.maxConcurrent && this.waitingHead < this.waitingQueue.length) {
+      const due = this.waitingQueue[this.waitingHead++]!;
+      if (!due.unit.removed) this.launch(due);
+    }
+    if (this.waitingHead === this.waitingQueue.length) {
+      this.waitingQueue.length = 0;
+      this.waitingHead = 0;
+    }
+  }
+
+  private launch(due: Due): void {
+    const startMs = this.now();
+    this.lags[this.lagCount++ % LAG_SAMPLES] = Math.max(0, startMs - due.dueMs);
+    this.inFlight++;
+    this.checksStarted++;
+    const spec = due.unit.checkers[due.checker]!;
+    this.runner
+      .run(spec.probe)
+      .catch((error: unknown) => ({ ok: false as const, latencyMs: this.now() - startMs, reason: `probe crashed: ${String(error)}` }))
+      .then((result) => {
+        this.inFlight--;
+        this.checksCompleted++;
+        const unit = due.unit;
+        if (this.running && !unit.removed) {
+          const nowMs = this.now();
+          const t = applyProbeResult(unit.health, spec.id, result, nowMs);
+          unit.health = t.health;
+          if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
+          this.schedule(unit, due.checker, nowMs + t.nextCheckInMs);
+        }
+        this.startWaiting();
+      });
+  }
+}
+
+function memberKey(m: Member): string {
+  return `${m.virtualServer}\u0000${m.realServer}`;
+}
+
+function groupIntoUnits(
+  specs: readonly RealServerCheckSpec[],
+): Map<string, { spec: RealServerCheckSpec; members: Member[] }> {
+  const units = new Map<string, { spec: RealServerCheckSpec; members: Member[] }>();
+  for (const spec of specs) {
+    const key = JSON.stringify([spec.realServer, spec.weight, spec.checkers], (_k, v: unknown) =>
+      v instanceof RegExp ? `/${v.source}/${v.flags}` : v,
+    );
+    const member = { virtualServer: spec.virtualServer, realServer: spec.realServer };
+    const unit = units.get(key);
+    if (unit === undefined) units.set(key, { spec, members: [member] });
+    else if (!unit.members.some((m) => memberKey(m) === memberKey(member))) unit.members.push(member);
+  }
+  return units;
+}

@@ -1,0 +1,73 @@
+import type { ProbeResult } from './state.ts';
+import { dnsProbe, type DnsProbeOptions } from './probes/dns.ts';
+import { fileProbe, initTrackedFile, type FileProbeOptions } from './probes/file.ts';
+import { HttpAgents, httpProbe, type HttpProbeOptions } from './probes/http.ts';
+import { miscProbe, type MiscProbeOptions } from './probes/misc.ts';
+import { Pinger, type PingProbeOptions } from './probes/ping.ts';
+import { smtpProbe, type SmtpProbeOptions } from './probes/smtp.ts';
+import { tcpProbe, type TcpProbeOptions } from './probes/tcp.ts';
+import { udpProbe, type UdpProbeOptions } from './probes/udp.ts';
+
+/** What one checker probes, with the options of its probe. */
+export type ProbeSpec =
+  | { readonly kind: 'TCP_CHECK'; readonly options: TcpProbeOptions }
+  | { readonly kind: 'HTTP_GET' | 'SSL_GET'; readonly options: HttpProbeOptions }
+  | { readonly kind: 'PING_CHECK'; readonly options: PingProbeOptions }
+  | { readonly kind: 'UDP_CHECK'; readonly options: UdpProbeOptions }
+  | { readonly kind: 'DNS_CHECK'; readonly options: DnsProbeOptions }
+  | { readonly kind: 'SMTP_CHECK'; readonly options: SmtpProbeOptions }
+  | { readonly kind: 'MISC_CHECK'; readonly options: MiscProbeOptions }
+  | {
+      readonly kind: 'FILE_CHECK';
+      readonly options: FileProbeOptions;
+      /** track_file init_file */
+      readonly initFile?: { readonly value: number; readonly overwrite: boolean };
+    };
+
+export interface ProbeRunner {
+  run(spec: ProbeSpec): Promise<ProbeResult>;
+  /** One-time preparation before a checker's first run (track_file init_file); an error message or null. */
+  prepare(spec: ProbeSpec): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Runs probes for real, sharing one raw ICMP socket and the undici agents. */
+export class NetworkProbeRunner implements ProbeRunner {
+  private readonly pinger = new Pinger();
+  private readonly agents = new HttpAgents();
+
+  run(spec: ProbeSpec): Promise<ProbeResult> {
+    switch (spec.kind) {
+      case 'TCP_CHECK':
+        return tcpProbe(spec.options);
+      case 'HTTP_GET':
+      case 'SSL_GET':
+        return httpProbe(spec.options, this.agents);
+      case 'PING_CHECK':
+        return this.pinger.ping(spec.options);
+      case 'UDP_CHECK':
+        return udpProbe(spec.options);
+      case 'DNS_CHECK':
+        return dnsProbe(spec.options);
+      case 'SMTP_CHECK':
+        return smtpProbe(spec.options);
+      case 'MISC_CHECK':
+        return miscProbe(spec.options);
+      case 'FILE_CHECK':
+        return fileProbe(spec.options);
+    }
+  }
+
+  async prepare(spec: ProbeSpec): Promise<string | null> {
+    if (spec.kind === 'FILE_CHECK' && spec.initFile !== undefined) {
+      const error = await initTrackedFile(spec.options.path, spec.initFile.value, spec.initFile.overwrite);
+      return error === null ? null : `init_file ${spec.options.path}: ${error}`;
+    }
+    return null;
+  }
+
+  async close(): Promise<void> {
+    this.pinger.close();
+    await this.agents.close();
+  }
+}

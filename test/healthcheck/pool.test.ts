@@ -1,0 +1,141 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CheckerPool, type PoolCheckerSpec, type RealServerCheckSpec, type Verdict } from '../../src/healthcheck/pool.ts';
+import { listen, type Closer } from './servers.ts';
+
+const closers: Closer[] = [];
+const pools: CheckerPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.stop();
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+const timing = { delayLoopMs: 100, retry: 1, delayBeforeRetryMs: 50, alpha: false };
+
+function tcpChecker(port: number, over: Partial<PoolCheckerSpec> = {}): PoolCheckerSpec {
+  return { id: 'TCP_CHECK#0', timing, warmupMs: 0, probe: { kind: 'TCP_CHECK', options: { host: '127.0.0.1', port, timeoutMs: 500 } }, ...over };
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function newPool(specs: RealServerCheckSpec[], maxConcurrent?: number) {
+  const verdicts: Verdict[] = [];
+  const pool = new CheckerPool(specs, { onVerdict: (v) => verdicts.push(v), ...(maxConcurrent ? { maxConcurrent } : {}) });
+  pools.push(pool);
+  return { pool, verdicts };
+}
+
+/** A TCP listener that counts accepted connections and can be closed and reopened on its port. */
+async function countingListener() {
+  let accepted = 0;
+  const make = () => net.createServer((s) => { accepted++; s.destroy(); });
+  let server = make();
+  const port = await listen(server, closers);
+  return {
+    port,
+    accepted: () => accepted,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+    reopen: async () => {
+      server = make();
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    },
+  };
+}
+
+describe('CheckerPool', () => {
+  it('reports initial state, a real server going down after its retry and coming back, for every virtual server using it', async () => {
+    const target = await countingListener();
+    const rs = (vs: string): RealServerCheckSpec => ({ virtualServer: vs, realServer: `127.0.0.1:${target.port}`, weight: 2, checkers: [tcpChecker(target.port)] });
+    const { pool, verdicts } = newPool([rs('vs-a'), rs('vs-b')]);
+    await pool.start();
+    expect(verdicts).toEqual([
+      { virtualServer: 'vs-a', realServer: `127.0.0.1:${target.port}`, up: true, weight: 2, reason: 'initial state', checker: null },
+      { virtualServer: 'vs-b', realServer: `127.0.0.1:${target.port}`, up: true, weight: 2, reason: 'initial state', checker: null },
+    ]);
+    await waitFor('a few checks', () => pool.stats().checksCompleted >= 3);
+    // One real server shared by two virtual servers is probed once per round, not once per virtual server.
+    expect(Math.abs(target.accepted() - pool.stats().checksCompleted)).toBeLessThanOrEqual(1);
+
+    await target.close();
+    await waitFor('down verdicts', () => verdicts.filter((v) => !v.up).length === 2);
+    const down = verdicts.filter((v) => !v.up);
+    expect(down.map((v) => v.virtualServer).sort()).toEqual(['vs-a', 'vs-b']);
+    expect(down[0]).toMatchObject({ weight: 2, checker: 'TCP_CHECK#0', reason: expect.stringContaining('ECONNREFUSED') });
+    const [status] = pool.snapshot();
+    expect(status).toMatchObject({ up: false, failing: { checker: 'TCP_CHECK#0' } });
+    expect(status!.checkers[0]!.lastLatencyMs).toBeGreaterThanOrEqual(0);
+
+    await target.reopen();
+    await waitFor('up again', () => verdicts.at(-1)?.up === true && verdicts.filter((v) => v.up).length === 4);
+    expect(verdicts.at(-1)).toMatchObject({ up: true, reason: 'ok', checker: 'TCP_CHECK#0' });
+  });
+
+  it('alpha: a real server starts down and joins after its first successful check', async () => {
+    const target = await countingListener();
+    const { pool, verdicts } = newPool([
+      { virtualServer: 'vs', realServer: 'rs', weight: 1, checkers: [tcpChecker(target.port, { timing: { ...timing, alpha: true } })] },
+    ]);
+    await pool.start();
+    expect(verdicts[0]).toMatchObject({ up: false, checker: 'TCP_CHECK#0', reason: 'alpha: no successful check yet' });
+    await waitFor('up', () => verdicts.length === 2);
+    expect(verdicts[1]).toMatchObject({ up: true });
+  });
+
+  it('update keeps the state of unchanged real servers, starts new ones and stops removed ones', async () => {
+    const kept = await countingListener();
+    const removed = await countingListener();
+    const added = await countingListener();
+    const spec = (t: { port: number }): RealServerCheckSpec => ({ virtualServer: 'vs', realServer: `rs-${t.port}`, weight: 1, checkers: [tcpChecker(t.port)] });
+    const { pool, verdicts } = newPool([spec(kept), spec(removed)]);
+    await pool.start();
+    await kept.close();
+    await waitFor('kept goes down', () => verdicts.some((v) => !v.up));
+    const before = verdicts.length;
+
+    await pool.update([spec(kept), spec(added)]);
+    expect(verdicts.slice(before)).toEqual([
+      { virtualServer: 'vs', realServer: `rs-${added.port}`, up: true, weight: 1, reason: 'initial state', checker: null },
+    ]);
+    const status = new Map(pool.snapshot().map((s) => [s.realServer, s]));
+    expect(status.get(`rs-${kept.port}`)?.up).toBe(false);
+    expect(status.has(`rs-${removed.port}`)).toBe(false);
+    const removedCount = removed.accepted();
+    await waitFor('added is probed', () => added.accepted() >= 2);
+    expect(removed.accepted()).toBeLessThanOrEqual(removedCount + 1);
+  });
+
+  it('bounds concurrency: due checks wait for a free slot and the wait shows as lag', async () => {
+    let current = 0;
+    let peak = 0;
+    const server = http.createServer((_req, res) => {
+      current++;
+      peak = Math.max(peak, current);
+      setTimeout(() => { current--; res.end('ok'); }, 100);
+    });
+    const port = await listen(server, closers);
+    const specs: RealServerCheckSpec[] = Array.from({ length: 9 }, (_, i) => ({
+      virtualServer: 'vs',
+      realServer: `rs${i}`,
+      weight: 1,
+      checkers: [{
+        id: 'HTTP_GET#0',
+        timing: { ...timing, delayLoopMs: 10_000 },
+        warmupMs: 0,
+        probe: { kind: 'HTTP_GET', options: { tls: false, host: '127.0.0.1', port, timeoutMs: 2000, verifyCertificate: false, httpProtocol: '1.0', urls: [{ path: `/${i}`, statusCodes: [], regexNoMatch: false }] } },
+      }],
+    }));
+    const { pool } = newPool(specs, 3);
+    await pool.start();
+    await waitFor('all checked', () => pool.stats().checksCompleted === 9);
+    expect(peak).toBe(3);
+    expect(pool.stats().lagMs.max).toBeGreaterThanOrEqual(150);
+  });
+});
