@@ -51,7 +51,8 @@ export interface ScriptCommand {
 export interface LvsSyncDaemon {
   readonly at: SourceLocation;
   readonly interface: string;
-  readonly vrrpInstance: string;
+  /** When absent both master and backup sync daemons run. */
+  readonly vrrpInstance?: string;
   /** Defaults to the VRID of the vrrp instance; undefined here means "use the VRID". */
   readonly syncId?: number;
   readonly maxlen?: number;
@@ -171,7 +172,7 @@ export interface VirtualServer {
   /** `lb_kind` / `lvs_method`; default NAT */
   readonly lbKind: LbKind;
   readonly forwarding: ForwardingMethod;
-  /** Scheduler flags: flag-1/sh-port/mh-port, flag-2/sh-fallback/mh-fallback, flag-3 */
+  /** Scheduler flags: flag-1 = sh-fallback/mh-fallback, flag-2 = sh-port/mh-port, flag-3 */
   readonly schedulerFlags: { readonly flag1: boolean; readonly flag2: boolean; readonly flag3: boolean };
   readonly ops: boolean;
   /** Set when persistent; `persistence_timeout` without a value is 360 s. */

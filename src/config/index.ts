@@ -1,0 +1,64 @@
+// Public entry points of the keepalived.conf parser. Synchronous: config
+// files are small and the daemon parses before it touches any state.
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Diagnostics } from './diagnostics.ts';
+import { fsGlob } from './glob.ts';
+import type { ConfigResult, KeepalivedConfig } from './model.ts';
+import { resolveConfig } from './resolve.ts';
+import { readSource } from './source.ts';
+import { buildTree } from './tree.ts';
+
+export type * from './model.ts';
+export { formatDiagnostic } from './diagnostics.ts';
+
+export interface ParseOptions {
+  /** Local host name: default router_id, smtp_helo_name, notification_email_from. */
+  readonly hostname?: string;
+  /** keepalived's -i: matched against `@id` lines; default the host name up to the first dot. */
+  readonly configId?: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+const readUtf8 = (path: string): string => readFileSync(path, 'utf8');
+
+export function parseConfigText(
+  text: string,
+  fileName: string,
+  readFile: (path: string) => string = readUtf8,
+  glob: (pattern: string) => string[] = fsGlob,
+  options: ParseOptions = {},
+): ConfigResult {
+  const hostname = options.hostname ?? osHostname();
+  const configId = options.configId ?? hostname.split('.')[0]!;
+  const d = new Diagnostics();
+  const source = readSource(text, fileName, { readFile, glob, configId }, d);
+  const tree = buildTree(source.lines, d);
+  const config: KeepalivedConfig = resolveConfig(tree, source.files, hostname, d);
+  if (d.errors.length > 0) return { ok: false, errors: d.errors, warnings: d.warnings };
+  return { ok: true, config: deepFreeze(config), warnings: d.warnings };
+}
+
+export function parseConfigFile(path: string, options: ParseOptions = {}): ConfigResult {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return {
+      ok: false,
+      errors: [{ at: { file: absolute, line: 0, column: 0 }, severity: 'error', message: `cannot read configuration file: ${reason}` }],
+      warnings: [],
+    };
+  }
+  return parseConfigText(text, absolute, readUtf8, fsGlob, options);
+}

@@ -1,0 +1,179 @@
+// The top level of keepalived.conf: dispatches each block to its parser,
+// then checks what refers to what (groups, scripts, track files, sync groups).
+import type { Diagnostics } from './diagnostics.ts';
+import type {
+  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance,
+  VrrpScript, VrrpSyncGroup,
+} from './model.ts';
+import { defaultGlobals, parseGlobalDefs } from './global.ts';
+import { keyText, parseVirtualServer, parseVirtualServerGroup } from './lvs.ts';
+import type { Statement } from './tree.ts';
+import { block, dispatch, text, type Mutable } from './values.ts';
+import {
+  parseStaticAddresses, parseTrackFile, parseVrrpInstance, parseVrrpScript, parseVrrpSyncGroup, routeList,
+} from './vrrp.ts';
+
+/** Top-level blocks keepalived knows that lvsd does not implement; accepted with a warning. */
+const UNSUPPORTED_TOP_LEVEL = ['vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces'];
+
+function byName<T extends { readonly name: string; readonly at: Statement['at'] }>(items: readonly T[], what: string, d: Diagnostics): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) {
+    if (map.has(item.name)) d.error(item.at, `${what} '${item.name}' is defined twice (first at line ${map.get(item.name)!.at.line})`);
+    else map.set(item.name, item);
+  }
+  return map;
+}
+
+function parseSsl(s: Statement, d: Diagnostics): SslConfig {
+  const ssl: Mutable<SslConfig> = { at: s.at };
+  dispatch(block(s, d) ?? [], {
+    password: (t) => { ssl.password = text(t, 0, d); },
+    ca: (t) => { ssl.ca = text(t, 0, d); },
+    certificate: (t) => { ssl.certificate = text(t, 0, d); },
+    key: (t) => { ssl.key = text(t, 0, d); },
+  }, d, 'SSL');
+  return ssl;
+}
+
+function resolveTracking<T extends { readonly name: string; readonly at: Statement['at'] }>(
+  owner: string,
+  tracked: readonly T[],
+  known: ReadonlyMap<string, unknown>,
+  what: string,
+  d: Diagnostics,
+): T[] {
+  return tracked.filter((t) => {
+    if (known.has(t.name)) return true;
+    d.warn(t.at, `(${owner}) ${what} ${t.name} not found, ignoring`);
+    return false;
+  });
+}
+
+export function resolveConfig(root: readonly Statement[], files: readonly string[], hostname: string, d: Diagnostics): KeepalivedConfig {
+  let globalDefs = defaultGlobals(hostname);
+  const groupStatements: Statement[] = [];
+  const serverStatements: Statement[] = [];
+  const instanceStatements: Statement[] = [];
+  const scripts: VrrpScript[] = [];
+  const syncGroups: VrrpSyncGroup[] = [];
+  const trackFiles: TrackFile[] = [];
+  const staticIpaddresses: IpAddressSpec[] = [];
+  const staticRoutes: IpRouteSpec[] = [];
+  const staticRules: IpRouteSpec[] = [];
+  let ssl: SslConfig | undefined;
+  let netNamespace: string | undefined;
+
+  const trackFile = (s: Statement) => {
+    const parsed = parseTrackFile(s, d);
+    if (parsed) trackFiles.push(parsed);
+  };
+  dispatch(root, {
+    global_defs: (s) => { globalDefs = parseGlobalDefs(s, globalDefs, d); },
+    virtual_server_group: (s) => void groupStatements.push(s),
+    virtual_server: (s) => void serverStatements.push(s),
+    vrrp_instance: (s) => void instanceStatements.push(s),
+    vrrp_script: (s) => {
+      const parsed = parseVrrpScript(s, d);
+      if (parsed) scripts.push(parsed);
+    },
+    vrrp_sync_group: (s) => {
+      const parsed = parseVrrpSyncGroup(s, d);
+      if (parsed) syncGroups.push(parsed);
+    },
+    track_file: trackFile,
+    vrrp_track_file: (s) => {
+      d.warn(s.at, "'vrrp_track_file' is deprecated, use 'track_file'");
+      trackFile(s);
+    },
+    static_ipaddress: (s) => void staticIpaddresses.push(...parseStaticAddresses(s, d)),
+    static_routes: (s) => void staticRoutes.push(...routeList(s, d)),
+    static_rules: (s) => void staticRules.push(...routeList(s, d)),
+    SSL: (s) => { ssl = parseSsl(s, d); },
+    net_namespace: (s) => { netNamespace = text(s, 0, d, 'a namespace name'); },
+    ...Object.fromEntries(UNSUPPORTED_TOP_LEVEL.map((k) => [k, (s: Statement) => d.warn(s.at, `'${k}' is not supported by lvsd, block ignored`)])),
+  }, d, 'the top level');
+
+  const trackFileMap = byName(trackFiles, 'track_file', d);
+  const groups: VirtualServerGroup[] = groupStatements.flatMap((s) => parseVirtualServerGroup(s, d) ?? []);
+  const groupMap = byName(groups, 'virtual_server_group', d);
+  const context = { groups: groupMap, trackFiles: trackFileMap, heloName: globalDefs.smtpHeloName };
+  const servers: VirtualServer[] = [];
+  const serverKeys = new Map<string, VirtualServer>();
+  for (const s of serverStatements) {
+    const vs = parseVirtualServer(s, context, d);
+    if (!vs) continue;
+    const key = keyText(vs.key, vs.family);
+    const first = serverKeys.get(key);
+    if (first) {
+      d.warn(vs.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}, dropped`);
+      continue;
+    }
+    serverKeys.set(key, vs);
+    servers.push(vs);
+  }
+
+  const scriptMap = byName(scripts, 'vrrp_script', d);
+  let instances: Mutable<VrrpInstance>[] = instanceStatements.flatMap((s) => parseVrrpInstance(s, globalDefs, d) ?? []);
+  const instanceMap = byName(instances, 'vrrp_instance', d);
+  instances = [...instanceMap.values()];
+  const vrids = new Map<string, VrrpInstance>();
+  for (const instance of instances) {
+    const vridKey = `${instance.interface ?? globalDefs.defaultInterface}|${instance.family}|${instance.virtualRouterId}`;
+    const other = vrids.get(vridKey);
+    if (other) {
+      d.error(instance.at, `(${instance.name}) virtual_router_id ${instance.virtualRouterId} is already used by ${other.name} on the same interface and family`);
+    } else vrids.set(vridKey, instance);
+    instance.trackScripts = resolveTracking(instance.name, instance.trackScripts, scriptMap, 'track script', d);
+    instance.trackFiles = resolveTracking(instance.name, instance.trackFiles, trackFileMap, 'track file', d);
+  }
+
+  const resolvedGroups: VrrpSyncGroup[] = [];
+  for (const group of byName(syncGroups, 'vrrp_sync_group', d).values()) {
+    const members = group.instances.filter((member) => {
+      const instance = instanceMap.get(member);
+      if (!instance) {
+        d.warn(group.at, `virtual router ${member} specified in sync group ${group.name} doesn't exist - ignoring`);
+        return false;
+      }
+      if (instance.syncGroup !== undefined) {
+        d.error(group.at, `vrrp_instance ${member} is already in sync group ${instance.syncGroup}`);
+        return false;
+      }
+      instance.syncGroup = group.name;
+      return true;
+    });
+    if (members.length === 0) {
+      d.warn(group.at, `sync group ${group.name} has no virtual routers - removing`);
+      continue;
+    }
+    if (members.length === 1) d.warn(group.at, `sync group ${group.name} has only 1 virtual router - this probably isn't what you want`);
+    resolvedGroups.push({
+      ...group,
+      instances: members,
+      trackScripts: resolveTracking(group.name, group.trackScripts, scriptMap, 'track script', d),
+      trackFiles: resolveTracking(group.name, group.trackFiles, trackFileMap, 'track file', d),
+    });
+  }
+
+  const syncDaemon = globalDefs.lvsSyncDaemon;
+  if (syncDaemon?.vrrpInstance !== undefined && !instanceMap.has(syncDaemon.vrrpInstance)) {
+    d.error(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined`);
+  }
+
+  return {
+    globalDefs,
+    virtualServers: servers,
+    virtualServerGroups: groups,
+    vrrpInstances: instances,
+    vrrpScripts: scripts,
+    vrrpSyncGroups: resolvedGroups,
+    trackFiles,
+    staticIpaddresses,
+    staticRoutes,
+    staticRules,
+    ...(ssl && { ssl }),
+    ...(netNamespace !== undefined && { netNamespace }),
+    files,
+  };
+}

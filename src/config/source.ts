@@ -1,0 +1,264 @@
+// Turns keepalived.conf text into located tokens, one list per logical line,
+// doing what keepalived's reader does before any keyword is looked at:
+// comments, quotes, `@id` conditional lines, `$NAME=value` definitions and
+// their expansion (including multi-line definitions), and `include GLOB`.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Diagnostics } from './diagnostics.ts';
+import type { SourceLocation } from './model.ts';
+
+export interface Token {
+  readonly text: string;
+  readonly at: SourceLocation;
+  /** Written inside double quotes: never a brace, never a comment. */
+  readonly quoted: boolean;
+}
+
+export interface SourceLine {
+  readonly tokens: readonly Token[];
+}
+
+export interface SourceOptions {
+  readonly readFile: (path: string) => string;
+  /** Absolute pattern in, sorted absolute matches out. */
+  readonly glob: (pattern: string) => string[];
+  /** keepalived's -i config-id, compared with `@id` line prefixes. */
+  readonly configId: string;
+}
+
+export interface Source {
+  readonly lines: readonly SourceLine[];
+  readonly files: readonly string[];
+}
+
+const DEFINITION = /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const MAX_EXPANSIONS = 1000;
+const MAX_INCLUDE_DEPTH = 32;
+
+/** Cuts a `!` or `#` comment that starts a word outside double quotes. */
+export function stripComment(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '#' || c === '!')) {
+      const before = i === 0 ? ' ' : line[i - 1]!;
+      if (/\s|[{}]/.test(before)) return line.slice(0, i);
+    }
+  }
+  return line;
+}
+
+/** Splits a comment-free line into words, `{`/`}` and quoted strings. */
+export function tokenize(
+  line: string,
+  file: string,
+  lineNumber: number,
+  diagnostics: Diagnostics,
+  columnOf: (index: number) => number = (i) => i + 1,
+): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    const at = { file, line: lineNumber, column: columnOf(i) };
+    if (c === '{' || c === '}') {
+      tokens.push({ text: c, at, quoted: false });
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      const close = line.indexOf('"', i + 1);
+      if (close < 0) {
+        diagnostics.error(at, 'unterminated quoted string');
+        tokens.push({ text: line.slice(i + 1), at, quoted: true });
+        return tokens;
+      }
+      tokens.push({ text: line.slice(i + 1, close), at, quoted: true });
+      i = close + 1;
+      continue;
+    }
+    let end = i;
+    while (end < line.length && !/\s|[{}]/.test(line[end]!)) end++;
+    tokens.push({ text: line.slice(i, end), at, quoted: false });
+    i = end;
+  }
+  return tokens;
+}
+
+interface Definition {
+  readonly value: string;
+  readonly multiline: boolean;
+}
+
+class Reader {
+  readonly lines: SourceLine[] = [];
+  readonly files: string[] = [];
+  private readonly definitions = new Map<string, Definition>();
+  private readonly includeStack: string[] = [];
+
+  constructor(
+    private readonly options: SourceOptions,
+    private readonly diagnostics: Diagnostics,
+  ) {}
+
+  readText(text: string, file: string): void {
+    this.files.push(file);
+    this.includeStack.push(file);
+    const raw = text.split(/\r?\n/);
+    for (let index = 0; index < raw.length; index++) {
+      const lineNumber = index + 1;
+      const line = stripComment(raw[index]!);
+      const definition = DEFINITION.exec(line.trim());
+      if (definition && line.trimEnd().endsWith('\\')) {
+        // Multi-line definition: every following line ending in '\' continues it.
+        const parts = [definition[2]!.trimEnd().slice(0, -1)];
+        while (index + 1 < raw.length) {
+          index++;
+          const next = stripComment(raw[index]!).trimEnd();
+          if (next.endsWith('\\')) parts.push(next.slice(0, -1));
+          else {
+            parts.push(next);
+            break;
+          }
+        }
+        this.define(definition[1]!, parts.filter((p) => p.trim() !== '').join('\n'), true);
+        continue;
+      }
+      this.readLine(line, file, lineNumber, 0);
+    }
+    this.includeStack.pop();
+  }
+
+  private define(name: string, value: string, multiline: boolean): void {
+    this.definitions.set(name, { value: multiline ? value : value.trim(), multiline });
+  }
+
+  /** One logical line; `depth` counts multi-line definition expansions. */
+  private readLine(text: string, file: string, lineNumber: number, depth: number): void {
+    const leading = text.length - text.trimStart().length;
+    let body = text.trimStart();
+    let offset = leading;
+    const at = { file, line: lineNumber, column: leading + 1 };
+    if (body.startsWith('@')) {
+      const match = /^@(\^?)(\S*)\s*/.exec(body)!;
+      const negated = match[1] === '^';
+      const matches = match[2] === this.options.configId;
+      if (negated === matches) return;
+      offset += match[0].length;
+      body = body.slice(match[0].length);
+    }
+    const definition = DEFINITION.exec(body.trimEnd());
+    if (definition) {
+      this.define(definition[1]!, definition[2]!, false);
+      return;
+    }
+    const expanded = this.expand(body, file, at);
+    if (expanded === undefined) return;
+    if (expanded.includes('\n')) {
+      if (depth > MAX_INCLUDE_DEPTH) {
+        this.diagnostics.error(at, 'multi-line definitions nested too deeply (recursive definition?)');
+        return;
+      }
+      for (const part of expanded.split('\n')) this.readLine(part, file, lineNumber, depth + 1);
+      return;
+    }
+    if (/^~(SEQx?|LST)\(/.test(expanded.trimStart())) {
+      this.diagnostics.error(at, `${expanded.trimStart().slice(0, 4)} blocks are not supported by lvsd; expand them in the file`);
+      return;
+    }
+    // Columns are exact when nothing was substituted; after a substitution they
+    // point into the substituted text, which is as close as the user's file allows.
+    const tokens = tokenize(expanded, file, lineNumber, this.diagnostics, (i) => offset + i + 1);
+    if (tokens.length === 0) return;
+    const first = tokens[0]!;
+    if (first.text === 'include' && !first.quoted) {
+      this.include(tokens, file);
+      return;
+    }
+    this.lines.push({ tokens });
+  }
+
+  private expand(text: string, file: string, at: SourceLocation): string | undefined {
+    if (!text.includes('$')) return text;
+    let result = text;
+    for (let round = 0; round < MAX_EXPANSIONS; round++) {
+      let changed = false;
+      result = result.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g, (whole, braced, bare) => {
+        const name = (braced ?? bare) as string;
+        const value = this.lookup(name, file);
+        if (value === undefined) return whole;
+        changed = true;
+        return value;
+      });
+      if (!changed) return result;
+    }
+    this.diagnostics.error(at, 'definition expands without end (recursive $definition?)');
+    return undefined;
+  }
+
+  private lookup(name: string, file: string): string | undefined {
+    const defined = this.definitions.get(name);
+    if (defined) return defined.value;
+    switch (name) {
+      case '_PWD':
+        return dirname(file);
+      case '_INSTANCE':
+        return this.options.configId;
+      case '_HASH':
+        return '#';
+      case '_BANG':
+        return '!';
+      default:
+        return undefined;
+    }
+  }
+
+  private include(tokens: readonly Token[], file: string): void {
+    const directive = tokens[0]!;
+    const target = tokens[1];
+    if (!target || tokens.length > 2) {
+      this.diagnostics.error(directive.at, 'include needs exactly one file name or glob pattern');
+      return;
+    }
+    if (this.includeStack.length > MAX_INCLUDE_DEPTH) {
+      this.diagnostics.error(directive.at, `includes nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      return;
+    }
+    const pattern = isAbsolute(target.text) ? target.text : resolve(dirname(file), target.text);
+    let matches: string[];
+    try {
+      matches = this.options.glob(pattern);
+    } catch (e) {
+      this.diagnostics.error(target.at, `cannot expand include pattern ${pattern}: ${(e as Error).message}`);
+      return;
+    }
+    if (matches.length === 0) {
+      this.diagnostics.warn(target.at, `no file matches include ${pattern}`);
+      return;
+    }
+    for (const path of matches) {
+      if (this.includeStack.includes(path)) {
+        this.diagnostics.error(target.at, `include loop: ${path} is already being read`);
+        continue;
+      }
+      let text: string;
+      try {
+        text = this.options.readFile(path);
+      } catch (e) {
+        this.diagnostics.error(target.at, `cannot read included file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        continue;
+      }
+      this.readText(text, path);
+    }
+  }
+}
+
+export function readSource(text: string, file: string, options: SourceOptions, diagnostics: Diagnostics): Source {
+  const reader = new Reader(options, diagnostics);
+  reader.readText(text, file);
+  return { lines: reader.lines, files: reader.files };
+}

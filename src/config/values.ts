@@ -1,0 +1,130 @@
+// Readers for keyword arguments. Each reports a located error and returns
+// undefined on bad input, so the caller keeps going (to report every problem
+// in one run) while the run as a whole is rejected.
+import { parseIp, type IpAddress } from './address.ts';
+import type { Diagnostics } from './diagnostics.ts';
+import type { ScriptCommand, SourceLocation, UnhandledKeyword } from './model.ts';
+import type { Statement } from './tree.ts';
+import type { Token } from './source.ts';
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export type Handlers = Readonly<Record<string, (statement: Statement) => void>>;
+
+export function name(s: Statement): string {
+  return s.keyword.text;
+}
+
+function argumentAt(s: Statement, index: number): SourceLocation {
+  return s.args[index]?.at ?? s.at;
+}
+
+export function arg(s: Statement, index: number, d: Diagnostics, what = 'a value'): Token | undefined {
+  const token = s.args[index];
+  if (!token) d.error(s.args.at(-1)?.at ?? s.at, `'${name(s)}' needs ${what}`);
+  return token;
+}
+
+export function text(s: Statement, index: number, d: Diagnostics, what?: string): string | undefined {
+  return arg(s, index, d, what)?.text;
+}
+
+export function integer(s: Statement, index: number, d: Diagnostics, min: number, max: number): number | undefined {
+  const token = arg(s, index, d, `an integer (${min}..${max})`);
+  if (!token) return undefined;
+  const value = /^[+-]?\d+$/.test(token.text) ? Number(token.text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    d.error(token.at, `'${name(s)}' expects an integer in ${min}..${max}, got '${token.text}'`);
+    return undefined;
+  }
+  return value;
+}
+
+/** keepalived timers: seconds with an optional fraction (microsecond resolution), returned in ms. */
+export function timerMs(s: Statement, index: number, d: Diagnostics, maxSeconds = 31 * 86400): number | undefined {
+  const token = arg(s, index, d, 'a time in seconds');
+  if (!token) return undefined;
+  if (!/^\d+(\.\d{1,6})?$|^\.\d{1,6}$/.test(token.text) || Number(token.text) > maxSeconds) {
+    d.error(token.at, `'${name(s)}' expects seconds (0..${maxSeconds}, fractions allowed), got '${token.text}'`);
+    return undefined;
+  }
+  return Math.round(Number(token.text) * 1000);
+}
+
+const TRUE_WORDS = new Set(['yes', 'true', 'on']);
+const FALSE_WORDS = new Set(['no', 'false', 'off']);
+
+/** A flag keyword: present means true, unless followed by no/false/off. */
+export function flag(s: Statement, index: number, d: Diagnostics): boolean | undefined {
+  const token = s.args[index];
+  if (!token) return true;
+  const word = token.text.toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  d.error(token.at, `'${name(s)}' expects yes/no/true/false/on/off, got '${token.text}'`);
+  return undefined;
+}
+
+export function ip(s: Statement, index: number, d: Diagnostics): IpAddress | undefined {
+  const token = arg(s, index, d, 'an IP address');
+  if (!token) return undefined;
+  const address = parseIp(token.text);
+  if (!address) d.error(token.at, `'${name(s)}' expects an IP address, got '${token.text}'`);
+  return address;
+}
+
+export function port(s: Statement, index: number, d: Diagnostics): number | undefined {
+  return integer(s, index, d, 0, 65535);
+}
+
+export function oneOf<T extends string>(
+  s: Statement,
+  index: number,
+  d: Diagnostics,
+  choices: readonly T[],
+  fold: (word: string) => string = (w) => w,
+): T | undefined {
+  const token = arg(s, index, d, `one of ${choices.join('|')}`);
+  if (!token) return undefined;
+  const found = choices.find((c) => c === fold(token.text));
+  if (!found) d.error(token.at, `'${name(s)}' expects one of ${choices.join('|')}, got '${token.text}'`);
+  return found;
+}
+
+/** `keyword "command args" [user [group]]` */
+export function script(s: Statement, d: Diagnostics): ScriptCommand | undefined {
+  const command = text(s, 0, d, 'a script');
+  if (command === undefined) return undefined;
+  if (command.trim() === '') {
+    d.error(argumentAt(s, 0), `'${name(s)}' has an empty script`);
+    return undefined;
+  }
+  const [, user, group] = s.args;
+  return { command, ...(user && { user: user.text }), ...(group && { group: group.text }) };
+}
+
+export function block(s: Statement, d: Diagnostics): readonly Statement[] | undefined {
+  if (!s.block) d.error(s.at, `'${name(s)}' needs a { } block`);
+  return s.block;
+}
+
+export function unhandled(s: Statement): UnhandledKeyword {
+  return { at: s.at, keyword: name(s), args: s.args.map((a) => a.text) };
+}
+
+/**
+ * Runs the handler of each statement's keyword. keepalived logs unknown
+ * keywords and carries on, and so do we.
+ */
+export function dispatch(statements: readonly Statement[], handlers: Handlers, d: Diagnostics, where: string): void {
+  for (const statement of statements) {
+    const handler = Object.hasOwn(handlers, name(statement)) ? handlers[name(statement)] : undefined;
+    if (handler) handler(statement);
+    else d.warn(statement.at, `unknown keyword '${name(statement)}' in ${where}, ignored`);
+  }
+}
+
+/** Words of a list block (`notification_email { a b }`), one per token. */
+export function listWords(statements: readonly Statement[]): Token[] {
+  return statements.flatMap((s) => [s.keyword, ...s.args]);
+}

@@ -1,0 +1,376 @@
+// vrrp_instance, vrrp_script, vrrp_sync_group, track_file and the static
+// address/route/rule blocks, with keepalived's defaults and fix-ups.
+import { parsePrefix, parseIp } from './address.ts';
+import type { Diagnostics } from './diagnostics.ts';
+import type {
+  AddressFamily, GlobalDefs, IpAddressSpec, IpRouteSpec, TrackFile, TrackedInterface, TrackedScript, UnhandledKeyword,
+  UnicastPeer, VrrpAuthentication, VrrpInstance, VrrpNotify, VrrpScript, VrrpSyncGroup,
+} from './model.ts';
+import type { Statement } from './tree.ts';
+import {
+  block, dispatch, flag, integer, ip, listWords, name, oneOf, script, text, timerMs, unhandled, type Handlers, type Mutable,
+} from './values.ts';
+
+const MAX_AUTH_PASS = 8;
+
+const ACCEPTED_UNHANDLED_INSTANCE = [
+  'debug', 'linkbeat_use_polling', 'track_process', 'track_bfd', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
+  'lower_prio_no_advert', 'higher_prio_send_advert', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src',
+  'unicast_ttl', 'down_timer_adverts', 'notify_priority_changes', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
+  'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
+];
+
+/** `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L] [peer P] [options...]` */
+export function parseIpAddressSpec(s: Statement, d: Diagnostics): IpAddressSpec | undefined {
+  const words = [s.keyword, ...s.args];
+  const prefix = parsePrefix(words[0]!.text);
+  if (!prefix) {
+    d.error(s.at, `'${words[0]!.text}' is not an IP address or prefix`);
+    return undefined;
+  }
+  const spec: Mutable<IpAddressSpec> = {
+    at: s.at, address: prefix.address.text, family: prefix.address.family, prefixLength: prefix.prefixLength, options: [],
+  };
+  const options: string[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!.text;
+    const value = words[i + 1]?.text;
+    const takesValue = ['brd', 'broadcast', 'dev', 'scope', 'label', 'peer'].includes(word);
+    if (takesValue && value === undefined) {
+      d.error(words[i]!.at, `'${word}' needs a value`);
+      return undefined;
+    }
+    if (word === 'brd' || word === 'broadcast') spec.broadcast = value;
+    else if (word === 'dev') spec.device = value;
+    else if (word === 'scope') spec.scope = value;
+    else if (word === 'label') spec.label = value;
+    else if (word === 'peer') spec.peer = value;
+    else {
+      options.push(word);
+      continue;
+    }
+    i++;
+  }
+  spec.options = options;
+  return spec;
+}
+
+function addressList(s: Statement, d: Diagnostics): IpAddressSpec[] {
+  return (block(s, d) ?? []).flatMap((entry) => parseIpAddressSpec(entry, d) ?? []);
+}
+
+export function routeList(s: Statement, d: Diagnostics): IpRouteSpec[] {
+  return (block(s, d) ?? []).map((entry) => ({ at: entry.at, words: [entry.keyword, ...entry.args].map((t) => t.text) }));
+}
+
+/** `NAME [weight N] [reverse]` lines of track_interface / track_script / track_file. */
+function trackList(s: Statement, d: Diagnostics): TrackedInterface[] {
+  return (block(s, d) ?? []).map((entry) => {
+    let weight: number | undefined;
+    let reverse = false;
+    for (let i = 0; i < entry.args.length; i++) {
+      const word = entry.args[i]!.text;
+      if (word === 'weight') {
+        weight = integer(entry, ++i, d, -254, 254);
+      } else if (word === 'reverse' || word === 'noreverse') {
+        reverse = word === 'reverse';
+      } else d.error(entry.args[i]!.at, `unexpected '${word}' after tracked name`);
+    }
+    return { at: entry.at, name: name(entry), reverse, ...(weight !== undefined && { weight }) };
+  });
+}
+
+function notifyHandlers(notify: Mutable<VrrpNotify>, d: Diagnostics): Handlers {
+  const set = (key: keyof VrrpNotify) => (s: Statement) => { notify[key] = script(s, d) ?? notify[key]; };
+  return {
+    notify_master: set('master'),
+    notify_backup: set('backup'),
+    notify_fault: set('fault'),
+    notify_stop: set('stop'),
+    notify_deleted: set('deleted'),
+    notify: set('any'),
+    notify_master_rx_lower_pri: set('masterRxLowerPri'),
+  };
+}
+
+export function parseVrrpScript(s: Statement, d: Diagnostics): VrrpScript | undefined {
+  const scriptName = text(s, 0, d, 'a name');
+  const v: Mutable<Partial<VrrpScript>> = {};
+  let user: { user: string; group?: string } | undefined;
+  dispatch(block(s, d) ?? [], {
+    script: (t) => { v.script = script(t, d) ?? v.script; },
+    interval: (t) => { v.intervalMs = timerMs(t, 0, d) ?? v.intervalMs; },
+    timeout: (t) => { v.timeoutMs = timerMs(t, 0, d) ?? v.timeoutMs; },
+    weight: (t) => {
+      v.weight = integer(t, 0, d, -253, 253) ?? v.weight;
+      v.weightReverse = t.args[1]?.text === 'reverse';
+    },
+    rise: (t) => { v.rise = integer(t, 0, d, 1, 0x7fffffff) ?? v.rise; },
+    fall: (t) => { v.fall = integer(t, 0, d, 1, 0x7fffffff) ?? v.fall; },
+    user: (t) => {
+      const u = text(t, 0, d, 'a user name');
+      if (u !== undefined) user = t.args[1] ? { user: u, group: t.args[1].text } : { user: u };
+    },
+    init_fail: (t) => { v.initFail = flag(t, 0, d) ?? v.initFail; },
+  }, d, 'vrrp_script');
+  if (scriptName === undefined) return undefined;
+  if (!v.script) {
+    d.warn(s.at, `no script set for vrrp_script ${scriptName} - removing`);
+    return undefined;
+  }
+  const intervalMs = v.intervalMs ?? 1000;
+  return {
+    at: s.at,
+    name: scriptName,
+    script: { ...v.script, ...user },
+    intervalMs,
+    timeoutMs: v.timeoutMs ?? intervalMs,
+    weight: v.weight ?? 0,
+    weightReverse: v.weightReverse ?? false,
+    rise: v.rise ?? 1,
+    fall: v.fall ?? 1,
+    initFail: v.initFail ?? false,
+  };
+}
+
+export function parseTrackFile(s: Statement, d: Diagnostics): TrackFile | undefined {
+  const fileName = text(s, 0, d, 'a name');
+  const t: Mutable<Partial<TrackFile>> = {};
+  dispatch(block(s, d) ?? [], {
+    file: (x) => { t.file = text(x, 0, d, 'a file path') ?? t.file; },
+    weight: (x) => {
+      t.weight = integer(x, 0, d, -2147483647, 2147483647) ?? t.weight;
+      t.reverse = x.args[1]?.text === 'reverse';
+    },
+    init_file: (x) => {
+      const value = x.args[0] && x.args[0].text !== 'overwrite' ? integer(x, 0, d, -2147483648, 2147483647) : 0;
+      t.initFile = { value: value ?? 0, overwrite: x.args.some((a) => a.text === 'overwrite') };
+    },
+  }, d, 'track_file');
+  if (fileName === undefined) return undefined;
+  if (t.file === undefined) {
+    d.warn(s.at, `no file set for track_file ${fileName} - removing`);
+    return undefined;
+  }
+  return { at: s.at, name: fileName, file: t.file, weight: t.weight ?? 1, reverse: t.reverse ?? false, ...(t.initFile && { initFile: t.initFile }) };
+}
+
+function unicastPeers(s: Statement, d: Diagnostics): UnicastPeer[] {
+  return (block(s, d) ?? []).flatMap((entry) => {
+    const address = parseIp(entry.keyword.text);
+    if (!address) {
+      d.error(entry.at, `unicast_peer '${entry.keyword.text}' is not an IP address`);
+      return [];
+    }
+    const peer: Mutable<UnicastPeer> = { at: entry.at, address: address.text };
+    for (let i = 0; i < entry.args.length; i++) {
+      const word = entry.args[i]!.text;
+      if (word === 'min_ttl') peer.minTtl = integer(entry, ++i, d, 0, 255);
+      else if (word === 'max_ttl') peer.maxTtl = integer(entry, ++i, d, 0, 255);
+      else d.error(entry.args[i]!.at, `unknown unicast_peer option '${word}'`);
+    }
+    return [peer];
+  });
+}
+
+export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnostics): VrrpInstance | undefined {
+  const instanceName = text(s, 0, d, 'a name');
+  const v: Mutable<Partial<VrrpInstance>> = {};
+  const notify: Mutable<VrrpNotify> = {};
+  const extra: UnhandledKeyword[] = [];
+  let stateToken: Statement | undefined;
+  let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
+  const lists = {
+    vips: [] as IpAddressSpec[], excluded: [] as IpAddressSpec[], routes: [] as IpRouteSpec[], rules: [] as IpRouteSpec[],
+    interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], peers: [] as UnicastPeer[],
+  };
+  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6') =>
+    (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
+  const handlers: Handlers = {
+    ...Object.fromEntries(ACCEPTED_UNHANDLED_INSTANCE.map((k) => [k, (t: Statement) => void extra.push(unhandled(t))])),
+    ...notifyHandlers(notify, d),
+    state: (t) => {
+      stateToken = t;
+      v.state = oneOf(t, 0, d, ['MASTER', 'BACKUP'] as const, (w) => w.toUpperCase()) ?? v.state;
+    },
+    interface: (t) => { v.interface = text(t, 0, d, 'an interface') ?? v.interface; },
+    virtual_router_id: (t) => { v.virtualRouterId = integer(t, 0, d, 1, 255) ?? v.virtualRouterId; },
+    priority: (t) => { v.priority = integer(t, 0, d, 1, 255) ?? v.priority; },
+    advert_int: (t) => { v.advertIntMs = timerMs(t, 0, d, 255) ?? v.advertIntMs; },
+    version: (t) => {
+      const version = integer(t, 0, d, 2, 3);
+      if (version === 2 || version === 3) v.version = version;
+    },
+    nopreempt: setFlag('nopreempt'),
+    preempt: (t) => d.warn(t.at, "'preempt' is the default and is ignored"),
+    preempt_delay: (t) => { v.preemptDelayMs = timerMs(t, 0, d, 1000) ?? v.preemptDelayMs; },
+    authentication: (t) => {
+      authentication = { at: t.at };
+      dispatch(block(t, d) ?? [], {
+        auth_type: (x) => { authentication.type = oneOf(x, 0, d, ['PASS', 'AH'] as const, (w) => w.toUpperCase()); },
+        auth_pass: (x) => { authentication.password = text(x, 0, d, 'a password'); },
+      }, d, 'authentication');
+    },
+    virtual_ipaddress: (t) => { lists.vips.push(...addressList(t, d)); },
+    virtual_ipaddress_excluded: (t) => { lists.excluded.push(...addressList(t, d)); },
+    virtual_routes: (t) => { lists.routes.push(...routeList(t, d)); },
+    virtual_rules: (t) => { lists.rules.push(...routeList(t, d)); },
+    track_interface: (t) => { lists.interfaces.push(...trackList(t, d)); },
+    track_script: (t) => { lists.scripts.push(...trackList(t, d)); },
+    track_file: (t) => { lists.files.push(...trackList(t, d)); },
+    unicast_src_ip: (t) => { v.unicastSrcIp = ip(t, 0, d)?.text ?? v.unicastSrcIp; },
+    unicast_peer: (t) => { lists.peers.push(...unicastPeers(t, d)); },
+    mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
+    use_vmac: (t) => {
+      v.useVmac = true;
+      if (t.args[0]) v.vmacName = t.args[0].text;
+    },
+    vmac_xmit_base: setFlag('vmacXmitBase'),
+    dont_track_primary: setFlag('dontTrackPrimary'),
+    garp_master_delay: (t) => { v.garpMasterDelayMs = timerMs(t, 0, d) ?? v.garpMasterDelayMs; },
+    garp_master_repeat: (t) => { v.garpMasterRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRepeat; },
+    garp_master_refresh: (t) => { v.garpMasterRefreshMs = timerMs(t, 0, d) ?? v.garpMasterRefreshMs; },
+    garp_master_refresh_repeat: (t) => { v.garpMasterRefreshRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRefreshRepeat; },
+    lvs_sync_daemon_interface: (t) => {
+      d.warn(t.at, `(${instanceName}) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon`);
+      v.lvsSyncDaemonInterface = text(t, 0, d, 'an interface');
+    },
+    smtp_alert: (t) => { v.smtpAlert = flag(t, 0, d) ?? v.smtpAlert; },
+    accept: setFlag('accept'),
+    no_accept: (t) => { v.accept = !(flag(t, 0, d) ?? true); },
+    skip_check_adv_addr: setFlag('skipCheckAdvAddr'),
+    strict_mode: setFlag('strictMode'),
+    native_ipv6: setFlag('nativeIpv6'),
+  };
+  dispatch(block(s, d) ?? [], handlers, d, 'vrrp_instance');
+  if (instanceName === undefined) return undefined;
+  if (v.virtualRouterId === undefined) {
+    d.error(s.at, `(${instanceName}) virtual_router_id is not set`);
+    return undefined;
+  }
+
+  const family: AddressFamily = lists.vips[0]?.family ?? (v.nativeIpv6 ? 'inet6' : 'inet');
+  const mixed = lists.vips.find((a) => a.family !== family);
+  if (mixed) d.error(mixed.at, `(${instanceName}) virtual_ipaddress ${mixed.address} is not ${family}; use virtual_ipaddress_excluded for the other family`);
+  let version = v.version ?? globals.vrrp.version;
+  if (family === 'inet6' && version === 2) {
+    if (v.version === 2) d.warn(s.at, `(${instanceName}) VRRP version 2 cannot carry IPv6, using version 3`);
+    version = 3;
+  }
+  let advertIntMs = v.advertIntMs ?? 1000;
+  if (version === 2 && advertIntMs % 1000 !== 0) {
+    const rounded = Math.max(1000, Math.round(advertIntMs / 1000) * 1000);
+    d.warn(s.at, `(${instanceName}) VRRPv2 advert_int must be whole seconds, using ${rounded / 1000}`);
+    advertIntMs = rounded;
+  } else if (version === 3 && advertIntMs % 10 !== 0) {
+    advertIntMs = Math.max(10, Math.round(advertIntMs / 10) * 10);
+    d.warn(s.at, `(${instanceName}) VRRPv3 advert_int has centisecond resolution, using ${advertIntMs / 1000}`);
+  }
+  if (advertIntMs === 0) {
+    d.error(s.at, `(${instanceName}) advert_int must be greater than 0`);
+  }
+
+  let state = v.state ?? 'BACKUP';
+  let auth: VrrpAuthentication | undefined;
+  if (authentication.at) {
+    if (!authentication.type || authentication.password === undefined) {
+      d.error(authentication.at, `(${instanceName}) authentication needs auth_type and auth_pass`);
+    } else if (version === 3) {
+      d.warn(authentication.at, `(${instanceName}) VRRPv3 has no authentication, ignored`);
+    } else {
+      let password = authentication.password;
+      if (password.length > MAX_AUTH_PASS) {
+        d.warn(authentication.at, `(${instanceName}) auth_pass is longer than ${MAX_AUTH_PASS} characters, truncated`);
+        password = password.slice(0, MAX_AUTH_PASS);
+      }
+      auth = { type: authentication.type, password };
+      if (auth.type === 'AH' && state === 'MASTER') {
+        d.warn(stateToken?.at ?? s.at, `(${instanceName}) initial state master is incompatible with AH authentication - clearing`);
+        state = 'BACKUP';
+      }
+    }
+  }
+  let nopreempt = v.nopreempt ?? false;
+  if (nopreempt && state === 'MASTER') {
+    d.warn(stateToken?.at ?? s.at, `(${instanceName}) nopreempt will not work with initial state MASTER - clearing`);
+    nopreempt = false;
+  }
+
+  return {
+    at: s.at,
+    name: instanceName,
+    state,
+    ...(v.interface !== undefined && { interface: v.interface }),
+    virtualRouterId: v.virtualRouterId,
+    priority: v.priority ?? 100,
+    advertIntMs,
+    version,
+    family,
+    nopreempt,
+    preemptDelayMs: v.preemptDelayMs ?? 0,
+    ...(auth && { authentication: auth }),
+    virtualIpaddresses: lists.vips,
+    virtualIpaddressesExcluded: lists.excluded,
+    virtualRoutes: lists.routes,
+    virtualRules: lists.rules,
+    trackInterfaces: lists.interfaces,
+    trackScripts: lists.scripts,
+    trackFiles: lists.files,
+    ...(v.unicastSrcIp !== undefined && { unicastSrcIp: v.unicastSrcIp }),
+    unicastPeers: lists.peers,
+    ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
+    useVmac: v.useVmac ?? false,
+    ...(v.vmacName !== undefined && { vmacName: v.vmacName }),
+    vmacXmitBase: v.vmacXmitBase ?? false,
+    dontTrackPrimary: v.dontTrackPrimary ?? false,
+    garpMasterDelayMs: v.garpMasterDelayMs ?? globals.vrrp.garpMasterDelayMs,
+    garpMasterRepeat: v.garpMasterRepeat ?? globals.vrrp.garpMasterRepeat,
+    garpMasterRefreshMs: v.garpMasterRefreshMs ?? globals.vrrp.garpMasterRefreshMs,
+    garpMasterRefreshRepeat: v.garpMasterRefreshRepeat ?? globals.vrrp.garpMasterRefreshRepeat,
+    ...(v.lvsSyncDaemonInterface !== undefined && { lvsSyncDaemonInterface: v.lvsSyncDaemonInterface }),
+    notify,
+    ...((v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert) !== undefined && { smtpAlert: v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert }),
+    accept: v.accept ?? !globals.vrrp.strict,
+    skipCheckAdvAddr: v.skipCheckAdvAddr ?? globals.vrrp.skipCheckAdvAddr,
+    strictMode: v.strictMode ?? globals.vrrp.strict,
+    nativeIpv6: v.nativeIpv6 ?? false,
+    unhandled: extra,
+  };
+}
+
+export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup | undefined {
+  const groupName = text(s, 0, d, 'a name');
+  const notify: Mutable<VrrpNotify> = {};
+  const g: Mutable<Partial<VrrpSyncGroup>> = {};
+  const instances: string[] = [];
+  const lists = { interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[] };
+  dispatch(block(s, d) ?? [], {
+    ...notifyHandlers(notify, d),
+    group: (t) => { instances.push(...listWords(block(t, d) ?? []).map((w) => w.text)); },
+    smtp_alert: (t) => { g.smtpAlert = flag(t, 0, d) ?? g.smtpAlert; },
+    global_tracking: (t) => {
+      d.warn(t.at, "'global_tracking' is deprecated, use track_interface/track_script/track_file on the group");
+      g.globalTracking = flag(t, 0, d) ?? g.globalTracking;
+    },
+    sync_group_tracking_weight: (t) => void flag(t, 0, d),
+    track_interface: (t) => { lists.interfaces.push(...trackList(t, d)); },
+    track_script: (t) => { lists.scripts.push(...trackList(t, d)); },
+    track_file: (t) => { lists.files.push(...trackList(t, d)); },
+  }, d, 'vrrp_sync_group');
+  if (groupName === undefined) return undefined;
+  return {
+    at: s.at,
+    name: groupName,
+    instances,
+    notify,
+    ...(g.smtpAlert !== undefined && { smtpAlert: g.smtpAlert }),
+    globalTracking: g.globalTracking ?? false,
+    trackInterfaces: lists.interfaces,
+    trackScripts: lists.scripts,
+    trackFiles: lists.files,
+  };
+}
+
+export function parseStaticAddresses(s: Statement, d: Diagnostics): IpAddressSpec[] {
+  return addressList(s, d);
+}
