@@ -1,0 +1,151 @@
+// `lvsctl digest`: the MD5 of a page's body, printed exactly as keepalived's
+// genhash prints it, so its output can be pasted into an HTTP_GET `digest`.
+// Like genhash it speaks HTTP by hand and hashes the raw bytes after the
+// header (no chunked decoding), because that is what the digest must match.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { parseArgs } from 'node:util';
+
+export interface TextSink {
+  write(chunk: string): unknown;
+}
+
+type HttpProtocol = '1.0' | '1.0c' | '1.1';
+
+export interface DigestRequest {
+  readonly server: string;
+  readonly port: number;
+  readonly path: string;
+  readonly ssl: boolean;
+  readonly sni: boolean;
+  readonly virtualhost?: string;
+  readonly protocol: HttpProtocol;
+  readonly timeoutMs: number;
+}
+
+const USAGE = `Usage: lvsctl digest [--ssl] URL
+       lvsctl digest [-S] [-I] -s server-address -p port -u url [-V virtualhost] [-P 1.0|1.0c|1.1] [-t seconds]
+Prints the MD5 digest of the body like keepalived's genhash.
+`;
+
+export async function digestCommand(argv: string[], out: TextSink, err: TextSink): Promise<number> {
+  const parsed = parseDigestArgs(argv);
+  if (parsed === 'help') {
+    out.write(USAGE);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    err.write(`${parsed}\n${USAGE}`);
+    return 1;
+  }
+  const digest = await fetchBodyDigest(parsed);
+  if (digest === null) {
+    out.write('Connection failed\n');
+    return 1;
+  }
+  out.write(`${digest}\n`);
+  return 0;
+}
+
+function parseDigestArgs(argv: string[]): DigestRequest | 'help' | string {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'use-ssl': { type: 'boolean', short: 'S' },
+        ssl: { type: 'boolean' },
+        'use-sni': { type: 'boolean', short: 'I' },
+        server: { type: 'string', short: 's' },
+        port: { type: 'string', short: 'p' },
+        url: { type: 'string', short: 'u' },
+        'use-virtualhost': { type: 'string', short: 'V' },
+        protocol: { type: 'string', short: 'P' },
+        timeout: { type: 'string', short: 't' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (values.help) return 'help';
+  const protocol = (values.protocol ?? '1.0').toLowerCase();
+  if (protocol !== '1.0' && protocol !== '1.0c' && protocol !== '1.1') return `unknown HTTP protocol ${values.protocol}`;
+  const timeoutSec = values.timeout === undefined ? 5 : Number(values.timeout);
+  if (!(timeoutSec > 0)) return `bad timeout ${values.timeout}`;
+  const common = {
+    ssl: Boolean(values['use-ssl'] || values.ssl),
+    sni: Boolean(values['use-sni']),
+    protocol,
+    timeoutMs: timeoutSec * 1000,
+    ...(values['use-virtualhost'] === undefined ? {} : { virtualhost: values['use-virtualhost'] }),
+  } as const;
+
+  if (positionals.length > 0) {
+    if (positionals.length > 1 || values.server !== undefined) return 'give either one URL or -s/-p/-u';
+    return fromUrl(positionals[0]!, common);
+  }
+  if (values.server === undefined || values.port === undefined || values.url === undefined) {
+    return 'server (-s), port (-p) and url (-u) are required';
+  }
+  if (net.isIP(values.server) === 0) return `server should be an IP, not ${values.server}`;
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `bad port ${values.port}`;
+  return { ...common, server: values.server, port, path: values.url };
+}
+
+function fromUrl(text: string, common: Omit<DigestRequest, 'server' | 'port' | 'path'>): DigestRequest | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `not a URL: ${text}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `not an http(s) URL: ${text}`;
+  const ssl = common.ssl || url.protocol === 'https:';
+  const server = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? (ssl ? 443 : 80) : Number(url.port);
+  return { ...common, ssl, server, port, path: `${url.pathname}${url.search}` };
+}
+
+/** genhash's request: the same request line and headers, in the same order. */
+export function genhashRequest(r: DigestRequest): string {
+  const host = r.virtualhost ?? `${net.isIPv6(r.server) ? `[${r.server}]` : r.server}:${r.port}`;
+  const version = r.protocol === '1.1' ? '1.1' : '1.0';
+  const close = r.protocol === '1.0' ? '' : 'Connection: close\r\n';
+  return `GET ${r.path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
+}
+
+/** The hex MD5 of everything after the response header, or null when the exchange failed. */
+export function fetchBodyDigest(r: DigestRequest): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = r.ssl
+      ? tls.connect({
+          host: r.server,
+          port: r.port,
+          rejectUnauthorized: false,
+          ...(r.sni && r.virtualhost !== undefined ? { servername: r.virtualhost } : {}),
+        })
+      : net.connect({ host: r.server, port: r.port });
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (digest: string | null): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(digest);
+    };
+    socket.setTimeout(r.timeoutMs, () => finish(null));
+    socket.once(r.ssl ? 'secureConnect' : 'connect', () => socket.write(genhashRequest(r)));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', () => finish(null));
+    socket.once('end', () => {
+      const response = Buffer.concat(chunks);
+      const headerEnd = response.indexOf('\r\n\r\n');
+      finish(headerEnd < 0 ? null : createHash('md5').update(response.subarray(headerEnd + 4)).digest('hex'));
+    });
+  });
+}
