@@ -1,0 +1,317 @@
+import { describe, expect, it } from 'vitest';
+import type { Checker, HttpCheck } from '../../src/config/index.ts';
+import { HOST, messages, parse, parseOk } from './helpers.ts';
+
+const minimalVs = (body: string, rsBody = '', head = '10.0.0.1 80') => `
+virtual_server ${head} {
+${body}
+  real_server 192.168.1.10 80 {
+${rsBody}
+  }
+}`;
+
+function onlyChecker(text: string): Checker {
+  const config = parseOk(text);
+  const checker = config.virtualServers[0]?.realServers[0]?.checkers[0];
+  expect(checker).toBeDefined();
+  return checker!;
+}
+
+describe('virtual_server defaults', () => {
+  it('fills lb_algo wlc, lb_kind NAT, protocol TCP, delay_loop 60 s, quorum 1, hysteresis 0', () => {
+    const vs = parseOk(minimalVs('')).virtualServers[0]!;
+    expect(vs.lbAlgo).toBe('wlc');
+    expect(vs.lbKind).toBe('NAT');
+    expect(vs.forwarding).toEqual({ kind: 'NAT' });
+    expect(vs.protocol).toBe('TCP');
+    expect(vs.key).toEqual({ kind: 'address', protocol: 'TCP', address: '10.0.0.1', port: 80 });
+    expect(vs.family).toBe('inet');
+    expect(vs.delayLoopMs).toBe(60_000);
+    expect(vs.quorum).toBe(1);
+    expect(vs.hysteresis).toBe(0);
+    expect(vs.persistenceTimeoutSec).toBeUndefined();
+    expect(vs.alpha).toBe(false);
+    expect(vs.omega).toBe(false);
+  });
+
+  it('accepts lvs_sched and lvs_method as synonyms of lb_algo and lb_kind', () => {
+    const a = parseOk(minimalVs('lb_algo rr\nlb_kind DR')).virtualServers[0]!;
+    const b = parseOk(minimalVs('lvs_sched rr\nlvs_method DR')).virtualServers[0]!;
+    expect(a.lbAlgo).toBe('rr');
+    expect(b.lbAlgo).toBe('rr');
+    expect(a.lbKind).toBe('DR');
+    expect(b.lbKind).toBe('DR');
+  });
+
+  it('gives persistence_timeout without a value keepalived\'s 6 minutes', () => {
+    expect(parseOk(minimalVs('persistence_timeout')).virtualServers[0]!.persistenceTimeoutSec).toBe(360);
+    expect(parseOk(minimalVs('persistence_timeout 50')).virtualServers[0]!.persistenceTimeoutSec).toBe(50);
+  });
+
+  it('takes fractional seconds for delay_loop', () => {
+    expect(parseOk(minimalVs('delay_loop 0.5')).virtualServers[0]!.delayLoopMs).toBe(500);
+  });
+
+  it('parses lvs_method TUN with its tunnel options', () => {
+    const vs = parseOk(minimalVs('lvs_method TUN type gue port 6080 csum')).virtualServers[0]!;
+    expect(vs.forwarding).toEqual({ kind: 'TUN', tunnelType: 'gue', tunnelPort: 6080, tunnelChecksum: 'csum' });
+  });
+
+  it('maps scheduler flag synonyms onto the kernel flags', () => {
+    const vs = parseOk(minimalVs('lb_algo sh\nsh-port\nsh-fallback')).virtualServers[0]!;
+    expect(vs.schedulerFlags).toEqual({ flag1: true, flag2: true, flag3: false });
+  });
+
+  it('rejects an unknown scheduler with its location', () => {
+    const result = parse(minimalVs('lb_algo fastest'));
+    expect(result.ok).toBe(false);
+    expect(messages(result, 'errors')).toEqual([
+      "/etc/keepalived/keepalived.conf:3:9: error: 'lb_algo' expects one of rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh|twos, got 'fastest'",
+    ]);
+  });
+
+  it('refuses a virtual server without a port unless it is persistent', () => {
+    expect(parse(minimalVs('', '', '10.0.0.1')).ok).toBe(false);
+    const vs = parseOk(minimalVs('persistence_timeout 30', '', '10.0.0.1')).virtualServers[0]!;
+    expect(vs.key).toMatchObject({ kind: 'address', port: 0 });
+  });
+
+  it('warns and ignores the protocol of a fwmark service', () => {
+    const result = parse('virtual_server fwmark 7 {\n protocol UDP\n real_server 10.1.1.1 { }\n}');
+    expect(result.ok).toBe(true);
+    expect(messages(result, 'warnings')[0]).toContain('protocol will be ignored');
+    if (result.ok) expect(result.config.virtualServers[0]!.key).toEqual({ kind: 'fwmark', fwmark: 7 });
+  });
+
+  it('canonicalises IPv6 addresses and takes the family from them', () => {
+    const vs = parseOk(`virtual_server 2001:DB8:0:0::1 443 { real_server 2001:db8::a:0:0:10 443 { } }`).virtualServers[0]!;
+    expect(vs.family).toBe('inet6');
+    expect(vs.key).toMatchObject({ address: '2001:db8::1' });
+    expect(vs.realServers[0]!.address).toBe('2001:db8::a:0:0:10');
+  });
+});
+
+describe('real_server defaults and fix-ups', () => {
+  it('weight defaults to 1, inhibit_on_failure is inherited from the virtual server', () => {
+    const rs = parseOk(minimalVs('inhibit_on_failure')).virtualServers[0]!.realServers[0]!;
+    expect(rs.weight).toBe(1);
+    expect(rs.inhibitOnFailure).toBe(true);
+    expect(rs.forwarding).toEqual({ kind: 'NAT' });
+  });
+
+  it('drops a duplicate real server with a warning that names its line', () => {
+    const text = `virtual_server 10.0.0.1 80 {
+  real_server 192.168.1.10 80 { weight 2 }
+  real_server 192.168.1.10 80 { weight 3 }
+}`;
+    const result = parse(text);
+    expect(result.ok).toBe(true);
+    expect(messages(result, 'warnings')).toEqual([
+      '/etc/keepalived/keepalived.conf:3:3: warning: duplicate real server 192.168.1.10 port 80 dropped',
+    ]);
+    if (result.ok) expect(result.config.virtualServers[0]!.realServers.map((r) => r.weight)).toEqual([2]);
+  });
+
+  it('resets a DR real server port to the virtual server port, with a warning', () => {
+    const result = parse(`virtual_server 10.0.0.1 80 {
+  lb_kind DR
+  real_server 192.168.1.10 8080 { TCP_CHECK { } }
+}`);
+    expect(result.ok).toBe(true);
+    expect(messages(result, 'warnings')[0]).toMatch(/:3:3: warning: real server 192.168.1.10 port 8080 is ignored for DR/);
+    if (!result.ok) return;
+    const rs = result.config.virtualServers[0]!.realServers[0]!;
+    expect(rs.port).toBe(80);
+    // The health check still goes where the operator pointed it.
+    expect(rs.checkers[0]).toMatchObject({ connection: { connectPort: 8080 } });
+  });
+
+  it('uses the virtual server port when a real server has none', () => {
+    expect(parseOk('virtual_server 10.0.0.1 80 { real_server 10.0.0.9 { } }').virtualServers[0]!.realServers[0]!.port).toBe(80);
+  });
+
+  it('refuses a NAT real server of another address family', () => {
+    const result = parse('virtual_server 10.0.0.1 80 { real_server 2001:db8::1 80 { } }');
+    expect(result.ok).toBe(false);
+  });
+});
+
+describe('checker defaults and inheritance', () => {
+  it('connect_ip/port default to the real server, connect_timeout 5 s, retry 1, delay_before_retry 3 s for HTTP', () => {
+    const checker = onlyChecker(minimalVs('', 'HTTP_GET { url { path / } }')) as HttpCheck;
+    expect(checker.kind).toBe('HTTP_GET');
+    expect(checker.connection).toEqual({ connectIp: '192.168.1.10', connectPort: 80, family: 'inet', connectTimeoutMs: 5000 });
+    expect(checker.timing).toEqual({
+      delayLoopMs: 60_000, warmupMs: 60_000, retry: 1, delayBeforeRetryMs: 3000, alpha: false, logAllFailures: false,
+    });
+    expect(checker.urls[0]!.statusCodes).toEqual([{ from: 200, to: 299 }]);
+    expect(checker.httpProtocol).toBe('1.0');
+  });
+
+  it('inherits connect_timeout, retry, delay_loop and virtualhost from the virtual server, then the real server', () => {
+    const text = minimalVs(
+      'connect_timeout 7\nretry 4\ndelay_loop 10\nvirtualhost vs.example',
+      'connect_timeout 2.5\nHTTP_GET { url { path / } }',
+    );
+    const checker = onlyChecker(text) as HttpCheck;
+    expect(checker.connection.connectTimeoutMs).toBe(2500);
+    expect(checker.timing.retry).toBe(4);
+    expect(checker.timing.delayLoopMs).toBe(10_000);
+    expect(checker.virtualhost).toBe('vs.example');
+  });
+
+  it('reads nb_get_retry as retry, with a deprecation warning', () => {
+    const result = parse(minimalVs('', 'TCP_CHECK { nb_get_retry 5 }'));
+    expect(result.ok && result.config.virtualServers[0]!.realServers[0]!.checkers[0]!.timing.retry).toBe(5);
+    expect(messages(result, 'warnings')[0]).toContain("'nb_get_retry' is deprecated");
+  });
+
+  it('has keepalived\'s per-checker retry and delay_before_retry defaults', () => {
+    const rs = parseOk(minimalVs('delay_loop 20', `
+      TCP_CHECK { }
+      DNS_CHECK { }
+      MISC_CHECK { misc_path /bin/true }
+      PING_CHECK { }`)).virtualServers[0]!.realServers[0]!;
+    const byKind = Object.fromEntries(rs.checkers.map((c) => [c.kind, c.timing]));
+    expect(byKind.TCP_CHECK).toMatchObject({ retry: 1, delayBeforeRetryMs: 1000 });
+    expect(byKind.DNS_CHECK).toMatchObject({ retry: 3, delayBeforeRetryMs: 20_000 });
+    expect(byKind.MISC_CHECK).toMatchObject({ retry: 0, delayBeforeRetryMs: 1000 });
+    const misc = rs.checkers.find((c) => c.kind === 'MISC_CHECK');
+    expect(misc).toMatchObject({ script: { command: '/bin/true' }, timeoutMs: 20_000, dynamic: false });
+    expect(rs.checkers.find((c) => c.kind === 'DNS_CHECK')).toMatchObject({ type: 'SOA', name: '.' });
+  });
+
+  it('expands SMTP_CHECK host blocks into one checker each, helo_name from smtp_helo_name', () => {
+    const rs = parseOk(`global_defs { smtp_helo_name mx.example }
+${minimalVs('', `SMTP_CHECK {
+  connect_timeout 9
+  host {
+    connect_ip 10.9.9.9
+    connect_port 587
+  }
+  host { connect_ip 10.9.9.8 }
+}`)}`).virtualServers[0]!.realServers[0]!;
+    expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.connectTimeoutMs, c.heloName]))
+      .toEqual([['10.9.9.9', 587, 9000, 'mx.example'], ['10.9.9.8', 80, 9000, 'mx.example']]);
+  });
+
+  it('normalises UDP_CHECK hex payloads the way keepalived reads them', () => {
+    const checker = onlyChecker(minimalVs('', 'UDP_CHECK { payload Ab12f 3 456 546443123\n require_reply 0x }'));
+    expect(checker).toMatchObject({ payload: 'ab120f0345065464431203', requireReply: true, requireReplyPattern: '0x', minReplyLength: 0, maxReplyLength: 255 });
+  });
+
+  it('parses status_code ranges and lower-cases digests', () => {
+    const checker = onlyChecker(minimalVs('', 'SSL_GET {\n url {\n path /x\n status_code 200-299 503\n digest FF20AD2481F97B1754EF3E12ECD3A9CC\n }\n }')) as HttpCheck;
+    expect(checker.urls[0]).toMatchObject({ path: '/x', digest: 'ff20ad2481f97b1754ef3e12ecd3a9cc', statusCodes: [{ from: 200, to: 299 }, { from: 503, to: 503 }] });
+  });
+
+  it('resolves FILE_CHECK weight from its track_file', () => {
+    const checker = onlyChecker(`track_file tf {\n  file /run/weight\n  weight 5\n}\n${minimalVs('', 'FILE_CHECK { track_file tf }')}`);
+    expect(checker).toMatchObject({ kind: 'FILE_CHECK', trackFile: 'tf', weight: 5, reverse: false });
+    expect(parse(minimalVs('', 'FILE_CHECK { track_file nope }')).ok).toBe(false);
+  });
+});
+
+describe('virtual_server_group', () => {
+  it('expands ranges and CIDR, keeps fwmarks, and resolves the family of a group service', () => {
+    const config = parseOk(`virtual_server_group G {
+  192.168.200.3-10 80
+  10.1.0.0/30 443
+  ae00::2-9 80
+  fwmark 2
+}
+virtual_server group G { real_server 10.0.0.5 80 { } }`);
+    const group = config.virtualServerGroups[0]!;
+    expect(group.entries.map((e) => (e.kind === 'range' ? [e.first, e.last, e.port] : ['fwmark', e.fwmark]))).toEqual([
+      ['192.168.200.3', '192.168.200.10', 80],
+      ['10.1.0.0', '10.1.0.3', 443],
+      ['ae00::2', 'ae00::9', 80],
+      ['fwmark', 2],
+    ]);
+    expect(config.virtualServers[0]).toMatchObject({ key: { kind: 'group', group: 'G' }, family: 'inet' });
+  });
+
+  it('refuses a virtual server naming an undefined group', () => {
+    const result = parse('virtual_server group NOPE { }');
+    expect(messages(result, 'errors')).toEqual([
+      "/etc/keepalived/keepalived.conf:1:22: error: virtual_server_group 'NOPE' is not defined",
+    ]);
+  });
+});
+
+describe('global_defs and vrrp defaults', () => {
+  it('defaults router_id, smtp helo and email from to the host name', () => {
+    const g = parseOk('').globalDefs;
+    expect(g.routerId).toBe(HOST);
+    expect(g.smtpHeloName).toBe(HOST);
+    expect(g.notificationEmailFrom).toBe(`keepalived@${HOST}`);
+    expect(g.smtpConnectTimeoutMs).toBe(30_000);
+    expect(g.lvsFlush).toBe(false);
+    expect(g.vrrp).toMatchObject({ mcastGroup4: '224.0.0.18', mcastGroup6: 'ff02::12', version: 2, garpMasterDelayMs: 5000 });
+  });
+
+  it('reads lvs_flush, lvs_sync_daemon, script security', () => {
+    const g = parseOk(`global_defs {
+  lvs_flush
+  lvs_flush_onstop VS
+  lvs_sync_daemon eth1 VI_1 id 5 port 8850
+  enable_script_security
+  script_user nobody nogroup
+  notification_email { a@x b@y }
+}
+vrrp_instance VI_1 { virtual_router_id 1 }`).globalDefs;
+    expect(g).toMatchObject({
+      lvsFlush: true, lvsFlushOnstop: 'VS', enableScriptSecurity: true, scriptUser: { user: 'nobody', group: 'nogroup' },
+      notificationEmail: ['a@x', 'b@y'],
+    });
+    expect(g.lvsSyncDaemon).toMatchObject({ interface: 'eth1', vrrpInstance: 'VI_1', syncId: 5, port: 8850, group: '224.0.0.81' });
+  });
+
+  it('vrrp_instance: BACKUP, priority 100, advert 1 s, version from global_defs, v3 for IPv6', () => {
+    const config = parseOk(`global_defs { vrrp_version 3 }
+vrrp_instance A {
+  virtual_router_id 1
+  virtual_ipaddress { 10.0.0.1/24 dev eth1 label eth1:vip }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress { fe80::1 }
+}`);
+    const [a, b] = config.vrrpInstances;
+    expect(a).toMatchObject({ state: 'BACKUP', priority: 100, advertIntMs: 1000, version: 3, family: 'inet', nopreempt: false });
+    expect(a!.virtualIpaddresses[0]).toMatchObject({ address: '10.0.0.1', prefixLength: 24, device: 'eth1', label: 'eth1:vip' });
+    expect(b).toMatchObject({ version: 3, family: 'inet6' });
+    expect(b!.virtualIpaddresses[0]!.prefixLength).toBe(128);
+  });
+
+  it('refuses a vrrp_instance without virtual_router_id', () => {
+    expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
+      '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',
+    ]);
+  });
+
+  it('vrrp_script: interval 1 s, weight 0, rise/fall 1; unknown track_script warned and dropped', () => {
+    const result = parse(`vrrp_script chk { script "/bin/check arg" }
+vrrp_instance V {
+  virtual_router_id 9
+  track_script {
+    chk weight 10
+    missing
+  }
+}`);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.vrrpScripts[0]).toMatchObject({ script: { command: '/bin/check arg' }, intervalMs: 1000, timeoutMs: 1000, weight: 0, rise: 1, fall: 1 });
+    expect(result.config.vrrpInstances[0]!.trackScripts).toMatchObject([{ name: 'chk', weight: 10 }]);
+    expect(messages(result, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:6:5: warning: (V) track script missing not found, ignoring']);
+  });
+
+  it('links sync group members both ways', () => {
+    const config = parseOk(`vrrp_sync_group G { group { A B } notify_master "/x.sh up" }
+vrrp_instance A { virtual_router_id 1 }
+vrrp_instance B { virtual_router_id 2 }`);
+    expect(config.vrrpSyncGroups[0]).toMatchObject({ instances: ['A', 'B'], notify: { master: { command: '/x.sh up' } } });
+    expect(config.vrrpInstances.map((i) => i.syncGroup)).toEqual(['G', 'G']);
+  });
+});
