@@ -57,6 +57,14 @@ export interface IpvsDest extends DestId {
   readonly lowerThreshold: number;
   /** Only for fwd 'tunnel'. */
   readonly tunnel: Tunnel | null;
+  /** Filled by a kernel dump; never compared or sent. */
+  readonly stats?: DestConnections;
+}
+
+export interface DestConnections {
+  readonly activeConnections: number;
+  readonly inactiveConnections: number;
+  readonly persistentConnections: number;
 }
 
 export interface IpvsService extends ServiceSettings {
@@ -134,7 +142,7 @@ export function serviceSettingsOf(service: IpvsService): ServiceSettings {
   return settings;
 }
 
-/** Sorted by key, addresses canonical: two equal tables compare equal with deepEqual. */
+/** Sorted by key, addresses canonical, counters dropped: equal tables compare equal with deepEqual. */
 export function normalizeTable(table: IpvsTable): IpvsTable {
   return [...table]
     .map((service) => ({
@@ -142,7 +150,7 @@ export function normalizeTable(table: IpvsTable): IpvsTable {
       id: normalizeId(service.id),
       schedulerFlags: [...new Set(service.schedulerFlags)].sort(),
       dests: [...service.dests]
-        .map((dest) => ({ ...dest, addr: canonicalAddress(dest.addr) }))
+        .map(({ stats: _stats, ...dest }) => ({ ...dest, addr: canonicalAddress(dest.addr) }))
         .sort((a, b) => compareKeys(destKey(a), destKey(b))),
     }))
     .sort((a, b) => compareKeys(serviceKey(a.id), serviceKey(b.id)));
