@@ -1,0 +1,167 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatDiagnostic, parseConfigFile } from '../../src/config/index.ts';
+import { messages, parse, parseOk } from './helpers.ts';
+
+describe('lexical syntax', () => {
+  it('strips ! and # comments but keeps them inside quotes', () => {
+    const config = parseOk(`! comment
+global_defs {   # trailing comment
+  router_id "lvs # one"   ! another
+}`);
+    expect(config.globalDefs.routerId).toBe('lvs # one');
+  });
+
+  it('accepts a block brace on the next line and a closing brace after content', () => {
+    const config = parseOk(`virtual_server 10.0.0.1 80
+{
+  real_server 10.0.0.2 80
+  {
+    weight 3 }
+}`);
+    expect(config.virtualServers[0]!.realServers[0]!.weight).toBe(3);
+  });
+
+  it('reports an unclosed block at its opening brace', () => {
+    expect(messages(parse('global_defs {\n  router_id x\n'), 'errors')).toEqual([
+      "/etc/keepalived/keepalived.conf:1:13: error: block of 'global_defs' is never closed (missing '}')",
+    ]);
+  });
+
+  it('reports an unterminated quote', () => {
+    expect(messages(parse('global_defs {\n  router_id "abc\n}'), 'errors')[0]).toBe(
+      '/etc/keepalived/keepalived.conf:2:13: error: unterminated quoted string',
+    );
+  });
+
+  it('warns about unknown keywords with their position and carries on', () => {
+    const result = parse('global_defs {\n    frobnicate 1\n    router_id r1\n}');
+    expect(result.ok).toBe(true);
+    expect(messages(result, 'warnings')).toEqual([
+      "/etc/keepalived/keepalived.conf:2:5: warning: unknown keyword 'frobnicate' in global_defs, ignored",
+    ]);
+    if (result.ok) expect(result.config.globalDefs.routerId).toBe('r1');
+  });
+
+  it('applies @id and @^id conditional lines against the config id', () => {
+    const text = `global_defs {
+@main   router_id main_router
+@backup router_id backup_router
+}
+vrrp_instance V {
+  virtual_router_id 1
+  unicast_peer {
+    @^main   10.0.0.1
+    @^backup 10.0.0.2
+  }
+}`;
+    const main = parse(text, {}, 'main');
+    const backup = parse(text, {}, 'backup');
+    expect(main.ok && main.config.globalDefs.routerId).toBe('main_router');
+    expect(main.ok && main.config.vrrpInstances[0]!.unicastPeers.map((p) => p.address)).toEqual(['10.0.0.2']);
+    expect(backup.ok && backup.config.globalDefs.routerId).toBe('backup_router');
+  });
+
+  it('substitutes $NAME and ${NAME}, at use time, leaving undefined names alone', () => {
+    const config = parseOk(`$BASE=10.2.\${SUB}
+$SUB=0
+$PRIO=150
+vrrp_instance V {
+  virtual_router_id 1
+  priority $PRIO
+  virtual_ipaddress {
+    \${BASE}.100/32
+  }
+  notify_master "/bin/echo $UNDEFINED"
+}`);
+    const instance = config.vrrpInstances[0]!;
+    expect(instance.priority).toBe(150);
+    expect(instance.virtualIpaddresses[0]!.address).toBe('10.2.0.100');
+    expect(instance.notify.master!.command).toBe('/bin/echo $UNDEFINED');
+  });
+
+  it('expands multi-line definitions into several statements', () => {
+    const config = parseOk(`$RS= \\
+real_server 192.168.0.\${N} 80 { \\
+  weight \${N} \\
+}
+virtual_server 10.0.0.1 80 {
+  $N=1
+  $RS
+  $N=2
+  $RS
+}`);
+    expect(config.virtualServers[0]!.realServers.map((r) => [r.address, r.weight])).toEqual([
+      ['192.168.0.1', 1],
+      ['192.168.0.2', 2],
+    ]);
+  });
+
+  it('refuses a recursive definition instead of looping', () => {
+    const result = parse('$A=${A}x\nglobal_defs {\n router_id ${A}\n}');
+    expect(messages(result, 'errors')[0]).toContain('recursive');
+  });
+
+  it('refuses ~SEQ blocks rather than misreading them', () => {
+    expect(parse('~SEQ(N, 1, 3) include /x').ok).toBe(false);
+  });
+});
+
+describe('include', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-config-include-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (relative: string, text: string) => {
+    const path = join(dir, relative);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads globbed files relative to the including file, in sorted order, and nested includes', () => {
+    const main = write('main/keepalived.conf', 'global_defs {\n  router_id r\n}\ninclude conf.d/*.conf\n');
+    write('main/conf.d/20-b.conf', 'virtual_server 10.0.0.2 80 {\n  real_server 10.1.0.2 80 {\n  }\n}\n');
+    write('main/conf.d/10-a.conf', 'virtual_server 10.0.0.1 80 {\n  include ../rs/*.inc\n}\n');
+    write('main/conf.d/skip.txt', 'this is not included');
+    write('main/rs/one.inc', 'real_server 10.1.0.1 80 {\n  weight 7\n}\n');
+    const result = parseConfigFile(main, { hostname: 'h' });
+    if (!result.ok) expect.fail(result.errors.map(formatDiagnostic).join('\n'));
+    expect(result.config.virtualServers.map((v) => v.key.kind === 'address' && v.key.address)).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(result.config.virtualServers[0]!.realServers[0]!.weight).toBe(7);
+    expect(result.config.files).toEqual([
+      main, join(dir, 'main/conf.d/10-a.conf'), join(dir, 'main/rs/one.inc'), join(dir, 'main/conf.d/20-b.conf'),
+    ]);
+    expect(result.config.virtualServers[0]!.realServers[0]!.at).toEqual({ file: join(dir, 'main/rs/one.inc'), line: 1, column: 1 });
+  });
+
+  it('names the included file and line of an error, and rejects the whole config', () => {
+    const main = write('bad/keepalived.conf', 'include vs.conf\nvirtual_server 10.0.0.9 80 {\n}\n');
+    const included = write('bad/vs.conf', 'virtual_server 10.0.0.1 80 {\n  real_server 10.1.0.1 80 {\n    weight lots\n  }\n}\n');
+    const result = parseConfigFile(main, { hostname: 'h' });
+    expect(result.ok).toBe(false);
+    expect(messages(result, 'errors')).toEqual([
+      `${included}:3:12: error: 'weight' expects an integer in 0..65535, got 'lots'`,
+    ]);
+  });
+
+  it('warns when a pattern matches nothing, and refuses include loops', () => {
+    const lonely = write('lonely/keepalived.conf', 'include nothing-here/*.conf\n');
+    const lonelyResult = parseConfigFile(lonely, { hostname: 'h' });
+    expect(lonelyResult.ok).toBe(true);
+    expect(messages(lonelyResult, 'warnings')[0]).toMatch(/:1:9: warning: no file matches include/);
+
+    const loop = write('loop/a.conf', 'include b.conf\n');
+    write('loop/b.conf', 'include a.conf\n');
+    const loopResult = parseConfigFile(loop, { hostname: 'h' });
+    expect(loopResult.ok).toBe(false);
+    expect(messages(loopResult, 'errors')[0]).toContain('include loop');
+  });
+
+  it('reports an unreadable main file as an error, not an exception', () => {
+    const result = parseConfigFile(join(dir, 'does-not-exist.conf'));
+    expect(result.ok).toBe(false);
+    expect(messages(result, 'errors')[0]).toContain('cannot read configuration file: ENOENT');
+  });
+});
