@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestCommand } from '../../src/cli/digest.ts';
-import { listen, type Closer } from './servers.ts';
+import { listen, selfSignedCertificate, type Closer } from './servers.ts';
 
 // lvsctl digest lives in src/cli but belongs to the checkers: its output must
 // match what HTTP_GET's `digest` compares against, so it is tested here.
@@ -45,12 +45,7 @@ async function lvsctlDigest(args: string[]): Promise<{ code: number; out: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hc-digest-'));
   httpPort = await listen(http.createServer(pages), closers);
-  await execFileAsync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=hc.test',
-  ], { timeout: 20_000 });
-  const tlsOptions = { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) };
-  httpsPort = await listen(https.createServer(tlsOptions, pages), closers);
+  httpsPort = await listen(https.createServer(await selfSignedCertificate(dir), pages), closers);
 });
 afterAll(async () => {
   for (const c of closers.reverse()) await c();

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
@@ -7,7 +6,6 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpProbe } from '../../src/healthcheck/probes/tcp.ts';
 import { HttpAgents, httpProbe, type HttpProbeOptions } from '../../src/healthcheck/probes/http.ts';
@@ -18,9 +16,8 @@ import { miscProbe, splitCommandLine } from '../../src/healthcheck/probes/misc.t
 import { fileProbe, initTrackedFile } from '../../src/healthcheck/probes/file.ts';
 import { Pinger } from '../../src/healthcheck/probes/ping.ts';
 import { createNetns, type TestNetns } from './netns.ts';
-import { startDnsResponder, startSmtpServer, listen, type Closer } from './servers.ts';
+import { listen, selfSignedCertificate, startDnsResponder, startSmtpServer, type Closer } from './servers.ts';
 
-const execFileAsync = promisify(execFile);
 const BODY = 'hello from the real server\n';
 const BODY_MD5 = createHash('md5').update(BODY).digest('hex');
 
@@ -144,13 +141,7 @@ describe('SSL_GET probe', () => {
   let port = 0;
   let sniSeen: string | false | null | undefined;
   beforeAll(async () => {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    await execFileAsync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=hc.test',
-    ], { timeout: 20_000 });
-    const server = https.createServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+    const server = https.createServer(await selfSignedCertificate(dir), (req, res) => {
       sniSeen = (req.socket as import('node:tls').TLSSocket).servername;
       handler(req, res);
     });
@@ -281,14 +272,15 @@ describe('FILE_CHECK probe', () => {
   it('adds value x weight, fails at -254 or below, and weight 0 fails on any non-zero value', async () => {
     const path = join(dir, 'track');
     expect(await initTrackedFile(path, 4, false)).toBeNull();
-    expect(await fileProbe({ path, weight: 2, reverse: false })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 8 } });
-    expect(await fileProbe({ path, weight: 2, reverse: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: -8 } });
+    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 8 } });
+    expect(await fileProbe({ path, weight: 2, reverse: true, dynamic: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: -8 } });
+    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: false })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 0 } });
     await initTrackedFile(path, 9, false);
     expect(await readFile(path, 'utf8')).toBe('4\n');
     await initTrackedFile(path, -127, true);
-    expect(await fileProbe({ path, weight: 2, reverse: false })).toMatchObject({ ok: false });
-    expect(await fileProbe({ path, weight: 0, reverse: false })).toMatchObject({ ok: false });
-    expect(await fileProbe({ path: join(dir, 'absent'), weight: 0, reverse: false })).toMatchObject({ ok: true });
+    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: true })).toMatchObject({ ok: false });
+    expect(await fileProbe({ path, weight: 0, reverse: false, dynamic: true })).toMatchObject({ ok: false });
+    expect(await fileProbe({ path: join(dir, 'absent'), weight: 0, reverse: false, dynamic: true })).toMatchObject({ ok: true });
   });
 });
 

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import type { Server } from 'node:net';
 
@@ -77,4 +81,15 @@ function readQuestion(query: Buffer): { name: string; type: number; end: number 
   }
   offset += 1;
   return { name: labels.join('.'), type: query.readUInt16BE(offset), end: offset + 4 };
+}
+
+/** A fresh self-signed certificate for CN=hc.test, generated with openssl into `dir`. */
+export async function selfSignedCertificate(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  await promisify(execFile)('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=hc.test',
+  ], { timeout: 20_000 });
+  return { key: await readFile(key), cert: await readFile(cert) };
 }

@@ -1,0 +1,162 @@
+// The one place that knows the config model: turns resolved virtual servers
+// into the pool's narrow check specs, and says what it cannot honour.
+import type {
+  Checker,
+  CheckerConnection,
+  HttpCheck,
+  HttpUrl,
+  KeepalivedConfig,
+  RealServer,
+  VirtualServer,
+} from '../config/model.ts';
+import type { PoolCheckerSpec, RealServerCheckSpec } from './pool.ts';
+import type { ProbeSpec } from './probe-runner.ts';
+import type { HttpUrlExpectation } from './probes/http.ts';
+import { splitCommandLine } from './probes/misc.ts';
+import type { TcpProbeOptions } from './probes/tcp.ts';
+
+export interface CheckSpecNaming {
+  /** The daemon's name for a virtual server (verdicts carry it back). */
+  readonly virtualServer: (vs: VirtualServer) => string;
+  readonly realServer: (rs: RealServer) => string;
+}
+
+export interface CheckSpecs {
+  readonly specs: RealServerCheckSpec[];
+  /** Settings lvsd does not honour, one line each, to be logged at start and reload. */
+  readonly warnings: string[];
+}
+
+export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpecNaming): CheckSpecs {
+  const warnings: string[] = [];
+  const specs: RealServerCheckSpec[] = [];
+  for (const vs of config.virtualServers) {
+    for (const rs of vs.realServers) {
+      const where = `${naming.virtualServer(vs)} real_server ${naming.realServer(rs)}`;
+      const checkers = rs.checkers.map((checker, index): PoolCheckerSpec => {
+        const id = `${checker.kind}#${index}`;
+        const warn = (message: string): void => {
+          warnings.push(`${checker.at.file}:${checker.at.line}: ${where} ${id}: ${message}`);
+        };
+        return {
+          id,
+          timing: {
+            delayLoopMs: checker.timing.delayLoopMs,
+            retry: checker.timing.retry,
+            delayBeforeRetryMs: checker.timing.delayBeforeRetryMs,
+            alpha: checker.timing.alpha,
+          },
+          warmupMs: checker.timing.warmupMs,
+          probe: probeSpec(checker, config, config.globalDefs.smtpHeloName, warn),
+        };
+      });
+      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers });
+    }
+  }
+  return { specs, warnings };
+}
+
+function probeSpec(checker: Checker, config: KeepalivedConfig, heloName: string, warn: (m: string) => void): ProbeSpec {
+  switch (checker.kind) {
+    case 'TCP_CHECK':
+      return { kind: 'TCP_CHECK', options: target(checker.connection, warn) };
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return { kind: checker.kind, options: httpOptions(checker, warn) };
+    case 'PING_CHECK': {
+      const { host, timeoutMs } = target(checker.connection, warn);
+      return { kind: 'PING_CHECK', options: { host, timeoutMs } };
+    }
+    case 'UDP_CHECK':
+      return {
+        kind: 'UDP_CHECK',
+        options: {
+          ...target(checker.connection, warn),
+          ...(checker.payload === undefined ? {} : { payloadHex: checker.payload }),
+          requireReply: checker.requireReply,
+          ...(checker.requireReplyPattern === undefined ? {} : { replyPattern: checker.requireReplyPattern }),
+          minReplyLength: checker.minReplyLength,
+          maxReplyLength: checker.maxReplyLength,
+        },
+      };
+    case 'DNS_CHECK':
+      return { kind: 'DNS_CHECK', options: { ...target(checker.connection, warn), type: checker.type, name: checker.name } };
+    case 'SMTP_CHECK':
+      return { kind: 'SMTP_CHECK', options: { ...target(checker.connection, warn), heloName: checker.heloName || heloName } };
+    case 'MISC_CHECK':
+      if (checker.script.user !== undefined) warn(`runs as lvsd's user, not ${checker.script.user}`);
+      return {
+        kind: 'MISC_CHECK',
+        options: { argv: splitCommandLine(checker.script.command), timeoutMs: checker.timeoutMs, dynamic: checker.dynamic },
+      };
+    case 'FILE_CHECK': {
+      const tracked = config.trackFiles.find((t) => t.name === checker.trackFile);
+      if (tracked === undefined) warn(`track_file ${checker.trackFile} is not defined; reading it as a path`);
+      return {
+        kind: 'FILE_CHECK',
+        options: { path: tracked?.file ?? checker.trackFile, weight: checker.weight, reverse: checker.reverse, dynamic: checker.dynamic },
+        ...(tracked?.initFile === undefined ? {} : { initFile: tracked.initFile }),
+      };
+    }
+  }
+}
+
+function target(c: CheckerConnection, warn: (m: string) => void): TcpProbeOptions {
+  if (c.bindInterface !== undefined) warn(`bind_if ${c.bindInterface} is not supported`);
+  if (c.fwmark !== undefined) warn(`fwmark ${c.fwmark} is not supported (no SO_MARK from Node)`);
+  return {
+    host: c.connectIp,
+    port: c.connectPort,
+    timeoutMs: c.connectTimeoutMs,
+    ...(c.bindTo === undefined ? {} : { bindTo: c.bindTo }),
+    ...(c.bindPort === undefined ? {} : { bindPort: c.bindPort }),
+  };
+}
+
+function httpOptions(checker: HttpCheck, warn: (m: string) => void) {
+  const { host, port, timeoutMs, bindTo } = target(checker.connection, warn);
+  if (checker.fastRecovery) warn('fast_recovery is not supported');
+  return {
+    tls: checker.kind === 'SSL_GET',
+    host,
+    port,
+    timeoutMs,
+    ...(bindTo === undefined ? {} : { bindTo }),
+    ...(checker.virtualhost === undefined ? {} : { virtualhost: checker.virtualhost }),
+    ...(checker.enableSni && checker.virtualhost !== undefined ? { sni: checker.virtualhost } : {}),
+    // keepalived 2.2.7 does not verify the real server's certificate.
+    verifyCertificate: false,
+    httpProtocol: checker.httpProtocol,
+    urls: checker.urls.map((url) => urlExpectation(url, warn)),
+  };
+}
+
+/** PCRE2 options keepalived accepts in regex_options that a JavaScript RegExp can express. */
+const REGEX_FLAGS: Readonly<Record<string, string>> = { caseless: 'i', multiline: 'm', dotall: 's' };
+
+function urlExpectation(url: HttpUrl, warn: (m: string) => void): HttpUrlExpectation {
+  const expectation: HttpUrlExpectation = {
+    path: url.path,
+    statusCodes: url.statusCodes,
+    regexNoMatch: url.regexNoMatch,
+    ...(url.digest === undefined ? {} : { digest: url.digest }),
+    ...(url.virtualhost === undefined ? {} : { virtualhost: url.virtualhost }),
+  };
+  if (url.regex === undefined) return expectation;
+  let flags = '';
+  for (const option of url.regexOptions) {
+    const flag = REGEX_FLAGS[option];
+    if (flag === undefined) warn(`url ${url.path}: regex_options ${option} is not supported`);
+    else flags += flag;
+  }
+  if (url.regexMinOffset !== undefined || url.regexMaxOffset !== undefined) {
+    warn(`url ${url.path}: regex_min_offset/regex_max_offset are not supported; the whole body is searched`);
+  }
+  try {
+    return { ...expectation, regex: new RegExp(url.regex, flags) };
+  } catch (error) {
+    // A regex we cannot compile must not turn into "no regex": fail the url instead.
+    warn(`url ${url.path}: regex ${url.regex} is not a valid JavaScript regex (${(error as Error).message}); the check fails`);
+    return { ...expectation, regex: /(?!)/, regexNoMatch: false };
+  }
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/index.ts';
+import type { KeepalivedConfig } from '../../src/config/model.ts';
+import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
+
+const CONF = `
+global_defs { smtp_helo_name director.test }
+track_file maint {
+  file /run/lvsd-maint
+  weight 5
+  init_file 3
+}
+virtual_server 192.0.2.10 80 {
+  delay_loop 6
+  lb_kind NAT
+  real_server 10.1.0.1 8080 {
+    weight 3
+    SSL_GET {
+      url {
+        path /health
+        digest 5eb63bbbe01eeed093cb22bb8f5acdc3
+        status_code 200-204
+      }
+      url {
+        path /text
+        regex "^OK"
+        regex_options caseless
+        regex_no_match
+      }
+      connect_timeout 2
+      retry 4
+      delay_before_retry 1.5
+      virtualhost www.example.test
+      enable_sni
+    }
+    TCP_CHECK {
+      connect_port 8081
+      bindto 10.1.0.254
+      alpha
+    }
+    MISC_CHECK {
+      misc_path "/usr/local/bin/check 'a b' 2"
+      misc_timeout 3
+      misc_dynamic
+    }
+    FILE_CHECK {
+      track_file maint
+      dynamic
+    }
+  }
+  real_server 10.1.0.2 8080 {
+    SMTP_CHECK {
+      connect_timeout 4
+    }
+    DNS_CHECK {
+      type A
+      name www.example.test
+    }
+    UDP_CHECK {
+      require_reply cafe
+    }
+    PING_CHECK {
+    }
+  }
+}
+`;
+
+function config(): KeepalivedConfig {
+  const r = parseConfigText(CONF, '/etc/keepalived/keepalived.conf', () => '', () => [], { hostname: 'd1' });
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  return r.config;
+}
+
+const naming = { virtualServer: () => 'TCP 192.0.2.10:80', realServer: (rs: { address: string; port: number }) => `${rs.address}:${rs.port}` };
+
+describe('checkSpecsFromConfig', () => {
+  it('maps every checker with its inherited timing and connection', () => {
+    const { specs } = checkSpecsFromConfig(config(), naming);
+    expect(specs.map((s) => [s.virtualServer, s.realServer, s.weight, s.checkers.map((c) => c.id)])).toEqual([
+      ['TCP 192.0.2.10:80', '10.1.0.1:8080', 3, ['SSL_GET#0', 'TCP_CHECK#1', 'MISC_CHECK#2', 'FILE_CHECK#3']],
+      ['TCP 192.0.2.10:80', '10.1.0.2:8080', 1, ['SMTP_CHECK#0', 'DNS_CHECK#1', 'UDP_CHECK#2', 'PING_CHECK#3']],
+    ]);
+    const [http, tcp, misc, file] = specs[0]!.checkers;
+    expect(http!.timing).toEqual({ delayLoopMs: 6000, retry: 4, delayBeforeRetryMs: 1500, alpha: false });
+    expect(http!.probe).toMatchObject({
+      kind: 'SSL_GET',
+      options: { tls: true, host: '10.1.0.1', port: 8080, timeoutMs: 2000, virtualhost: 'www.example.test', sni: 'www.example.test', httpProtocol: '1.0' },
+    });
+    const urls = http!.probe.kind === 'SSL_GET' ? http!.probe.options.urls : [];
+    expect(urls[0]).toMatchObject({ path: '/health', digest: '5eb63bbbe01eeed093cb22bb8f5acdc3', statusCodes: [{ from: 200, to: 204 }] });
+    expect(urls[1]).toMatchObject({ path: '/text', regex: /^OK/i, regexNoMatch: true });
+    expect(tcp).toMatchObject({ timing: { alpha: true }, probe: { kind: 'TCP_CHECK', options: { host: '10.1.0.1', port: 8081, bindTo: '10.1.0.254' } } });
+    expect(misc!.probe).toEqual({ kind: 'MISC_CHECK', options: { argv: ['/usr/local/bin/check', 'a b', '2'], timeoutMs: 3000, dynamic: true } });
+    expect(file!.probe).toEqual({
+      kind: 'FILE_CHECK',
+      options: { path: '/run/lvsd-maint', weight: 5, reverse: false, dynamic: true },
+      initFile: { value: 3, overwrite: false },
+    });
+    const [smtp, dns, udp, ping] = specs[1]!.checkers;
+    expect(smtp!.probe).toMatchObject({ kind: 'SMTP_CHECK', options: { host: '10.1.0.2', port: 8080, timeoutMs: 4000, heloName: 'director.test' } });
+    expect(dns!.probe).toMatchObject({ kind: 'DNS_CHECK', options: { type: 'A', name: 'www.example.test' } });
+    expect(udp!.probe).toMatchObject({ kind: 'UDP_CHECK', options: { requireReply: true, replyPattern: 'cafe' } });
+    expect(ping!.probe).toEqual({ kind: 'PING_CHECK', options: { host: '10.1.0.2', timeoutMs: 5000 } });
+  });
+
+  it('names the file and line of settings it cannot honour', () => {
+    const text = CONF.replace('connect_timeout 4', 'connect_timeout 4\n bind_if eth9').replace('misc_dynamic', 'misc_dynamic\n user nobody');
+    const r = parseConfigText(text, '/k.conf', () => '', () => [], { hostname: 'd1' });
+    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+    const { warnings } = checkSpecsFromConfig(r.config, naming);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^\/k\.conf:\d+: TCP 192\.0\.2\.10:80 real_server 10\.1\.0\.1:8080 MISC_CHECK#2: runs as lvsd's user, not nobody$/),
+      expect.stringMatching(/^\/k\.conf:\d+: .* SMTP_CHECK#0: bind_if eth9 is not supported$/),
+    ]);
+  });
+});
