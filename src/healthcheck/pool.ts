@@ -53,7 +53,7 @@ export interface PoolStats {
   readonly inFlight: number;
   /** Due but waiting for a free concurrency slot. */
   readonly waiting: number;
-  /** Lag between a check's due time and its start over the recent checks. */
+  /** Lag between a check's due time and its start (1 ms resolution), since start or `resetLag()`. */
   readonly lagMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly samples: number };
 }
 
@@ -90,7 +90,8 @@ interface Due {
   readonly dueMs: number;
 }
 
-const LAG_SAMPLES = 16384;
+/** Lag histogram: one bucket per millisecond, the last one collects everything slower. */
+const LAG_BUCKETS = 1001;
 
 /**
  * Schedules every checker on one timer queue, runs probes with bounded
@@ -107,8 +108,9 @@ export class CheckerPool {
   private inFlight = 0;
   private checksStarted = 0;
   private checksCompleted = 0;
-  private readonly lags = new Float64Array(LAG_SAMPLES);
+  private lagHistogram = new Uint32Array(LAG_BUCKETS);
   private lagCount = 0;
+  private lagMaxMs = 0;
   private readonly runner: ProbeRunner;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -182,16 +184,29 @@ export class CheckerPool {
   }
 
   stats(): PoolStats {
-    const n = Math.min(this.lagCount, LAG_SAMPLES);
-    const sorted = Float64Array.from(this.lags.subarray(0, n)).sort();
-    const at = (q: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(q * n))]!);
+    const quantile = (q: number): number => {
+      const rank = Math.ceil(q * this.lagCount);
+      let seen = 0;
+      for (let ms = 0; ms < LAG_BUCKETS; ms++) {
+        seen += this.lagHistogram[ms]!;
+        if (seen >= rank && seen > 0) return ms === LAG_BUCKETS - 1 ? this.lagMaxMs : ms;
+      }
+      return 0;
+    };
     return {
       checksStarted: this.checksStarted,
       checksCompleted: this.checksCompleted,
       inFlight: this.inFlight,
       waiting: this.waitingQueue.length - this.waitingHead,
-      lagMs: { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : sorted[n - 1]!, samples: n },
+      lagMs: { p50: quantile(0.5), p99: quantile(0.99), max: this.lagMaxMs, samples: this.lagCount },
     };
+  }
+
+  /** Starts a new lag measurement window. */
+  resetLag(): void {
+    this.lagHistogram = new Uint32Array(LAG_BUCKETS);
+    this.lagCount = 0;
+    this.lagMaxMs = 0;
   }
 
   private async apply(specs: readonly RealServerCheckSpec[]): Promise<void> {
@@ -293,7 +308,10 @@ export class CheckerPool {
 
   private launch(due: Due): void {
     const startMs = this.now();
-    this.lags[this.lagCount++ % LAG_SAMPLES] = Math.max(0, startMs - due.dueMs);
+    const lagMs = Math.max(0, startMs - due.dueMs);
+    this.lagHistogram[Math.min(LAG_BUCKETS - 1, Math.floor(lagMs))]!++;
+    this.lagCount++;
+    if (lagMs > this.lagMaxMs) this.lagMaxMs = lagMs;
     this.inFlight++;
     this.checksStarted++;
     const spec = due.unit.checkers[due.checker]!;
