@@ -1,0 +1,295 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  initialMachineState,
+  masterDownIntervalMs,
+  nextDeadline,
+  step,
+  type MachineAction,
+  type MachineEvent,
+  type MachineParams,
+  type MachineState,
+} from '../../src/vrrp/machine.ts';
+import type { Advertisement } from '../../src/vrrp/packet.ts';
+
+const VIP = '10.0.0.100';
+
+function params(overrides: Partial<MachineParams> = {}): MachineParams {
+  return {
+    vrid: 51,
+    version: 2,
+    priority: 100,
+    advertIntervalMs: 1000,
+    initialState: 'BACKUP',
+    preempt: true,
+    preemptDelayMs: 0,
+    ownAddress: '10.0.0.2',
+    advertisedAddresses: [VIP],
+    authentication: { type: 'none' },
+    unicastPeers: [],
+    garpMasterDelayMs: 5000,
+    ...overrides,
+  };
+}
+
+function advert(priority: number, overrides: Partial<Advertisement> = {}): Advertisement {
+  return { version: 2, vrid: 51, priority, advertIntervalMs: 1000, addresses: [VIP], authType: 0, authData: Buffer.alloc(8), ...overrides };
+}
+
+/** Runs events in order and returns the final state and every action. */
+function drive(p: MachineParams, events: MachineEvent[], from: MachineState = initialMachineState(p)) {
+  let state = from;
+  const actions: MachineAction[] = [];
+  for (const event of events) {
+    const result = step(p, state, event);
+    state = result.state;
+    actions.push(...result.actions);
+  }
+  return { state, actions };
+}
+
+function received(now: number, priority: number, source = '10.0.0.1', overrides: Partial<Advertisement> = {}, ttl = 255): MachineEvent {
+  return { type: 'advert', now, source, ttl, advert: advert(priority, overrides) };
+}
+
+const types = (actions: MachineAction[]) => actions.map((a) => a.type);
+
+describe('VRRP state machine', () => {
+  it('starts as backup with Master_Down_Interval = 3 x advert_int + skew', () => {
+    const p = params();
+    const { state, actions } = drive(p, [{ type: 'start', now: 0 }]);
+    expect(state.state).toBe('BACKUP');
+    expect(state.masterDownAt).toBe(3000 + (156 * 1000) / 256);
+    expect(actions).toEqual([{ type: 'transition', from: 'INIT', to: 'BACKUP', reason: 'startup' }]);
+  });
+
+  it('uses sub-second intervals with v3 (advert_int 0.1)', () => {
+    const p = params({ version: 3, advertIntervalMs: 100 });
+    const { state } = drive(p, [{ type: 'start', now: 0 }]);
+    expect(state.masterDownAt).toBeCloseTo(300 + (156 * 100) / 256);
+  });
+
+  it('takes over when the master goes silent: advert, VIPs, gratuitous ARP', () => {
+    const p = params();
+    const { state, actions } = drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }]);
+    expect(state.state).toBe('MASTER');
+    expect(types(actions).slice(1)).toEqual(['advertise', 'add-addresses', 'gratuitous-arp', 'transition']);
+    expect(state.advertAt).toBe(4700);
+    expect(state.garpAt).toBe(8700);
+  });
+
+  it('goes straight to master as address owner (priority 255) and with state MASTER', () => {
+    expect(drive(params({ priority: 255 }), [{ type: 'start', now: 0 }]).state.state).toBe('MASTER');
+    expect(drive(params({ initialState: 'MASTER' }), [{ type: 'start', now: 0 }]).state.state).toBe('MASTER');
+  });
+
+  it('follows a higher or equal priority master and restarts the down timer', () => {
+    const p = params();
+    const { state } = drive(p, [{ type: 'start', now: 0 }, received(2000, 100), { type: 'tick', now: 3700 }]);
+    expect(state.state).toBe('BACKUP');
+    expect(state.masterDownAt).toBe(2000 + masterDownIntervalMs(p, state));
+    expect(state.masterAddress).toBe('10.0.0.1');
+    expect(state.lastAdvertAt).toBe(2000);
+  });
+
+  it('v3 backups adopt the master advert interval', () => {
+    const p = params({ version: 3, advertIntervalMs: 1000 });
+    const { state } = drive(p, [{ type: 'start', now: 0 }, received(10, 120, '10.0.0.1', { version: 3, advertIntervalMs: 200 })]);
+    expect(state.masterAdvertIntervalMs).toBe(200);
+    expect(state.masterDownAt).toBeCloseTo(10 + 600 + (156 * 200) / 256);
+  });
+
+  it('preempts a lower priority master by ignoring its adverts', () => {
+    const p = params({ priority: 150 });
+    const { state } = drive(p, [{ type: 'start', now: 0 }, received(1000, 100), received(2000, 100), { type: 'tick', now: 3500 }]);
+    expect(state.state).toBe('MASTER');
+  });
+
+  it('does not preempt with nopreempt', () => {
+    const p = params({ priority: 150, preempt: false });
+    const events: MachineEvent[] = [{ type: 'start', now: 0 }];
+    for (let t = 1000; t <= 10_000; t += 1000) events.push(received(t, 100), { type: 'tick', now: t });
+    expect(drive(p, events).state.state).toBe('BACKUP');
+  });
+
+  it('waits preempt_delay before preempting a lower priority master', () => {
+    const p = params({ priority: 150, preemptDelayMs: 5000 });
+    const events: MachineEvent[] = [{ type: 'start', now: 0 }];
+    let becameMasterAt: number | undefined;
+    let state = initialMachineState(p);
+    for (let t = 0; t <= 12_000 && becameMasterAt === undefined; t += 500) {
+      if (t === 0) state = step(p, state, events[0]!).state;
+      else {
+        state = step(p, state, received(t, 100)).state;
+        state = step(p, state, { type: 'tick', now: t }).state;
+      }
+      if (state.state === 'MASTER') becameMasterAt = t;
+    }
+    expect(becameMasterAt).toBeGreaterThanOrEqual(5000 + 3000);
+  });
+
+  it('a priority 0 advert (master stepping down) shortens the wait to the skew time', () => {
+    const p = params();
+    const { state } = drive(p, [{ type: 'start', now: 0 }, received(1000, 0)]);
+    expect(state.masterDownAt).toBeCloseTo(1000 + (156 * 1000) / 256);
+  });
+
+  describe('as master', () => {
+    const master = (p: MachineParams) => drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 4000 }]).state;
+
+    it('advertises every advert_int and repeats the gratuitous ARP after garp_master_delay', () => {
+      const p = params();
+      const { actions } = drive(p, [{ type: 'tick', now: 5000 }, { type: 'tick', now: 6000 }, { type: 'tick', now: 9000 }], master(p));
+      expect(types(actions)).toEqual(['advertise', 'advertise', 'advertise', 'gratuitous-arp']);
+    });
+
+    it('steps down for a higher priority master and removes the VIPs', () => {
+      const p = params();
+      const { state, actions } = drive(p, [received(4500, 120)], master(p));
+      expect(state.state).toBe('BACKUP');
+      expect(state.masterAddress).toBe('10.0.0.1');
+      expect(types(actions)).toEqual(['remove-addresses', 'transition']);
+    });
+
+    it('breaks equal priorities by the higher primary IP', () => {
+      const p = params();
+      expect(drive(p, [received(4500, 100, '10.0.0.3')], master(p)).state.state).toBe('BACKUP');
+      const lower = drive(p, [received(4500, 100, '10.0.0.1')], master(p));
+      expect(lower.state.state).toBe('MASTER');
+      expect(lower.state.splitBrain).toMatchObject({ peer: '10.0.0.1', peerPriority: 100 });
+      expect(types(lower.actions)).toEqual(['split-brain', 'advertise']);
+    });
+
+    it('answers a priority 0 advert with an advert at once', () => {
+      const p = params();
+      expect(drive(p, [received(4100, 0)], master(p)).actions).toEqual([{ type: 'advertise', priority: 100 }]);
+    });
+
+    it('gives up on fault and on stop with a priority 0 advert', () => {
+      const p = params();
+      const fault = drive(p, [{ type: 'fault', now: 4100, faulty: true }], master(p));
+      expect(fault.state.state).toBe('FAULT');
+      expect(types(fault.actions)).toEqual(['advertise', 'remove-addresses', 'transition']);
+      expect(fault.actions[0]).toEqual({ type: 'advertise', priority: 0 });
+      expect(drive(p, [{ type: 'fault', now: 5000, faulty: false }], fault.state).state.state).toBe('BACKUP');
+      const stop = drive(p, [{ type: 'stop', now: 4100 }], master(p));
+      expect(stop.state.state).toBe('STOPPED');
+      expect(stop.actions.slice(0, 2)).toEqual([{ type: 'advertise', priority: 0 }, { type: 'remove-addresses' }]);
+      expect(nextDeadline(stop.state)).toBeUndefined();
+    });
+
+    it('advertises its lowered effective priority so a preempting backup can take over', () => {
+      const p = params();
+      const { actions } = drive(p, [{ type: 'priority', now: 4100, effectivePriority: 80 }, { type: 'tick', now: 5000 }], master(p));
+      expect(actions).toEqual([{ type: 'advertise', priority: 80 }]);
+    });
+  });
+
+  it('follows its sync group', () => {
+    const p = params();
+    const backup = drive(p, [{ type: 'start', now: 0 }]).state;
+    expect(drive(p, [{ type: 'sync', now: 10, to: 'MASTER' }], backup).state.state).toBe('MASTER');
+    expect(drive(p, [{ type: 'sync', now: 10, to: 'FAULT' }], backup).state.state).toBe('FAULT');
+  });
+
+  it('drops and counts adverts that fail the checks', () => {
+    const p = params({ authentication: { type: 'pass', password: 'secret' }, unicastPeers: ['10.0.0.1'] });
+    const pass = Buffer.from('secret\0\0');
+    const { state, actions } = drive(p, [
+      { type: 'start', now: 0 },
+      received(1, 100, '10.0.0.1', { authType: 1, authData: pass }, 64),
+      received(2, 100, '10.0.0.1', { authType: 1, authData: Buffer.from('wrong\0\0\0') }),
+      received(3, 100, '10.0.0.1', { authType: 1, authData: pass, advertIntervalMs: 2000 }),
+      received(4, 100, '10.0.0.1', { authType: 1, authData: pass, addresses: ['10.0.0.99'] }),
+      received(5, 100, '10.0.0.7', { authType: 1, authData: pass }),
+      received(6, 100, '10.0.0.1', { authType: 1, authData: pass, vrid: 52 }),
+    ]);
+    expect(state.drops).toEqual({ ttl: 1, auth: 1, interval: 1, addresses: 1, 'unexpected-source': 1, 'unknown-vrid': 1 });
+    expect(state.lastAdvertAt).toBeUndefined();
+    expect(actions.filter((a) => a.type === 'dropped')).toHaveLength(6);
+  });
+});
+
+interface SimNode {
+  p: MachineParams;
+  state: MachineState;
+  startAt: number;
+}
+
+/**
+ * Runs several machines on a lossless shared link: every advert reaches every other node 1 ms
+ * later. Returns the nodes after `durationMs`.
+ */
+function simulate(nodes: SimNode[], durationMs: number): SimNode[] {
+  const deliveries: { at: number; to: number; event: MachineEvent }[] = [];
+  for (let guard = 0; guard < 100_000; guard++) {
+    const candidates: { at: number; run: () => void }[] = [];
+    nodes.forEach((node, index) => {
+      const apply = (event: MachineEvent) => {
+        const result = step(node.p, node.state, event);
+        node.state = result.state;
+        for (const action of result.actions) {
+          if (action.type !== 'advertise') continue;
+          nodes.forEach((_, other) => {
+            if (other === index) return;
+            const sent: Advertisement = { ...advert(action.priority), version: node.p.version, advertIntervalMs: node.p.advertIntervalMs };
+            deliveries.push({ at: event.now + 1, to: other, event: { type: 'advert', now: event.now + 1, source: node.p.ownAddress, ttl: 255, advert: sent } });
+          });
+        }
+      };
+      if (node.state.state === 'INIT') candidates.push({ at: node.startAt, run: () => apply({ type: 'start', now: node.startAt }) });
+      const deadline = nextDeadline(node.state);
+      if (deadline !== undefined) candidates.push({ at: deadline, run: () => apply({ type: 'tick', now: deadline }) });
+      deliveries.forEach((delivery, position) => {
+        if (delivery.to !== index || node.state.state === 'INIT') return;
+        candidates.push({
+          at: delivery.at,
+          run: () => {
+            deliveries.splice(position, 1);
+            apply(delivery.event);
+          },
+        });
+      });
+    });
+    candidates.sort((a, b) => a.at - b.at);
+    const next = candidates[0];
+    if (!next || next.at > durationMs) break;
+    next.run();
+  }
+  return nodes;
+}
+
+describe('elections on a lossless link (property)', () => {
+  it('ends with exactly one master, the highest priority (then IP) when everyone preempts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            priority: fc.integer({ min: 1, max: 254 }),
+            startAt: fc.integer({ min: 0, max: 3000 }),
+            initialState: fc.constantFrom<'MASTER' | 'BACKUP'>('MASTER', 'BACKUP'),
+            preempt: fc.boolean(),
+          }),
+          { minLength: 2, maxLength: 4 },
+        ),
+        fc.constantFrom<2 | 3>(2, 3),
+        (specs, version) => {
+          const nodes = simulate(
+            specs.map((spec, index) => {
+              const p = params({ ...spec, version, ownAddress: `10.0.0.${index + 1}`, advertIntervalMs: 1000 });
+              return { p, state: initialMachineState(p), startAt: spec.startAt };
+            }),
+            20_000,
+          );
+          const masters = nodes.filter((node) => node.state.state === 'MASTER');
+          expect(masters).toHaveLength(1);
+          if (specs.every((spec) => spec.preempt)) {
+            const best = [...nodes].sort((a, b) => b.p.priority - a.p.priority || (b.p.ownAddress > a.p.ownAddress ? 1 : -1))[0];
+            expect(masters[0]?.p.ownAddress).toBe(best?.p.ownAddress);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
