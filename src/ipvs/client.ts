@@ -13,7 +13,7 @@ import {
   type IpvsInfo,
 } from './codec.ts';
 import { diff, type Ownership } from './diff.ts';
-import { GenlTransport, NetlinkErrnoError, type GenlRequest } from './genl-transport.ts';
+import { GenlTransport, NetlinkErrnoError, NetlinkLostError, type GenlRequest } from './genl-transport.ts';
 import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type SyncDaemon } from './model.ts';
 
 export type { IpvsInfo } from './codec.ts';
@@ -31,7 +31,11 @@ export interface IpvsClientOptions {
   readonly idleTimeoutMs?: number;
 }
 
-/** The kernel refused one operation; names the operation and the entry. */
+/**
+ * One operation failed; names the operation and the entry. `code` is the kernel's errno name
+ * (EEXIST, ESRCH, ENOENT, EINVAL, ...), ELOST when the answer never came, or EENCODE when the
+ * operation could not be put into a request (e.g. a scheduler name longer than the kernel allows).
+ */
 export class IpvsOpError extends Error {
   readonly errno: number;
   readonly code: string;
@@ -39,10 +43,12 @@ export class IpvsOpError extends Error {
     readonly op: IpvsOp,
     override readonly cause: Error,
   ) {
-    super(`${describeOp(op)}: ${cause instanceof NetlinkErrnoError ? `${cause.code} (${kernelMeaning(op, cause.code)})` : cause.message}`);
+    const kernel = cause instanceof NetlinkErrnoError;
+    const code = kernel ? cause.code : cause instanceof NetlinkLostError ? 'ELOST' : 'EENCODE';
+    super(`${describeOp(op)}: ${kernel ? `${code} (${kernelMeaning(op, code)})` : `${code} (${cause.message})`}`);
     this.name = 'IpvsOpError';
-    this.errno = cause instanceof NetlinkErrnoError ? cause.errno : 0;
-    this.code = cause instanceof NetlinkErrnoError ? cause.code : 'ELOST';
+    this.errno = kernel ? cause.errno : 0;
+    this.code = code;
   }
 }
 
@@ -141,11 +147,19 @@ export class IpvsClient {
    * order), and reports each one; a refused operation does not stop the others.
    */
   async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {
-    const answers = await this.pipeline(ops.map(encodeOp), false);
-    return ops.map((op, i): OpResult => {
-      const answer = answers[i];
+    const encoded = ops.map((op) => {
+      try {
+        return { op, request: encodeOp(op) };
+      } catch (error) {
+        return { op, error: error as Error };
+      }
+    });
+    const sendable = encoded.flatMap((e) => (e.request ? [e.request] : []));
+    const answers = (await this.pipeline(sendable, false)).values();
+    return encoded.map(({ op, error }): OpResult => {
+      const answer = error ? { ok: false as const, error } : answers.next().value;
       if (answer?.ok) return { op, ok: true };
-      return { op, ok: false, error: new IpvsOpError(op, answer?.error ?? new Error('no answer')) };
+      return { op, ok: false, error: new IpvsOpError(op, answer?.error ?? new NetlinkLostError('no answer')) };
     });
   }
 

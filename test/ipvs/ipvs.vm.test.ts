@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { vmRun } from '../kernel/vm.ts';
+
+interface Snapshot {
+  save: string[];
+  thresholds: string[];
+}
+interface Step {
+  name: string;
+  expectedOps: number | null;
+  ops: string[];
+  requests: number;
+  failed: string[];
+  remaining: number;
+  ours: Snapshot;
+  reference: Snapshot;
+  dumpEqualsWanted: boolean;
+}
+interface Report {
+  available: { ok: boolean };
+  schedulers: string[];
+  steps: Step[];
+  preexisting: { ops: string[]; failed: string[]; remaining: number; unrelatedBefore: string[]; unrelatedAfter: string[]; ours: string[]; expected: string[] };
+  badEntry: { results: Array<'ok' | { code: string; message: string }>; table: string[]; expected: string[] };
+}
+
+const SCRIPT = fileURLToPath(new URL('./kernel-conformance.ts', import.meta.url));
+const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('IPVS client against the real kernel', () => {
+  let report: Report;
+  beforeAll(async () => {
+    // One job for every case: a node process costs seconds under TCG.
+    const r = await vmRun(['node', '--import', 'tsx', SCRIPT], { cwd: CHECKOUT, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    report = JSON.parse(r.stdout) as Report;
+  });
+
+  it('finds the IPVS family and every scheduler module the kernel ships', () => {
+    expect(report.available).toEqual({ ok: true });
+    expect(report.schedulers).toEqual(expect.arrayContaining(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh']));
+  });
+
+  it('programs the same table as ipvsadm -R of the equivalent rules, from empty and after each change', () => {
+    for (const step of report.steps) {
+      expect.soft(step.failed, step.name).toEqual([]);
+      expect.soft(step.ours.save, step.name).toEqual(step.reference.save);
+      expect.soft(step.ours.thresholds, step.name).toEqual(step.reference.thresholds);
+      expect.soft(step.dumpEqualsWanted, step.name).toBe(true);
+      expect.soft(step.remaining, step.name).toBe(0);
+    }
+    expect(report.steps.length).toBeGreaterThan(10);
+  });
+
+  it('changes the kernel with the fewest requests: one per changed entry, one for a weight', () => {
+    for (const step of report.steps.filter((s) => s.expectedOps !== null)) {
+      expect.soft(step.ops.length, step.name).toBe(step.expectedOps);
+      expect.soft(step.requests, step.name).toBe(step.expectedOps);
+      // A service that only changes is edited, never deleted and re-created.
+      if (step.name !== 'remove a service') expect.soft(step.ops, step.name).not.toContain('del-service');
+    }
+    expect(report.steps.find((s) => s.name === 'one weight')?.ops).toEqual(['edit-dest']);
+  });
+
+  it('leaves an unrelated service alone and corrects an owned one in place', () => {
+    const p = report.preexisting;
+    expect(p.unrelatedAfter).toEqual(p.unrelatedBefore);
+    expect(p.unrelatedBefore.length).toBe(2);
+    expect(p.ops).toEqual(['edit-service', 'edit-dest']);
+    expect(p.ours).toEqual(p.expected);
+    expect(p.failed).toEqual([]);
+    expect(p.remaining).toBe(0);
+  });
+
+  it('reports a refused entry by name and still applies the others', () => {
+    const { results, table, expected } = report.badEntry;
+    expect(results).toEqual([
+      'ok',
+      'ok',
+      { code: 'ENOENT', message: expect.stringContaining('add-service inet tcp [10.0.0.2]:80') },
+      { code: 'ESRCH', message: expect.stringContaining('add-dest [192.168.0.2]:80 of inet tcp [10.0.0.2]:80') },
+      'ok',
+      'ok',
+    ]);
+    expect(table).toEqual(expected);
+  });
+});
