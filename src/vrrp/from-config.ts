@@ -1,0 +1,154 @@
+import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpInstance } from '../config/model.ts';
+import { familyOf } from './ip.ts';
+import type { TrackedInterface, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+
+/** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
+
+export interface VrrpSpecs {
+  instances: VrrpInstanceSpec[];
+  syncGroups: VrrpSyncGroupSpec[];
+  /** Configured features the speaker does not act on, with file:line. */
+  warnings: string[];
+}
+
+const SCOPES = ['global', 'site', 'link', 'host', 'nowhere'] as const;
+
+function where(at: SourceLocation): string {
+  return `${at.file}:${at.line}`;
+}
+
+export function vrrpSpecsFromConfig(config: KeepalivedConfig): VrrpSpecs {
+  const warnings: string[] = [];
+  const fifo = notifyFifo(config);
+  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, warnings));
+  const syncGroups = config.vrrpSyncGroups.map((group) => ({ name: group.name, members: [...group.instances] }));
+  return { instances, syncGroups, warnings };
+}
+
+/** global_defs `vrrp_notify_fifo` / `notify_fifo` (the parser keeps them as unhandled keywords). */
+function notifyFifo(config: KeepalivedConfig): string | undefined {
+  const keyword = config.globalDefs.unhandled.find((entry) => entry.keyword === 'vrrp_notify_fifo' || entry.keyword === 'notify_fifo');
+  return keyword?.args[0];
+}
+
+function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: string | undefined, warnings: string[]): VrrpInstanceSpec {
+  const warn = (message: string) => warnings.push(`${where(instance.at)}: vrrp_instance ${instance.name}: ${message}`);
+  const family = instance.family === 'inet6' ? 6 : 4;
+  if (instance.authentication?.type === 'AH') warn('auth_type AH is not supported by lvsd; adverts are sent and accepted without authentication');
+  if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
+  if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
+  if (instance.trackFiles.length > 0) warn('track_file is not supported and is ignored');
+  if (instance.garpMasterRefreshMs > 0) warn('garp_master_refresh is not supported; gratuitous ARPs are sent on becoming master only');
+  const group = instance.syncGroup === undefined ? undefined : config.vrrpSyncGroups.find((candidate) => candidate.name === instance.syncGroup);
+  const trackScripts = [...instance.trackScripts, ...(group?.trackScripts ?? [])].flatMap((tracked): TrackedScript[] => {
+    const script = config.vrrpScripts.find((candidate) => candidate.name === tracked.name);
+    if (!script) {
+      warn(`track_script ${tracked.name} names no vrrp_script; ignored`);
+      return [];
+    }
+    if (tracked.reverse || script.weightReverse) warn(`track_script ${tracked.name}: weight reverse is not supported; the weight applies as written`);
+    return [{ script: scriptSpec(script.name, script.script, script, warn), weight: tracked.weight ?? script.weight }];
+  });
+  const trackInterfaces = [...instance.trackInterfaces, ...(group?.trackInterfaces ?? [])].map((tracked): TrackedInterface => {
+    if (tracked.reverse) warn(`track_interface ${tracked.name}: reverse is not supported`);
+    return { name: tracked.name, weight: tracked.weight ?? 0 };
+  });
+  const garpIntervalMs = family === 4 ? config.globalDefs.vrrp.garpIntervalMs : config.globalDefs.vrrp.gnaIntervalMs;
+  return {
+    name: instance.name,
+    interface: instance.interface ?? config.globalDefs.defaultInterface,
+    vrid: instance.virtualRouterId,
+    version: family === 6 ? 3 : instance.version,
+    family,
+    priority: instance.priority,
+    advertIntervalMs: instance.advertIntMs,
+    initialState: instance.state,
+    preempt: !instance.nopreempt,
+    preemptDelayMs: instance.preemptDelayMs,
+    sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
+    unicastPeers: instance.unicastPeers.map((peer) => peer.address),
+    authentication: instance.authentication?.type === 'PASS' ? { type: 'pass', password: instance.authentication.password } : { type: 'none' },
+    virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
+    excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
+    virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
+    trackScripts,
+    trackInterfaces,
+    garp: { masterDelayMs: instance.garpMasterDelayMs, masterRepeat: instance.garpMasterRepeat, intervalMs: garpIntervalMs },
+    notify: {
+      master: instance.notify.master?.command,
+      backup: instance.notify.backup?.command,
+      fault: instance.notify.fault?.command,
+      stop: instance.notify.stop?.command,
+      any: instance.notify.any?.command,
+      fifo,
+    },
+  };
+}
+
+function scriptSpec(
+  name: string,
+  command: ScriptCommand,
+  timing: { intervalMs: number; timeoutMs: number; weight: number; fall: number; rise: number; initFail: boolean },
+  warn: (message: string) => void,
+): VrrpScriptSpec {
+  if (command.user !== undefined && command.user !== 'root') warn(`vrrp_script ${name}: running as user ${command.user} is not supported; it runs as lvsd's user`);
+  return { name, command: command.command, ...timing, user: undefined };
+}
+
+function virtualAddress(vip: IpAddressSpec, warn: (message: string) => void): VirtualAddress {
+  const scope = SCOPES.find((candidate) => candidate === (vip.scope ?? 'global'));
+  if (!scope) warn(`${vip.address}: scope ${vip.scope ?? ''} is not supported; using global`);
+  if (vip.broadcast !== undefined || vip.peer !== undefined || vip.options.length > 0) {
+    warn(`${vip.address}: options ${[vip.broadcast && 'brd', vip.peer && 'peer', ...vip.options].filter(Boolean).join(' ')} are ignored`);
+  }
+  return { address: vip.address, prefixLength: vip.prefixLength, dev: vip.device, label: vip.label, scope: scope ?? 'global' };
+}
+
+/** `[src ADDR] [to] PREFIX [via GW | gw GW] [dev DEV] [table N] [metric N]`, the iproute2 words keepalived takes. */
+export function virtualRoute(route: IpRouteSpec, warn: (message: string) => void): VirtualRoute[] {
+  const words = [...route.words];
+  const parsed: VirtualRoute = { destination: '', prefixLength: 0, gateway: undefined, dev: undefined, source: undefined, table: undefined, metric: undefined };
+  const reject = (why: string): VirtualRoute[] => {
+    warn(`virtual_routes line ${where(route.at)} "${route.words.join(' ')}" is not supported (${why}); ignored`);
+    return [];
+  };
+  while (words.length > 0) {
+    const word = words.shift() ?? '';
+    const value = () => words.shift() ?? '';
+    switch (word) {
+      case 'src':
+        parsed.source = value();
+        break;
+      case 'to':
+        break;
+      case 'via':
+      case 'gw':
+        parsed.gateway = value();
+        break;
+      case 'dev':
+      case 'oif':
+        parsed.dev = value();
+        break;
+      case 'table':
+        parsed.table = Number(value());
+        break;
+      case 'metric':
+      case 'preference':
+        parsed.metric = Number(value());
+        break;
+      default: {
+        if (parsed.destination !== '') return reject(`unknown word ${word}`);
+        const [address = '', length] = word === 'default' ? ['0.0.0.0', '0'] : word.split('/');
+        try {
+          parsed.destination = address;
+          parsed.prefixLength = length === undefined ? (familyOf(address) === 4 ? 32 : 128) : Number(length);
+        } catch {
+          return reject(`unknown word ${word}`);
+        }
+      }
+    }
+  }
+  if (parsed.destination === '') return reject('no destination');
+  if ([parsed.table, parsed.metric, parsed.prefixLength].some((n) => n !== undefined && !Number.isInteger(n))) return reject('bad number');
+  return [parsed];
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/index.ts';
+import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
+
+const CONF = `
+global_defs {
+  router_id lb1
+  vrrp_garp_interval 0.05
+}
+vrrp_script chk_nginx {
+  script "/usr/bin/pgrep -x nginx"
+  interval 2
+  timeout 1
+  weight -20
+  fall 2
+  rise 3
+}
+vrrp_sync_group G1 {
+  group {
+    VI_1
+    VI_6
+  }
+}
+vrrp_instance VI_1 {
+  state MASTER
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  nopreempt
+  unicast_src_ip 192.0.2.1
+  unicast_peer {
+    192.0.2.2
+  }
+  authentication {
+    auth_type PASS
+    auth_pass s3cret
+  }
+  virtual_ipaddress {
+    192.0.2.100/24 dev eth0 label eth0:vip
+  }
+  virtual_ipaddress_excluded {
+    198.51.100.7
+    2001:db8::100/64
+  }
+  virtual_routes {
+    src 192.0.2.100 to 203.0.113.0/24 via 192.0.2.254 dev eth0 metric 5
+    blackhole 10.0.0.0/8
+  }
+  track_script {
+    chk_nginx
+  }
+  track_interface {
+    eth1 weight -10
+  }
+  notify_master "/etc/lvsd/master.sh up"
+  notify "/etc/lvsd/notify.sh"
+}
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 52
+  advert_int 0.1
+  virtual_ipaddress {
+    2001:db8::6/64
+  }
+}
+`;
+
+describe('vrrp specs from keepalived.conf', () => {
+  const parsed = parseConfigText(CONF, '/etc/keepalived/keepalived.conf', () => '', () => [], { hostname: 'lb1' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const specs = vrrpSpecsFromConfig(parsed.config);
+  const [v4, v6] = specs.instances;
+
+  it('carries the instance settings keepalived would use', () => {
+    expect(v4).toMatchObject({
+      name: 'VI_1',
+      interface: 'eth0',
+      vrid: 51,
+      version: 2,
+      family: 4,
+      priority: 150,
+      advertIntervalMs: 1000,
+      initialState: 'MASTER',
+      // keepalived clears nopreempt when the initial state is MASTER; so does the parser.
+      preempt: true,
+      sourceAddress: '192.0.2.1',
+      unicastPeers: ['192.0.2.2'],
+      authentication: { type: 'pass', password: 's3cret' },
+      garp: { intervalMs: 50, masterRepeat: 5, masterDelayMs: 5000 },
+      notify: { master: '/etc/lvsd/master.sh up', any: '/etc/lvsd/notify.sh' },
+    });
+    expect(v4?.virtualAddresses).toEqual([
+      { address: '192.0.2.100', prefixLength: 24, dev: 'eth0', label: 'eth0:vip', scope: 'global' },
+    ]);
+    expect(v4?.excludedAddresses).toEqual([
+      { address: '198.51.100.7', prefixLength: 32, dev: undefined, label: undefined, scope: 'global' },
+      { address: '2001:db8::100', prefixLength: 64, dev: undefined, label: undefined, scope: 'global' },
+    ]);
+    expect(v4?.trackScripts).toEqual([
+      {
+        weight: -20,
+        script: { name: 'chk_nginx', command: '/usr/bin/pgrep -x nginx', intervalMs: 2000, timeoutMs: 1000, weight: -20, fall: 2, rise: 3, initFail: false, user: undefined },
+      },
+    ]);
+    expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10 }]);
+  });
+
+  it('parses virtual_routes and names the ones it cannot program', () => {
+    expect(v4?.virtualRoutes).toEqual([
+      { destination: '203.0.113.0', prefixLength: 24, gateway: '192.0.2.254', dev: 'eth0', source: '192.0.2.100', table: undefined, metric: 5 },
+    ]);
+    expect(specs.warnings.some((w) => w.includes('blackhole'))).toBe(true);
+  });
+
+  it('makes IPv6 instances v3 with sub-second intervals, and keeps sync groups', () => {
+    expect(v6).toMatchObject({ family: 6, version: 3, advertIntervalMs: 100, preempt: true, initialState: 'BACKUP' });
+    expect(specs.syncGroups).toEqual([{ name: 'G1', members: ['VI_1', 'VI_6'] }]);
+  });
+});
