@@ -1,40 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { vmRun } from '../kernel/vm.ts';
-
-interface Snapshot {
-  save: string[];
-  thresholds: string[];
-}
-interface Step {
-  name: string;
-  expectedOps: number | null;
-  ops: string[];
-  requests: number;
-  failed: string[];
-  remaining: number;
-  ours: Snapshot;
-  reference: Snapshot;
-  dumpEqualsWanted: boolean;
-}
-interface Report {
-  available: { ok: boolean };
-  schedulers: string[];
-  steps: Step[];
-  preexisting: { ops: string[]; failed: string[]; remaining: number; unrelatedBefore: string[]; unrelatedAfter: string[]; ours: string[]; expected: string[] };
-  badEntry: { results: Array<'ok' | { code: string; message: string }>; table: string[]; expected: string[] };
-}
+import type { ConformanceReport } from './conformance-report.ts';
 
 const SCRIPT = fileURLToPath(new URL('./kernel-conformance.ts', import.meta.url));
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('IPVS client against the real kernel', () => {
-  let report: Report;
+  let report: ConformanceReport;
   beforeAll(async () => {
     // One job for every case: a node process costs seconds under TCG.
     const r = await vmRun(['node', '--import', 'tsx', SCRIPT], { cwd: CHECKOUT, timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
-    report = JSON.parse(r.stdout) as Report;
+    report = JSON.parse(r.stdout) as ConformanceReport;
   });
 
   it('finds the IPVS family and every scheduler module the kernel ships', () => {

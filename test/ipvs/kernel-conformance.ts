@@ -9,6 +9,7 @@ import { IpvsClient, ipvsAvailable, sync, type SyncReport } from '../../src/ipvs
 import { diff, ownershipOf, ownsEverything, type Ownership } from '../../src/ipvs/diff.ts';
 import { formatRules } from '../../src/ipvs/ipvsadm.ts';
 import { normalizeTable, type IpvsTable } from '../../src/ipvs/model.ts';
+import type { ConformanceReport, Snapshot, StepReport } from './conformance-report.ts';
 import { coverageTable, dest, SCHEDULERS, schedulerTable, service, tcp4 } from './tables.ts';
 
 const REFERENCE_NS = `lvsd-ipvs4-ref-${process.pid}`;
@@ -23,10 +24,6 @@ const inReference = (argv: string[], input?: string): string => run(['ip', 'netn
 /** One rule a line, so order (kernel hash buckets, list order) does not matter. */
 const sortedLines = (text: string): string[] => text.split('\n').filter(Boolean).sort();
 
-interface Snapshot {
-  save: string[];
-  thresholds: string[];
-}
 function snapshot(exec: (argv: string[]) => string): Snapshot {
   return {
     save: sortedLines(exec(['ipvsadm', '-S', '-n'])),
@@ -41,18 +38,6 @@ function referenceSnapshot(table: IpvsTable): Snapshot {
 }
 
 const stripStats = (table: IpvsTable): IpvsTable => normalizeTable(table);
-
-interface StepReport {
-  name: string;
-  expectedOps: number | null;
-  ops: string[];
-  requests: number;
-  failed: string[];
-  remaining: number;
-  ours: Snapshot;
-  reference: Snapshot;
-  dumpEqualsWanted: boolean;
-}
 
 async function step(client: IpvsClient, name: string, wanted: IpvsTable, owned: Ownership, expectedOps: number | null): Promise<StepReport> {
   const before = await client.dump();
@@ -86,8 +71,8 @@ async function main(): Promise<void> {
   run(['ip', '-n', REFERENCE_NS, 'link', 'set', 'lo', 'up']);
   const client = await IpvsClient.open();
   const steps: StepReport[] = [];
-  let preexisting: object = {};
-  let badEntry: object = {};
+  let preexisting: ConformanceReport['preexisting'] | undefined;
+  let badEntry: ConformanceReport['badEntry'] | undefined;
   try {
     // Every scheduler, then every kind of entry, each from an empty table.
     steps.push(await step(client, 'schedulers from empty', schedulerTable(schedulers), ownsEverything, null));
@@ -131,11 +116,11 @@ async function main(): Promise<void> {
     run(['ipvsadm', '-a', '-t', '10.0.0.1:80', '-r', '192.168.0.1:80', '-g', '-w', '1']);
     const rulesOf = (target: string): string[] => sortedLines(run(['ipvsadm', '-S', '-n'])).filter((l) => l.includes(` ${target} `));
     const unrelatedBefore = rulesOf('-t 10.7.7.7:25');
-    const report: SyncReport = await sync(client, [owned], ownershipOf([owned]));
+    const synced: SyncReport = await sync(client, [owned], ownershipOf([owned]));
     preexisting = {
-      ops: report.ops.map((o) => o.op),
-      failed: report.failed.map((e) => e.message),
-      remaining: report.remaining.length,
+      ops: synced.ops.map((o) => o.op),
+      failed: synced.failed.map((e) => e.message),
+      remaining: synced.remaining.length,
       unrelatedBefore,
       unrelatedAfter: rulesOf('-t 10.7.7.7:25'),
       ours: rulesOf('-t 10.0.0.1:80'),
@@ -156,7 +141,8 @@ async function main(): Promise<void> {
     client.close();
     run(['ip', 'netns', 'delete', REFERENCE_NS]);
   }
-  process.stdout.write(JSON.stringify({ available, schedulers, steps, preexisting, badEntry }));
+  const report: ConformanceReport = { available, schedulers, steps, preexisting: preexisting!, badEntry: badEntry! };
+  process.stdout.write(JSON.stringify(report));
 }
 
 await main();
