@@ -92,7 +92,8 @@ function scriptSpec(
   warn: (message: string) => void,
 ): VrrpScriptSpec {
   if (command.user !== undefined && command.user !== 'root') warn(`vrrp_script ${name}: running as user ${command.user} is not supported; it runs as lvsd's user`);
-  return { name, command: command.command, ...timing, user: undefined };
+  const { intervalMs, timeoutMs, weight, fall, rise, initFail } = timing;
+  return { name, command: command.command, intervalMs, timeoutMs, weight, fall, rise, initFail, user: undefined };
 }
 
 function virtualAddress(vip: IpAddressSpec, warn: (message: string) => void): VirtualAddress {
