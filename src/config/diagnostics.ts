@@ -15,5 +15,7 @@ export class Diagnostics {
 }
 
 export function formatDiagnostic(d: ConfigDiagnostic): string {
-  return `${d.at.file}:${d.at.line}:${d.at.column}: ${d.severity}: ${d.message}`;
+  // Line 0 stands for the file as a whole (it could not be read).
+  const where = d.at.line === 0 ? d.at.file : `${d.at.file}:${d.at.line}:${d.at.column}`;
+  return `${where}: ${d.severity}: ${d.message}`;
 }

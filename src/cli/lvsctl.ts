@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { parseCommandLine, UsageError } from './args.ts';
+import { checkCommand } from './check.ts';
+import { digestCommand } from './digest.ts';
+import { renderStatus } from './status-view.ts';
+import { ControlUnavailableError, requestControl } from '../daemon/control.ts';
+import { DEFAULT_SOCKET } from '../daemon/options.ts';
+import type { DirectorStatus } from '../daemon/status.ts';
+import type { ReloadOutcome, DiffOutcome } from '../daemon/director.ts';
+
+const USAGE = `Usage: lvsctl COMMAND [OPTION...]
+Controls and inspects a running lvsd.
+
+Commands:
+  status [--json]          virtual services, real-server health and VRRP state
+  reload                   re-read the configuration (as SIGHUP does) and report the result
+  diff -f FILE             what reloading with FILE would change in IPVS, without doing it
+  check [-f FILE] [--json] check a configuration file (default /etc/keepalived/keepalived.conf)
+  digest URL               MD5 digest of a page's body, as keepalived's genhash prints it
+
+Options:
+  --socket PATH            the daemon's control socket (default ${DEFAULT_SOCKET})
+  -h, --help               print this help
+`;
+
+type Out = NodeJS.WritableStream;
+
+async function status(argv: readonly string[], out: Out): Promise<number> {
+  const { values } = parseCommandLine(argv, { json: { type: 'boolean' }, socket: { type: 'string' } });
+  const snapshot = (await requestControl(values.socket ?? DEFAULT_SOCKET, { command: 'status' })) as DirectorStatus;
+  out.write(values.json ? `${JSON.stringify(snapshot, null, 2)}\n` : renderStatus(snapshot, { color: isColorTerminal(out) }));
+  return 0;
+}
+
+async function reload(argv: readonly string[], out: Out, err: Out): Promise<number> {
+  const { values } = parseCommandLine(argv, { socket: { type: 'string' } });
+  const outcome = (await requestControl(values.socket ?? DEFAULT_SOCKET, { command: 'reload' })) as ReloadOutcome;
+  if (!outcome.ok) {
+    err.write(`lvsctl: reload rejected, lvsd keeps running on the previous configuration:\n${outcome.message}\n`);
+    return 1;
+  }
+  out.write(`reloaded: ${outcome.message}\n`);
+  return 0;
+}
+
+async function diff(argv: readonly string[], out: Out, err: Out): Promise<number> {
+  const { values } = parseCommandLine(argv, { 'use-file': { type: 'string', short: 'f' }, socket: { type: 'string' } });
+  if (!values['use-file']) throw new UsageError('diff needs -f FILE');
+  const configFile = resolve(values['use-file']);
+  const outcome = (await requestControl(values.socket ?? DEFAULT_SOCKET, { command: 'diff', configFile })) as DiffOutcome;
+  if (!outcome.ok) {
+    err.write(`${outcome.message}\n`);
+    return 1;
+  }
+  out.write(outcome.changes.length === 0 ? 'no change\n' : `${outcome.changes.join('\n')}\n`);
+  return 0;
+}
+
+function isColorTerminal(out: Out): boolean {
+  return (out as NodeJS.WriteStream).isTTY === true && process.env.NO_COLOR === undefined;
+}
+
+export async function lvsctl(argv: readonly string[], out: Out, err: Out): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'status':
+        return await status(rest, out);
+      case 'reload':
+        return await reload(rest, out, err);
+      case 'diff':
+        return await diff(rest, out, err);
+      case 'check':
+        return await checkCommand(rest, out, err);
+      case 'digest':
+        return await digestCommand(rest, out, err);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        out.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err.write(`lvsctl: ${error.message}\nTry 'lvsctl --help'.\n`);
+      return 2;
+    }
+    if (error instanceof ControlUnavailableError) {
+      err.write(`lvsctl: ${error.message}\n`);
+      return 3;
+    }
+    err.write(`lvsctl: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,88 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+
+/**
+ * The control socket: one JSON request per connection, one JSON answer.
+ * Small on purpose: lvsctl is its only client and a status is a snapshot.
+ */
+export type ControlRequest =
+  | { readonly command: 'status' }
+  | { readonly command: 'reload' }
+  | { readonly command: 'diff'; readonly configFile: string };
+
+export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+export async function serveControl(path: string, handle: ControlHandler): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  // A socket file left by a crashed run would make listen() fail with EADDRINUSE.
+  rmSync(path, { force: true });
+  const server = createServer((connection) => {
+    let received = '';
+    connection.setEncoding('utf8');
+    connection.on('error', () => connection.destroy());
+    connection.on('data', (chunk: string) => {
+      received += chunk;
+      if (received.length > MAX_REQUEST_BYTES) return connection.destroy();
+      const end = received.indexOf('\n');
+      if (end < 0) return;
+      void answer(received.slice(0, end)).then((response) => connection.end(`${JSON.stringify(response)}\n`));
+    });
+  });
+  const answer = async (line: string): Promise<ControlResponse> => {
+    try {
+      return { ok: true, result: await handle(parseRequest(line)) };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o660);
+  return server;
+}
+
+function parseRequest(line: string): ControlRequest {
+  const request = JSON.parse(line) as Partial<ControlRequest>;
+  switch (request.command) {
+    case 'status':
+    case 'reload':
+      return { command: request.command };
+    case 'diff':
+      if (typeof (request as { configFile?: unknown }).configFile !== 'string') throw new Error('diff needs configFile');
+      return request as ControlRequest;
+    default:
+      throw new Error(`unknown command ${String(request.command)}`);
+  }
+}
+
+export class ControlUnavailableError extends Error {}
+
+/** Sends one request to the daemon at `path` and returns its result (or throws its error). */
+export async function requestControl(path: string, request: ControlRequest, timeoutMs = 30_000): Promise<unknown> {
+  const line = await new Promise<string>((resolve, reject) => {
+    const socket = createConnection(path);
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from lvsd at ${path} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('end', () => resolve(received));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+          ? new ControlUnavailableError(`lvsd is not running (no control socket at ${path})`)
+          : error,
+      ),
+    );
+  });
+  const response = JSON.parse(line) as ControlResponse;
+  if (!response.ok) throw new Error(response.error);
+  return response.result;
+}

@@ -1,0 +1,157 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
+import { splitCommandLine, runCommand } from '../vrrp/scripts.ts';
+import { serveControl, type ControlRequest } from './control.ts';
+import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
+import { PoolHealth } from './health-adapter.ts';
+import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
+import { serveMetrics } from './metrics.ts';
+import type { DaemonOptions } from './options.ts';
+import type { DirectorStatus, ReloadStatus } from './status.ts';
+import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
+
+const SCRIPT_TIMEOUT_MS = 10_000;
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Prints every diagnostic of a parse; true when the configuration is usable. */
+function report(result: ConfigResult, log: (line: string) => void): result is Extract<ConfigResult, { ok: true }> {
+  for (const warning of result.warnings) log(formatDiagnostic(warning));
+  if (!result.ok) for (const error of result.errors) log(formatDiagnostic(error));
+  return result.ok;
+}
+
+/**
+ * The lvsd process: parse, check the kernel, program IPVS, start checkers and
+ * VRRP, serve the control socket; reload on SIGHUP, clean up on SIGTERM/SIGINT.
+ * Resolves with the exit code.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const parsed = parseConfigFile(options.configFile);
+  if (!report(parsed, (line) => process.stderr.write(`lvsd: ${line}\n`))) {
+    const unreadable = parsed.errors.every((error) => error.at.line === 0);
+    if (!unreadable) process.stderr.write(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
+    return 1;
+  }
+  let config = parsed.config;
+  const log: Logger = pino({ level: options.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+  const runScript = (script: { command: string }, reason: string): void => {
+    const argv = splitCommandLine(script.command);
+    void runCommand(argv, { timeoutMs: SCRIPT_TIMEOUT_MS }).then((outcome) => {
+      if (!outcome.succeeded) log.warn({ script: script.command, reason }, `script failed: ${outcome.why}`);
+    });
+  };
+
+  const wantIpvs = options.runCheckers && config.virtualServers.length > 0;
+  const wantVrrp = options.runVrrp && config.vrrpInstances.length > 0;
+  let ipvs: IpvsConnection | undefined;
+  let ipvsProblem: string | undefined;
+  if (wantIpvs) {
+    const opened = await openIpvs();
+    if (opened.ok) ipvs = opened.connection;
+    else ipvsProblem = opened.reason;
+  }
+  if (ipvsProblem !== undefined && !wantVrrp) {
+    process.stderr.write(`lvsd: ${ipvsProblem}\n`);
+    return 1;
+  }
+  if (ipvsProblem !== undefined) log.error(`IPVS unavailable, running VRRP only: ${ipvsProblem}`);
+
+  const startedAt = new Date().toISOString();
+  const reloads: { count: number; failed: number; last?: ReloadStatus['last'] } = { count: 0, failed: 0 };
+  let director: Director | undefined;
+  let health: PoolHealth | undefined;
+  if (ipvs) {
+    health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
+    director = new Director(config, ipvs, health, runScript, log);
+    await director.start();
+    log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
+  }
+  let vrrp: VrrpPart | undefined;
+  if (wantVrrp) vrrp = await startVrrpFor(config, log);
+
+  const status = (): DirectorStatus => ({
+    version: packageVersion(),
+    pid: process.pid,
+    startedAt,
+    configFile: options.configFile,
+    reloads,
+    ipvs: ipvsProblem !== undefined ? { state: 'unavailable', problem: ipvsProblem } : { state: wantIpvs ? 'in use' : 'unused' },
+    virtualServers: director?.virtualServerStatus() ?? [],
+    vrrp: vrrp?.status() ?? [],
+  });
+
+  const reload = async (): Promise<ReloadOutcome> => {
+    const next = parseConfigFile(options.configFile);
+    const lines: string[] = [];
+    if (!report(next, (line) => lines.push(line))) {
+      const message = lines.join('\n');
+      reloads.failed++;
+      reloads.count++;
+      reloads.last = { at: new Date().toISOString(), ok: false, message };
+      log.error({ diagnostics: lines }, 'reload rejected: the configuration is not usable, keeping the running one');
+      return { ok: false, message };
+    }
+    for (const line of lines) log.warn(line);
+    const outcome = await applyConfig(next.config);
+    reloads.count++;
+    reloads.last = { at: new Date().toISOString(), ok: true, message: outcome.message };
+    log.info(outcome.message);
+    return outcome;
+  };
+
+  const applyConfig = async (next: KeepalivedConfig): Promise<ReloadOutcome> => {
+    config = next;
+    const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
+    if (vrrp) await vrrp.update(next);
+    else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, log);
+    return outcome;
+  };
+
+  const diff = async (configFile: string): Promise<DiffOutcome> => {
+    const next = parseConfigFile(configFile);
+    const lines: string[] = [];
+    if (!report(next, (line) => lines.push(line))) return { ok: false, message: lines.join('\n') };
+    return { ok: true, changes: director ? await director.preview(next.config) : [] };
+  };
+
+  const control: Server = await serveControl(options.socketPath, async (request: ControlRequest) => {
+    switch (request.command) {
+      case 'status':
+        return status();
+      case 'reload':
+        return reload();
+      case 'diff':
+        return diff(request.configFile);
+    }
+  });
+  const metrics = options.metricsAddress
+    ? await serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
+    : undefined;
+  if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading');
+    reloading = reloading.then(reload, (error: unknown) => log.error({ err: error }, 'reload failed'));
+  });
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info(`${signal}: removing what lvsd programmed`);
+  await reloading;
+  control.close();
+  metrics?.close();
+  await Promise.all([director?.stop(), vrrp?.stop()]);
+  ipvs?.close();
+  rmSync(options.socketPath, { force: true });
+  if (options.pidFile) rmSync(options.pidFile, { force: true });
+  log.info('stopped');
+  return 0;
+}

@@ -1,0 +1,262 @@
+import type { Logger } from 'pino';
+import type { KeepalivedConfig, ScriptCommand } from '../config/model.ts';
+import type { RealServerVerdict } from '../healthcheck/table.ts';
+import { diff, type Ownership } from '../ipvs/diff.ts';
+import { applyOps } from '../ipvs/apply-model.ts';
+import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type ServiceKey } from '../ipvs/model.ts';
+import { describeOp } from './describe.ts';
+import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
+import type { RealServerStatus, VirtualServerStatus } from './status.ts';
+
+/** The kernel side as the director needs it; the netlink client implements it. */
+export interface IpvsPort {
+  dump(): Promise<IpvsTable>;
+  /** Applies in order; a failed operation does not stop the ones after it. */
+  apply(ops: readonly IpvsOp[]): Promise<ReadonlyArray<{ readonly op: IpvsOp; readonly error: string }>>;
+}
+
+/** The health side: verdicts flow in through `Director.onVerdict`. */
+export interface HealthPort {
+  /** Starts checking (first call) or moves to a new configuration, keeping unchanged real servers' state. */
+  update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void>;
+  /** Check details for the status, keyed by `healthKey(plan, realServer)`. */
+  details(): ReadonlyMap<string, HealthDetails>;
+  stop(): Promise<void>;
+}
+
+export interface HealthDetails {
+  readonly stateAgeMs: number;
+  readonly lastCheckLatencyMs: number | undefined;
+  readonly failure: { readonly checker: string; readonly reason: string } | undefined;
+}
+
+export function healthKey(plan: string, realServer: string): string {
+  return `${plan}\u0000${realServer}`;
+}
+
+/** Runs keepalived's notify and quorum scripts. */
+export type ScriptRunner = (script: ScriptCommand, reason: string) => void;
+
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+export type DiffOutcome = { readonly ok: true; readonly changes: readonly string[] } | { readonly ok: false; readonly message: string };
+
+interface PlanState {
+  readonly plan: VirtualServerPlan;
+  readonly verdicts: Map<string, RealServerVerdict>;
+  quorumUp: boolean | undefined;
+  aliveWeight: number;
+  sorryServerActive: boolean;
+}
+
+/**
+ * Keeps IPVS equal to what the configuration and the checkers' verdicts want.
+ * Every kernel change goes through one queue, so operations never interleave;
+ * verdicts arriving together are coalesced into one pass per virtual server.
+ */
+export class Director {
+  private plans = new Map<string, PlanState>();
+  private owned: Ownership;
+  /** What the kernel holds, as far as we know: the last dump plus what we applied since. */
+  private kernel: IpvsTable = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly dirty = new Set<string>();
+  private reconcileScheduled = false;
+
+  constructor(
+    private config: KeepalivedConfig,
+    private readonly ipvs: IpvsPort,
+    private readonly health: HealthPort,
+    private readonly runScript: ScriptRunner,
+    private readonly log: Logger,
+  ) {
+    const plans = planVirtualServers(config);
+    this.plans = new Map(plans.map((plan) => [plan.name, freshState(plan)]));
+    this.owned = ownershipOfPlans(plans);
+  }
+
+  /**
+   * Programs IPVS as keepalived does before any check has run (every real server up unless
+   * alpha), then starts the checkers, whose verdicts move it from there.
+   */
+  async start(): Promise<void> {
+    await this.serialized(async () => {
+      if (this.config.globalDefs.lvsFlush) await this.applyLogged([{ op: 'flush' }]);
+      this.kernel = await this.ipvs.dump();
+      await this.reconcile([...this.plans.keys()]);
+    });
+    await this.health.update(this.config, this.planList());
+  }
+
+  onVerdict(plan: string, realServer: string, verdict: RealServerVerdict): void {
+    const state = this.plans.get(plan);
+    if (!state) return;
+    state.verdicts.set(realServer, verdict);
+    this.dirty.add(plan);
+    this.scheduleReconcile();
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcileScheduled) return;
+    this.reconcileScheduled = true;
+    setImmediate(() => {
+      this.reconcileScheduled = false;
+      const names = [...this.dirty];
+      this.dirty.clear();
+      void this.serialized(() => this.reconcile(names));
+    });
+  }
+
+  /** Moves to a new, already validated configuration, touching only what changed. */
+  async reload(config: KeepalivedConfig): Promise<ReloadOutcome> {
+    const plans = planVirtualServers(config);
+    return this.serialized(async () => {
+      const previous = this.plans;
+      this.owned = ownershipOfPlans([...previous.values()].map((s) => s.plan), plans);
+      this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name))]));
+      this.config = config;
+      const removed = [...previous.keys()].filter((name) => !this.plans.has(name));
+      const ops = diff(this.kernel, this.wantedTable(), this.owned);
+      await this.applyLogged(ops);
+      this.owned = ownershipOfPlans(plans);
+      await this.health.update(config, plans);
+      return { ok: true, message: `${ops.length} IPVS change${ops.length === 1 ? '' : 's'}, ${plans.length} virtual servers (${removed.length} removed)` };
+    });
+  }
+
+  /** What reloading `config` would change in IPVS now, as ipvsadm-like lines. */
+  async preview(config: KeepalivedConfig): Promise<string[]> {
+    const plans = planVirtualServers(config);
+    return this.serialized(async () => {
+      const states = new Map(plans.map((plan) => [plan.name, carryOver(plan, this.plans.get(plan.name))]));
+      const wanted = [...states.values()].flatMap((state) => wantedFor(state.plan, state.verdicts, state.quorumUp).services);
+      const owned = ownershipOfPlans([...this.plans.values()].map((s) => s.plan), plans);
+      return diff(this.kernel, wanted, owned).map(describeOp);
+    });
+  }
+
+  /** Removes what the configuration programmed (keepalived's shutdown, honouring lvs_flush_onstop). */
+  async stop(): Promise<void> {
+    await this.health.stop();
+    await this.serialized(async () => {
+      const ops: IpvsOp[] =
+        this.config.globalDefs.lvsFlushOnstop === 'yes' ? [{ op: 'flush' }] : diff(this.kernel, [], this.owned);
+      await this.applyLogged(ops);
+    });
+  }
+
+  virtualServerStatus(): VirtualServerStatus[] {
+    const kernelServices = new Map(this.kernel.map((service) => [serviceKey(service.id), service]));
+    const health = this.health.details();
+    return this.planList().map((plan) => {
+      const state = this.plans.get(plan.name)!;
+      const firstService = plan.services[0] ? kernelServices.get(serviceKey(plan.services[0].id)) : undefined;
+      const ipvsWeights = new Map(firstService?.dests.map((dest) => [destKey(dest), dest.weight]));
+      const realServers = plan.config.realServers.map((rs): RealServerStatus => {
+        const key = realServerKey(rs);
+        const verdict = state.verdicts.get(key);
+        const details = health.get(healthKey(plan.name, key));
+        return {
+          address: key,
+          up: verdict?.up ?? false,
+          configuredWeight: rs.weight,
+          ipvsWeight: ipvsWeights.get(destKey({ addr: rs.address, port: rs.port })),
+          ...(details?.failure && !verdict?.up && { failure: details.failure }),
+          stateAgeMs: details?.stateAgeMs ?? 0,
+          lastCheckLatencyMs: details?.lastCheckLatencyMs,
+          checkers: rs.checkers.length,
+        };
+      });
+      const sorry = plan.config.sorryServer;
+      return {
+        name: plan.name,
+        scheduler: plan.config.lbAlgo,
+        method: plan.config.lbKind,
+        quorum: { up: state.quorumUp ?? false, needed: plan.config.quorum, alive: state.aliveWeight },
+        ...(sorry && { sorryServer: { address: realServerKey(sorry), active: state.sorryServerActive } }),
+        realServers,
+      };
+    });
+  }
+
+  /** Services of the configuration as the kernel holds them (for connection counters). */
+  ownedKernelServices(): IpvsService[] {
+    const keys = new Set(this.planList().flatMap((plan) => plan.services.map((s) => serviceKey(s.id))));
+    return this.kernel.filter((service) => keys.has(serviceKey(service.id)));
+  }
+
+  private planList(): VirtualServerPlan[] {
+    return [...this.plans.values()].map((state) => state.plan);
+  }
+
+  private wantedTable(): IpvsService[] {
+    return [...this.plans.values()].flatMap((state) => this.recompute(state));
+  }
+
+  private async reconcile(names: readonly string[]): Promise<void> {
+    const states = names.map((name) => this.plans.get(name)).filter((state) => state !== undefined);
+    const keys = new Set<ServiceKey>(states.flatMap((state) => state.plan.services.map((s) => serviceKey(s.id))));
+    const wanted = states.flatMap((state) => this.recompute(state));
+    const current = this.kernel.filter((service) => keys.has(serviceKey(service.id)));
+    await this.applyLogged(diff(current, wanted, this.owned));
+  }
+
+  /** The plan's wanted services; runs quorum scripts when its quorum flips. */
+  private recompute(state: PlanState): IpvsService[] {
+    const wanted = wantedFor(state.plan, state.verdicts, state.quorumUp);
+    const { quorumUp: quorumScriptUp, quorumDown } = state.plan.config;
+    if (state.quorumUp !== undefined && wanted.quorumUp !== state.quorumUp) {
+      this.log.info({ virtualServer: state.plan.name, aliveWeight: wanted.aliveWeight }, wanted.quorumUp ? 'quorum gained' : 'quorum lost');
+      const script = wanted.quorumUp ? quorumScriptUp : quorumDown;
+      if (script) this.runScript(script, wanted.quorumUp ? 'quorum_up' : 'quorum_down');
+    }
+    state.quorumUp = wanted.quorumUp;
+    state.aliveWeight = wanted.aliveWeight;
+    state.sorryServerActive = wanted.sorryServerActive;
+    return [...wanted.services];
+  }
+
+  private async applyLogged(ops: readonly IpvsOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const failures = await this.ipvs.apply(ops);
+    for (const { op, error } of failures) this.log.error({ op: describeOp(op) }, `IPVS refused: ${error}`);
+    if (failures.length === 0) {
+      this.kernel = applyOps(this.kernel, ops).table;
+    } else {
+      // Our picture of the kernel is no longer certain: read it again.
+      this.kernel = await this.ipvs.dump();
+    }
+    for (const op of ops) this.log.debug({ op: describeOp(op) }, 'ipvs');
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch((error: unknown) => this.log.error({ err: error }, 'IPVS update failed'));
+    return result;
+  }
+}
+
+function freshState(plan: VirtualServerPlan): PlanState {
+  return { plan, verdicts: new Map(initialVerdicts(plan)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };
+}
+
+/** keepalived counts a real server without any checker as always up, at its configured weight. */
+function uncheckedVerdicts(plan: VirtualServerPlan): Array<[string, RealServerVerdict]> {
+  return plan.config.realServers.filter((rs) => rs.checkers.length === 0).map((rs) => [realServerKey(rs), { up: true, weight: rs.weight }]);
+}
+
+/** Before its first check, a real server is up unless one of its checkers starts in alpha mode. */
+function initialVerdicts(plan: VirtualServerPlan): Array<[string, RealServerVerdict]> {
+  return plan.config.realServers.map((rs) => [realServerKey(rs), { up: !rs.checkers.some((c) => c.timing.alpha), weight: rs.weight }]);
+}
+
+/** A virtual server that stays across a reload keeps its real servers' verdicts and its quorum state. */
+function carryOver(plan: VirtualServerPlan, previous: PlanState | undefined): PlanState {
+  if (!previous) return freshState(plan);
+  const keys = new Set(plan.table.realServers.map((rs) => rs.key));
+  const verdicts = new Map([...initialVerdicts(plan), ...[...previous.verdicts].filter(([key]) => keys.has(key)), ...uncheckedVerdicts(plan)]);
+  return { ...previous, plan, verdicts };
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { KeepalivedConfig, RealServer } from '../config/model.ts';
+import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
+import type { CheckerPool, Verdict } from '../healthcheck/pool.ts';
+import type { RealServerVerdict } from '../healthcheck/table.ts';
+import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
+import { realServerKey, virtualServerName, type VirtualServerPlan } from './engine.ts';
+
+/** The checker pool as the director's health port; also runs notify_up / notify_down. */
+export class PoolHealth implements HealthPort {
+  private pool: CheckerPool | undefined;
+  private realServers = new Map<string, RealServer>();
+  private readonly lastUp = new Map<string, boolean>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly onVerdict: (plan: string, realServer: string, verdict: RealServerVerdict) => void,
+    private readonly runScript: ScriptRunner,
+  ) {}
+
+  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void> {
+    this.realServers = new Map(plans.flatMap((plan) => plan.config.realServers.map((rs) => [healthKey(plan.name, realServerKey(rs)), rs] as const)));
+    const { specs, warnings } = checkSpecsFromConfig(config, { virtualServer: virtualServerName, realServer: realServerKey });
+    for (const warning of warnings) this.log.warn(warning);
+    // Real servers without checkers are always up: the director knows that without a pool.
+    const checked = specs.filter((spec) => spec.checkers.length > 0);
+    if (this.pool) {
+      await this.pool.update(checked);
+      return;
+    }
+    // Loaded after IPVS is programmed: the probes (undici above all) are most of lvsd's code.
+    const { CheckerPool } = await import('../healthcheck/pool.ts');
+    this.pool = new CheckerPool(checked, {
+      onVerdict: (verdict) => this.verdict(verdict),
+      onWarning: (message) => this.log.warn(message),
+    });
+    await this.pool.start();
+  }
+
+  details(): ReadonlyMap<string, HealthDetails> {
+    const now = Date.now();
+    const details = new Map<string, HealthDetails>();
+    for (const rs of this.pool?.snapshot() ?? []) {
+      const latencies = rs.checkers.map((c) => c.lastLatencyMs).filter((ms) => ms !== null);
+      details.set(healthKey(rs.virtualServer, rs.realServer), {
+        stateAgeMs: now - rs.lastChangeMs,
+        lastCheckLatencyMs: latencies.length > 0 ? Math.max(...latencies) : undefined,
+        failure: rs.failing ?? undefined,
+      });
+    }
+    return details;
+  }
+
+  async stop(): Promise<void> {
+    await this.pool?.stop();
+  }
+
+  private verdict(verdict: Verdict): void {
+    const key = healthKey(verdict.virtualServer, verdict.realServer);
+    const was = this.lastUp.get(key);
+    this.lastUp.set(key, verdict.up);
+    if (was !== undefined && was !== verdict.up) {
+      this.log.info({ virtualServer: verdict.virtualServer, realServer: verdict.realServer, checker: verdict.checker, reason: verdict.reason }, verdict.up ? 'real server up' : 'real server down');
+      const rs = this.realServers.get(key);
+      const script = verdict.up ? rs?.notifyUp : rs?.notifyDown;
+      if (script) this.runScript(script, verdict.up ? 'notify_up' : 'notify_down');
+    }
+    this.onVerdict(verdict.virtualServer, verdict.realServer, { up: verdict.up, weight: verdict.weight });
+  }
+}

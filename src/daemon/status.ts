@@ -1,0 +1,55 @@
+/** What `lvsctl status` shows: a snapshot of the running daemon, JSON-serialisable. */
+export interface DirectorStatus {
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly configFile: string;
+  readonly reloads: ReloadStatus;
+  /** 'unused' with -P or without any virtual_server. */
+  readonly ipvs: { readonly state: 'in use' | 'unused' | 'unavailable'; readonly problem?: string };
+  readonly virtualServers: readonly VirtualServerStatus[];
+  readonly vrrp: readonly VrrpInstanceStatus[];
+}
+
+export interface ReloadStatus {
+  readonly count: number;
+  readonly failed: number;
+  readonly last?: { readonly at: string; readonly ok: boolean; readonly message: string };
+}
+
+export interface VirtualServerStatus {
+  /** As ipvsadm names it: `TCP 10.0.0.1:80`, `FWM 7`, or the group's name for a group. */
+  readonly name: string;
+  readonly scheduler: string;
+  readonly method: string;
+  readonly quorum: { readonly up: boolean; readonly needed: number; readonly alive: number };
+  readonly sorryServer?: { readonly address: string; readonly active: boolean };
+  readonly realServers: readonly RealServerStatus[];
+}
+
+export interface RealServerStatus {
+  /** `10.0.0.2:80`, `[2001:db8::2]:80` */
+  readonly address: string;
+  readonly up: boolean;
+  readonly configuredWeight: number;
+  /** What IPVS holds for it now; undefined when it is not in the kernel. */
+  readonly ipvsWeight: number | undefined;
+  /** The failing checker and why, while the server is down. */
+  readonly failure?: { readonly checker: string; readonly reason: string };
+  /** How long it has been in its current state. */
+  readonly stateAgeMs: number;
+  readonly lastCheckLatencyMs: number | undefined;
+  readonly checkers: number;
+}
+
+export interface VrrpInstanceStatus {
+  readonly name: string;
+  readonly interface: string;
+  readonly vrid: number;
+  readonly state: string;
+  readonly priority: { readonly effective: number; readonly configured: number };
+  readonly masterAddress?: string;
+  readonly lastAdvertAgeMs?: number;
+  readonly virtualAddresses: readonly string[];
+  readonly warnings: readonly string[];
+}

@@ -1,0 +1,177 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText, type KeepalivedConfig } from '../../src/config/index.ts';
+import { Director, type HealthPort, type IpvsPort } from '../../src/daemon/director.ts';
+import type { VirtualServerPlan } from '../../src/daemon/engine.ts';
+import { applyOps } from '../../src/ipvs/apply-model.ts';
+import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
+import type { IpvsOp, IpvsTable } from '../../src/ipvs/model.ts';
+
+// The host kernel has no IPVS, so these tests drive the director against the
+// IPVS model of src/ipvs (the same semantics the kernel tests check); the
+// differential tests in test/conformance run the real kernel and keepalived.
+class ModelKernel implements IpvsPort {
+  table: IpvsTable;
+  readonly sent: IpvsOp[][] = [];
+  constructor(rules = '') {
+    this.table = parseRules(rules);
+  }
+  async dump(): Promise<IpvsTable> {
+    return this.table;
+  }
+  async apply(ops: readonly IpvsOp[]) {
+    this.sent.push([...ops]);
+    const result = applyOps(this.table, ops);
+    this.table = result.table;
+    return result.rejected.map(({ op, code }) => ({ op, error: code }));
+  }
+  rules(): string {
+    return formatRules(this.table);
+  }
+}
+
+/** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
+class ScriptedHealth implements HealthPort {
+  director!: Director;
+  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void> {
+    for (const plan of plans) {
+      for (const rs of plan.config.realServers) {
+        if (rs.checkers.length === 0) continue;
+        const alpha = rs.checkers.some((checker) => checker.timing.alpha);
+        this.director.onVerdict(plan.name, `${rs.address}:${rs.port}`, { up: !alpha, weight: rs.weight });
+      }
+    }
+    void config;
+  }
+  details() {
+    return new Map();
+  }
+  async stop(): Promise<void> {}
+}
+
+function config(text: string): KeepalivedConfig {
+  const result = parseConfigText(text, 'test.conf', () => '', () => [], { hostname: 'test' });
+  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return result.config;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+async function started(text: string, kernel = new ModelKernel()) {
+  const health = new ScriptedHealth();
+  const scripts: string[] = [];
+  const director = new Director(config(text), kernel, health, (script, reason) => scripts.push(`${reason} ${script.command}`), pino({ level: 'silent' }));
+  health.director = director;
+  await director.start();
+  await settle();
+  return { director, kernel, scripts };
+}
+
+const WEB = `
+virtual_server 10.0.0.1 80 {
+  lb_algo rr
+  real_server 10.0.1.1 80 { weight 2
+    TCP_CHECK { connect_timeout 1 } }
+  real_server 10.0.1.2 80 { weight 1
+    TCP_CHECK { connect_timeout 1 } }
+}`;
+
+describe('director', () => {
+  it('programs every virtual server with its live real servers at start', async () => {
+    const { kernel } = await started(WEB);
+    expect(kernel.rules()).toBe(
+      ['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2', '-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1', ''].join('\n'),
+    );
+  });
+
+  it('keeps alpha real servers out until their first success', async () => {
+    const { director, kernel } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  alpha'));
+    expect(kernel.rules()).toBe('-A -t 10.0.0.1:80 -s rr\n');
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 1 });
+    await settle();
+    expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1');
+  });
+
+  it('removes a failed real server, or sets weight 0 with inhibit_on_failure', async () => {
+    const { director, kernel } = await started(WEB);
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    await settle();
+    expect(kernel.rules()).not.toContain('10.0.1.1:80');
+
+    const inhibited = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  inhibit_on_failure'));
+    inhibited.director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    await settle();
+    expect(inhibited.kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 0');
+    expect(inhibited.kernel.sent.at(-1)).toHaveLength(1);
+  });
+
+  it('hands over to the sorry server when no real server is left, and back', async () => {
+    const { director, kernel } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  sorry_server 10.0.9.9 8080'));
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: false, weight: 1 });
+    await settle();
+    expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.9.9:8080 -m -w 1', ''].join('\n'));
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 1 });
+    await settle();
+    expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1', ''].join('\n'));
+  });
+
+  it('runs quorum_down and quorum_up when the quorum flips', async () => {
+    const { director, scripts } = await started(
+      WEB.replace('lb_algo rr', 'lb_algo rr\n  quorum 2\n  quorum_up "/bin/up.sh"\n  quorum_down "/bin/down.sh"'),
+    );
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    await settle();
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: true, weight: 2 });
+    await settle();
+    expect(scripts).toEqual(['quorum_down /bin/down.sh', 'quorum_up /bin/up.sh']);
+  });
+
+  it('leaves services it does not own alone and corrects its own in place', async () => {
+    const kernel = new ModelKernel('-A -u 10.9.9.9:53 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n');
+    await started(WEB, kernel);
+    expect(kernel.sent.flat().map((op) => op.op)).toEqual(['edit-service', 'add-dest']);
+    expect(kernel.rules()).toContain('-A -u 10.9.9.9:53 -s rr');
+    expect(kernel.rules()).toContain('-A -t 10.0.0.1:80 -s rr');
+  });
+
+  it('reloads with the fewest changes: a weight is one edit, a new service one add per entry', async () => {
+    const { director, kernel } = await started(WEB);
+    const before = kernel.sent.length;
+    await director.reload(config(WEB.replace('weight 2', 'weight 5')));
+    await settle();
+    expect(kernel.sent.slice(before).flat()).toMatchObject([{ op: 'edit-dest', dest: { addr: '10.0.1.1', weight: 5 } }]);
+
+    const more = before + 1;
+    await director.reload(config(`${WEB.replace('weight 2', 'weight 5')}\nvirtual_server 10.0.0.2 53 { protocol UDP\n real_server 10.0.1.3 53 { } }`));
+    await settle();
+    expect(kernel.sent.slice(more).flat().map((op) => op.op)).toEqual(['add-service', 'add-dest']);
+  });
+
+  it('deletes removed virtual servers on reload and everything it owns at stop', async () => {
+    const kernel = new ModelKernel('-A -u 10.9.9.9:53 -s rr\n');
+    const { director } = await started(`${WEB}\nvirtual_server 10.0.0.2 443 { real_server 10.0.1.3 443 { } }`, kernel);
+    await director.reload(config(WEB));
+    expect(kernel.rules()).not.toContain('10.0.0.2:443');
+    await director.stop();
+    expect(kernel.rules()).toBe('-A -u 10.9.9.9:53 -s rr\n');
+  });
+
+  it('shows a person what the kernel holds and why', async () => {
+    const { director } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  sorry_server 10.0.9.9 8080'));
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    await settle();
+    const [vs] = director.virtualServerStatus();
+    expect(vs).toMatchObject({
+      name: 'TCP 10.0.0.1:80',
+      scheduler: 'rr',
+      method: 'NAT',
+      quorum: { up: true, needed: 1, alive: 1 },
+      sorryServer: { address: '10.0.9.9:8080', active: false },
+      realServers: [
+        { address: '10.0.1.1:80', up: false, configuredWeight: 2, ipvsWeight: undefined },
+        { address: '10.0.1.2:80', up: true, configuredWeight: 1, ipvsWeight: 1 },
+      ],
+    });
+  });
+});
