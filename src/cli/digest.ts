@@ -1,11 +1,9 @@
 // `lvsctl digest`: the MD5 of a page's body, printed exactly as keepalived's
 // genhash prints it, so its output can be pasted into an HTTP_GET `digest`.
-// Like genhash it speaks HTTP by hand and hashes the raw bytes after the
-// header (no chunked decoding), because that is what the digest must match.
-import { createHash } from 'node:crypto';
+// It uses the HTTP_GET checker's own exchange, so the two always agree.
 import net from 'node:net';
-import tls from 'node:tls';
 import { parseArgs } from 'node:util';
+import { httpWireGet } from '../healthcheck/probes/http-wire.ts';
 
 export interface TextSink {
   write(chunk: string): unknown;
@@ -111,41 +109,19 @@ function fromUrl(text: string, common: Omit<DigestRequest, 'server' | 'port' | '
   return { ...common, ssl, server, port, path: `${url.pathname}${url.search}` };
 }
 
-/** genhash's request: the same request line and headers, in the same order. */
-export function genhashRequest(r: DigestRequest): string {
-  const host = r.virtualhost ?? `${net.isIPv6(r.server) ? `[${r.server}]` : r.server}:${r.port}`;
-  const version = r.protocol === '1.1' ? '1.1' : '1.0';
-  const close = r.protocol === '1.0' ? '' : 'Connection: close\r\n';
-  return `GET ${r.path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
-}
-
 /** The hex MD5 of everything after the response header, or null when the exchange failed. */
-export function fetchBodyDigest(r: DigestRequest): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = r.ssl
-      ? tls.connect({
-          host: r.server,
-          port: r.port,
-          rejectUnauthorized: false,
-          ...(r.sni && r.virtualhost !== undefined ? { servername: r.virtualhost } : {}),
-        })
-      : net.connect({ host: r.server, port: r.port });
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const finish = (digest: string | null): void => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(digest);
-    };
-    socket.setTimeout(r.timeoutMs, () => finish(null));
-    socket.once(r.ssl ? 'secureConnect' : 'connect', () => socket.write(genhashRequest(r)));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('error', () => finish(null));
-    socket.once('end', () => {
-      const response = Buffer.concat(chunks);
-      const headerEnd = response.indexOf('\r\n\r\n');
-      finish(headerEnd < 0 ? null : createHash('md5').update(response.subarray(headerEnd + 4)).digest('hex'));
-    });
+export async function fetchBodyDigest(r: DigestRequest): Promise<string | null> {
+  const response = await httpWireGet({
+    tls: r.ssl,
+    host: r.server,
+    port: r.port,
+    path: r.path,
+    protocol: r.protocol === '1.0c' ? '1.0C' : r.protocol,
+    verifyCertificate: false,
+    timeoutMs: r.timeoutMs,
+    keepBody: false,
+    ...(r.virtualhost === undefined ? {} : { virtualhost: r.virtualhost }),
+    ...(r.sni && r.virtualhost !== undefined ? { sni: r.virtualhost } : {}),
   });
+  return response.ok ? response.md5 : null;
 }

@@ -1,7 +1,7 @@
 import type { ProbeResult } from './state.ts';
 import { dnsProbe, type DnsProbeOptions } from './probes/dns.ts';
 import { fileProbe, initTrackedFile, type FileProbeOptions } from './probes/file.ts';
-import { HttpAgents, httpProbe, type HttpProbeOptions } from './probes/http.ts';
+import { httpProbe, type HttpProbeOptions } from './probes/http.ts';
 import { miscProbe, type MiscProbeOptions } from './probes/misc.ts';
 import { Pinger, type PingProbeOptions } from './probes/ping.ts';
 import { smtpProbe, type SmtpProbeOptions } from './probes/smtp.ts';
@@ -31,10 +31,9 @@ export interface ProbeRunner {
   close(): Promise<void>;
 }
 
-/** Runs probes for real, sharing one raw ICMP socket and the undici agents. */
+/** Runs probes for real, sharing one raw ICMP socket. */
 export class NetworkProbeRunner implements ProbeRunner {
   private readonly pinger = new Pinger();
-  private readonly agents = new HttpAgents();
 
   run(spec: ProbeSpec): Promise<ProbeResult> {
     switch (spec.kind) {
@@ -42,7 +41,7 @@ export class NetworkProbeRunner implements ProbeRunner {
         return tcpProbe(spec.options);
       case 'HTTP_GET':
       case 'SSL_GET':
-        return httpProbe(spec.options, this.agents);
+        return httpProbe(spec.options);
       case 'PING_CHECK':
         return this.pinger.ping(spec.options);
       case 'UDP_CHECK':
@@ -68,6 +67,5 @@ export class NetworkProbeRunner implements ProbeRunner {
 
   async close(): Promise<void> {
     this.pinger.close();
-    await this.agents.close();
   }
 }

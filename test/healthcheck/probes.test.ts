@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpProbe } from '../../src/healthcheck/probes/tcp.ts';
-import { HttpAgents, httpProbe, type HttpProbeOptions } from '../../src/healthcheck/probes/http.ts';
+import { httpProbe, type HttpProbeOptions } from '../../src/healthcheck/probes/http.ts';
 import { smtpProbe } from '../../src/healthcheck/probes/smtp.ts';
 import { dnsProbe } from '../../src/healthcheck/probes/dns.ts';
 import { udpProbe } from '../../src/healthcheck/probes/udp.ts';
@@ -23,13 +23,11 @@ const BODY_MD5 = createHash('md5').update(BODY).digest('hex');
 
 let dir: string;
 const closers: Closer[] = [];
-const agents = new HttpAgents();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hc-probes-'));
 });
 afterAll(async () => {
-  await agents.close();
   for (const close of closers.reverse()) await close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -89,23 +87,23 @@ describe('HTTP_GET probe', () => {
   });
 
   it('accepts 2xx by default and matches the MD5 digest of the body', async () => {
-    expect((await httpProbe(httpOptions(port), agents)).ok).toBe(true);
+    expect((await httpProbe(httpOptions(port))).ok).toBe(true);
     const withDigest = httpOptions(port, { urls: [{ path: '/ok', digest: BODY_MD5, statusCodes: [], regexNoMatch: false }] });
-    expect((await httpProbe(withDigest, agents)).ok).toBe(true);
+    expect((await httpProbe(withDigest)).ok).toBe(true);
   });
 
   it('fails on a wrong digest, a refused status, and names the url', async () => {
-    const wrong = await httpProbe(httpOptions(port, { urls: [{ path: '/ok', digest: '0'.repeat(32), statusCodes: [], regexNoMatch: false }] }), agents);
+    const wrong = await httpProbe(httpOptions(port, { urls: [{ path: '/ok', digest: '0'.repeat(32), statusCodes: [], regexNoMatch: false }] }));
     expect(wrong).toMatchObject({ ok: false, reason: expect.stringContaining('/ok: MD5 digest') });
-    const notFound = await httpProbe(httpOptions(port, { urls: [{ path: '/missing', statusCodes: [], regexNoMatch: false }] }), agents);
+    const notFound = await httpProbe(httpOptions(port, { urls: [{ path: '/missing', statusCodes: [], regexNoMatch: false }] }));
     expect(notFound).toMatchObject({ ok: false, reason: '/missing: HTTP status 404' });
   });
 
   it('status_code lists and ranges decide which codes are up', async () => {
     const accept404 = httpOptions(port, { urls: [{ path: '/missing', statusCodes: [{ from: 200, to: 200 }, { from: 400, to: 404 }], regexNoMatch: false }] });
-    expect((await httpProbe(accept404, agents)).ok).toBe(true);
+    expect((await httpProbe(accept404)).ok).toBe(true);
     const only201 = httpOptions(port, { urls: [{ path: '/ok', statusCodes: [{ from: 201, to: 201 }], regexNoMatch: false }] });
-    expect((await httpProbe(only201, agents)).ok).toBe(false);
+    expect((await httpProbe(only201)).ok).toBe(false);
   });
 
   it('every url must pass', async () => {
@@ -113,26 +111,26 @@ describe('HTTP_GET probe', () => {
       { path: '/ok', statusCodes: [], regexNoMatch: false },
       { path: '/missing', statusCodes: [], regexNoMatch: false },
     ];
-    expect(await httpProbe(httpOptions(port, { urls }), agents)).toMatchObject({ ok: false, reason: '/missing: HTTP status 404' });
+    expect(await httpProbe(httpOptions(port, { urls }))).toMatchObject({ ok: false, reason: '/missing: HTTP status 404' });
   });
 
   it('regex and regex_no_match', async () => {
     const match = { path: '/ok', statusCodes: [], regex: /real server/, regexNoMatch: false };
-    expect((await httpProbe(httpOptions(port, { urls: [match] }), agents)).ok).toBe(true);
-    expect((await httpProbe(httpOptions(port, { urls: [{ ...match, regexNoMatch: true }] }), agents)).ok).toBe(false);
-    expect((await httpProbe(httpOptions(port, { urls: [{ ...match, regex: /absent/ }] }), agents)).ok).toBe(false);
+    expect((await httpProbe(httpOptions(port, { urls: [match] }))).ok).toBe(true);
+    expect((await httpProbe(httpOptions(port, { urls: [{ ...match, regexNoMatch: true }] }))).ok).toBe(false);
+    expect((await httpProbe(httpOptions(port, { urls: [{ ...match, regex: /absent/ }] }))).ok).toBe(false);
   });
 
   it('sends the virtualhost as Host header, a url virtualhost overriding the checker one', async () => {
     const vhost = /host=www\.example\.test$/;
     const urls = [{ path: '/host', statusCodes: [], regex: vhost, regexNoMatch: false }];
-    expect((await httpProbe(httpOptions(port, { virtualhost: 'www.example.test', urls }), agents)).ok).toBe(true);
+    expect((await httpProbe(httpOptions(port, { virtualhost: 'www.example.test', urls }))).ok).toBe(true);
     const overridden = [{ ...urls[0]!, virtualhost: 'other.test' }];
-    expect((await httpProbe(httpOptions(port, { virtualhost: 'www.example.test', urls: overridden }), agents)).ok).toBe(false);
+    expect((await httpProbe(httpOptions(port, { virtualhost: 'www.example.test', urls: overridden }))).ok).toBe(false);
   });
 
   it('times out on a slow server', async () => {
-    const slow = await httpProbe(httpOptions(port, { timeoutMs: 300, urls: [{ path: '/slow', statusCodes: [], regexNoMatch: false }] }), agents);
+    const slow = await httpProbe(httpOptions(port, { timeoutMs: 300, urls: [{ path: '/slow', statusCodes: [], regexNoMatch: false }] }));
     expect(slow).toMatchObject({ ok: false, reason: '/slow: timeout after 300 ms' });
   });
 });
@@ -150,14 +148,14 @@ describe('SSL_GET probe', () => {
 
   it('checks status and digest over TLS with an unverified self-signed certificate', async () => {
     const options = httpOptions(port, { tls: true, urls: [{ path: '/ok', digest: BODY_MD5, statusCodes: [], regexNoMatch: false }] });
-    expect((await httpProbe(options, agents)).ok).toBe(true);
+    expect((await httpProbe(options)).ok).toBe(true);
     expect(sniSeen).toBe(false);
   });
 
   it('sends SNI only when asked, and fails verification of a self-signed certificate when asked to verify', async () => {
-    expect((await httpProbe(httpOptions(port, { tls: true, sni: 'hc.test' }), agents)).ok).toBe(true);
+    expect((await httpProbe(httpOptions(port, { tls: true, sni: 'hc.test' }))).ok).toBe(true);
     expect(sniSeen).toBe('hc.test');
-    const verified = await httpProbe(httpOptions(port, { tls: true, verifyCertificate: true }), agents);
+    const verified = await httpProbe(httpOptions(port, { tls: true, verifyCertificate: true }));
     expect(verified).toMatchObject({ ok: false, reason: expect.stringContaining('SELF_SIGNED') });
   });
 });

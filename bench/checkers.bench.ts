@@ -1,0 +1,306 @@
+// bench/checkers: lvsd's checker pool against keepalived 2.2.7's health checker
+// on the same keepalived.conf and the same listeners in a network namespace.
+//
+//   node --import tsx bench/checkers.bench.ts            2,000 real servers, 20 s per side
+//   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
+//   options: --rs N  --seconds S  --only lvsd|keepalived
+//
+// Half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
+// The two sides run one after the other in the same run (running both at once
+// would only measure how they share two cores). Checks per second are counted
+// at the listeners, CPU and peak RSS from /proc for lvsd's pool process and
+// keepalived's checker child. This host has no IPVS, so keepalived runs with
+// the LD_PRELOAD shim of test/healthcheck/keepalived.ts (IPVS calls succeed
+// without reaching a kernel); its checks are real.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseConfigFile } from '../src/config/index.ts';
+import { checkSpecsFromConfig } from '../src/healthcheck/from-config.ts';
+import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
+import { buildNoIpvsShim, startKeepalivedChecker } from '../test/healthcheck/keepalived.ts';
+import { createNetns, ip, type TestNetns } from '../test/healthcheck/netns.ts';
+
+const SUBNET = 233;
+/** Real servers live on 10.233.1.1-100 (routed into the namespace), many ports each. */
+const ADDRESSES = 100;
+const TCP_BASE_PORT = 20000;
+const HTTP_BASE_PORT = 30000;
+const WARMUP_MS = 3000;
+
+interface Sample {
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+  readonly tcp: number;
+  readonly http: number;
+  readonly atMs: number;
+}
+
+interface SideResult {
+  readonly name: string;
+  readonly checksPerSecond: number;
+  readonly cpuSecondsPer1000: number;
+  readonly cpuShare: number;
+  readonly peakRssMb: number;
+  readonly lagP99Ms?: number;
+  readonly lagP50Ms?: number;
+  readonly notes: string[];
+}
+
+// ------------------------------------------------------------------ worker: lvsd's pool
+
+async function worker(configFile: string): Promise<void> {
+  const parsed = parseConfigFile(configFile);
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+  const { specs, warnings } = checkSpecsFromConfig(parsed.config, {
+    virtualServer: (vs) => (vs.key.kind === 'address' ? `${vs.key.address}:${vs.key.port}` : JSON.stringify(vs.key)),
+    realServer: (rs) => `${rs.address}:${rs.port}`,
+  });
+  if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
+  let down = 0;
+  const pool = new CheckerPool(specs, { onVerdict: (v) => { if (!v.up) down++; } });
+  await pool.start();
+  const reply = (stats: PoolStats): void => {
+    process.stdout.write(`${JSON.stringify({ stats, down })}\n`);
+  };
+  process.stdout.write('ready\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'mark') {
+      pool.resetLag();
+      reply(pool.stats());
+    } else if (line === 'end') {
+      reply(pool.stats());
+      await pool.stop();
+      process.exit(0);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ listeners in the namespace
+
+/** Plain JavaScript run by `node -e` inside the namespace: counts TCP and HTTP connections. */
+const LISTENER = `
+const net = require('net');
+const [tcpBase, tcpPorts, httpBase, httpPorts] = process.argv.slice(1).map(Number);
+const counts = { tcp: 0, http: 0 };
+const RESPONSE = 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: 3\\r\\nConnection: close\\r\\n\\r\\nok\\n';
+const serve = (port, onSocket) => net.createServer(onSocket).listen({ port, host: '0.0.0.0', backlog: 4096 });
+for (let i = 0; i < tcpPorts; i++) serve(tcpBase + i, (s) => { counts.tcp++; s.on('error', () => {}); s.destroy(); });
+for (let i = 0; i < httpPorts; i++) serve(httpBase + i, (s) => {
+  counts.http++;
+  s.on('error', () => {});
+  s.once('data', () => s.end(RESPONSE));
+});
+require('readline').createInterface({ input: process.stdin }).on('line', () => process.stdout.write(JSON.stringify(counts) + '\\n'));
+process.stdout.write('ready\\n');
+`;
+
+class LineChannel {
+  private readonly pending: ((line: string) => void)[] = [];
+  private readonly buffered: string[] = [];
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const waiter = this.pending.shift();
+      if (waiter) waiter(line);
+      else this.buffered.push(line);
+    });
+  }
+
+  next(timeoutMs = 30_000): Promise<string> {
+    const line = this.buffered.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer from child process')), timeoutMs);
+      this.pending.push((l) => {
+        clearTimeout(timer);
+        resolve(l);
+      });
+    });
+  }
+
+  async ask(command: string): Promise<string> {
+    this.child.stdin!.write(`${command}\n`);
+    return this.next();
+  }
+}
+
+// ------------------------------------------------------------------ configuration
+
+function keepalivedConf(realServers: number): string {
+  const perVs = 100;
+  const blocks: string[] = ['global_defs {\n  router_id hcbench\n}\n'];
+  for (let first = 0; first < realServers; first += perVs) {
+    const vs = first / perVs;
+    blocks.push(`virtual_server 198.18.${vs >> 8}.${vs & 255} 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`);
+    for (let i = first; i < Math.min(realServers, first + perVs); i++) {
+      const http = i % 2 === 1;
+      const n = Math.floor(i / 2);
+      const address = `10.${SUBNET}.1.${1 + (n % ADDRESSES)}`;
+      const port = (http ? HTTP_BASE_PORT : TCP_BASE_PORT) + Math.floor(n / ADDRESSES);
+      const check = http
+        ? '    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 2\n    }\n'
+        : '    TCP_CHECK {\n      connect_timeout 2\n    }\n';
+      blocks.push(`  real_server ${address} ${port} {\n    weight 1\n${check}  }\n`);
+    }
+    blocks.push('}\n');
+  }
+  return blocks.join('');
+}
+
+// ------------------------------------------------------------------ measurement
+
+async function processSample(pid: number): Promise<{ cpuSeconds: number; peakRssMb: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, peakRssMb: hwmKb / 1024 };
+}
+
+async function sample(pid: number, listener: LineChannel): Promise<Sample> {
+  const counts = JSON.parse(await listener.ask('count')) as { tcp: number; http: number };
+  return { ...(await processSample(pid)), ...counts, atMs: performance.now() };
+}
+
+function summarize(name: string, start: Sample, end: Sample, notes: string[], lag?: PoolStats['lagMs']): SideResult {
+  const seconds = (end.atMs - start.atMs) / 1000;
+  const checks = end.tcp - start.tcp + (end.http - start.http);
+  const cpu = end.cpuSeconds - start.cpuSeconds;
+  notes.push(`TCP ${((end.tcp - start.tcp) / seconds).toFixed(0)}/s, HTTP ${((end.http - start.http) / seconds).toFixed(0)}/s`);
+  return {
+    name,
+    checksPerSecond: checks / seconds,
+    cpuSecondsPer1000: checks === 0 ? Number.NaN : (cpu / checks) * 1000,
+    cpuShare: cpu / seconds,
+    peakRssMb: end.peakRssMb,
+    ...(lag === undefined ? {} : { lagP99Ms: lag.p99, lagP50Ms: lag.p50 }),
+    notes,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runLvsd(configFile: string, seconds: number, listener: LineChannel): Promise<SideResult> {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', configFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const channel = new LineChannel(child);
+  try {
+    if ((await channel.next(120_000)) !== 'ready') throw new Error('lvsd worker did not start');
+    await sleep(WARMUP_MS);
+    await channel.ask('mark');
+    const start = await sample(child.pid!, listener);
+    await sleep(seconds * 1000);
+    const end = await sample(child.pid!, listener);
+    const { stats, down } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number };
+    const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, 'RSS includes the tsx loader'];
+    return summarize('lvsd', start, end, notes, stats.lagMs);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+async function runKeepalived(configFile: string, dir: string, seconds: number, listener: LineChannel): Promise<SideResult> {
+  const shim = await buildNoIpvsShim(dir);
+  const keepalived = await startKeepalivedChecker(configFile, dir, shim);
+  try {
+    const pid = await keepalived.checkerPid();
+    await keepalived.waitForLine(/Startup complete/, 120_000);
+    await sleep(WARMUP_MS);
+    const start = await sample(pid, listener);
+    await sleep(seconds * 1000);
+    const end = await sample(pid, listener);
+    const removed = keepalived.lines.filter((l) => /^Removing service/.test(l)).length;
+    const expired = keepalived.lines.filter((l) => /timer|expired/i.test(l)).length;
+    return summarize('keepalived', start, end, [`${removed} real servers removed`, `${expired} timer warnings`, 'IPVS calls shimmed (no IPVS on this host)']);
+  } finally {
+    await keepalived.stop();
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+async function main(): Promise<void> {
+  const full = process.argv.includes('--full');
+  const realServers = Number(flag('--rs') ?? (full ? 10_000 : 2_000));
+  const seconds = Number(flag('--seconds') ?? (full ? 60 : 20));
+  const only = flag('--only');
+  if (!(realServers > 0 && realServers <= 20_000 && seconds > 0 && seconds <= 120)) {
+    throw new Error('--rs must be 1..20000 and --seconds 1..120');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'hc-bench-'));
+  let ns: TestNetns | undefined;
+  let listenerProcess: ChildProcess | undefined;
+  const cleanup = async (): Promise<void> => {
+    listenerProcess?.kill('SIGKILL');
+    await ip('route', 'del', `10.${SUBNET}.1.0/24`).catch(() => undefined);
+    await ns?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    ns = await createNetns('bench', SUBNET);
+    await ip('-n', ns.name, 'route', 'add', 'local', `10.${SUBNET}.1.0/24`, 'dev', 'lo');
+    await ip('route', 'add', `10.${SUBNET}.1.0/24`, 'via', ns.nsAddress);
+    const portsPerKind = Math.ceil(realServers / 2 / ADDRESSES);
+    listenerProcess = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', LISTENER, String(TCP_BASE_PORT), String(portsPerKind), String(HTTP_BASE_PORT), String(portsPerKind)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const listener = new LineChannel(listenerProcess);
+    if ((await listener.next()) !== 'ready') throw new Error('listeners did not start');
+
+    const configFile = join(dir, 'keepalived.conf');
+    await writeFile(configFile, keepalivedConf(realServers));
+    console.log(`bench/checkers: ${realServers} real servers (half TCP_CHECK, half HTTP_GET), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
+
+    const results: SideResult[] = [];
+    if (only !== 'keepalived') results.push(await runLvsd(configFile, seconds, listener));
+    if (only !== 'lvsd') {
+      try {
+        results.push(await runKeepalived(configFile, dir, seconds, listener));
+      } catch (error) {
+        console.log(`keepalived: could not run: ${(error as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+      }
+    }
+    report(results, realServers);
+  } finally {
+    await cleanup();
+  }
+}
+
+function report(results: SideResult[], realServers: number): void {
+  const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+  console.log('');
+  console.log('side        checks/s  (target)  CPU s/1000 checks  CPU cores  peak RSS MB  lag p50/p99 ms');
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(10)} ${fmt(r.checksPerSecond, 0).padStart(9)} ${String(realServers).padStart(9)} ${fmt(r.cpuSecondsPer1000, 4).padStart(18)} ${fmt(r.cpuShare, 2).padStart(10)} ${fmt(r.peakRssMb, 0).padStart(12)}  ${r.lagP50Ms === undefined ? '-' : `${fmt(r.lagP50Ms, 0)}/${fmt(r.lagP99Ms, 0)}`}`,
+    );
+    console.log(`           ${r.notes.join('; ')}`);
+  }
+  const lvsd = results.find((r) => r.name === 'lvsd');
+  const keepalived = results.find((r) => r.name === 'keepalived');
+  if (lvsd && keepalived) {
+    console.log('');
+    console.log(`ratio lvsd/keepalived: CPU per check ${fmt(lvsd.cpuSecondsPer1000 / keepalived.cpuSecondsPer1000, 2)} (goal <= 0.5), ` +
+      `checks/s ${fmt(lvsd.checksPerSecond / keepalived.checksPerSecond, 2)}, peak RSS ${fmt(lvsd.peakRssMb / keepalived.peakRssMb, 2)}`);
+  }
+  if (lvsd) {
+    console.log(`lvsd goals: ${fmt(lvsd.checksPerSecond, 0)}/${realServers} checks/s, lag p99 ${fmt(lvsd.lagP99Ms, 0)} ms (<= 50), peak RSS ${fmt(lvsd.peakRssMb, 0)} MB (<= 200)`);
+  }
+}
+
+if (process.argv.includes('--worker')) {
+  await worker(process.argv[process.argv.indexOf('--worker') + 1]!);
+} else {
+  await main();
+}
