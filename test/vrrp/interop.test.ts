@@ -1,0 +1,159 @@
+// lvsd's VRRP speaker against the real keepalived 2.2.7, each in its own network namespace on a
+// veth pair (see lab.ts). Node A is 10.77.0.1, node B 10.77.0.2.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Lab, sleep } from './lab.ts';
+import { keepalivedConfig, speakerInstance, type PeerConfig } from './peers.ts';
+
+let lab: Lab | undefined;
+let labCount = 0;
+
+async function newLab(): Promise<Lab> {
+  lab = await Lab.create(`${process.pid}-${labCount++}`);
+  return lab;
+}
+
+afterEach(async (context) => {
+  if (lab && context.task.result?.state === 'fail') {
+    for (const name of ['ka', 'lvsd']) console.error(`--- ${name} log\n${lab.log(name).slice(-4000)}`);
+  }
+  await lab?.destroy();
+  lab = undefined;
+});
+
+const V4 = { vip: '10.77.0.100', vipPrefix: 24 };
+/** keepalived and lvsd need a few Master_Down_Intervals at most; a generous bound keeps CI calm. */
+const V2_WAIT = 9000;
+const V3_WAIT = 4000;
+
+describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
+  it('v2 multicast, PASS auth: the higher priority wins, SIGKILL moves the VIP (GARP seen), restart with preempt takes it back', async () => {
+    const lab = await newLab();
+    const base = { vrid: 51, version: 2, advertIntervalMs: 1000, password: 'secret', ...V4 } satisfies Partial<PeerConfig>;
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
+    const lvsdSpec = [speakerInstance({ ...base, name: 'lvsd', priority: 150 })];
+    const lvsd = await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
+
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.a, V4.vip, false, V2_WAIT)).toBe(true);
+    await sleep(300);
+    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'MASTER', effectivePriority: 150, configuredPriority: 150, masterAddress: '10.77.0.2' });
+
+    const announcement = await lab.captureAnnouncement(lab.b, V4.vip, V2_WAIT);
+    await lab.stop(lvsd, 'SIGKILL');
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(await announcement()).toBe(true);
+
+    // The crashed lvsd left its VIP behind; the new run removes it before anything else.
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
+    await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
+    expect(await lab.waitForAddress(lab.a, V4.vip, false, V2_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(lab.log('lvsd')).toContain('removed VIP left behind');
+  }, 40_000);
+
+  it('v3 unicast at 0.2 s: lvsd takes over from a killed keepalived, which does not take it back with nopreempt', async () => {
+    const lab = await newLab();
+    const base = { vrid: 52, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
+    const kaConfig = keepalivedConfig({ ...base, name: 'ka', priority: 150, preempt: false, unicast: { source: lab.a.ipv4, peer: lab.b.ipv4 } });
+    lab.startKeepalived(lab.a, 'ka', kaConfig);
+    await lab.waitForKeepalivedPids('ka');
+    await lab.startSpeaker(lab.b, 'lvsd', [speakerInstance({ ...base, name: 'lvsd', priority: 100, unicast: { source: lab.b.ipv4, peer: lab.a.ipv4 } })]);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
+    await sleep(500);
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
+    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', masterAddress: '10.77.0.1' });
+    expect(lab.speakerStatus('lvsd')[0]?.lastAdvertAgeMs).toBeLessThan(500);
+
+    const announcement = await lab.captureAnnouncement(lab.a, V4.vip, V3_WAIT);
+    for (const pid of lab.keepalivedPids('ka')) process.kill(pid, 'SIGKILL');
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+    expect(await announcement()).toBe(true);
+
+    lab.startKeepalived(lab.a, 'ka2', kaConfig);
+    await sleep(2000);
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
+    expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+  }, 30_000);
+
+  it('v3 multicast: lvsd hands over at once on SIGTERM and, with nopreempt, does not take the VIP back', async () => {
+    const lab = await newLab();
+    const base = { vrid: 53, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
+    const lvsdSpec = [speakerInstance({ ...base, name: 'lvsd', priority: 150, preempt: false })];
+    const lvsd = await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
+    await sleep(1500);
+    expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+
+    const stoppedAt = Date.now();
+    await lab.stop(lvsd, 'SIGTERM');
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
+    // A priority 0 advert lets the backup take over after its skew time, not Master_Down_Interval.
+    expect(Date.now() - stoppedAt).toBeLessThan(2000);
+
+    await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
+    await sleep(1500);
+    expect(await lab.hasAddress(lab.a, V4.vip)).toBe(true);
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
+    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 150, masterAddress: '10.77.0.1' });
+  }, 30_000);
+
+  for (const lvsdNode of ['b', 'a'] as const) {
+    it(`equal priorities: the higher IP wins (lvsd on ${lvsdNode === 'b' ? 'the higher' : 'the lower'} address)`, async () => {
+      const lab = await newLab();
+      const base = { vrid: 54, version: 3, advertIntervalMs: 200, priority: 100, initialState: 'MASTER', ...V4 } satisfies Partial<PeerConfig>;
+      const [lvsdAt, kaAt] = lvsdNode === 'b' ? [lab.b, lab.a] : [lab.a, lab.b];
+      lab.startKeepalived(kaAt, 'ka', keepalivedConfig({ ...base, name: 'ka' }));
+      await lab.startSpeaker(lvsdAt, 'lvsd', [speakerInstance({ ...base, name: 'lvsd' })]);
+      await sleep(1500);
+      expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
+      expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+      const status = lab.speakerStatus('lvsd')[0];
+      expect(status?.state).toBe(lvsdNode === 'b' ? 'MASTER' : 'BACKUP');
+    }, 20_000);
+  }
+
+  it('v2 unicast, PASS auth: a failing vrrp_script with weight -20 hands the VIP over, and back when it recovers', async () => {
+    const lab = await newLab();
+    const checkFile = join(lab.dir, 'healthy');
+    writeFileSync(checkFile, '');
+    const base = { vrid: 55, version: 2, advertIntervalMs: 1000, password: 'pw', ...V4 } satisfies Partial<PeerConfig>;
+    await lab.startSpeaker(lab.b, 'lvsd', [
+      speakerInstance({ ...base, name: 'lvsd', priority: 110, checkFile: { path: checkFile, weight: -20 }, unicast: { source: lab.b.ipv4, peer: lab.a.ipv4 } }),
+    ]);
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100, unicast: { source: lab.a.ipv4, peer: lab.b.ipv4 } }));
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+
+    rmSync(checkFile);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.b, V4.vip, false, 2000)).toBe(true);
+    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 90, configuredPriority: 110 });
+
+    writeFileSync(checkFile, '');
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.a, V4.vip, false, 2000)).toBe(true);
+  }, 40_000);
+
+  it('IPv6, v3 multicast: keepalived failing its vrrp_script hands the VIP to lvsd, announced by unsolicited NA', async () => {
+    const lab = await newLab();
+    const checkFile = join(lab.dir, 'healthy');
+    writeFileSync(checkFile, '');
+    const vip = 'fd00:77::100';
+    const base = { vrid: 56, version: 3, advertIntervalMs: 200, vip, vipPrefix: 64 } satisfies Partial<PeerConfig>;
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 110, checkFile: { path: checkFile, weight: -20 } }));
+    await lab.startSpeaker(lab.b, 'lvsd', [speakerInstance({ ...base, name: 'lvsd', priority: 100 })]);
+    expect(await lab.waitForAddress(lab.a, vip, true, V3_WAIT)).toBe(true);
+    await sleep(500);
+    expect(await lab.hasAddress(lab.b, vip)).toBe(false);
+    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', masterAddress: lab.a.linkLocal });
+
+    const announcement = await lab.captureAnnouncement(lab.a, vip, 6000);
+    rmSync(checkFile);
+    expect(await lab.waitForAddress(lab.b, vip, true, 6000)).toBe(true);
+    expect(await lab.waitForAddress(lab.a, vip, false, 2000)).toBe(true);
+    expect(await announcement()).toBe(true);
+  }, 30_000);
+});
