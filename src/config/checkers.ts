@@ -9,7 +9,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, integer, ip, name, oneOf, port, script, text, timerMs, type Handlers, type Mutable,
+  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, type HandlerTable, type Mutable,
 } from './values.ts';
 
 /** Settings a virtual server passes to its real servers and a real server to its checkers. */
@@ -23,26 +23,25 @@ export interface Inheritable {
   readonly virtualhost?: string;
 }
 
-export function inheritableHandlers(target: Mutable<Inheritable>, d: Diagnostics): Handlers {
-  const retry = (s: Statement) => {
-    target.retry = integer(s, 0, d, 0, 0xffff) ?? target.retry;
-  };
-  return {
-    delay_loop: (s) => { target.delayLoopMs = timerMs(s, 0, d) ?? target.delayLoopMs; },
-    connect_timeout: (s) => { target.connectTimeoutMs = timerMs(s, 0, d) ?? target.connectTimeoutMs; },
-    retry,
-    nb_get_retry: (s) => {
-      d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
-      retry(s);
-    },
-    delay_before_retry: (s) => { target.delayBeforeRetryMs = timerMs(s, 0, d) ?? target.delayBeforeRetryMs; },
-    warmup: (s) => { target.warmupMs = timerMs(s, 0, d) ?? target.warmupMs; },
-    alpha: (s) => { target.alpha = flag(s, 0, d) ?? target.alpha; },
-    virtualhost: (s) => { target.virtualhost = text(s, 0, d, 'a host name') ?? target.virtualhost; },
-  };
+function readRetry(s: Statement, target: Mutable<Inheritable>, d: Diagnostics): void {
+  target.retry = integer(s, 0, d, 0, 0xffff) ?? target.retry;
 }
 
-interface ConnectionSettings {
+export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
+  delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d) ?? t.delayLoopMs; },
+  connect_timeout: (s, t, d) => { t.connectTimeoutMs = timerMs(s, 0, d) ?? t.connectTimeoutMs; },
+  retry: readRetry,
+  nb_get_retry: (s, t, d) => {
+    d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
+    readRetry(s, t, d);
+  },
+  delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
+  warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
+  alpha: (s, t, d) => { t.alpha = flag(s, 0, d) ?? t.alpha; },
+  virtualhost: (s, t, d) => { t.virtualhost = text(s, 0, d, 'a host name') ?? t.virtualhost; },
+};
+
+interface ConnectionSettings extends Mutable<Inheritable> {
   connectIp?: IpAddress;
   connectPort?: number;
   bindTo?: IpAddress;
@@ -52,49 +51,44 @@ interface ConnectionSettings {
   logAllFailures?: boolean;
 }
 
-function connectionHandlers(target: ConnectionSettings, d: Diagnostics): Handlers {
-  return {
-    connect_ip: (s) => { target.connectIp = ip(s, 0, d) ?? target.connectIp; },
-    connect_port: (s) => { target.connectPort = port(s, 0, d) ?? target.connectPort; },
-    bindto: (s) => { target.bindTo = ip(s, 0, d) ?? target.bindTo; },
-    bind_port: (s) => { target.bindPort = port(s, 0, d) ?? target.bindPort; },
-    bind_if: (s) => { target.bindInterface = text(s, 0, d, 'an interface') ?? target.bindInterface; },
-    fwmark: (s) => { target.fwmark = integer(s, 0, d, 0, 0xffffffff) ?? target.fwmark; },
-    log_all_failures: (s) => { target.logAllFailures = flag(s, 0, d) ?? target.logAllFailures; },
-  };
-}
+const CONNECTION: HandlerTable<ConnectionSettings> = {
+  ...INHERITABLE,
+  connect_ip: (s, t, d) => { t.connectIp = ip(s, 0, d) ?? t.connectIp; },
+  connect_port: (s, t, d) => { t.connectPort = port(s, 0, d) ?? t.connectPort; },
+  bindto: (s, t, d) => { t.bindTo = ip(s, 0, d) ?? t.bindTo; },
+  bind_port: (s, t, d) => { t.bindPort = port(s, 0, d) ?? t.bindPort; },
+  bind_if: (s, t, d) => { t.bindInterface = text(s, 0, d, 'an interface') ?? t.bindInterface; },
+  fwmark: (s, t, d) => { t.fwmark = integer(s, 0, d, 0, 0xffffffff) ?? t.fwmark; },
+  log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
+};
 
-type Specific =
-  | { kind: 'TCP_CHECK' | 'PING_CHECK' }
-  | {
-      kind: 'HTTP_GET' | 'SSL_GET';
-      httpProtocol: HttpCheck['httpProtocol'];
-      urls: HttpUrl[];
-      fastRecovery: boolean;
-      enableSni: boolean;
-    }
-  | {
-      kind: 'UDP_CHECK';
-      payload?: string;
-      requireReply: boolean;
-      requireReplyPattern?: string;
-      minReplyLength: number;
-      maxReplyLength: number;
-    }
-  | { kind: 'DNS_CHECK'; type: DnsQueryType; name: string }
-  | { kind: 'SMTP_CHECK'; heloName?: string; hosts: { at: SourceLocation; settings: ConnectionSettings & Mutable<Inheritable> }[] }
-  | { kind: 'MISC_CHECK'; script?: ScriptCommand; timeoutMs?: number; dynamic: boolean }
-  | { kind: 'FILE_CHECK'; trackFile?: string; weight?: number; reverse: boolean; dynamic: boolean };
+interface HttpSpecific {
+  kind: 'HTTP_GET' | 'SSL_GET';
+  httpProtocol: HttpCheck['httpProtocol'];
+  urls: HttpUrl[];
+  fastRecovery: boolean;
+  enableSni: boolean;
+}
+interface UdpSpecific {
+  kind: 'UDP_CHECK';
+  payload?: string;
+  requireReply: boolean;
+  requireReplyPattern?: string;
+  minReplyLength: number;
+  maxReplyLength: number;
+}
+interface DnsSpecific { kind: 'DNS_CHECK'; type: DnsQueryType; name: string }
+interface SmtpSpecific { kind: 'SMTP_CHECK'; heloName?: string; hosts: { at: SourceLocation; settings: ConnectionSettings }[] }
+interface MiscSpecific { kind: 'MISC_CHECK'; script?: ScriptCommand; timeoutMs?: number; dynamic: boolean }
+interface FileSpecific { kind: 'FILE_CHECK'; trackFile?: string; weight?: number; reverse: boolean; dynamic: boolean }
+
+type Specific = { kind: 'TCP_CHECK' | 'PING_CHECK' } | HttpSpecific | UdpSpecific | DnsSpecific | SmtpSpecific | MiscSpecific | FileSpecific;
 
 export interface ParsedChecker {
   readonly at: SourceLocation;
-  readonly settings: ConnectionSettings & Mutable<Inheritable>;
+  readonly settings: ConnectionSettings;
   readonly specific: Specific;
 }
-
-export const CHECKER_KINDS: readonly CheckerKind[] = [
-  'TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'PING_CHECK', 'UDP_CHECK', 'DNS_CHECK', 'SMTP_CHECK', 'MISC_CHECK', 'FILE_CHECK',
-];
 
 const DNS_TYPES: readonly DnsQueryType[] = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'];
 const DEFAULT_STATUS_CODES: readonly HttpStatusRange[] = [{ from: 200, to: 299 }];
@@ -134,36 +128,44 @@ function parseStatusCodes(s: Statement, d: Diagnostics): HttpStatusRange[] | und
   return ranges;
 }
 
+interface UrlState {
+  url: Mutable<Partial<HttpUrl>>;
+  statusCodes: HttpStatusRange[];
+  regexOptions: string[];
+}
+
+const URL: HandlerTable<UrlState> = {
+  path: (s, t, d) => { t.url.path = text(s, 0, d, 'a path') ?? t.url.path; },
+  digest: (s, t, d) => {
+    const digest = text(s, 0, d, 'an MD5 digest');
+    if (digest === undefined) return;
+    if (/^[0-9a-fA-F]{32}$/.test(digest)) t.url.digest = digest.toLowerCase();
+    else d.error(s.args[0]!.at, `digest must be 32 hex digits (an MD5 sum), got '${digest}'`);
+  },
+  status_code: (s, t, d) => { t.statusCodes.push(...(parseStatusCodes(s, d) ?? [])); },
+  virtualhost: (s, t, d) => { t.url.virtualhost = text(s, 0, d, 'a host name') ?? t.url.virtualhost; },
+  regex: (s, t, d) => {
+    const pattern = text(s, 0, d, 'a regular expression');
+    if (pattern === undefined) return;
+    try {
+      new RegExp(pattern);
+      t.url.regex = pattern;
+    } catch (e) {
+      d.error(s.args[0]!.at, `invalid regex: ${(e as Error).message}`);
+    }
+  },
+  regex_no_match: (s, t, d) => { t.url.regexNoMatch = flag(s, 0, d) ?? false; },
+  regex_options: (s, t) => { t.regexOptions = s.args.map((a) => a.text); },
+  // A PCRE JIT stack size: nothing to size in a JavaScript RegExp.
+  regex_stack: () => undefined,
+  regex_min_offset: (s, t, d) => { t.url.regexMinOffset = integer(s, 0, d, 0, 0x7fffffff); },
+  regex_max_offset: (s, t, d) => { t.url.regexMaxOffset = integer(s, 0, d, 0, 0x7fffffff); },
+};
+
 function parseUrl(s: Statement, d: Diagnostics): HttpUrl | undefined {
-  const url: Mutable<Partial<HttpUrl>> = { at: s.at };
-  const statusCodes: HttpStatusRange[] = [];
-  let regexOptions: string[] = [];
-  dispatch(block(s, d) ?? [], {
-    path: (t) => { url.path = text(t, 0, d, 'a path') ?? url.path; },
-    digest: (t) => {
-      const digest = text(t, 0, d, 'an MD5 digest');
-      if (digest === undefined) return;
-      if (/^[0-9a-fA-F]{32}$/.test(digest)) url.digest = digest.toLowerCase();
-      else d.error(t.args[0]!.at, `digest must be 32 hex digits (an MD5 sum), got '${digest}'`);
-    },
-    status_code: (t) => { statusCodes.push(...(parseStatusCodes(t, d) ?? [])); },
-    virtualhost: (t) => { url.virtualhost = text(t, 0, d, 'a host name') ?? url.virtualhost; },
-    regex: (t) => {
-      const pattern = text(t, 0, d, 'a regular expression');
-      if (pattern === undefined) return;
-      try {
-        new RegExp(pattern);
-        url.regex = pattern;
-      } catch (e) {
-        d.error(t.args[0]!.at, `invalid regex: ${(e as Error).message}`);
-      }
-    },
-    regex_no_match: (t) => { url.regexNoMatch = flag(t, 0, d) ?? false; },
-    regex_options: (t) => { regexOptions = t.args.map((a) => a.text); },
-    regex_stack: () => undefined,
-    regex_min_offset: (t) => { url.regexMinOffset = integer(t, 0, d, 0, 0x7fffffff); },
-    regex_max_offset: (t) => { url.regexMaxOffset = integer(t, 0, d, 0, 0x7fffffff); },
-  }, d, 'url');
+  const state: UrlState = { url: {}, statusCodes: [], regexOptions: [] };
+  dispatchTo(block(s, d) ?? [], URL, state, d, 'url');
+  const { url, statusCodes, regexOptions } = state;
   if (url.path === undefined) {
     d.error(s.at, "url block has no 'path'");
     return undefined;
@@ -171,86 +173,90 @@ function parseUrl(s: Statement, d: Diagnostics): HttpUrl | undefined {
   return {
     at: s.at,
     path: url.path,
-    ...(url.digest !== undefined && { digest: url.digest }),
+    digest: url.digest,
     statusCodes: statusCodes.length > 0 ? statusCodes : DEFAULT_STATUS_CODES,
-    ...(url.virtualhost !== undefined && { virtualhost: url.virtualhost }),
-    ...(url.regex !== undefined && { regex: url.regex }),
+    virtualhost: url.virtualhost,
+    regex: url.regex,
     regexNoMatch: url.regexNoMatch ?? false,
     regexOptions,
-    ...(url.regexMinOffset !== undefined && { regexMinOffset: url.regexMinOffset }),
-    ...(url.regexMaxOffset !== undefined && { regexMaxOffset: url.regexMaxOffset }),
+    regexMinOffset: url.regexMinOffset,
+    regexMaxOffset: url.regexMaxOffset,
   };
 }
 
-function specificHandlers(specific: Specific, d: Diagnostics): Handlers {
-  switch (specific.kind) {
-    case 'TCP_CHECK':
-    case 'PING_CHECK':
-      return {};
-    case 'HTTP_GET':
-    case 'SSL_GET':
-      return {
-        url: (s) => {
-          const url = parseUrl(s, d);
-          if (url) specific.urls.push(url);
-        },
-        http_protocol: (s) => {
-          specific.httpProtocol = oneOf(s, 0, d, ['1.0', '1.0C', '1.1'] as const, (w) => (w === '1.0c' ? '1.0C' : w)) ?? specific.httpProtocol;
-        },
-        fast_recovery: (s) => { specific.fastRecovery = flag(s, 0, d) ?? specific.fastRecovery; },
-        ...(specific.kind === 'SSL_GET' && {
-          enable_sni: (s: Statement) => { specific.enableSni = flag(s, 0, d) ?? specific.enableSni; },
-        }),
-      };
-    case 'UDP_CHECK':
-      return {
-        payload: (s) => { specific.payload = hexString(s, d, false) ?? specific.payload; },
-        require_reply: (s) => {
-          specific.requireReply = true;
-          if (s.args.length > 0) specific.requireReplyPattern = hexString(s, d, true);
-        },
-        min_reply_length: (s) => { specific.minReplyLength = integer(s, 0, d, 0, 65535) ?? specific.minReplyLength; },
-        max_reply_length: (s) => { specific.maxReplyLength = integer(s, 0, d, 0, 65535) ?? specific.maxReplyLength; },
-      };
-    case 'DNS_CHECK':
-      return {
-        type: (s) => { specific.type = oneOf(s, 0, d, DNS_TYPES, (w) => w.toUpperCase()) ?? specific.type; },
-        name: (s) => { specific.name = text(s, 0, d, 'a domain name') ?? specific.name; },
-      };
-    case 'SMTP_CHECK':
-      return {
-        helo_name: (s) => { specific.heloName = text(s, 0, d, 'a name') ?? specific.heloName; },
-        host: (s) => {
-          const settings: ConnectionSettings & Mutable<Inheritable> = {};
-          dispatch(block(s, d) ?? [], { ...connectionHandlers(settings, d), ...inheritableHandlers(settings, d) }, d, 'SMTP_CHECK host');
-          specific.hosts.push({ at: s.at, settings });
-        },
-      };
-    case 'MISC_CHECK':
-      return {
-        misc_path: (s) => { specific.script = script(s, d) ?? specific.script; },
-        misc_timeout: (s) => { specific.timeoutMs = timerMs(s, 0, d) ?? specific.timeoutMs; },
-        misc_dynamic: (s) => { specific.dynamic = flag(s, 0, d) ?? specific.dynamic; },
-        user: (s) => {
-          const user = text(s, 0, d, 'a user name');
-          const group = s.args[1]?.text;
-          if (user !== undefined && specific.script) {
-            specific.script = { ...specific.script, user, ...(group !== undefined && { group }) };
-          } else if (user !== undefined) d.error(s.at, "'user' must come after 'misc_path'");
-        },
-      };
-    case 'FILE_CHECK':
-      return {
-        track_file: (s) => { specific.trackFile = text(s, 0, d, 'a track_file name') ?? specific.trackFile; },
-        file: (s) => { specific.trackFile = text(s, 0, d, 'a track_file name') ?? specific.trackFile; },
-        weight: (s) => {
-          specific.weight = integer(s, 0, d, -2147483647, 2147483647) ?? specific.weight;
-          specific.reverse = s.args[1]?.text === 'reverse';
-        },
-        dynamic: (s) => { specific.dynamic = flag(s, 0, d) ?? specific.dynamic; },
-      };
-  }
+interface CheckerState<S extends Specific> {
+  readonly settings: ConnectionSettings;
+  readonly specific: S;
 }
+
+function withSpecific<S extends Specific>(common: HandlerTable<ConnectionSettings>, table: HandlerTable<S>): HandlerTable<CheckerState<S>> {
+  return { ...lift(common, (c: CheckerState<S>) => c.settings), ...lift(table, (c: CheckerState<S>) => c.specific) };
+}
+
+const HTTP: HandlerTable<HttpSpecific> = {
+  url: (s, t, d) => {
+    const url = parseUrl(s, d);
+    if (url) t.urls.push(url);
+  },
+  http_protocol: (s, t, d) => {
+    t.httpProtocol = oneOf(s, 0, d, ['1.0', '1.0C', '1.1'] as const, (w) => (w === '1.0c' ? '1.0C' : w)) ?? t.httpProtocol;
+  },
+  fast_recovery: (s, t, d) => { t.fastRecovery = flag(s, 0, d) ?? t.fastRecovery; },
+};
+
+/** Keyword tables per checker kind, built once. MISC_CHECK has no connection options, FILE_CHECK no common ones at all. */
+const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<Specific>> } = {
+  TCP_CHECK: withSpecific(CONNECTION, {}),
+  PING_CHECK: withSpecific(CONNECTION, {}),
+  HTTP_GET: withSpecific(CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
+  SSL_GET: withSpecific<HttpSpecific>(CONNECTION, {
+    ...HTTP,
+    enable_sni: (s, t, d) => { t.enableSni = flag(s, 0, d) ?? t.enableSni; },
+  }) as HandlerTable<CheckerState<Specific>>,
+  UDP_CHECK: withSpecific<UdpSpecific>(CONNECTION, {
+    payload: (s, t, d) => { t.payload = hexString(s, d, false) ?? t.payload; },
+    require_reply: (s, t, d) => {
+      t.requireReply = true;
+      if (s.args.length > 0) t.requireReplyPattern = hexString(s, d, true);
+    },
+    min_reply_length: (s, t, d) => { t.minReplyLength = integer(s, 0, d, 0, 65535) ?? t.minReplyLength; },
+    max_reply_length: (s, t, d) => { t.maxReplyLength = integer(s, 0, d, 0, 65535) ?? t.maxReplyLength; },
+  }) as HandlerTable<CheckerState<Specific>>,
+  DNS_CHECK: withSpecific<DnsSpecific>(CONNECTION, {
+    type: (s, t, d) => { t.type = oneOf(s, 0, d, DNS_TYPES, (w) => w.toUpperCase()) ?? t.type; },
+    name: (s, t, d) => { t.name = text(s, 0, d, 'a domain name') ?? t.name; },
+  }) as HandlerTable<CheckerState<Specific>>,
+  SMTP_CHECK: withSpecific<SmtpSpecific>(CONNECTION, {
+    helo_name: (s, t, d) => { t.heloName = text(s, 0, d, 'a name') ?? t.heloName; },
+    host: (s, t, d) => {
+      const settings: ConnectionSettings = {};
+      dispatchTo(block(s, d) ?? [], CONNECTION, settings, d, 'SMTP_CHECK host');
+      t.hosts.push({ at: s.at, settings });
+    },
+  }) as HandlerTable<CheckerState<Specific>>,
+  MISC_CHECK: withSpecific<MiscSpecific>(INHERITABLE, {
+    misc_path: (s, t, d) => { t.script = script(s, d) ?? t.script; },
+    misc_timeout: (s, t, d) => { t.timeoutMs = timerMs(s, 0, d) ?? t.timeoutMs; },
+    misc_dynamic: (s, t, d) => { t.dynamic = flag(s, 0, d) ?? t.dynamic; },
+    user: (s, t, d) => {
+      const user = text(s, 0, d, 'a user name');
+      const group = s.args[1]?.text;
+      if (user !== undefined && t.script) t.script = { ...t.script, user, group };
+      else if (user !== undefined) d.error(s.at, "'user' must come after 'misc_path'");
+    },
+  }) as HandlerTable<CheckerState<Specific>>,
+  FILE_CHECK: withSpecific<FileSpecific>({}, {
+    track_file: (s, t, d) => { t.trackFile = text(s, 0, d, 'a track_file name') ?? t.trackFile; },
+    file: (s, t, d) => { t.trackFile = text(s, 0, d, 'a track_file name') ?? t.trackFile; },
+    weight: (s, t, d) => {
+      t.weight = integer(s, 0, d, -2147483647, 2147483647) ?? t.weight;
+      t.reverse = s.args[1]?.text === 'reverse';
+    },
+    dynamic: (s, t, d) => { t.dynamic = flag(s, 0, d) ?? t.dynamic; },
+  }) as HandlerTable<CheckerState<Specific>>,
+};
+
+export const CHECKER_KINDS = Object.keys(CHECKER_TABLES) as CheckerKind[];
 
 function emptySpecific(kind: CheckerKind): Specific {
   switch (kind) {
@@ -274,16 +280,9 @@ function emptySpecific(kind: CheckerKind): Specific {
 }
 
 export function parseChecker(s: Statement, kind: CheckerKind, d: Diagnostics): ParsedChecker {
-  const settings: ConnectionSettings & Mutable<Inheritable> = {};
-  const specific = emptySpecific(kind);
-  const common: Handlers =
-    kind === 'MISC_CHECK'
-      ? inheritableHandlers(settings, d)
-      : kind === 'FILE_CHECK'
-        ? {}
-        : { ...connectionHandlers(settings, d), ...inheritableHandlers(settings, d) };
-  dispatch(block(s, d) ?? [], { ...common, ...specificHandlers(specific, d) }, d, kind);
-  return { at: s.at, settings, specific };
+  const state: CheckerState<Specific> = { settings: {}, specific: emptySpecific(kind) };
+  dispatchTo(block(s, d) ?? [], CHECKER_TABLES[kind], state, d, kind);
+  return { at: s.at, ...state };
 }
 
 // ---------------------------------------------------------------- resolution
@@ -345,10 +344,10 @@ function connection(
     connectIp: connectIp.text,
     connectPort,
     family: connectIp.family,
-    ...(settings.bindTo && { bindTo: settings.bindTo.text }),
-    ...(settings.bindPort !== undefined && { bindPort: settings.bindPort }),
-    ...(settings.bindInterface !== undefined && { bindInterface: settings.bindInterface }),
-    ...(settings.fwmark !== undefined && { fwmark: settings.fwmark }),
+    bindTo: settings.bindTo?.text,
+    bindPort: settings.bindPort,
+    bindInterface: settings.bindInterface,
+    fwmark: settings.fwmark,
     connectTimeoutMs: pick('connectTimeoutMs', levels) ?? DEFAULT_CONNECT_TIMEOUT_MS,
   };
 }
@@ -380,7 +379,7 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
             connection: c,
             httpProtocol: specific.httpProtocol,
             urls: specific.urls,
-            ...(virtualhost !== undefined && { virtualhost }),
+            virtualhost,
             fastRecovery: specific.fastRecovery,
             enableSni: specific.enableSni,
           }]
@@ -396,8 +395,8 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
       return c
         ? [{
             ...base, kind, connection: c, requireReply, minReplyLength, maxReplyLength,
-            ...(payload !== undefined && { payload }),
-            ...(requireReplyPattern !== undefined && { requireReplyPattern }),
+            payload,
+            requireReplyPattern,
           }]
         : [];
     }

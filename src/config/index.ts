@@ -20,14 +20,6 @@ export interface ParseOptions {
   readonly configId?: string;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
 const readUtf8 = (path: string): string => readFileSync(path, 'utf8');
 
 export function parseConfigText(
@@ -44,7 +36,7 @@ export function parseConfigText(
   const tree = buildTree(source.lines, d);
   const config: KeepalivedConfig = resolveConfig(tree, source.files, hostname, d);
   if (d.errors.length > 0) return { ok: false, errors: d.errors, warnings: d.warnings };
-  return { ok: true, config: deepFreeze(config), warnings: d.warnings };
+  return { ok: true, config, warnings: d.warnings };
 }
 
 export function parseConfigFile(path: string, options: ParseOptions = {}): ConfigResult {

@@ -2,7 +2,7 @@
 // keepalived's defaults (wlc, NAT, TCP, weight 1, quorum 1, delay_loop 60 s)
 // and its fix-ups (duplicate real servers dropped, DR/TUN ports reset).
 import { parseIp, parseRange, type IpAddress } from './address.ts';
-import { CHECKER_KINDS, defaultDelayLoopMs, inheritableHandlers, parseChecker, resolveChecker, type Inheritable, type ParsedChecker } from './checkers.ts';
+import { CHECKER_KINDS, defaultDelayLoopMs, INHERITABLE, parseChecker, resolveChecker, type Inheritable, type ParsedChecker } from './checkers.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
   AddressFamily, CheckerKind, ForwardingMethod, LbAlgo, LbKind, RealServer, ScriptCommand, SorryServer, TrackFile,
@@ -11,7 +11,7 @@ import type {
 import type { Token } from './source.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, integer, name, oneOf, port, script, text, type Handlers, type Mutable,
+  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, type HandlerTable, type Mutable,
 } from './values.ts';
 
 const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
@@ -31,7 +31,7 @@ export function parseVirtualServerGroup(s: Statement, d: Diagnostics): VirtualSe
         d.error(entry.args[1]!.at, `fwmark family must be inet or inet6, got '${familyWord}'`);
         continue;
       }
-      if (fwmark !== undefined) entries.push({ at: entry.at, kind: 'fwmark', fwmark, ...(familyWord && { family: familyWord }) });
+      if (fwmark !== undefined) entries.push({ at: entry.at, kind: 'fwmark', fwmark, family: familyWord });
       continue;
     }
     const range = parseRange(entry.keyword.text);
@@ -75,31 +75,47 @@ function forwardingMethod(s: Statement, d: Diagnostics): ForwardingMethod | unde
   return method;
 }
 
+interface RealServerFields {
+  weight?: number;
+  forwarding?: ForwardingMethod;
+  inhibitOnFailure?: boolean;
+  notifyUp?: ScriptCommand;
+  notifyDown?: ScriptCommand;
+  upperThreshold?: number;
+  lowerThreshold?: number;
+  smtpAlert?: boolean;
+  snmpName?: string;
+}
+
 interface ParsedRealServer {
   readonly at: Statement['at'];
   readonly address: IpAddress;
   readonly port: number | undefined;
   readonly settings: Mutable<Inheritable>;
-  readonly fields: Mutable<{
-    weight?: number;
-    forwarding?: ForwardingMethod;
-    inhibitOnFailure?: boolean;
-    notifyUp?: ScriptCommand;
-    notifyDown?: ScriptCommand;
-    upperThreshold?: number;
-    lowerThreshold?: number;
-    smtpAlert?: boolean;
-    snmpName?: string;
-  }>;
+  readonly fields: RealServerFields;
   readonly checkers: ParsedChecker[];
 }
 
-function checkerHandlers(into: ParsedChecker[], d: Diagnostics): Handlers {
-  const handlers: Record<string, (s: Statement) => void> = {};
-  for (const kind of CHECKER_KINDS) handlers[kind] = (s) => void into.push(parseChecker(s, kind as CheckerKind, d));
-  handlers.BFD_CHECK = (s) => d.error(s.at, 'BFD_CHECK is not supported by lvsd');
-  return handlers;
-}
+type RealServerState = Pick<ParsedRealServer, 'settings' | 'fields' | 'checkers'>;
+
+const REAL_SERVER: HandlerTable<RealServerState> = {
+  ...lift(INHERITABLE, (rs: RealServerState) => rs.settings),
+  ...Object.fromEntries(
+    CHECKER_KINDS.map((kind) => [kind, (s: Statement, rs: RealServerState, d: Diagnostics) => void rs.checkers.push(parseChecker(s, kind, d))]),
+  ),
+  BFD_CHECK: (s, _rs, d) => d.error(s.at, 'BFD_CHECK is not supported by lvsd'),
+  ...lift<RealServerFields, RealServerState>({
+    weight: (s, f, d) => { f.weight = integer(s, 0, d, 0, MAX_WEIGHT) ?? f.weight; },
+    lvs_method: (s, f, d) => { f.forwarding = forwardingMethod(s, d) ?? f.forwarding; },
+    inhibit_on_failure: (s, f, d) => { f.inhibitOnFailure = flag(s, 0, d) ?? f.inhibitOnFailure; },
+    notify_up: (s, f, d) => { f.notifyUp = script(s, d) ?? f.notifyUp; },
+    notify_down: (s, f, d) => { f.notifyDown = script(s, d) ?? f.notifyDown; },
+    uthreshold: (s, f, d) => { f.upperThreshold = integer(s, 0, d, 0, 0x7fffffff); },
+    lthreshold: (s, f, d) => { f.lowerThreshold = integer(s, 0, d, 0, 0x7fffffff); },
+    smtp_alert: (s, f, d) => { f.smtpAlert = flag(s, 0, d) ?? f.smtpAlert; },
+    snmp_name: (s, f, d) => { f.snmpName = text(s, 0, d); },
+  }, (rs) => rs.fields),
+};
 
 function addressAndPort(s: Statement, d: Diagnostics, what: string): { address: IpAddress; port: number | undefined } | undefined {
   const addressToken = s.args[0];
@@ -115,24 +131,9 @@ function addressAndPort(s: Statement, d: Diagnostics, what: string): { address: 
 
 function parseRealServer(s: Statement, d: Diagnostics): ParsedRealServer | undefined {
   const target = addressAndPort(s, d, 'real_server');
-  const settings: Mutable<Inheritable> = {};
-  const fields: ParsedRealServer['fields'] = {};
-  const checkers: ParsedChecker[] = [];
-  const handlers: Handlers = {
-    ...inheritableHandlers(settings, d),
-    ...checkerHandlers(checkers, d),
-    weight: (t) => { fields.weight = integer(t, 0, d, 0, MAX_WEIGHT) ?? fields.weight; },
-    lvs_method: (t) => { fields.forwarding = forwardingMethod(t, d) ?? fields.forwarding; },
-    inhibit_on_failure: (t) => { fields.inhibitOnFailure = flag(t, 0, d) ?? fields.inhibitOnFailure; },
-    notify_up: (t) => { fields.notifyUp = script(t, d) ?? fields.notifyUp; },
-    notify_down: (t) => { fields.notifyDown = script(t, d) ?? fields.notifyDown; },
-    uthreshold: (t) => { fields.upperThreshold = integer(t, 0, d, 0, 0x7fffffff); },
-    lthreshold: (t) => { fields.lowerThreshold = integer(t, 0, d, 0, 0x7fffffff); },
-    smtp_alert: (t) => { fields.smtpAlert = flag(t, 0, d) ?? fields.smtpAlert; },
-    snmp_name: (t) => { fields.snmpName = text(t, 0, d); },
-  };
-  dispatch(s.block ?? [], handlers, d, 'real_server');
-  return target && { at: s.at, address: target.address, port: target.port, settings, fields, checkers };
+  const state: RealServerState = { settings: {}, fields: {}, checkers: [] };
+  dispatchTo(s.block ?? [], REAL_SERVER, state, d, 'real_server');
+  return target && { at: s.at, address: target.address, port: target.port, ...state };
 }
 
 type ParsedKey =
@@ -178,61 +179,78 @@ function familyOfGroup(group: VirtualServerGroup): AddressFamily | undefined {
   return undefined;
 }
 
+interface SchedulerFlags {
+  flag1: boolean;
+  flag2: boolean;
+  flag3: boolean;
+}
+
+interface VirtualServerState {
+  readonly settings: Mutable<Inheritable>;
+  readonly v: Mutable<Partial<VirtualServer>>;
+  protocolToken?: Token;
+  ipFamily?: AddressFamily;
+  persistenceGiven: boolean;
+  readonly flags: SchedulerFlags;
+  readonly sorry: { statement?: Statement; forwarding?: ForwardingMethod; inhibit: boolean };
+  readonly realServers: ParsedRealServer[];
+}
+
+const setFlag = (key: keyof SchedulerFlags) => (_s: Statement, vs: VirtualServerState) => { vs.flags[key] = true; };
+const readAlgo = (s: Statement, vs: VirtualServerState, d: Diagnostics) => { vs.v.lbAlgo = oneOf(s, 0, d, LB_ALGOS) ?? vs.v.lbAlgo; };
+const readKind = (s: Statement, vs: VirtualServerState, d: Diagnostics) => { vs.v.forwarding = forwardingMethod(s, d) ?? vs.v.forwarding; };
+
+const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
+  ...lift(INHERITABLE, (vs: VirtualServerState) => vs.settings),
+  lb_algo: readAlgo,
+  lvs_sched: readAlgo,
+  lb_kind: readKind,
+  lvs_method: readKind,
+  protocol: (s, vs, d) => {
+    vs.protocolToken = s.args[0];
+    vs.v.protocol = oneOf(s, 0, d, PROTOCOLS, (w) => w.toUpperCase()) ?? vs.v.protocol;
+  },
+  persistence_timeout: (s, vs, d) => {
+    vs.persistenceGiven = true;
+    vs.v.persistenceTimeoutSec = s.args[0] ? integer(s, 0, d, 1, 31 * 86400) : DEFAULT_PERSISTENCE_TIMEOUT_SEC;
+  },
+  persistence_granularity: (s, vs, d) => { vs.v.persistenceGranularity = text(s, 0, d, 'a netmask'); },
+  persistence_engine: (s, vs, d) => { vs.v.persistenceEngine = text(s, 0, d, 'an engine name'); },
+  ha_suspend: (s, vs, d) => { vs.v.haSuspend = flag(s, 0, d) ?? vs.v.haSuspend; },
+  smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
+  snmp_name: (s, vs, d) => { vs.v.snmpName = text(s, 0, d); },
+  omega: (s, vs, d) => { vs.v.omega = flag(s, 0, d) ?? vs.v.omega; },
+  quorum: (s, vs, d) => { vs.v.quorum = integer(s, 0, d, 1, 0x7fffffff) ?? vs.v.quorum; },
+  hysteresis: (s, vs, d) => { vs.v.hysteresis = integer(s, 0, d, 0, 0x7fffffff) ?? vs.v.hysteresis; },
+  quorum_up: (s, vs, d) => { vs.v.quorumUp = script(s, d) ?? vs.v.quorumUp; },
+  quorum_down: (s, vs, d) => { vs.v.quorumDown = script(s, d) ?? vs.v.quorumDown; },
+  ip_family: (s, vs, d) => { vs.ipFamily = oneOf(s, 0, d, ['inet', 'inet6'] as const) ?? vs.ipFamily; },
+  inhibit_on_failure: (s, vs, d) => { vs.v.inhibitOnFailure = flag(s, 0, d) ?? vs.v.inhibitOnFailure; },
+  sorry_server: (s, vs) => { vs.sorry.statement = s; },
+  sorry_server_inhibit: (s, vs, d) => { vs.sorry.inhibit = flag(s, 0, d) ?? vs.sorry.inhibit; },
+  sorry_server_lvs_method: (s, vs, d) => { vs.sorry.forwarding = forwardingMethod(s, d) ?? vs.sorry.forwarding; },
+  'flag-1': setFlag('flag1'),
+  'sh-fallback': setFlag('flag1'),
+  'mh-fallback': setFlag('flag1'),
+  'flag-2': setFlag('flag2'),
+  'sh-port': setFlag('flag2'),
+  'mh-port': setFlag('flag2'),
+  'flag-3': setFlag('flag3'),
+  ops: (s, vs, d) => { vs.v.ops = flag(s, 0, d) ?? vs.v.ops; },
+  nat_mask: (s, _vs, d) => d.warn(s.at, "'nat_mask' is obsolete and ignored"),
+  real_server: (s, vs, d) => {
+    const rs = parseRealServer(s, d);
+    if (rs) vs.realServers.push(rs);
+  },
+};
+
 export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
   const parsedKey = parseKey(s, d);
-  const settings: Mutable<Inheritable> = {};
-  const v: Mutable<Partial<VirtualServer>> = {};
-  let protocolToken: Token | undefined;
-  let ipFamily: AddressFamily | undefined;
-  let persistenceGiven = false;
-  const flags = { flag1: false, flag2: false, flag3: false };
-  const sorry: { statement?: Statement; forwarding?: ForwardingMethod; inhibit: boolean } = { inhibit: false };
-  const realServers: ParsedRealServer[] = [];
-  const setFlag = (key: keyof typeof flags) => () => { flags[key] = true; };
-  const handlers: Handlers = {
-    ...inheritableHandlers(settings, d),
-    lb_algo: (t) => { v.lbAlgo = oneOf(t, 0, d, LB_ALGOS) ?? v.lbAlgo; },
-    lvs_sched: (t) => { v.lbAlgo = oneOf(t, 0, d, LB_ALGOS) ?? v.lbAlgo; },
-    lb_kind: (t) => { v.forwarding = forwardingMethod(t, d) ?? v.forwarding; },
-    lvs_method: (t) => { v.forwarding = forwardingMethod(t, d) ?? v.forwarding; },
-    protocol: (t) => {
-      protocolToken = t.args[0];
-      v.protocol = oneOf(t, 0, d, PROTOCOLS, (w) => w.toUpperCase()) ?? v.protocol;
-    },
-    persistence_timeout: (t) => {
-      persistenceGiven = true;
-      v.persistenceTimeoutSec = t.args[0] ? integer(t, 0, d, 1, 31 * 86400) : DEFAULT_PERSISTENCE_TIMEOUT_SEC;
-    },
-    persistence_granularity: (t) => { v.persistenceGranularity = text(t, 0, d, 'a netmask'); },
-    persistence_engine: (t) => { v.persistenceEngine = text(t, 0, d, 'an engine name'); },
-    ha_suspend: (t) => { v.haSuspend = flag(t, 0, d) ?? v.haSuspend; },
-    smtp_alert: (t) => { v.smtpAlert = flag(t, 0, d) ?? v.smtpAlert; },
-    snmp_name: (t) => { v.snmpName = text(t, 0, d); },
-    omega: (t) => { v.omega = flag(t, 0, d) ?? v.omega; },
-    quorum: (t) => { v.quorum = integer(t, 0, d, 1, 0x7fffffff) ?? v.quorum; },
-    hysteresis: (t) => { v.hysteresis = integer(t, 0, d, 0, 0x7fffffff) ?? v.hysteresis; },
-    quorum_up: (t) => { v.quorumUp = script(t, d) ?? v.quorumUp; },
-    quorum_down: (t) => { v.quorumDown = script(t, d) ?? v.quorumDown; },
-    ip_family: (t) => { ipFamily = oneOf(t, 0, d, ['inet', 'inet6'] as const) ?? ipFamily; },
-    inhibit_on_failure: (t) => { v.inhibitOnFailure = flag(t, 0, d) ?? v.inhibitOnFailure; },
-    sorry_server: (t) => { sorry.statement = t; },
-    sorry_server_inhibit: (t) => { sorry.inhibit = flag(t, 0, d) ?? sorry.inhibit; },
-    sorry_server_lvs_method: (t) => { sorry.forwarding = forwardingMethod(t, d) ?? sorry.forwarding; },
-    'flag-1': setFlag('flag1'),
-    'sh-fallback': setFlag('flag1'),
-    'mh-fallback': setFlag('flag1'),
-    'flag-2': setFlag('flag2'),
-    'sh-port': setFlag('flag2'),
-    'mh-port': setFlag('flag2'),
-    'flag-3': setFlag('flag3'),
-    ops: (t) => { v.ops = flag(t, 0, d) ?? v.ops; },
-    nat_mask: (t) => d.warn(t.at, "'nat_mask' is obsolete and ignored"),
-    real_server: (t) => {
-      const rs = parseRealServer(t, d);
-      if (rs) realServers.push(rs);
-    },
+  const state: VirtualServerState = {
+    settings: {}, v: {}, persistenceGiven: false, flags: { flag1: false, flag2: false, flag3: false }, sorry: { inhibit: false }, realServers: [],
   };
-  dispatch(block(s, d) ?? [], handlers, d, 'virtual_server');
+  dispatchTo(block(s, d) ?? [], VIRTUAL_SERVER, state, d, 'virtual_server');
+  const { settings, v, protocolToken, ipFamily, persistenceGiven, flags, sorry, realServers } = state;
   if (!parsedKey) return undefined;
 
   const forwarding = v.forwarding ?? { kind: 'NAT' };
@@ -297,16 +315,16 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
       weight: f.weight ?? 1,
       forwarding: rsForwarding,
       inhibitOnFailure: f.inhibitOnFailure ?? v.inhibitOnFailure ?? false,
-      ...(f.notifyUp && { notifyUp: f.notifyUp }),
-      ...(f.notifyDown && { notifyDown: f.notifyDown }),
-      ...(f.upperThreshold !== undefined && { upperThreshold: f.upperThreshold }),
-      ...(f.lowerThreshold !== undefined && { lowerThreshold: f.lowerThreshold }),
-      ...((f.smtpAlert ?? v.smtpAlert) !== undefined && { smtpAlert: f.smtpAlert ?? v.smtpAlert }),
+      notifyUp: f.notifyUp,
+      notifyDown: f.notifyDown,
+      upperThreshold: f.upperThreshold,
+      lowerThreshold: f.lowerThreshold,
+      smtpAlert: f.smtpAlert ?? v.smtpAlert,
       alpha: rs.settings.alpha ?? settings.alpha ?? false,
       delayLoopMs: defaultDelayLoopMs(rs.settings, settings),
-      ...(virtualhost !== undefined && { virtualhost }),
+      virtualhost,
       checkers,
-      ...(f.snmpName !== undefined && { snmpName: f.snmpName }),
+      snmpName: f.snmpName,
     });
   }
 
@@ -338,23 +356,23 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     forwarding,
     schedulerFlags: flags,
     ops: v.ops ?? false,
-    ...(v.persistenceTimeoutSec !== undefined && { persistenceTimeoutSec: v.persistenceTimeoutSec }),
-    ...(v.persistenceGranularity !== undefined && { persistenceGranularity: v.persistenceGranularity }),
-    ...(v.persistenceEngine !== undefined && { persistenceEngine: v.persistenceEngine }),
+    persistenceTimeoutSec: v.persistenceTimeoutSec,
+    persistenceGranularity: v.persistenceGranularity,
+    persistenceEngine: v.persistenceEngine,
     haSuspend: v.haSuspend ?? false,
-    ...(settings.virtualhost !== undefined && { virtualhost: settings.virtualhost }),
-    ...(v.smtpAlert !== undefined && { smtpAlert: v.smtpAlert }),
+    virtualhost: settings.virtualhost,
+    smtpAlert: v.smtpAlert,
     alpha: settings.alpha ?? false,
     omega: v.omega ?? false,
     quorum: v.quorum ?? 1,
     hysteresis: v.hysteresis ?? 0,
-    ...(v.quorumUp && { quorumUp: v.quorumUp }),
-    ...(v.quorumDown && { quorumDown: v.quorumDown }),
+    quorumUp: v.quorumUp,
+    quorumDown: v.quorumDown,
     delayLoopMs,
     inhibitOnFailure: v.inhibitOnFailure ?? false,
-    ...(sorryServer && { sorryServer }),
+    sorryServer,
     realServers: resolvedServers,
-    ...(v.snmpName !== undefined && { snmpName: v.snmpName }),
+    snmpName: v.snmpName,
   };
 }
 

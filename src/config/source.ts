@@ -34,43 +34,55 @@ const DEFINITION = /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const MAX_EXPANSIONS = 1000;
 const MAX_INCLUDE_DEPTH = 32;
 
+const SPACE = 0x20;
+const TAB = 0x09;
+const QUOTE = 0x22;
+const HASH = 0x23;
+const BANG = 0x21;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const AT_SIGN = 0x40;
+
+/** Whitespace as C's isspace() sees it. */
+function isSpace(code: number): boolean {
+  return code === SPACE || (code >= TAB && code <= 0x0d);
+}
+
+function isWordEnd(code: number): boolean {
+  return isSpace(code) || code === OPEN || code === CLOSE;
+}
+
 /** Cuts a `!` or `#` comment that starts a word outside double quotes. */
 export function stripComment(line: string): string {
+  if (!line.includes('#') && !line.includes('!')) return line;
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && (c === '#' || c === '!')) {
-      const before = i === 0 ? ' ' : line[i - 1]!;
-      if (/\s|[{}]/.test(before)) return line.slice(0, i);
+    const code = line.charCodeAt(i);
+    if (code === QUOTE) quoted = !quoted;
+    else if (!quoted && (code === HASH || code === BANG) && (i === 0 || isWordEnd(line.charCodeAt(i - 1)))) {
+      return line.slice(0, i);
     }
   }
   return line;
 }
 
-/** Splits a comment-free line into words, `{`/`}` and quoted strings. */
-export function tokenize(
-  line: string,
-  file: string,
-  lineNumber: number,
-  diagnostics: Diagnostics,
-  columnOf: (index: number) => number = (i) => i + 1,
-): Token[] {
+/** Splits a comment-free line into words, `{`/`}` and quoted strings; `columnOffset` is where `line` starts. */
+export function tokenize(line: string, file: string, lineNumber: number, diagnostics: Diagnostics, columnOffset = 0): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < line.length) {
-    const c = line[i]!;
-    if (/\s/.test(c)) {
+    const code = line.charCodeAt(i);
+    if (isSpace(code)) {
       i++;
       continue;
     }
-    const at = { file, line: lineNumber, column: columnOf(i) };
-    if (c === '{' || c === '}') {
-      tokens.push({ text: c, at, quoted: false });
+    const at = { file, line: lineNumber, column: columnOffset + i + 1 };
+    if (code === OPEN || code === CLOSE) {
+      tokens.push({ text: code === OPEN ? '{' : '}', at, quoted: false });
       i++;
       continue;
     }
-    if (c === '"') {
+    if (code === QUOTE) {
       const close = line.indexOf('"', i + 1);
       if (close < 0) {
         diagnostics.error(at, 'unterminated quoted string');
@@ -81,8 +93,8 @@ export function tokenize(
       i = close + 1;
       continue;
     }
-    let end = i;
-    while (end < line.length && !/\s|[{}]/.test(line[end]!)) end++;
+    let end = i + 1;
+    while (end < line.length && !isWordEnd(line.charCodeAt(end))) end++;
     tokens.push({ text: line.slice(i, end), at, quoted: false });
     i = end;
   }
@@ -112,7 +124,7 @@ class Reader {
     for (let index = 0; index < raw.length; index++) {
       const lineNumber = index + 1;
       const line = stripComment(raw[index]!);
-      const definition = DEFINITION.exec(line.trim());
+      const definition = line.includes('$') ? DEFINITION.exec(line.trim()) : null;
       if (definition && line.trimEnd().endsWith('\\')) {
         // Multi-line definition: every following line ending in '\' continues it.
         const parts = [definition[2]!.trimEnd().slice(0, -1)];
@@ -139,19 +151,21 @@ class Reader {
 
   /** One logical line; `depth` counts multi-line definition expansions. */
   private readLine(text: string, file: string, lineNumber: number, depth: number): void {
-    const leading = text.length - text.trimStart().length;
-    let body = text.trimStart();
-    let offset = leading;
-    const at = { file, line: lineNumber, column: leading + 1 };
-    if (body.startsWith('@')) {
-      const match = /^@(\^?)(\S*)\s*/.exec(body)!;
+    let start = 0;
+    while (start < text.length && isSpace(text.charCodeAt(start))) start++;
+    if (start === text.length) return;
+    const at = (): SourceLocation => ({ file, line: lineNumber, column: start + 1 });
+    let body = text;
+    let offset = 0;
+    if (text.charCodeAt(start) === AT_SIGN) {
+      const match = /^@(\^?)(\S*)\s*/.exec(text.slice(start))!;
       const negated = match[1] === '^';
       const matches = match[2] === this.options.configId;
       if (negated === matches) return;
-      offset += match[0].length;
-      body = body.slice(match[0].length);
+      offset = start + match[0].length;
+      body = text.slice(offset);
     }
-    const definition = DEFINITION.exec(body.trimEnd());
+    const definition = body.includes('$') ? DEFINITION.exec(body.trim()) : null;
     if (definition) {
       this.define(definition[1]!, definition[2]!, false);
       return;
@@ -160,19 +174,19 @@ class Reader {
     if (expanded === undefined) return;
     if (expanded.includes('\n')) {
       if (depth > MAX_INCLUDE_DEPTH) {
-        this.diagnostics.error(at, 'multi-line definitions nested too deeply (recursive definition?)');
+        this.diagnostics.error(at(), 'multi-line definitions nested too deeply (recursive definition?)');
         return;
       }
       for (const part of expanded.split('\n')) this.readLine(part, file, lineNumber, depth + 1);
       return;
     }
-    if (/^~(SEQx?|LST)\(/.test(expanded.trimStart())) {
-      this.diagnostics.error(at, `${expanded.trimStart().slice(0, 4)} blocks are not supported by lvsd; expand them in the file`);
+    if (expanded.includes('~') && /^\s*~(SEQx?|LST)\(/.test(expanded)) {
+      this.diagnostics.error(at(), `${expanded.trimStart().slice(0, 4)} blocks are not supported by lvsd; expand them in the file`);
       return;
     }
     // Columns are exact when nothing was substituted; after a substitution they
     // point into the substituted text, which is as close as the user's file allows.
-    const tokens = tokenize(expanded, file, lineNumber, this.diagnostics, (i) => offset + i + 1);
+    const tokens = tokenize(expanded, file, lineNumber, this.diagnostics, offset);
     if (tokens.length === 0) return;
     const first = tokens[0]!;
     if (first.text === 'include' && !first.quoted) {
@@ -182,7 +196,7 @@ class Reader {
     this.lines.push({ tokens });
   }
 
-  private expand(text: string, file: string, at: SourceLocation): string | undefined {
+  private expand(text: string, file: string, at: () => SourceLocation): string | undefined {
     if (!text.includes('$')) return text;
     let result = text;
     for (let round = 0; round < MAX_EXPANSIONS; round++) {
@@ -196,7 +210,7 @@ class Reader {
       });
       if (!changed) return result;
     }
-    this.diagnostics.error(at, 'definition expands without end (recursive $definition?)');
+    this.diagnostics.error(at(), 'definition expands without end (recursive $definition?)');
     return undefined;
   }
 

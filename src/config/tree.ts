@@ -13,58 +13,48 @@ export interface Statement {
   readonly block: readonly Statement[] | undefined;
 }
 
-interface OpenStatement {
-  keyword: Token;
-  args: Token[];
+interface OpenStatement extends Statement {
   block: OpenStatement[] | undefined;
-  opening: Token | undefined;
-}
-
-function freeze(statements: readonly OpenStatement[]): Statement[] {
-  return statements.map((s) => ({
-    keyword: s.keyword,
-    args: s.args,
-    at: s.keyword.at,
-    block: s.block && freeze(s.block),
-  }));
 }
 
 export function buildTree(lines: readonly SourceLine[], diagnostics: Diagnostics): Statement[] {
   const root: OpenStatement[] = [];
-  const open: OpenStatement[] = [];
-  const container = (): OpenStatement[] => open.at(-1)?.block ?? root;
+  const open: { statement: OpenStatement; brace: Token }[] = [];
+  let container = root;
 
   for (const line of lines) {
-    let current: Token[] = [];
-    const flush = (): OpenStatement | undefined => {
-      const [keyword, ...args] = current;
-      current = [];
-      if (!keyword) return undefined;
-      const statement: OpenStatement = { keyword, args, block: undefined, opening: undefined };
-      container().push(statement);
+    const tokens = line.tokens;
+    let start = 0;
+    const flush = (end: number): OpenStatement | undefined => {
+      if (end <= start) return undefined;
+      const keyword = tokens[start]!;
+      const statement: OpenStatement = { keyword, args: tokens.slice(start + 1, end), at: keyword.at, block: undefined };
+      container.push(statement);
       return statement;
     };
-    for (const token of line.tokens) {
-      if (token.quoted || (token.text !== '{' && token.text !== '}')) {
-        current.push(token);
-      } else if (token.text === '{') {
-        const owner = flush() ?? container().at(-1);
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      if (token.quoted || (token.text !== '{' && token.text !== '}')) continue;
+      const flushed = flush(i);
+      start = i + 1;
+      if (token.text === '{') {
+        const owner = flushed ?? container.at(-1);
         if (!owner || owner.block) {
           diagnostics.error(token.at, "'{' without a keyword to open a block for");
           continue;
         }
         owner.block = [];
-        owner.opening = token;
-        open.push(owner);
+        open.push({ statement: owner, brace: token });
+        container = owner.block;
       } else {
-        flush();
         if (!open.pop()) diagnostics.warn(token.at, "extra '}' ignored");
+        container = open.at(-1)?.statement.block ?? root;
       }
     }
-    flush();
+    flush(tokens.length);
   }
-  for (const unclosed of open) {
-    diagnostics.error(unclosed.opening!.at, `block of '${unclosed.keyword.text}' is never closed (missing '}')`);
+  for (const { statement, brace } of open) {
+    diagnostics.error(brace.at, `block of '${statement.keyword.text}' is never closed (missing '}')`);
   }
-  return freeze(root);
+  return root;
 }

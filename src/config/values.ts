@@ -113,15 +113,36 @@ export function unhandled(s: Statement): UnhandledKeyword {
 }
 
 /**
+ * A keyword's handler writing into the state of the block being read. Tables
+ * of these are built once per block kind (not per block), which keeps large
+ * configurations cheap to parse.
+ */
+export type Handler<T> = (statement: Statement, target: T, d: Diagnostics) => void;
+export type HandlerTable<T> = Readonly<Record<string, Handler<T>>>;
+
+/** Reuses a table on a part of a bigger state. */
+export function lift<Inner, Outer>(table: HandlerTable<Inner>, select: (outer: Outer) => Inner): HandlerTable<Outer> {
+  return Object.fromEntries(
+    Object.entries(table).map(([keyword, handler]) => [keyword, (s: Statement, outer: Outer, d: Diagnostics) => handler(s, select(outer), d)]),
+  );
+}
+
+/**
  * Runs the handler of each statement's keyword. keepalived logs unknown
  * keywords and carries on, and so do we.
  */
-export function dispatch(statements: readonly Statement[], handlers: Handlers, d: Diagnostics, where: string): void {
+export function dispatchTo<T>(statements: readonly Statement[], table: HandlerTable<T>, target: T, d: Diagnostics, where: string): void {
   for (const statement of statements) {
-    const handler = Object.hasOwn(handlers, name(statement)) ? handlers[name(statement)] : undefined;
-    if (handler) handler(statement);
-    else d.warn(statement.at, `unknown keyword '${name(statement)}' in ${where}, ignored`);
+    const keyword = name(statement);
+    const handler = Object.hasOwn(table, keyword) ? table[keyword] : undefined;
+    if (handler) handler(statement, target, d);
+    else d.warn(statement.at, `unknown keyword '${keyword}' in ${where}, ignored`);
   }
+}
+
+/** dispatchTo for small blocks whose handlers close over their state. */
+export function dispatch(statements: readonly Statement[], handlers: Handlers, d: Diagnostics, where: string): void {
+  dispatchTo(statements, handlers, undefined, d, where);
 }
 
 /** Words of a list block (`notification_email { a b }`), one per token. */
