@@ -64,7 +64,12 @@ async function worker(configFile: string): Promise<void> {
   const pool = new CheckerPool(specs, { onVerdict: (v) => { if (!v.up) down++; } });
   await pool.start();
   const reply = (stats: PoolStats): void => {
-    process.stdout.write(`${JSON.stringify({ stats, down })}\n`);
+    const latencies = pool
+      .snapshot()
+      .flatMap((rs) => rs.checkers.map((c) => c.lastLatencyMs ?? 0))
+      .sort((a, b) => a - b);
+    const latencyP99Ms = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+    process.stdout.write(`${JSON.stringify({ stats, down, latencyP99Ms })}\n`);
   };
   process.stdout.write('ready\n');
   for await (const line of createInterface({ input: process.stdin })) {
@@ -196,8 +201,8 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     const start = await sample(child.pid!, listener);
     await sleep(seconds * 1000);
     const end = await sample(child.pid!, listener);
-    const { stats, down } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number };
-    const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, 'RSS includes the tsx loader'];
+    const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
+    const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`, 'RSS includes the tsx loader'];
     return summarize('lvsd', start, end, notes, stats.lagMs);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
