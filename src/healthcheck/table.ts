@@ -49,10 +49,11 @@ export interface WantedTable {
 }
 
 /**
- * `previousQuorumUp` carries the hysteresis: once up, quorum is lost only
- * below `quorum - hysteresis`; once down, it is regained only at
- * `quorum + hysteresis`. Without a previous state (first computation) the
- * plain `quorum` threshold decides. A real server with no verdict is down.
+ * `previousQuorumUp` carries the hysteresis: once up, quorum is lost below
+ * `quorum - hysteresis` (or at zero live weight); once down, it is regained
+ * at `quorum + hysteresis`. Like keepalived ("Starting with quorum down"), a
+ * service starts with quorum down, so without a previous state the
+ * `quorum + hysteresis` threshold decides. A real server with no verdict is down.
  */
 export function wantedDestinations(
   virtualServer: TableVirtualServer,
@@ -94,9 +95,7 @@ function nextQuorumState(
   aliveWeight: number,
   previousQuorumUp: boolean | undefined,
 ): boolean {
-  // keepalived treats a zero live weight as lost quorum even when quorum is 0.
-  if (aliveWeight === 0) return false;
-  if (previousQuorumUp === undefined) return aliveWeight >= vs.quorum;
-  if (previousQuorumUp) return aliveWeight >= vs.quorum - vs.hysteresis;
-  return aliveWeight >= vs.quorum + vs.hysteresis;
+  if (previousQuorumUp !== true) return aliveWeight >= vs.quorum + vs.hysteresis;
+  // keepalived loses quorum at zero live weight even when quorum is 0.
+  return aliveWeight !== 0 && aliveWeight >= vs.quorum - vs.hysteresis;
 }

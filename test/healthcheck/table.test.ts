@@ -71,7 +71,14 @@ describe('wantedDestinations', () => {
     expect(wantedDestinations(v, w(5), false).quorumUp).toBe(true);
   });
 
-  it('zero live weight is lost quorum even with quorum 0', () => {
-    expect(wantedDestinations(vs({ quorum: 0 }), health({ a: { up: true, weight: 0 } })).quorumUp).toBe(false);
+  it('starts with quorum down: the first computation needs quorum + hysteresis, as keepalived logs "Starting with quorum down 2-1=3 > 2"', () => {
+    const v = vs({ quorum: 2, hysteresis: 1, sorryServer: { address: '10.9.9.9', port: 80, weight: 1, inhibit: false } });
+    const both = health({ a: { up: true, weight: 1 }, b: { up: true, weight: 1 } });
+    expect(wantedDestinations(v, both)).toMatchObject({ quorumUp: false, sorryServerActive: true });
+    expect(wantedDestinations(v, both, true)).toMatchObject({ quorumUp: true, sorryServerActive: false });
+  });
+
+  it('zero live weight loses quorum even with quorum 0', () => {
+    expect(wantedDestinations(vs({ quorum: 0 }), health({ a: { up: true, weight: 0 } }), true).quorumUp).toBe(false);
   });
 });
