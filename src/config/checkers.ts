@@ -367,7 +367,7 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
     case 'HTTP_GET':
     case 'SSL_GET': {
       if (specific.urls.length === 0) {
-        d.warn(at, `${specific.kind} has no url block, checker ignored`);
+        d.warn(at, `${specific.kind} checker has no urls specified - ignoring`);
         return [];
       }
       const c = conn();

@@ -18,7 +18,13 @@ const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 
 const LB_KINDS: readonly LbKind[] = ['NAT', 'DR', 'TUN'];
 const PROTOCOLS: readonly VsProtocol[] = ['TCP', 'UDP', 'SCTP'];
 const DEFAULT_PERSISTENCE_TIMEOUT_SEC = 360;
-const MAX_WEIGHT = 65535;
+const MAX_WEIGHT = 2147483647;
+/**
+ * keepalived 2.2.7 really does default an address or group service to UDP
+ * ("no protocol set - defaulting to UDP"); lvsd keeps that so a config
+ * behaves as it did under keepalived, and says so in a warning.
+ */
+const DEFAULT_PROTOCOL: VsProtocol = 'UDP';
 
 export function parseVirtualServerGroup(s: Statement, d: Diagnostics): VirtualServerGroup | undefined {
   const groupName = text(s, 0, d, 'a group name');
@@ -253,8 +259,14 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
   const { settings, v, protocolToken, ipFamily, persistenceGiven, flags, sorry, realServers } = state;
   if (!parsedKey) return undefined;
 
+  const described = `virtual_server ${s.args.map((a) => a.text).join(' ')}`;
+  if (!v.lbAlgo) d.warn(s.at, `${described}: no scheduler set, setting default 'wlc'`);
+  if (!v.forwarding) d.warn(s.at, `${described}: no forwarding method set, setting default NAT`);
   const forwarding = v.forwarding ?? { kind: 'NAT' };
-  let protocol: VsProtocol = v.protocol ?? 'TCP';
+  let protocol: VsProtocol = v.protocol ?? DEFAULT_PROTOCOL;
+  if (!protocolToken && parsedKey.kind !== 'fwmark') {
+    d.warn(s.at, `${described}: no protocol set - defaulting to ${DEFAULT_PROTOCOL}`);
+  }
   let family: AddressFamily;
   let key: VirtualServerKey;
   if (parsedKey.kind === 'address') {
@@ -265,8 +277,7 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     }
   } else {
     if (parsedKey.kind === 'fwmark' && protocolToken) {
-      d.warn(protocolToken.at, `virtual_server fwmark ${parsedKey.fwmark}: protocol specified for fwmark - protocol will be ignored`);
-      protocol = 'TCP';
+      d.warn(protocolToken.at, `${described}: protocol specified for fwmark - protocol will be ignored`);
     }
     key = parsedKey;
     let groupFamily: AddressFamily | undefined;
@@ -288,7 +299,7 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     const configuredPort = rs.port ?? vsPort;
     const id = `${rs.address.text}|${configuredPort}`;
     if (seen.has(id)) {
-      d.warn(rs.at, `duplicate real server ${rs.address.text} port ${configuredPort} dropped`);
+      d.warn(rs.at, `real server ${rs.address.text} port ${configuredPort} is duplicated - removing second rs`);
       continue;
     }
     seen.add(id);
@@ -344,6 +355,11 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
         inhibit: sorry.inhibit,
       };
     }
+  }
+
+  if (resolvedServers.length === 0) {
+    d.warn(s.at, `${described} has no real servers - ignoring`);
+    return undefined;
   }
 
   return {

@@ -51,13 +51,14 @@ if (!existsSync(SAMPLES)) {
 describe('lvsctl check', () => {
   it('prints errors as file:line:col and exits 1 when the configuration cannot be used', async () => {
     const file = join(scratch, 'bad.conf');
-    writeFileSync(file, 'virtual_server 10.0.0.1 80 {\n  lb_kind MAGIC\n}\n');
+    writeFileSync(file, 'virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind MAGIC\n  real_server 10.0.0.2 80 {\n  }\n}\n');
     const { code, out, err } = await check(['-f', file]);
     expect(code).toBe(1);
     expect(out).toBe('');
     expect(err).toBe(
-      `${file}:2:11: error: 'lb_kind' expects one of NAT|DR|TUN, got 'MAGIC'\n` +
-        `${file}: configuration rejected: 1 error(s), 0 warning(s)\n`,
+      `${file}:1:1: warning: virtual_server 10.0.0.1 80: no forwarding method set, setting default NAT\n` +
+        `${file}:4:11: error: 'lb_kind' expects one of NAT|DR|TUN, got 'MAGIC'\n` +
+        `${file}: configuration rejected: 1 error(s), 1 warning(s)\n`,
     );
   });
 
@@ -67,7 +68,7 @@ describe('lvsctl check', () => {
     const { code, out } = await check(['-f', file, '--json']);
     expect(code).toBe(0);
     const model = JSON.parse(out);
-    expect(model.virtualServers[0]).toMatchObject({ lbAlgo: 'wlc', lbKind: 'NAT', protocol: 'TCP', delayLoopMs: 60000 });
+    expect(model.virtualServers[0]).toMatchObject({ lbAlgo: 'wlc', lbKind: 'NAT', protocol: 'UDP', delayLoopMs: 60000 });
     expect(model.virtualServers[0].realServers[0].checkers[0]).toMatchObject({
       kind: 'TCP_CHECK',
       connection: { connectIp: '10.0.0.2', connectPort: 80, connectTimeoutMs: 5000 },

@@ -18,13 +18,20 @@ function onlyChecker(text: string): Checker {
 }
 
 describe('virtual_server defaults', () => {
-  it('fills lb_algo wlc, lb_kind NAT, protocol TCP, delay_loop 60 s, quorum 1, hysteresis 0', () => {
-    const vs = parseOk(minimalVs('')).virtualServers[0]!;
+  it('fills lb_algo wlc, lb_kind NAT, protocol UDP (as keepalived 2.2.7 does), with its warnings', () => {
+    const result = parse(minimalVs(''));
+    expect(messages(result, 'warnings')).toEqual([
+      "/etc/keepalived/keepalived.conf:2:1: warning: virtual_server 10.0.0.1 80: no scheduler set, setting default 'wlc'",
+      '/etc/keepalived/keepalived.conf:2:1: warning: virtual_server 10.0.0.1 80: no forwarding method set, setting default NAT',
+      '/etc/keepalived/keepalived.conf:2:1: warning: virtual_server 10.0.0.1 80: no protocol set - defaulting to UDP',
+    ]);
+    if (!result.ok) return;
+    const vs = result.config.virtualServers[0]!;
     expect(vs.lbAlgo).toBe('wlc');
     expect(vs.lbKind).toBe('NAT');
     expect(vs.forwarding).toEqual({ kind: 'NAT' });
-    expect(vs.protocol).toBe('TCP');
-    expect(vs.key).toEqual({ kind: 'address', protocol: 'TCP', address: '10.0.0.1', port: 80 });
+    expect(vs.protocol).toBe('UDP');
+    expect(vs.key).toEqual({ kind: 'address', protocol: 'UDP', address: '10.0.0.1', port: 80 });
     expect(vs.family).toBe('inet');
     expect(vs.delayLoopMs).toBe(60_000);
     expect(vs.quorum).toBe(1);
@@ -32,6 +39,18 @@ describe('virtual_server defaults', () => {
     expect(vs.persistenceTimeoutSec).toBeUndefined();
     expect(vs.alpha).toBe(false);
     expect(vs.omega).toBe(false);
+  });
+
+  it('takes the protocol as written', () => {
+    const vs = parseOk(minimalVs('protocol tcp')).virtualServers[0]!;
+    expect(vs.key).toMatchObject({ protocol: 'TCP' });
+    expect(parseOk(minimalVs('protocol SCTP')).virtualServers[0]!.protocol).toBe('SCTP');
+  });
+
+  it('ignores, with a warning, a virtual server without real servers (as keepalived does)', () => {
+    const result = parse('virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  sorry_server 10.0.0.9 80\n}');
+    expect(result.ok && result.config.virtualServers).toEqual([]);
+    expect(messages(result, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:1:1: warning: virtual_server 10.0.0.1 80 has no real servers - ignoring']);
   });
 
   it('accepts lvs_sched and lvs_method as synonyms of lb_algo and lb_kind', () => {
@@ -79,7 +98,7 @@ describe('virtual_server defaults', () => {
   it('warns and ignores the protocol of a fwmark service', () => {
     const result = parse('virtual_server fwmark 7 {\n protocol UDP\n real_server 10.1.1.1 { }\n}');
     expect(result.ok).toBe(true);
-    expect(messages(result, 'warnings')[0]).toContain('protocol will be ignored');
+    expect(messages(result, 'warnings')).toContain('/etc/keepalived/keepalived.conf:2:11: warning: virtual_server fwmark 7: protocol specified for fwmark - protocol will be ignored');
     if (result.ok) expect(result.config.virtualServers[0]!.key).toEqual({ kind: 'fwmark', fwmark: 7 });
   });
 
@@ -101,13 +120,16 @@ describe('real_server defaults and fix-ups', () => {
 
   it('drops a duplicate real server with a warning that names its line', () => {
     const text = `virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
   real_server 192.168.1.10 80 { weight 2 }
   real_server 192.168.1.10 80 { weight 3 }
 }`;
     const result = parse(text);
     expect(result.ok).toBe(true);
     expect(messages(result, 'warnings')).toEqual([
-      '/etc/keepalived/keepalived.conf:3:3: warning: duplicate real server 192.168.1.10 port 80 dropped',
+      '/etc/keepalived/keepalived.conf:6:3: warning: real server 192.168.1.10 port 80 is duplicated - removing second rs',
     ]);
     if (result.ok) expect(result.config.virtualServers[0]!.realServers.map((r) => r.weight)).toEqual([2]);
   });
@@ -118,7 +140,9 @@ describe('real_server defaults and fix-ups', () => {
   real_server 192.168.1.10 8080 { TCP_CHECK { } }
 }`);
     expect(result.ok).toBe(true);
-    expect(messages(result, 'warnings')[0]).toMatch(/:3:3: warning: real server 192.168.1.10 port 8080 is ignored for DR/);
+    expect(messages(result, 'warnings')).toContain(
+      '/etc/keepalived/keepalived.conf:3:3: warning: real server 192.168.1.10 port 8080 is ignored for DR, using the virtual server port 80',
+    );
     if (!result.ok) return;
     const rs = result.config.virtualServers[0]!.realServers[0]!;
     expect(rs.port).toBe(80);

@@ -82,8 +82,9 @@ describe('generated valid configurations (fast-check)', () => {
     port: fc.integer({ min: 1, max: 65535 }),
     algo: fc.option(fc.constantFrom(...ALGOS), { nil: undefined }),
     kind: fc.option(fc.constantFrom(...KINDS), { nil: undefined }),
+    protocol: fc.option(fc.constantFrom('TCP', 'UDP', 'SCTP'), { nil: undefined }),
     delayLoop: fc.option(fc.integer({ min: 1, max: 10_000 }).map((n) => n / 100), { nil: undefined }),
-    servers: fc.uniqueArray(realServer, { selector: (r) => r.octet, maxLength: 6 }),
+    servers: fc.uniqueArray(realServer, { selector: (r) => r.octet, minLength: 1, maxLength: 6 }),
   });
 
   it('every setting written is the setting read back, and every omission gets keepalived\'s default', () => {
@@ -93,6 +94,7 @@ describe('generated valid configurations (fast-check)', () => {
           `virtual_server 10.0.0.1 ${vs.port} {`,
           vs.algo && `  lb_algo ${vs.algo}`,
           vs.kind && `  lb_kind ${vs.kind}`,
+          vs.protocol && `  protocol ${vs.protocol}`,
           vs.delayLoop !== undefined && `  delay_loop ${vs.delayLoop}`,
           ...vs.servers.flatMap((rs) => [
             `  real_server 192.168.0.${rs.octet} ${vs.port} {`,
@@ -109,6 +111,7 @@ describe('generated valid configurations (fast-check)', () => {
         const parsed = result.config.virtualServers[0]!;
         expect(parsed.lbAlgo).toBe(vs.algo ?? 'wlc');
         expect(parsed.lbKind).toBe(vs.kind ?? 'NAT');
+        expect(parsed.protocol).toBe(vs.protocol ?? 'UDP');
         expect(parsed.delayLoopMs).toBe(Math.round((vs.delayLoop ?? 60) * 1000));
         expect(parsed.realServers.map((r) => [r.address, r.weight, r.checkers[0]!.connection])).toEqual(
           vs.servers.map((rs) => [

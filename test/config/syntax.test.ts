@@ -142,7 +142,7 @@ describe('include', () => {
     const result = parseConfigFile(main, { hostname: 'h' });
     expect(result.ok).toBe(false);
     expect(messages(result, 'errors')).toEqual([
-      `${included}:3:12: error: 'weight' expects an integer in 0..65535, got 'lots'`,
+      `${included}:3:12: error: 'weight' expects an integer in 0..2147483647, got 'lots'`,
     ]);
   });
 
