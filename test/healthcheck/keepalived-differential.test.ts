@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.ts';
 import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
 import { CheckerPool, type Verdict } from '../../src/healthcheck/pool.ts';
+import { wantedDestinations, type RealServerVerdict, type TableVirtualServer } from '../../src/healthcheck/table.ts';
 import { buildNoIpvsShim, startKeepalivedChecker, type KeepalivedChecker } from './keepalived.ts';
 import { listen, type Closer } from './servers.ts';
 
@@ -17,16 +18,15 @@ import { listen, type Closer } from './servers.ts';
 const closers: Closer[] = [];
 let dir: string;
 let shim: string;
-let keepalived: KeepalivedChecker | undefined;
-let pool: CheckerPool | undefined;
+const running: { keepalived: KeepalivedChecker[]; pools: CheckerPool[] } = { keepalived: [], pools: [] };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hc-diff-'));
   shim = await buildNoIpvsShim(dir);
 }, 60_000);
 afterAll(async () => {
-  await keepalived?.stop();
-  await pool?.stop();
+  for (const k of running.keepalived) await k.stop();
+  for (const p of running.pools) await p.stop();
   for (const c of closers.reverse()) await c();
   await rm(dir, { recursive: true, force: true });
 });
@@ -72,14 +72,16 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
     const { specs } = checkSpecsFromConfig(parsed.config, { virtualServer: () => 'vs', realServer: (r) => String(r.port) });
     const lvsdEvents: string[] = [];
     const initial = new Map<string, boolean>();
-    pool = new CheckerPool(specs, {
+    const pool = new CheckerPool(specs, {
       onVerdict: (v: Verdict) => {
         if (!initial.has(v.realServer)) initial.set(v.realServer, v.up);
         else lvsdEvents.push(`${v.up ? 'join' : 'leave'} ${v.realServer}`);
       },
     });
 
-    keepalived = await startKeepalivedChecker(file, dir, shim);
+    running.pools.push(pool);
+    const keepalived = await startKeepalivedChecker(file, dir, shim);
+    running.keepalived.push(keepalived);
     await keepalived.waitForLine(/Startup complete/, 20_000);
     await pool.start();
 
@@ -93,6 +95,8 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
       const m = /^(Adding|Removing) service \[127\.0\.0\.1\]:tcp:(\d+) (to|from) VS/.exec(line);
       return m ? [`${m[1] === 'Adding' ? 'join' : 'leave'} ${m[2]}`] : [];
     });
+    await keepalived.stop();
+    await pool.stop();
     const perServer = (events: string[], port: number) => events.filter((e) => e.endsWith(` ${port}`));
     for (const port of [steady.port, deadFromStart.port, flapping.port, alpha.port]) {
       expect({ port, lvsd: perServer(lvsdEvents, port) }).toEqual({ port, lvsd: perServer(keepalivedEvents, port) });
@@ -103,5 +107,121 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
     expect(perServer(keepalivedEvents, alpha.port)).toEqual([`join ${alpha.port}`]);
     expect(initial.get(String(alpha.port))).toBe(false);
     expect(initial.get(String(deadFromStart.port))).toBe(true);
+  }, 60_000);
+
+  it('quorum, sorry_server, inhibit_on_failure and misc_dynamic weights', async () => {
+    const both = await switchableListener(true);
+    const failing = await switchableListener(true);
+    const inhibited = await switchableListener(true);
+    const sorryPort = (await switchableListener(false)).port;
+    const codeFile = join(dir, 'misc-exit-code');
+    const script = join(dir, 'misc.sh');
+    await writeFile(codeFile, '5\n');
+    await writeFile(script, `#!/bin/sh\nexit $(cat ${codeFile})\n`);
+    await chmod(script, 0o755);
+    const tcp = (port: number, extra = '') =>
+      `  real_server 127.0.0.1 ${port} {\n    weight ${extra ? 4 : 1}\n${extra}    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n`;
+    const conf =
+      'global_defs {\n  router_id hcdiff2\n}\n' +
+      `virtual_server 192.0.2.81 80 {\n  delay_loop 1\n  lb_kind NAT\n  protocol TCP\n  quorum 2\n  sorry_server 127.0.0.1 ${sorryPort}\n` +
+      tcp(both.port) + tcp(failing.port) + '}\n' +
+      'virtual_server 192.0.2.82 80 {\n  delay_loop 1\n  lb_kind NAT\n  protocol TCP\n' +
+      tcp(inhibited.port, '    inhibit_on_failure\n') +
+      `  real_server 127.0.0.1 ${both.port} {\n    weight 7\n    MISC_CHECK {\n      misc_path ${script}\n      misc_dynamic\n    }\n  }\n` +
+      '}\n';
+    const file = join(dir, 'keepalived-quorum.conf');
+    await writeFile(file, conf);
+    const parsed = parseConfigText(conf, file, () => '', () => [], { hostname: 'hcdiff' });
+    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+    const config = parsed.config;
+    const vsName = (address: string) => address.split('.').at(-1)!;
+
+    // lvsd: verdicts feed wantedDestinations per virtual server; changes are
+    // described in keepalived's vocabulary.
+    const tables = new Map<string, TableVirtualServer>();
+    for (const vs of config.virtualServers) {
+      if (vs.key.kind !== 'address') throw new Error('address services only');
+      tables.set(vsName(vs.key.address), {
+        fwd: vs.lbKind,
+        quorum: vs.quorum,
+        hysteresis: vs.hysteresis,
+        realServers: vs.realServers.map((rs) => ({ key: String(rs.port), address: rs.address, port: rs.port, inhibitOnFailure: rs.inhibitOnFailure })),
+        ...(vs.sorryServer ? { sorryServer: { address: vs.sorryServer.address, port: vs.sorryServer.port, weight: 1, inhibit: vs.sorryServer.inhibit } } : {}),
+      });
+    }
+    const health = new Map([...tables.keys()].map((k) => [k, new Map<string, RealServerVerdict>()]));
+    const quorum = new Map<string, { up: boolean; sorry: boolean }>();
+    const lvsdEvents: string[] = [];
+    const evaluate = (vs: string): void => {
+      const before = quorum.get(vs);
+      const wanted = wantedDestinations(tables.get(vs)!, health.get(vs)!, before?.up);
+      if (before?.up !== wanted.quorumUp) lvsdEvents.push(`${vs} quorum ${wanted.quorumUp ? 'up' : 'down'}`);
+      if ((before?.sorry ?? false) !== wanted.sorryServerActive) lvsdEvents.push(`${vs} sorry ${wanted.sorryServerActive ? 'on' : 'off'}`);
+      quorum.set(vs, { up: wanted.quorumUp, sorry: wanted.sorryServerActive });
+    };
+    let started = false;
+    const { specs } = checkSpecsFromConfig(config, {
+      virtualServer: (vs) => (vs.key.kind === 'address' ? vsName(vs.key.address) : ''),
+      realServer: (rs) => String(rs.port),
+    });
+    const pool = new CheckerPool(specs, {
+      onVerdict: (v: Verdict) => {
+        const verdicts = health.get(v.virtualServer)!;
+        const before = verdicts.get(v.realServer);
+        verdicts.set(v.realServer, { up: v.up, weight: v.weight });
+        if (!started) return;
+        const inhibit = tables.get(v.virtualServer)!.realServers.find((rs) => rs.key === v.realServer)!.inhibitOnFailure;
+        if (before?.up && !v.up) lvsdEvents.push(`${v.virtualServer} ${inhibit ? 'disable' : 'remove'} ${v.realServer}`);
+        else if (!before?.up && v.up) lvsdEvents.push(`${v.virtualServer} ${inhibit ? 'enable' : 'add'} ${v.realServer}`);
+        else if (v.up && before?.weight !== v.weight) lvsdEvents.push(`${v.virtualServer} weight ${v.realServer} ${v.weight}`);
+        evaluate(v.virtualServer);
+      },
+    });
+    running.pools.push(pool);
+    const keepalived = await startKeepalivedChecker(file, dir, shim);
+    running.keepalived.push(keepalived);
+    await keepalived.waitForLine(/Startup complete/, 20_000);
+    await pool.start();
+    for (const vs of tables.keys()) evaluate(vs);
+    started = true;
+
+    await sleep(2500);
+    await failing.stop();
+    await inhibited.stop();
+    await sleep(2500);
+    await writeFile(codeFile, '0\n');
+    await sleep(2500);
+    await writeFile(codeFile, '1\n');
+    await sleep(2500);
+
+    const patterns: [RegExp, (m: RegExpExecArray) => string][] = [
+      [/^(?:Gained|Lost) quorum .* for VS \[192\.0\.2\.(\d+)\]/, (m) => `${m[1]} quorum ${m[0].startsWith('Gained') ? 'up' : 'down'}`],
+      [/^Starting with quorum down .* for VS \[192\.0\.2\.(\d+)\]/, (m) => `${m[1]} quorum down`],
+      [/^(Adding|Removing) sorry server .* VS \[192\.0\.2\.(\d+)\]/, (m) => `${m[2]} sorry ${m[1] === 'Adding' ? 'on' : 'off'}`],
+      [/^(Adding|Removing|Disabling|Enabling) service \[127\.0\.0\.1\]:tcp:(\d+) (?:to|from|of) VS \[192\.0\.2\.(\d+)\]/,
+        (m) => `${m[3]} ${({ Adding: 'add', Removing: 'remove', Disabling: 'disable', Enabling: 'enable' } as Record<string, string>)[m[1]!]} ${m[2]}`],
+      [/^Changing weight from \d+ to (\d+) for active service \[127\.0\.0\.1\]:tcp:(\d+) of VS \[192\.0\.2\.(\d+)\]/, (m) => `${m[3]} weight ${m[2]} ${m[1]}`],
+    ];
+    const keepalivedEvents = keepalived.lines.flatMap((line) => {
+      for (const [re, describe] of patterns) {
+        const m = re.exec(line);
+        if (m) return [describe(m)];
+      }
+      return [];
+    });
+    await keepalived.stop();
+    await pool.stop();
+    const of = (events: string[], vs: string) => events.filter((e) => e.startsWith(`${vs} `));
+    expect({ lvsd: of(lvsdEvents, '81') }).toEqual({ lvsd: of(keepalivedEvents, '81') });
+    expect({ lvsd: of(lvsdEvents, '82') }).toEqual({ lvsd: of(keepalivedEvents, '82') });
+    expect(of(keepalivedEvents, '81')).toEqual(['81 quorum up', `81 remove ${failing.port}`, '81 quorum down', '81 sorry on']);
+    expect(of(keepalivedEvents, '82')).toEqual([
+      '82 quorum up',
+      `82 weight ${both.port} 3`,
+      `82 disable ${inhibited.port}`,
+      `82 weight ${both.port} 7`,
+      `82 remove ${both.port}`,
+      '82 quorum down',
+    ]);
   }, 60_000);
 });

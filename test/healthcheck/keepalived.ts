@@ -49,9 +49,13 @@ export interface KeepalivedChecker {
   stop(): Promise<void>;
 }
 
+let instances = 0;
+
+/** Starts `keepalived -C` on `configFile`; its pid files go to `dir`, named per instance. */
 export async function startKeepalivedChecker(configFile: string, dir: string, shim: string): Promise<KeepalivedChecker> {
-  const pidFile = join(dir, 'keepalived.pid');
-  const checkersPidFile = join(dir, 'checkers.pid');
+  const instance = ++instances;
+  const pidFile = join(dir, `keepalived-${instance}.pid`);
+  const checkersPidFile = join(dir, `checkers-${instance}.pid`);
   const child = spawn(
     'keepalived',
     ['-C', '-n', '-l', '-G', '-f', configFile, '-p', pidFile, '-c', checkersPidFile],
