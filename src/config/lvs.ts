@@ -283,8 +283,12 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     let groupFamily: AddressFamily | undefined;
     if (key.kind === 'group') {
       const group = context.groups.get(key.group);
-      if (!group) d.error(s.args[1]?.at ?? s.at, `virtual_server_group '${key.group}' is not defined`);
-      else groupFamily = familyOfGroup(group);
+      if (!group) {
+        // keepalived carries on silently and then has nothing to program; say so.
+        d.warn(s.args[1]?.at ?? s.at, `virtual_server_group '${key.group}' is not defined - virtual server ignored`);
+        return undefined;
+      }
+      groupFamily = familyOfGroup(group);
     }
     const nonTunnelled = realServers.find((rs) => (rs.fields.forwarding ?? forwarding).kind !== 'TUN');
     family = ipFamily ?? groupFamily ?? nonTunnelled?.address.family ?? realServers[0]?.address.family ?? 'inet';

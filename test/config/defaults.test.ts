@@ -255,10 +255,11 @@ virtual_server group G { real_server 10.0.0.5 80 { } }`);
     expect(config.virtualServers[0]).toMatchObject({ key: { kind: 'group', group: 'G' }, family: 'inet' });
   });
 
-  it('refuses a virtual server naming an undefined group', () => {
-    const result = parse('virtual_server group NOPE { }');
-    expect(messages(result, 'errors')).toEqual([
-      "/etc/keepalived/keepalived.conf:1:22: error: virtual_server_group 'NOPE' is not defined",
+  it('ignores, with a warning, a virtual server naming an undefined group', () => {
+    const result = parse('virtual_server group NOPE {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.0.0.5 80 {\n  }\n}');
+    expect(result.ok && result.config.virtualServers).toEqual([]);
+    expect(messages(result, 'warnings')).toEqual([
+      "/etc/keepalived/keepalived.conf:1:22: warning: virtual_server_group 'NOPE' is not defined - virtual server ignored",
     ]);
   });
 });
