@@ -21,6 +21,8 @@ export default defineConfig({
           globalSetup: ['test/kernel/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
+          // Concurrent tests share a 2-CPU emulated VM; more at once only makes checks time out.
+          maxConcurrency: 2,
         },
       },
     ],

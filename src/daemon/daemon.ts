@@ -38,6 +38,21 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return 1;
   }
   let config = parsed.config;
+  // Signals are caught from here on: a HUP or TERM during start must not kill the process
+  // with half its work done; they take effect once start is complete.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let reloading: Promise<unknown> = Promise.resolve();
+  let startComplete: () => void = () => {};
+  const started = new Promise<void>((resolve) => (startComplete = resolve));
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(() => started).then(() => {
+      log.info('SIGHUP: reloading');
+      return reload();
+    }).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
+  });
   const log: Logger = pino({ level: options.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
   const runScript = (script: { command: string }, reason: string): void => {
     const argv = splitCommandLine(script.command);
@@ -134,16 +149,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     : undefined;
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
 
-  let reloading: Promise<unknown> = Promise.resolve();
-  process.on('SIGHUP', () => {
-    log.info('SIGHUP: reloading');
-    reloading = reloading.then(reload, (error: unknown) => log.error({ err: error }, 'reload failed'));
-  });
+  startComplete();
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   log.info(`${signal}: removing what lvsd programmed`);
   await reloading;
   control.close();

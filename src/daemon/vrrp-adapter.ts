@@ -17,8 +17,8 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger): Promi
     for (const warning of specs.warnings) log.warn(warning);
     return specs;
   };
-  const initial = specsOf(config);
-  const handle = await startVrrp(initial.instances, { logger: log, syncGroups: initial.syncGroups });
+  let current = specsOf(config);
+  const handle = await startVrrp(current.instances, { logger: log, syncGroups: current.syncGroups });
   return {
     status: () =>
       handle.status().map((instance) => ({
@@ -29,13 +29,17 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger): Promi
         priority: { effective: instance.effectivePriority, configured: instance.configuredPriority },
         ...(instance.masterAddress !== undefined && { masterAddress: instance.masterAddress }),
         ...(instance.lastAdvertAgeMs !== undefined && { lastAdvertAgeMs: instance.lastAdvertAgeMs }),
-        virtualAddresses: initial.instances.find((spec) => spec.name === instance.name)?.virtualAddresses.map((vip) => `${vip.address}/${vip.prefixLength}`) ?? [],
-        warnings: instance.splitBrain ? [`another master for VRID ${instance.vrid}: ${JSON.stringify(instance.splitBrain)}`] : [],
+        virtualAddresses: current.instances.find((spec) => spec.name === instance.name)?.virtualAddresses.map((vip) => `${vip.address}/${vip.prefixLength}`) ?? [],
+        warnings: instance.splitBrain ? [`split brain: another master for VRID ${instance.vrid}, ${describeSplitBrain(instance.splitBrain)}`] : [],
       })),
     async update(next: KeepalivedConfig) {
-      const specs = specsOf(next);
-      await handle.update(specs.instances, specs.syncGroups);
+      current = specsOf(next);
+      await handle.update(current.instances, current.syncGroups);
     },
     stop: () => handle.stop(),
   };
+}
+
+function describeSplitBrain(seen: { peer: string; peerPriority: number; ageMs: number }): string {
+  return `${seen.peer} (priority ${seen.peerPriority}) advertised ${Math.round(seen.ageMs / 1000)}s ago`;
 }

@@ -69,6 +69,8 @@ async function started(text: string, kernel = new ModelKernel()) {
 
 const WEB = `
 virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_kind NAT
   lb_algo rr
   real_server 10.0.1.1 80 { weight 2
     TCP_CHECK { connect_timeout 1 } }
@@ -143,7 +145,7 @@ describe('director', () => {
     expect(kernel.sent.slice(before).flat()).toMatchObject([{ op: 'edit-dest', dest: { addr: '10.0.1.1', weight: 5 } }]);
 
     const more = before + 1;
-    await director.reload(config(`${WEB.replace('weight 2', 'weight 5')}\nvirtual_server 10.0.0.2 53 { protocol UDP\n real_server 10.0.1.3 53 { } }`));
+    await director.reload(config(`${WEB.replace('weight 2', 'weight 5')}\nvirtual_server 10.0.0.2 53 { protocol UDP\n lb_algo wlc\n lb_kind NAT\n real_server 10.0.1.3 53 { } }`));
     await settle();
     expect(kernel.sent.slice(more).flat().map((op) => op.op)).toEqual(['add-service', 'add-dest']);
   });

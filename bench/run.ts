@@ -1,0 +1,26 @@
+// npm run bench [-- NAME... [--quick|--full]]: runs bench/NAME.bench.ts (all of them by default)
+// one after another, each in its own process, passing the flags through.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const available = readdirSync(dir)
+  .filter((file) => file.endsWith('.bench.ts'))
+  .map((file) => file.slice(0, -'.bench.ts'.length))
+  .sort();
+const args = process.argv.slice(2);
+const flags = args.filter((arg) => arg.startsWith('-'));
+const named = args.filter((arg) => !arg.startsWith('-'));
+const unknown = named.filter((name) => !available.includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.join(', ')}; available: ${available.join(', ')}\n`);
+  process.exit(2);
+}
+let failed = 0;
+for (const name of named.length > 0 ? named : available) {
+  process.stdout.write(`\n### ${name}\n`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${name}.bench.ts`, ...flags], { stdio: 'inherit', timeout: 30 * 60_000 });
+  if (result.status !== 0) failed++;
+}
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The built executables, run by absolute path from an unrelated directory, as an operator would.
+const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
+const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
+
+async function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(file, args, { cwd: tmpdir(), timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('lvsd command line', () => {
+  it('prints usage with -h, naming keepalived’s options', async () => {
+    const { code, stdout } = await run(LVSD, ['-h']);
+    expect(code).toBe(0);
+    for (const option of ['--use-file', '--dont-fork', '--log-console', '--log-detail', '--check', '--vrrp', '--config-test', '--pid', '--version']) {
+      expect(stdout).toContain(option);
+    }
+  });
+
+  it('prints its version with -v', async () => {
+    expect((await run(LVSD, ['-v'])).stdout).toMatch(/^lvsd \d+\.\d+\.\d+\n$/);
+  });
+
+  it('says in one line that a missing configuration file cannot be read', async () => {
+    const { code, stdout, stderr } = await run(LVSD, ['-f', '/nonexistent']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe('lvsd: /nonexistent: error: cannot read configuration file: ENOENT\n');
+  });
+
+  it('names file:line:column of a configuration error and changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-cli-'));
+    writeFileSync(join(dir, 'bad.conf'), 'virtual_server 10.0.0.1 80 {\n  lb_algo nosuch\n}\n');
+    const { code, stderr } = await run(LVSD, ['-f', join(dir, 'bad.conf')]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/bad\.conf:2:\d+: error: .*nosuch/);
+    expect(stderr).toContain('nothing was changed');
+  });
+
+  it('explains in one line, without a stack trace, that this kernel has no IPVS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-cli-'));
+    writeFileSync(join(dir, 'ok.conf'), 'virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 10.0.1.1 80 { }\n}\n');
+    const { code, stderr } = await run(LVSD, ['-f', join(dir, 'ok.conf'), '--socket', join(dir, 's.sock')]);
+    // This machine's kernel has no IPVS (the kernel tests cover the other case).
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/modprobe ip_vs/);
+  });
+
+  it('checks a configuration with -t', async () => {
+    const example = fileURLToPath(new URL('../../examples/keepalived.conf', import.meta.url));
+    const { code, stdout } = await run(LVSD, ['-t', '-f', example]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/configuration OK: 1 virtual server/);
+  });
+
+  it('rejects unknown options with a usage hint', async () => {
+    const { code, stderr } = await run(LVSD, ['--frobnicate']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Unknown option '--frobnicate'.*\nTry 'lvsd --help'/s);
+  });
+});
+
+describe('lvsctl command line', () => {
+  it('prints usage with -h', async () => {
+    const { code, stdout } = await run(LVSCTL, ['-h']);
+    expect(code).toBe(0);
+    for (const command of ['status', 'reload', 'diff', 'check', 'digest']) expect(stdout).toContain(command);
+  });
+
+  it('says when no daemon is running', async () => {
+    const { code, stderr } = await run(LVSCTL, ['status', '--socket', '/run/lvsd/none.sock']);
+    expect(code).toBe(3);
+    expect(stderr).toBe('lvsctl: lvsd is not running (no control socket at /run/lvsd/none.sock)\n');
+  });
+});

@@ -1,0 +1,284 @@
+// Differential cases: each runs with keepalived 2.2.7 and with lvsd (run-case.mjs), and every
+// `snapshot` step of `ipvsadm -S -n` must come out the same. Real servers are busybox httpd
+// listeners in their own namespace (10.1.0.0/16, fd00:1::/64); a case stops and starts them.
+
+export interface ServerSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly startStopped?: boolean;
+}
+
+export type Step =
+  | { readonly wait: number }
+  | { readonly snapshot: string; readonly quietMs?: number; readonly maxMs?: number }
+  | { readonly stop: string }
+  | { readonly start: string }
+  /** Replace the configuration file and send SIGHUP. */
+  | { readonly reload: string }
+  | { readonly run: readonly string[] };
+
+export interface ConformanceCase {
+  readonly name: string;
+  readonly config: string;
+  readonly servers: readonly ServerSpec[];
+  /** Commands run in the director's namespace before the daemon starts (pre-existing IPVS entries). */
+  readonly before?: ReadonlyArray<readonly string[]>;
+  readonly steps: readonly Step[];
+}
+
+const server = (n: number, port = 80): ServerSpec => ({ name: `rs${n}`, address: `10.1.0.${n}`, port });
+const servers = (count: number, port = 80): ServerSpec[] => Array.from({ length: count }, (_, i) => server(i + 1, port));
+
+/** Long enough for a failed check with retry 0..1 at delay_loop 1 to take a server out. */
+const AFTER_FAILURE: Step = { wait: 5_000 };
+const START: Step[] = [{ wait: 2_500 }, { snapshot: 'start' }];
+
+const tcpRs = (n: number, extra = '', check = 'TCP_CHECK { connect_timeout 1 retry 0 }') =>
+  `  real_server 10.1.0.${n} 80 {\n    weight ${n}\n${extra}    ${check}\n  }\n`;
+
+const vs = (head: string, body: string, options = '') =>
+  `virtual_server ${head} {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${options}${body}}\n`;
+
+const httpCheck = (path: string, extra = '') =>
+  `HTTP_GET { url { path ${path}\n${extra} } connect_timeout 1 retry 0 delay_before_retry 1 }`;
+
+const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
+
+export const CASES: readonly ConformanceCase[] = [
+  {
+    name: 'TCP_CHECK: live servers at start, a stopped one leaves and comes back',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2) + tcpRs(3)),
+    servers: servers(3),
+    steps: [...START, { stop: 'rs2' }, AFTER_FAILURE, { snapshot: 'rs2 down' }, { start: 'rs2' }, AFTER_FAILURE, { snapshot: 'rs2 back' }],
+  },
+  {
+    name: 'a real server that is down at start is removed after its first failed check',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2)),
+    servers: [server(1), { ...server(2), startStopped: true }],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'inhibit_on_failure keeps a failed server with weight 0',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2, '    inhibit_on_failure\n')),
+    servers: servers(2),
+    steps: [...START, { stop: 'rs2' }, AFTER_FAILURE, { snapshot: 'rs2 down' }, { start: 'rs2' }, AFTER_FAILURE, { snapshot: 'rs2 back' }],
+  },
+  {
+    name: 'virtual-server-wide inhibit_on_failure',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2), '  inhibit_on_failure\n'),
+    servers: servers(2),
+    steps: [...START, { stop: 'rs1' }, { stop: 'rs2' }, AFTER_FAILURE, { snapshot: 'all down' }],
+  },
+  {
+    name: 'sorry_server takes over when every real server is down, and leaves',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2), '  sorry_server 10.1.0.99 80\n'),
+    servers: servers(2),
+    steps: [...START, { stop: 'rs1' }, { stop: 'rs2' }, AFTER_FAILURE, { snapshot: 'all down' }, { start: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 back' }],
+  },
+  {
+    name: 'sorry_server_inhibit keeps the sorry server at weight 0 while unused',
+    config: vs('10.0.0.1 80', tcpRs(1), '  sorry_server 10.1.0.99 80\n  sorry_server_inhibit\n'),
+    servers: servers(1),
+    steps: [...START, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'down' }, { start: 'rs1' }, AFTER_FAILURE, { snapshot: 'back' }],
+  },
+  {
+    name: 'sorry_server_lvs_method DR',
+    config: vs('10.0.0.1 80', tcpRs(1), '  sorry_server 10.1.0.99 80\n  sorry_server_lvs_method DR\n'),
+    servers: servers(1),
+    steps: [...START, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'down' }],
+  },
+  {
+    name: 'quorum with hysteresis and a sorry server',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2) + tcpRs(3), '  quorum 4\n  hysteresis 1\n  sorry_server 10.1.0.99 80\n'),
+    servers: servers(3),
+    steps: [
+      ...START,
+      { stop: 'rs3' },
+      AFTER_FAILURE,
+      { snapshot: 'weight 3 of quorum 4-1: still up' },
+      { stop: 'rs2' },
+      AFTER_FAILURE,
+      { snapshot: 'weight 1: quorum lost' },
+      { start: 'rs3' },
+      AFTER_FAILURE,
+      { snapshot: 'weight 4 < 4+1: still down' },
+      { start: 'rs2' },
+      AFTER_FAILURE,
+      { snapshot: 'weight 6: quorum back' },
+    ],
+  },
+  {
+    name: 'alpha: servers start down until their first successful check',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2), '  alpha\n'),
+    servers: [server(1), { ...server(2), startStopped: true }],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }, { start: 'rs2' }, AFTER_FAILURE, { snapshot: 'rs2 up' }],
+  },
+  {
+    name: 'HTTP_GET: status_code of a path, a missing path fails the check',
+    config: vs('10.0.0.1 80', tcpRs(1, '', httpCheck('/health', '      status_code 200')) + tcpRs(2, '', httpCheck('/missing'))),
+    servers: servers(2),
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'HTTP_GET: digest of the body',
+    config: vs(
+      '10.0.0.1 80',
+      tcpRs(1, '', httpCheck('/health', '      digest eff5bc1ef8ec9d03e640fc4370f5eacd')) +
+        tcpRs(2, '', httpCheck('/health', '      digest 00000000000000000000000000000000')),
+    ),
+    servers: servers(2),
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'several checkers on one real server: up only while all pass',
+    config: vs('10.0.0.1 80', tcpRs(1, '    HTTP_GET { url { path /health } connect_timeout 1 retry 0 }\n') + tcpRs(2, '    HTTP_GET { url { path /nope } connect_timeout 1 retry 0 }\n')),
+    servers: servers(2),
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'MISC_CHECK: exit 0 up, exit 1 down',
+    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path /bin/true }') + tcpRs(2, '', 'MISC_CHECK { misc_path /bin/false }')),
+    servers: [],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'MISC_CHECK misc_dynamic: exit code 2..255 sets weight code-2',
+    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 7\'"\n misc_dynamic }') + tcpRs(2, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 0\'"\n misc_dynamic }')),
+    servers: [],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'PING_CHECK: an answering and a silent address',
+    config: vs('10.0.0.1 80', tcpRs(1, '', 'PING_CHECK { connect_timeout 1 retry 0 }') + '  real_server 10.1.7.7 80 {\n    PING_CHECK { connect_timeout 1 retry 0 }\n  }\n'),
+    servers: [server(1)],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'real servers without checkers are always in',
+    config: vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { weight 3 }\n  real_server 10.1.0.2 80 { }\n'),
+    servers: [],
+    steps: START,
+  },
+  ...SCHEDULERS.map(
+    (scheduler): ConformanceCase => ({
+      name: `scheduler ${scheduler}`,
+      config: vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { weight 2 }\n  real_server 10.1.0.2 80 { }\n').replace('lb_algo rr', `lb_algo ${scheduler}`),
+      servers: [],
+      steps: START,
+    }),
+  ),
+  {
+    name: 'scheduler flags: sh-port sh-fallback, mh-port, ops on UDP',
+    config:
+      vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { }\n', '  lb_algo sh\n  sh-port\n  sh-fallback\n') +
+      vs('10.0.0.2 80', '  real_server 10.1.0.1 80 { }\n', '  lb_algo mh\n  mh-port\n') +
+      vs('10.0.0.3 53', '  real_server 10.1.0.1 53 { }\n', '  protocol UDP\n  ops\n').replace('protocol TCP\n', ''),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'persistence: timeout, granularity, and the sip engine',
+    config:
+      vs('10.0.0.1 443', '  real_server 10.1.0.1 443 { }\n', '  persistence_timeout 600\n  persistence_granularity 255.255.255.0\n') +
+      vs('10.0.0.2 443', '  real_server 10.1.0.1 443 { }\n', '  persistence_timeout\n') +
+      vs('10.0.0.3 5060', '  real_server 10.1.0.1 5060 { }\n', '  persistence_timeout 60\n  persistence_engine sip\n').replace('protocol TCP', 'protocol UDP'),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'forwarding methods: NAT, DR, TUN (ipip and gue) and thresholds',
+    config: vs(
+      '10.0.0.1 80',
+      '  real_server 10.1.0.1 80 { lvs_method DR }\n' +
+        '  real_server 10.1.0.2 80 { lvs_method TUN }\n' +
+        '  real_server 10.1.0.3 80 { lvs_method TUN type gue port 6080 }\n' +
+        '  real_server 10.1.0.4 8080 { lvs_method NAT\n uthreshold 100\n lthreshold 10 }\n',
+    ),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'keepalived defaults: no protocol, no lb_algo, no lb_kind, no weight',
+    config: 'virtual_server 10.0.0.1 80 {\n  real_server 10.1.0.1 80 { }\n}\nvirtual_server fwmark 3 {\n  real_server 10.1.0.2 80 { }\n}\n',
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'DR resets the real server port to the virtual server port',
+    config: vs('10.0.0.1 80', '  real_server 10.1.0.1 8080 { }\n', '  lb_kind DR\n'),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'fwmark virtual server',
+    config: vs('fwmark 7', '  real_server 10.1.0.1 80 { weight 2 }\n  real_server 10.1.0.2 80 { }\n').replace('protocol TCP\n', ''),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'virtual_server_group with a range, a single address and a fwmark',
+    config:
+      'virtual_server_group web {\n  10.0.0.1-3 80\n  10.0.1.1 8080\n  fwmark 9\n}\n' +
+      vs('group web', '  real_server 10.1.0.1 80 { weight 2 }\n'),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'IPv6 virtual server with IPv6 real servers checked over TCP',
+    config: vs(
+      'fd00:2::1 80',
+      '  real_server fd00:1::1 80 {\n    TCP_CHECK { connect_timeout 1 retry 0 }\n  }\n  real_server fd00:1::2 80 {\n    TCP_CHECK { connect_timeout 1 retry 0 }\n  }\n',
+    ),
+    servers: [
+      { name: 'rs1', address: 'fd00:1::1', port: 80 },
+      { name: 'rs2', address: 'fd00:1::2', port: 80, startStopped: true },
+    ],
+    steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'a service that lvsd does not own survives start and stop',
+    config: vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { }\n'),
+    servers: [],
+    before: [['ipvsadm', '-A', '-u', '10.9.9.9:53', '-s', 'rr'], ['ipvsadm', '-a', '-u', '10.9.9.9:53', '-r', '10.1.0.53:53', '-m']],
+    steps: START,
+  },
+  {
+    name: 'a configured service that exists with other settings',
+    config: vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { weight 3 }\n'),
+    servers: [],
+    before: [['ipvsadm', '-A', '-t', '10.0.0.1:80', '-s', 'wlc'], ['ipvsadm', '-a', '-t', '10.0.0.1:80', '-r', '10.1.0.1:80', '-m', '-w', '1']],
+    steps: START,
+  },
+  {
+    name: 'lvs_flush clears the table at start, lvs_flush_onstop at stop',
+    config: 'global_defs {\n  lvs_flush\n  lvs_flush_onstop\n}\n' + vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { }\n'),
+    servers: [],
+    before: [['ipvsadm', '-A', '-u', '10.9.9.9:53', '-s', 'rr']],
+    steps: [...START, { run: ['ipvsadm', '-A', '-u', '10.9.9.8:53', '-s', 'rr'] }, { wait: 200 }],
+  },
+  {
+    name: 'reload: a weight, a scheduler, a new and a removed virtual server',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2)) + vs('10.0.0.2 80', '  real_server 10.1.0.1 80 { }\n'),
+    servers: servers(2),
+    steps: [
+      ...START,
+      { reload: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2).replace('weight 2', 'weight 7')).replace('lb_algo rr', 'lb_algo wlc') + vs('10.0.0.3 80', '  real_server 10.1.0.2 80 { }\n') },
+      { wait: 3_000 },
+      { snapshot: 'reloaded' },
+    ],
+  },
+  {
+    name: 'reload keeps the health of unchanged real servers',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2)),
+    servers: servers(2),
+    steps: [
+      ...START,
+      { stop: 'rs2' },
+      AFTER_FAILURE,
+      { reload: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2)) + vs('10.0.0.5 80', '  real_server 10.1.0.1 80 { }\n') },
+      { wait: 500 },
+      { snapshot: 'just after reload' },
+    ],
+  },
+];

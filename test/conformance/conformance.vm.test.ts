@@ -1,0 +1,56 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
+import { normalizeTable } from '../../src/ipvs/model.ts';
+import { sharedVm } from '../kernel/vm.ts';
+import { CASES, type ConformanceCase } from './cases.ts';
+
+const RUN_CASE = fileURLToPath(new URL('./run-case.mjs', import.meta.url));
+
+interface CaseOutcome {
+  snapshots: Record<string, string>;
+  exitCode?: number | null;
+  events: string[];
+  log?: string;
+  error?: string;
+}
+
+/** ipvsadm lists destinations in insertion order; the order two daemons add them in is not behaviour. */
+function normalized(rules: string): string {
+  return formatRules(normalizeTable(parseRules(rules)));
+}
+
+async function runWith(daemon: 'keepalived' | 'lvsd', testCase: ConformanceCase): Promise<CaseOutcome> {
+  const vm = await sharedVm();
+  const dir = vm.scratchDir();
+  const caseFile = join(dir, 'case.json');
+  const outFile = join(dir, `${daemon}.json`);
+  writeFileSync(caseFile, JSON.stringify(testCase));
+  const job = await vm.run(['node', RUN_CASE, caseFile, daemon, outFile], { timeoutMs: 150_000 });
+  try {
+    return JSON.parse(readFileSync(outFile, 'utf8')) as CaseOutcome;
+  } catch {
+    throw new Error(`${daemon} run of ${testCase.name} left no result: ${job.stderr}${job.stdout}`);
+  }
+}
+
+// Each case runs once with keepalived 2.2.7 and once with lvsd, in two network namespaces of the
+// same kernel VM at the same time; every snapshot of `ipvsadm -S -n` must be identical.
+describe.concurrent('lvsd leaves IPVS as keepalived does', () => {
+  for (const testCase of CASES) {
+    it(testCase.name, async () => {
+      const [keepalived, lvsd] = await Promise.all([runWith('keepalived', testCase), runWith('lvsd', testCase)]);
+      expect(keepalived.error, `keepalived run failed: ${keepalived.error}`).toBeUndefined();
+      expect(lvsd.error, `lvsd run failed: ${lvsd.error}\n${lvsd.log}`).toBeUndefined();
+      expect(lvsd.events, lvsd.log).toEqual([]);
+      for (const label of Object.keys(keepalived.snapshots)) {
+        expect(normalized(lvsd.snapshots[label] ?? ''), `after ${label}\n--- lvsd log ---\n${lvsd.log}`).toBe(
+          normalized(keepalived.snapshots[label] ?? ''),
+        );
+      }
+      expect(lvsd.exitCode).toBe(0);
+    });
+  }
+});
