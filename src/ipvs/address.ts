@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 export type Family = 'inet' | 'inet6';
 
@@ -7,6 +7,37 @@ export class InvalidAddressError extends Error {
     super(`not an IPv4 or IPv6 address: ${JSON.stringify(address)}`);
     this.name = 'InvalidAddressError';
   }
+}
+
+/**
+ * The IPv4 address as a 32-bit number, or -1 when `text` is not dotted-quad IPv4. Hand-written
+ * because it runs once or twice per entry of 10,000-entry tables, where a regex per call showed.
+ */
+function ipv4Value(text: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + octet : -1;
+}
+
+export function isIPv4(text: string): boolean {
+  return ipv4Value(text) >= 0;
 }
 
 export function familyOf(address: string): Family {
@@ -18,14 +49,19 @@ export function familyOf(address: string): Family {
 /** Kernel byte layout (union nf_inet_addr): IPv4 in the first 4 bytes, the rest zero. */
 export function addressToBytes(address: string): Buffer {
   const out = Buffer.alloc(16);
-  if (isIPv4(address)) {
-    address.split('.').forEach((octet, i) => out.writeUInt8(Number(octet), i));
-    return out;
+  writeAddress(out, 0, address);
+  return out;
+}
+
+/** Writes 4 (IPv4) or 16 (IPv6) bytes at `offset`; the caller zeroes the rest. */
+export function writeAddress(out: Buffer, offset: number, address: string): void {
+  const v4 = ipv4Value(address);
+  if (v4 >= 0) {
+    out.writeUInt32BE(v4, offset);
+    return;
   }
   if (!isIPv6(address)) throw new InvalidAddressError(address);
-  const groups = ipv6Groups(address);
-  groups.forEach((group, i) => out.writeUInt16BE(group, i * 2));
-  return out;
+  ipv6Groups(address).forEach((group, i) => out.writeUInt16BE(group, offset + i * 2));
 }
 
 function ipv6Groups(address: string): number[] {

@@ -1,4 +1,4 @@
-import { getString, parseAttributes, putString } from 'netlink';
+import { getString, parseAttributes } from 'netlink';
 import {
   decodeDaemon,
   decodeDest,
@@ -6,14 +6,14 @@ import {
   decodeService,
   encodeDestDump,
   encodeOp,
-  attribute,
+  AttrWriter,
   Cmd,
   IPVS_GENL_NAME,
   IPVS_GENL_VERSION,
   type IpvsInfo,
 } from './codec.ts';
 import { diff, type Ownership } from './diff.ts';
-import { GenlTransport, NetlinkErrnoError, NetlinkLostError, type GenlRequest } from './genl-transport.ts';
+import { GenlTransport, NetlinkErrnoError, NetlinkLostError, type AnswerCallback, type GenlRequest } from './genl-transport.ts';
 import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type SyncDaemon } from './model.ts';
 
 export type { IpvsInfo } from './codec.ts';
@@ -23,6 +23,7 @@ const CTRL_VERSION = 1;
 const CTRL_CMD_GETFAMILY = 3;
 const CTRL_ATTR_FAMILY_ID = 1;
 const CTRL_ATTR_FAMILY_NAME = 2;
+const GENL_NAMSIZ = 16;
 
 export interface IpvsClientOptions {
   /** Requests in flight at once; bounded so the kernel's acks fit our receive buffer. */
@@ -108,7 +109,7 @@ export class IpvsClient {
     }
     try {
       const family = await resolveFamily(transport);
-      return new IpvsClient(transport, family, options.window ?? 128);
+      return new IpvsClient(transport, family, options.window ?? 512);
     } catch (error) {
       transport.close();
       throw error;
@@ -155,7 +156,7 @@ export class IpvsClient {
       }
     });
     const sendable = encoded.flatMap((e) => (e.request ? [e.request] : []));
-    const answers = (await this.pipeline(sendable, false)).values();
+    const answers = (await this.pipeline(sendable, { ackLastOnly: true })).values();
     return encoded.map(({ op, error }): OpResult => {
       const answer = error ? { ok: false as const, error } : answers.next().value;
       if (answer?.ok) return { op, ok: true };
@@ -167,9 +168,12 @@ export class IpvsClient {
     this.transport.close();
   }
 
-  /** Dump requests pipelined; the kernel runs one dump per socket at a time and says EBUSY to the rest. */
+  /**
+   * Dumps one after the other: the kernel runs one dump per socket at a time and says EBUSY to
+   * the rest (retried), so pipelining them only multiplies requests.
+   */
   private async dumps(requests: readonly GenlRequest[]): Promise<Buffer[][]> {
-    const answers = await this.pipeline(requests, true);
+    const answers = await this.pipeline(requests, { retryBusy: true, window: 1 });
     return answers.map((answer) => {
       if (!answer.ok) throw answer.error;
       return answer.value;
@@ -182,43 +186,35 @@ export class IpvsClient {
    */
   private async pipeline(
     requests: readonly GenlRequest[],
-    retryBusy: boolean,
+    { retryBusy = false, ackLastOnly = false, window = this.window }: { retryBusy?: boolean; ackLastOnly?: boolean; window?: number },
   ): Promise<Array<{ ok: true; value: Buffer[] } | { ok: false; error: Error }>> {
     const results: Array<{ ok: true; value: Buffer[] } | { ok: false; error: Error }> = new Array(requests.length);
     let todo = requests.map((_, i) => i);
     while (todo.length > 0) {
       const busy: number[] = [];
+      const round = todo;
       await new Promise<void>((resolve) => {
         let next = 0;
         let inFlight = 0;
-        const refill = Math.max(1, this.window >> 1);
+        const refill = Math.max(1, window >> 1);
         const pump = (): void => {
-          if (next >= todo.length) {
+          if (next >= round.length) {
             if (inFlight === 0) resolve();
             return;
           }
-          if (inFlight > this.window - refill) return;
-          const batch = todo.slice(next, next + (this.window - inFlight));
+          if (inFlight > window - refill) return;
+          const batch = round.slice(next, next + (window - inFlight));
           next += batch.length;
           inFlight += batch.length;
-          const answers = this.transport.sendBatch(
-            this.family,
-            IPVS_GENL_VERSION,
-            batch.map((i) => requests[i] as GenlRequest),
-          );
-          answers.forEach((answer, k) => {
+          const answer: AnswerCallback = (k, error, value) => {
             const index = batch[k] as number;
-            answer.then(
-              (value) => (results[index] = { ok: true, value }),
-              (error: Error) => {
-                if (retryBusy && error instanceof NetlinkErrnoError && error.code === 'EBUSY') busy.push(index);
-                else results[index] = { ok: false, error };
-              },
-            ).finally(() => {
-              inFlight--;
-              pump();
-            });
-          });
+            if (error === null) results[index] = { ok: true, value };
+            else if (retryBusy && error instanceof NetlinkErrnoError && error.code === 'EBUSY') busy.push(index);
+            else results[index] = { ok: false, error };
+            inFlight--;
+            pump();
+          };
+          this.transport.sendBatch(this.family, IPVS_GENL_VERSION, batch.map((i) => requests[i] as GenlRequest), answer, { ackLastOnly });
         };
         pump();
       });
@@ -233,7 +229,7 @@ async function resolveFamily(transport: GenlTransport): Promise<number> {
   try {
     replies = await transport.request(GENL_ID_CTRL, CTRL_VERSION, {
       cmd: CTRL_CMD_GETFAMILY,
-      payload: attribute(CTRL_ATTR_FAMILY_NAME, putString(IPVS_GENL_NAME)),
+      payload: new AttrWriter().string(CTRL_ATTR_FAMILY_NAME, IPVS_GENL_NAME, GENL_NAMSIZ).finish(),
     });
   } catch (error) {
     if (error instanceof NetlinkErrnoError && error.code === 'ENOENT') {

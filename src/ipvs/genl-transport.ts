@@ -44,11 +44,25 @@ export interface GenlRequest {
   readonly dump?: boolean;
 }
 
+/** `error` is null on success; `parts` holds the reply payloads (empty for a plain ack). */
+export type AnswerCallback = (index: number, error: Error | null, parts: Buffer[]) => void;
+
 interface Pending {
-  readonly dump: boolean;
+  readonly index: number;
   readonly parts: Buffer[];
-  resolve(parts: Buffer[]): void;
-  reject(error: Error): void;
+  /** Earlier requests sent without NLM_F_ACK: the kernel processed them before this one. */
+  readonly covers: readonly number[];
+  readonly answer: AnswerCallback;
+}
+
+export interface BatchOptions {
+  /**
+   * Ask only the batch's last request for an ack. The kernel handles a datagram's messages in
+   * order and answers a request without NLM_F_ACK only when it fails, so the last ack (or
+   * error) tells that every earlier request without an error succeeded: one ack per batch
+   * instead of one per request. Not for dumps.
+   */
+  readonly ackLastOnly?: boolean;
 }
 
 /**
@@ -75,38 +89,47 @@ export class GenlTransport {
     return this.sent;
   }
 
-  /** Sends all requests in one datagram; one promise per request, in order. */
-  sendBatch(family: number, version: number, requests: readonly GenlRequest[]): Promise<Buffer[]>[] {
+  /**
+   * Sends all requests in one datagram; `answer` is called once per request with its index.
+   * (Callbacks, not promises: at 11,000 requests per table the promise machinery showed.)
+   */
+  sendBatch(family: number, version: number, requests: readonly GenlRequest[], answer: AnswerCallback, options: BatchOptions = {}): void {
+    if (options.ackLastOnly && requests.some((r) => r.dump)) throw new Error('a dump cannot be batched without acks');
     const port = this.socket.address().port;
+    const headers = Buffer.alloc(requests.length * (HEADER_LENGTH + GENL_HEADER_LENGTH));
     const frames: Buffer[] = [];
-    const answers = requests.map((request) => {
+    let silent: number[] = [];
+    requests.forEach((request, index) => {
       const seq = this.nextSeq();
-      const frame = Buffer.alloc(HEADER_LENGTH + GENL_HEADER_LENGTH);
+      const last = index === requests.length - 1;
+      const ack = !request.dump && (last || !options.ackLastOnly);
+      const frame = headers.subarray(index * (HEADER_LENGTH + GENL_HEADER_LENGTH), (index + 1) * (HEADER_LENGTH + GENL_HEADER_LENGTH));
       frame.writeUInt32LE(HEADER_LENGTH + GENL_HEADER_LENGTH + request.payload.length, 0);
       frame.writeUInt16LE(family, 4);
-      frame.writeUInt16LE(NLM_F_REQUEST | (request.dump ? NLM_F_DUMP : NLM_F_ACK), 6);
+      frame.writeUInt16LE(NLM_F_REQUEST | (request.dump ? NLM_F_DUMP : ack ? NLM_F_ACK : 0), 6);
       frame.writeUInt32LE(seq, 8);
       frame.writeUInt32LE(port, 12);
       frame.writeUInt8(request.cmd, 16);
       frame.writeUInt8(version, 17);
       frames.push(frame, request.payload);
-      return new Promise<Buffer[]>((resolve, reject) => {
-        this.pending.set(seq, { dump: request.dump ?? false, parts: [], resolve, reject });
-      });
+      const covers = ack ? silent : [];
+      if (covers === silent) silent = [];
+      if (!request.dump && !ack) silent.push(seq);
+      this.pending.set(seq, { index, parts: [], covers, answer });
     });
-    if (requests.length === 0) return answers;
+    if (requests.length === 0) return;
     this.socket.ref();
     this.armWatchdog();
     this.sent += requests.length;
     this.socket.send(frames, {}, (error) => {
       if (error) this.failAll(new NetlinkLostError(`send: ${error.code ?? error.message}`));
     });
-    return answers;
   }
 
   request(family: number, version: number, request: GenlRequest): Promise<Buffer[]> {
-    const [answer] = this.sendBatch(family, version, [request]);
-    return answer as Promise<Buffer[]>;
+    return new Promise((resolve, reject) =>
+      this.sendBatch(family, version, [request], (_, error, parts) => (error ? reject(error) : resolve(parts))),
+    );
   }
 
   close(): void {
@@ -145,8 +168,12 @@ export class GenlTransport {
 
   private settle(seq: number, pending: Pending, errno: number): void {
     this.pending.delete(seq);
-    if (errno < 0) pending.reject(new NetlinkErrnoError(errno));
-    else pending.resolve(pending.parts);
+    for (const earlier of pending.covers) {
+      const succeeded = this.pending.get(earlier);
+      this.pending.delete(earlier);
+      succeeded?.answer(succeeded.index, null, []);
+    }
+    pending.answer(pending.index, errno < 0 ? new NetlinkErrnoError(errno) : null, pending.parts);
     if (this.pending.size === 0) this.idle();
   }
 
@@ -166,6 +193,6 @@ export class GenlTransport {
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.idle();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) p.answer(p.index, error, []);
   }
 }
