@@ -48,12 +48,16 @@ export interface MachineState {
   /** With preempt_delay: the time from which a lower priority master is no longer accepted. */
   preemptAt: number | undefined;
   splitBrain: SplitBrain | undefined;
+  /** The master down timer expired but the sync group held us back. */
+  wantsMaster: boolean;
   drops: Partial<Record<DropReason, number>>;
 }
 
 export type MachineEvent =
-  | { type: 'start'; now: number }
-  | { type: 'tick'; now: number }
+  /** `resumeAsMaster`: a reloaded instance that was master keeps the role without an election. */
+  | { type: 'start'; now: number; resumeAsMaster?: boolean }
+  /** `holdMaster`: a sync group member waits until every member wants to be master. */
+  | { type: 'tick'; now: number; holdMaster?: boolean }
   | { type: 'advert'; now: number; source: string; ttl: number; advert: Advertisement }
   | { type: 'priority'; now: number; effectivePriority: number }
   | { type: 'fault'; now: number; faulty: boolean }
@@ -63,6 +67,7 @@ export type MachineEvent =
 
 export type TransitionReason =
   | 'startup'
+  | 'reload'
   | 'address-owner'
   | 'master-down-timer'
   | 'higher-priority-master'
@@ -99,6 +104,7 @@ export function initialMachineState(params: MachineParams): MachineState {
     garpAt: undefined,
     preemptAt: undefined,
     splitBrain: undefined,
+    wantsMaster: false,
     drops: {},
   };
 }
@@ -134,12 +140,13 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
     case 'start':
       if (state.state !== 'INIT') return state;
       if (state.faulty) return enterFault(state, event.now, 'startup', actions);
+      if (event.resumeAsMaster) return becomeMaster(params, state, event.now, 'reload', actions);
       if (isOwner(params, state)) return becomeMaster(params, state, event.now, 'address-owner', actions);
       // keepalived's `state MASTER` takes the master role at once and lets the election sort it out.
       if (params.initialState === 'MASTER') return becomeMaster(params, state, event.now, 'startup', actions);
       return becomeBackup(params, state, event.now, 'startup', actions);
     case 'tick':
-      return onTick(params, state, event.now, actions);
+      return onTick(params, state, event.now, event.holdMaster ?? false, actions);
     case 'advert':
       return onAdvert(params, state, event, actions);
     case 'priority':
@@ -163,7 +170,7 @@ function transition(state: MachineState, to: VrrpState, reason: TransitionReason
 }
 
 function clearTimers(state: MachineState): MachineState {
-  return { ...state, advertAt: undefined, masterDownAt: undefined, garpAt: undefined, preemptAt: undefined };
+  return { ...state, advertAt: undefined, masterDownAt: undefined, garpAt: undefined, preemptAt: undefined, wantsMaster: false };
 }
 
 function becomeMaster(params: MachineParams, state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
@@ -191,8 +198,10 @@ function enterFault(state: MachineState, now: number, reason: TransitionReason, 
   return transition({ ...clearTimers(state), splitBrain: undefined, masterAddress: undefined }, 'FAULT', reason, actions);
 }
 
-function onTick(params: MachineParams, state: MachineState, now: number, actions: MachineAction[]): MachineState {
+function onTick(params: MachineParams, state: MachineState, now: number, holdMaster: boolean, actions: MachineAction[]): MachineState {
   if (state.state === 'BACKUP' && state.masterDownAt !== undefined && state.masterDownAt <= now) {
+    // Held members look again an advert interval later rather than thrash the group.
+    if (holdMaster) return { ...state, wantsMaster: true, masterDownAt: now + params.advertIntervalMs };
     return becomeMaster(params, state, now, 'master-down-timer', actions);
   }
   if (state.state !== 'MASTER') return state;
@@ -281,7 +290,7 @@ function backupReceives(params: MachineParams, state: MachineState, source: stri
 }
 
 function followMaster(params: MachineParams, state: MachineState, advert: Advertisement, now: number): MachineState {
-  const adopted = params.version === 3 ? { ...state, masterAdvertIntervalMs: advert.advertIntervalMs } : state;
+  const adopted = { ...state, wantsMaster: false, masterAdvertIntervalMs: params.version === 3 ? advert.advertIntervalMs : state.masterAdvertIntervalMs };
   return { ...adopted, masterDownAt: now + masterDownIntervalMs(params, adopted) };
 }
 

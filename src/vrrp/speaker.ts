@@ -19,7 +19,7 @@ import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTI
 import { notifyArguments, notifyFifoLine, runCommand, splitCommandLine, writeFifo, type NotifyState } from './scripts.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
-import type { VirtualAddress, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 export interface VrrpOptions {
   logger: Logger;
@@ -94,10 +94,12 @@ class Speaker {
     for (const [name, runner] of this.instances) {
       const next = wanted.get(name);
       if (next && JSON.stringify(next) === JSON.stringify(runner.spec)) continue;
-      const keep = new Set(next?.virtualAddresses.concat(next.excludedAddresses).map((vip) => vip.address) ?? []);
-      const inherited = await runner.retire(keep);
       this.instances.delete(name);
-      if (next) await this.startInstance(next, inherited);
+      if (!next) {
+        await runner.stop();
+        continue;
+      }
+      await this.startInstance(next, await runner.handOver(next));
     }
     const firstStart = this.channels.size === 0;
     for (const spec of specs) {
@@ -144,6 +146,7 @@ class Speaker {
       now: this.now,
       links: this.links,
       onTransition: (from, to) => this.followSyncGroup(spec.name, to),
+      syncGroupHoldsMaster: () => this.syncGroupHoldsMaster(spec.name),
     });
     this.instances.set(spec.name, runner);
     runner.start(inherited, this.trackedHealth(spec));
@@ -189,6 +192,13 @@ class Speaker {
       return;
     }
     runner.receive(packet);
+  }
+
+  /** keepalived's rule: a sync group goes master only when every member wants to. */
+  private syncGroupHoldsMaster(name: string): boolean {
+    const group = this.syncGroups.find((candidate) => candidate.members.includes(name));
+    if (!group) return false;
+    return group.members.some((member) => member !== name && !this.instances.get(member)?.wantsMaster());
   }
 
   private followSyncGroup(name: string, to: VrrpState): void {
@@ -289,6 +299,7 @@ interface RunnerContext {
   now: () => number;
   links: Map<string, LinkInfo>;
   onTransition: (from: VrrpState, to: VrrpState) => void;
+  syncGroupHoldsMaster: () => boolean;
 }
 
 class InstanceRunner {
@@ -301,7 +312,6 @@ class InstanceRunner {
   /** Notify scripts run in order too, but never hold up the VIPs. */
   private notifications: Promise<void> = Promise.resolve();
   private garpTimers = new Set<ReturnType<typeof setTimeout>>();
-  private keepOnRetire: Set<string> | undefined;
 
   constructor(
     readonly spec: VrrpInstanceSpec,
@@ -335,9 +345,11 @@ class InstanceRunner {
   start(inherited: VrrpState | undefined, tracked: { effectivePriority: number; faulty: boolean }): void {
     const now = this.context.now();
     this.machine = { ...this.machine, effectivePriority: tracked.effectivePriority, faulty: tracked.faulty };
-    this.dispatch({ type: 'start', now });
-    // A reloaded master stays master rather than waiting for the election to give it back.
-    if (inherited === 'MASTER' && this.machine.state === 'BACKUP') this.dispatch({ type: 'sync', now, to: 'MASTER' });
+    this.dispatch({ type: 'start', now, resumeAsMaster: inherited === 'MASTER' });
+  }
+
+  wantsMaster(): boolean {
+    return this.machine.state === 'MASTER' || this.machine.wantsMaster;
   }
 
   track(tracked: { effectivePriority: number; faulty: boolean }): void {
@@ -392,11 +404,26 @@ class InstanceRunner {
     await Promise.all([this.work, this.notifications]);
   }
 
-  /** Stops for a reload; addresses in `keep` stay on the interface for the successor. */
-  async retire(keep: Set<string>): Promise<VrrpState> {
+  /**
+   * Quietly makes way for a reloaded successor: no priority 0 advert (the peer would take over
+   * for nothing), and only what the successor no longer wants leaves the interface.
+   */
+  async handOver(successor: VrrpInstanceSpec): Promise<VrrpState> {
     const state = this.machine.state;
-    this.keepOnRetire = keep;
-    await this.stop();
+    clearTimeout(this.timer);
+    for (const timer of this.garpTimers) clearTimeout(timer);
+    this.machine = { ...this.machine, state: 'STOPPED' };
+    if (state === 'MASTER') {
+      const kept = successor.virtualAddresses.concat(successor.excludedAddresses);
+      const keptRoutes = successor.virtualRoutes.map((route) => JSON.stringify(route));
+      this.enqueue('remove VIPs', () =>
+        this.removeAddresses(
+          (vip) => !kept.some((other) => other.address === vip.address),
+          (route) => !keptRoutes.includes(JSON.stringify(route)),
+        ),
+      );
+    }
+    await Promise.all([this.work, this.notifications]);
     return state;
   }
 
@@ -404,7 +431,10 @@ class InstanceRunner {
     clearTimeout(this.timer);
     const deadline = nextDeadline(this.machine);
     if (deadline === undefined) return;
-    this.timer = setTimeout(() => this.dispatch({ type: 'tick', now: this.context.now() }), Math.max(0, deadline - this.context.now()));
+    this.timer = setTimeout(
+      () => this.dispatch({ type: 'tick', now: this.context.now(), holdMaster: this.context.syncGroupHoldsMaster() }),
+      Math.max(0, deadline - this.context.now()),
+    );
   }
 
   private perform(action: MachineAction): void {
@@ -476,14 +506,14 @@ class InstanceRunner {
     for (const route of this.spec.virtualRoutes) await this.context.netlink.addRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
   }
 
-  private async removeAddresses(): Promise<void> {
-    const keep = this.keepOnRetire;
-    for (const route of this.spec.virtualRoutes) {
-      if (!keep) await this.context.netlink.removeRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
+  private async removeAddresses(
+    removeAddress: (vip: VirtualAddress) => boolean = () => true,
+    removeRoute: (route: VirtualRoute) => boolean = () => true,
+  ): Promise<void> {
+    for (const route of this.spec.virtualRoutes.filter(removeRoute)) {
+      await this.context.netlink.removeRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
     }
-    for (const vip of this.allAddresses()) {
-      if (!keep?.has(vip.address)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
-    }
+    for (const vip of this.allAddresses().filter(removeAddress)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
   }
 
   /** garp_master_repeat packets per VIP, vrrp_garp_interval apart. */

@@ -1,6 +1,6 @@
 // lvsd's VRRP speaker against the real keepalived 2.2.7, each in its own network namespace on a
 // veth pair (see lab.ts). Node A is 10.77.0.1, node B 10.77.0.2.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lab, sleep } from './lab.ts';
@@ -77,10 +77,11 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
   }, 30_000);
 
-  it('v3 multicast: lvsd hands over at once on SIGTERM and, with nopreempt, does not take the VIP back', async () => {
+  it('v3 multicast: lvsd hands over at once on SIGTERM (notify STOP) and, with nopreempt, does not take the VIP back', async () => {
     const lab = await newLab();
     const base = { vrid: 53, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
-    const lvsdSpec = [speakerInstance({ ...base, name: 'lvsd', priority: 150, preempt: false })];
+    const notifyLog = join(lab.dir, 'notify.log');
+    const lvsdSpec = [speakerInstance({ ...base, name: 'lvsd', priority: 150, preempt: false, notifyLog })];
     const lvsd = await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
     lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
@@ -93,6 +94,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
     // A priority 0 advert lets the backup take over after its skew time, not Master_Down_Interval.
     expect(Date.now() - stoppedAt).toBeLessThan(2000);
+    expect(readFileSync(notifyLog, 'utf8')).toBe('INSTANCE lvsd BACKUP 150\nINSTANCE lvsd MASTER 150\nINSTANCE lvsd STOP 150\n');
 
     await lab.startSpeaker(lab.b, 'lvsd', lvsdSpec);
     await sleep(1500);
@@ -136,6 +138,28 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
     expect(await lab.waitForAddress(lab.a, V4.vip, false, 2000)).toBe(true);
   }, 40_000);
+
+  it('sync group: members wait for each other and move together', async () => {
+    const lab = await newLab();
+    const vip2 = '10.77.0.101';
+    const common = { version: 3, advertIntervalMs: 200, priority: 100, vipPrefix: 24 } satisfies Partial<PeerConfig>;
+    const members = [
+      speakerInstance({ ...common, name: 'VI_1', vrid: 61, vip: V4.vip }),
+      speakerInstance({ ...common, name: 'VI_2', vrid: 62, vip: vip2 }),
+    ];
+    // keepalived runs only VI_1: alone, lvsd's VI_2 would be master at once, but its group holds it.
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...common, name: 'ka', vrid: 61, vip: V4.vip, priority: 150 }));
+    await lab.waitForKeepalivedPids('ka');
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
+    await lab.startSpeaker(lab.b, 'lvsd', members, [{ name: 'G', members: ['VI_1', 'VI_2'] }]);
+    await sleep(1500);
+    expect(await lab.hasAddress(lab.b, vip2)).toBe(false);
+    expect(lab.speakerStatus('lvsd').map((s) => s.state)).toEqual(['BACKUP', 'BACKUP']);
+
+    for (const pid of lab.keepalivedPids('ka')) process.kill(pid, 'SIGKILL');
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.b, vip2, true, V3_WAIT)).toBe(true);
+  }, 30_000);
 
   it('IPv6, v3 multicast: keepalived failing its vrrp_script hands the VIP to lvsd, announced by unsolicited NA', async () => {
     const lab = await newLab();

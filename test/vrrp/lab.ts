@@ -4,7 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.ts';
 import type { VrrpInstanceStatus } from '../../src/vrrp/speaker.ts';
 
 export const LAB_INTERFACE = 'vr0';
@@ -137,9 +137,9 @@ export class Lab {
     for (let attempt = 0; attempt < 100 && this.keepalivedPids(name).length < 2; attempt++) await sleep(50);
   }
 
-  async startSpeaker(node: Node, name: string, instances: VrrpInstanceSpec[]): Promise<ChildProcess> {
+  async startSpeaker(node: Node, name: string, instances: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[] = []): Promise<ChildProcess> {
     const specFile = join(this.dir, `${name}.json`);
-    writeFileSync(specFile, JSON.stringify({ instances, statusFile: this.statusFile(name) }));
+    writeFileSync(specFile, JSON.stringify({ instances, syncGroups, statusFile: this.statusFile(name) }));
     rmSync(this.statusFile(name), { force: true });
     const log = openSync(join(this.dir, `${name}.log`), 'a');
     const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, '--import', 'tsx', join(REPO, 'test/vrrp/run-speaker.ts'), specFile], {

@@ -185,6 +185,20 @@ describe('VRRP state machine', () => {
     });
   });
 
+  it('waits for the rest of its sync group before becoming master', () => {
+    const p = params();
+    const held = drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700, holdMaster: true }]);
+    expect(held.state).toMatchObject({ state: 'BACKUP', wantsMaster: true, masterDownAt: 4700 });
+    expect(drive(p, [{ type: 'tick', now: 4700 }], held.state).state.state).toBe('MASTER');
+    expect(drive(p, [received(4000, 120)], held.state).state.wantsMaster).toBe(false);
+  });
+
+  it('a reloaded master resumes as master without an election', () => {
+    const { state, actions } = drive(params(), [{ type: 'start', now: 0, resumeAsMaster: true }]);
+    expect(state.state).toBe('MASTER');
+    expect(actions.at(-1)).toEqual({ type: 'transition', from: 'INIT', to: 'MASTER', reason: 'reload' });
+  });
+
   it('follows its sync group', () => {
     const p = params();
     const backup = drive(p, [{ type: 'start', now: 0 }]).state;

@@ -16,6 +16,8 @@ export interface PeerConfig {
   password?: string;
   /** Unicast: our source and the peer; multicast when absent. */
   unicast?: { source: string; peer: string };
+  /** lvsd only: a `notify` script appending its arguments to this file. */
+  notifyLog?: string;
   /** A vrrp_script `test -e FILE` tracked with this weight. */
   checkFile?: { path: string; weight: number };
 }
@@ -88,6 +90,13 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
       : [],
     trackInterfaces: [],
     garp: { masterDelayMs: 0, masterRepeat: 5, intervalMs: 0 },
-    notify: { master: undefined, backup: undefined, fault: undefined, stop: undefined, any: undefined, fifo: undefined },
+    notify: {
+      master: undefined,
+      backup: undefined,
+      fault: undefined,
+      stop: undefined,
+      any: peer.notifyLog === undefined ? undefined : `/bin/sh -c 'echo "$*" >> ${peer.notifyLog}' notify`,
+      fifo: undefined,
+    },
   };
 }
