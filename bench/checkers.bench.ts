@@ -3,18 +3,21 @@
 //
 //   node --import tsx bench/checkers.bench.ts            2,000 real servers, 20 s per side
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
-//   options: --rs N  --seconds S  --only lvsd|keepalived
+//   options: --rs N  --seconds S  --only lvsd|keepalived  --profile DIR (CPU profile of lvsd's pool)
 //
 // Half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
 // The two sides run one after the other in the same run (running both at once
 // would only measure how they share two cores). Checks per second are counted
 // at the listeners, CPU and peak RSS from /proc for lvsd's pool process and
-// keepalived's checker child. This host has no IPVS, so keepalived runs with
-// the LD_PRELOAD shim of test/healthcheck/keepalived.ts (IPVS calls succeed
-// without reaching a kernel); its checks are real.
+// keepalived's checker child, split into user and kernel time: both sides make
+// the same connect/write/close system calls, so the user part is where they
+// differ. This host has no IPVS, so keepalived runs with the LD_PRELOAD shim
+// of test/healthcheck/keepalived.ts (IPVS calls succeed without reaching a
+// kernel); its checks are real. Numbers are only comparable on a quiet
+// machine: the load average is printed with them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +36,7 @@ const WARMUP_MS = 3000;
 
 interface Sample {
   readonly cpuSeconds: number;
+  readonly systemSeconds: number;
   readonly peakRssMb: number;
   readonly tcp: number;
   readonly http: number;
@@ -43,6 +47,8 @@ interface SideResult {
   readonly name: string;
   readonly checksPerSecond: number;
   readonly cpuSecondsPer1000: number;
+  /** The kernel's part of it (connect, write, close). */
+  readonly systemSecondsPer1000: number;
   readonly cpuShare: number;
   readonly peakRssMb: number;
   readonly lagP99Ms?: number;
@@ -158,13 +164,14 @@ function keepalivedConf(realServers: number): string {
 
 // ------------------------------------------------------------------ measurement
 
-async function processSample(pid: number): Promise<{ cpuSeconds: number; peakRssMb: number }> {
+async function processSample(pid: number): Promise<{ cpuSeconds: number; systemSeconds: number; peakRssMb: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const userTicks = Number(fields[11]);
+  const systemTicks = Number(fields[12]);
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, peakRssMb: hwmKb / 1024 };
+  return { cpuSeconds: (userTicks + systemTicks) / 100, systemSeconds: systemTicks / 100, peakRssMb: hwmKb / 1024 };
 }
 
 async function sample(pid: number, listener: LineChannel): Promise<Sample> {
@@ -181,6 +188,7 @@ function summarize(name: string, start: Sample, end: Sample, notes: string[], la
     name,
     checksPerSecond: checks / seconds,
     cpuSecondsPer1000: checks === 0 ? Number.NaN : (cpu / checks) * 1000,
+    systemSecondsPer1000: checks === 0 ? Number.NaN : ((end.systemSeconds - start.systemSeconds) / checks) * 1000,
     cpuShare: cpu / seconds,
     peakRssMb: end.peakRssMb,
     ...(lag === undefined ? {} : { lagP99Ms: lag.p99, lagP50Ms: lag.p50 }),
@@ -192,7 +200,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runLvsd(configFile: string, seconds: number, listener: LineChannel): Promise<SideResult> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', configFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const profileDir = flag('--profile');
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile], { stdio: ['pipe', 'pipe', 'inherit'] });
   const channel = new LineChannel(child);
   try {
     if ((await channel.next(120_000)) !== 'ready') throw new Error('lvsd worker did not start');
@@ -202,6 +212,7 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     await sleep(seconds * 1000);
     const end = await sample(child.pid!, listener);
     const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
+    await new Promise((resolve) => child.once('exit', resolve));
     const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`, 'RSS includes the tsx loader'];
     return summarize('lvsd', start, end, notes, stats.lagMs);
   } finally {
@@ -266,6 +277,7 @@ async function main(): Promise<void> {
     const configFile = join(dir, 'keepalived.conf');
     await writeFile(configFile, keepalivedConf(realServers));
     console.log(`bench/checkers: ${realServers} real servers (half TCP_CHECK, half HTTP_GET), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
+    console.log(`load average before the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
 
     const results: SideResult[] = [];
     if (only !== 'keepalived') results.push(await runLvsd(configFile, seconds, listener));
@@ -285,10 +297,10 @@ async function main(): Promise<void> {
 function report(results: SideResult[], realServers: number): void {
   const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
   console.log('');
-  console.log('side        checks/s  (target)  CPU s/1000 checks  CPU cores  peak RSS MB  lag p50/p99 ms');
+  console.log('side        checks/s  (target)  CPU s/1000 checks (kernel)  CPU cores  peak RSS MB  lag p50/p99 ms');
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(10)} ${fmt(r.checksPerSecond, 0).padStart(9)} ${String(realServers).padStart(9)} ${fmt(r.cpuSecondsPer1000, 4).padStart(18)} ${fmt(r.cpuShare, 2).padStart(10)} ${fmt(r.peakRssMb, 0).padStart(12)}  ${r.lagP50Ms === undefined ? '-' : `${fmt(r.lagP50Ms, 0)}/${fmt(r.lagP99Ms, 0)}`}`,
+      `${r.name.padEnd(10)} ${fmt(r.checksPerSecond, 0).padStart(9)} ${String(realServers).padStart(9)} ${fmt(r.cpuSecondsPer1000, 4).padStart(18)} ${`(${fmt(r.systemSecondsPer1000, 4)})`.padStart(8)} ${fmt(r.cpuShare, 2).padStart(10)} ${fmt(r.peakRssMb, 0).padStart(12)}  ${r.lagP50Ms === undefined ? '-' : `${fmt(r.lagP50Ms, 0)}/${fmt(r.lagP99Ms, 0)}`}`,
     );
     console.log(`           ${r.notes.join('; ')}`);
   }
