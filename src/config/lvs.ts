@@ -365,6 +365,13 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     d.warn(s.at, `${described} has no real servers - ignoring`);
     return undefined;
   }
+  let quorum = v.quorum ?? 1;
+  const totalWeight = resolvedServers.reduce((sum, rs) => sum + rs.weight, 0);
+  if (quorum > totalWeight) {
+    const reduced = Math.max(1, totalWeight);
+    d.warn(s.at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${reduced}`);
+    quorum = reduced;
+  }
 
   return {
     at: s.at,
@@ -384,7 +391,7 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     smtpAlert: v.smtpAlert,
     alpha: settings.alpha ?? false,
     omega: v.omega ?? false,
-    quorum: v.quorum ?? 1,
+    quorum,
     hysteresis: v.hysteresis ?? 0,
     quorumUp: v.quorumUp,
     quorumDown: v.quorumDown,

@@ -2,7 +2,7 @@
 // then checks what refers to what (groups, scripts, track files, sync groups).
 import type { Diagnostics } from './diagnostics.ts';
 import type {
-  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance,
+  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
@@ -48,6 +48,23 @@ function resolveTracking<T extends { readonly name: string; readonly at: Stateme
     d.warn(t.at, `(${owner}) ${what} ${t.name} not found, ignoring`);
     return false;
   });
+}
+
+/** Where the first script of the configuration is set, if any (for the script_security warning). */
+function firstScriptAt(config: Omit<KeepalivedConfig, 'files'>): SourceLocation | undefined {
+  const owners: { at: SourceLocation; has: boolean }[] = [
+    ...config.virtualServers.flatMap((vs) => [
+      { at: vs.at, has: vs.quorumUp !== undefined || vs.quorumDown !== undefined },
+      ...vs.realServers.flatMap((rs) => [
+        { at: rs.at, has: rs.notifyUp !== undefined || rs.notifyDown !== undefined },
+        ...rs.checkers.map((c) => ({ at: c.at, has: c.kind === 'MISC_CHECK' })),
+      ]),
+    ]),
+    ...config.vrrpScripts.map((script) => ({ at: script.at, has: true })),
+    ...[...config.vrrpInstances, ...config.vrrpSyncGroups].map((owner) => ({ at: owner.at, has: Object.keys(owner.notify).length > 0 })),
+  ];
+  const first = owners.filter((o) => o.has).sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line)[0];
+  return first?.at;
 }
 
 export function resolveConfig(root: readonly Statement[], files: readonly string[], hostname: string, d: Diagnostics): KeepalivedConfig {
@@ -161,7 +178,7 @@ export function resolveConfig(root: readonly Statement[], files: readonly string
     d.error(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined`);
   }
 
-  return {
+  const config = {
     globalDefs,
     virtualServers: servers,
     virtualServerGroups: groups,
@@ -176,4 +193,9 @@ export function resolveConfig(root: readonly Statement[], files: readonly string
     ...(netNamespace !== undefined && { netNamespace }),
     files,
   };
+  const scriptAt = globalDefs.enableScriptSecurity ? undefined : firstScriptAt(config);
+  if (scriptAt) {
+    d.warn(scriptAt, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled');
+  }
+  return config;
 }

@@ -329,7 +329,10 @@ vrrp_instance V {
     if (!result.ok) return;
     expect(result.config.vrrpScripts[0]).toMatchObject({ script: { command: '/bin/check arg' }, intervalMs: 1000, timeoutMs: 1000, weight: 0, rise: 1, fall: 1 });
     expect(result.config.vrrpInstances[0]!.trackScripts).toMatchObject([{ name: 'chk', weight: 10 }]);
-    expect(messages(result, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:6:5: warning: (V) track script missing not found, ignoring']);
+    expect(messages(result, 'warnings')).toEqual([
+      '/etc/keepalived/keepalived.conf:6:5: warning: (V) track script missing not found, ignoring',
+      '/etc/keepalived/keepalived.conf:1:1: warning: SECURITY VIOLATION - scripts are being executed but script_security not enabled',
+    ]);
   });
 
   it('links sync group members both ways', () => {
