@@ -139,6 +139,30 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     expect(await lab.waitForAddress(lab.a, V4.vip, false, 2000)).toBe(true);
   }, 40_000);
 
+  it('reload keeps the master and its VIPs in place, adds new VIPs, and retires removed instances', async () => {
+    const lab = await newLab();
+    const base = { vrid: 57, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
+    const main = speakerInstance({ ...base, name: 'lvsd', priority: 150 });
+    const extra = speakerInstance({ ...base, name: 'other', vrid: 58, priority: 150, vip: '10.77.0.110' });
+    const lvsd = await lab.startSpeaker(lab.b, 'lvsd', [main, extra]);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.b, '10.77.0.110', true, V3_WAIT)).toBe(true);
+
+    const added = { address: '10.77.0.102', prefixLength: 24, dev: undefined, label: undefined, scope: 'global' as const };
+    // keepalived checks the address list of adverts, so the added VIP goes in the excluded list.
+    lab.reloadSpeaker(lvsd, 'lvsd', [{ ...main, priority: 140, excludedAddresses: [added] }]);
+    expect(await lab.waitForAddress(lab.b, added.address, true, V3_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.b, '10.77.0.110', false, V3_WAIT)).toBe(true);
+    for (let check = 0; check < 10; check++) {
+      expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
+      expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+      await sleep(100);
+    }
+    expect(lab.speakerStatus('lvsd')).toMatchObject([{ name: 'lvsd', state: 'MASTER', configuredPriority: 140 }]);
+    expect(lab.log('lvsd').match(/Entering MASTER/g)).toHaveLength(3);
+  }, 30_000);
+
   it('sync group: members wait for each other and move together', async () => {
     const lab = await newLab();
     const vip2 = '10.77.0.101';

@@ -160,6 +160,12 @@ export class Lab {
     return child;
   }
 
+  /** Rewrites the speaker's spec and sends SIGHUP, as `lvsctl reload` would. */
+  reloadSpeaker(child: ChildProcess, name: string, instances: VrrpInstanceSpec[]): void {
+    writeFileSync(join(this.dir, `${name}.json`), JSON.stringify({ instances, statusFile: this.statusFile(name) }));
+    child.kill('SIGHUP');
+  }
+
   statusFile(name: string): string {
     return join(this.dir, `${name}.status.json`);
   }

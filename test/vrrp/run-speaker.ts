@@ -1,7 +1,7 @@
 // Runs lvsd's VRRP speaker alone, for interop tests and the failover benchmark:
 //   ip netns exec NS node --import tsx test/vrrp/run-speaker.ts SPEC.json
 // SPEC.json: { "instances": VrrpInstanceSpec[], "statusFile"?: string }.
-// SIGTERM stops it the way lvsd does (priority 0 advert, VIPs removed); the status is written
+// SIGHUP re-reads SPEC.json and reloads (handle.update). SIGTERM stops it the way lvsd does (priority 0 advert, VIPs removed); the status is written
 // to statusFile every 100 ms so tests can read what `lvsctl status` would show.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import pino from 'pino';
@@ -16,7 +16,8 @@ interface RunnerSpec {
 
 const specPath = process.argv[2];
 if (!specPath) throw new Error('usage: run-speaker.ts SPEC.json');
-const spec = JSON.parse(readFileSync(specPath, 'utf8')) as RunnerSpec;
+const readSpec = () => JSON.parse(readFileSync(specPath, 'utf8')) as RunnerSpec;
+const spec = readSpec();
 const logger = pino({ level: process.env.LVSD_LOG_LEVEL ?? 'info' }, pino.destination(2));
 const handle = await startVrrp(spec.instances, { logger, syncGroups: spec.syncGroups ?? [] });
 
@@ -27,6 +28,11 @@ const statusTimer = statusFile
       renameSync(`${statusFile}.tmp`, statusFile);
     }, 100)
   : undefined;
+
+process.on('SIGHUP', () => {
+  const next = readSpec();
+  void handle.update(next.instances, next.syncGroups ?? []).then(() => logger.info('reloaded'));
+});
 
 process.on('SIGTERM', () => {
   clearInterval(statusTimer);
