@@ -32,7 +32,9 @@ interface Results {
   keepalivedMs: number;
   weightChangeRequests: number;
   weightChangeMs: number;
+  weightDiffMs: number;
   readBackRequests: number;
+  readBackMs: number;
   emptyOursMs: number;
   emptyOursRequests: number;
   emptyIpvsadmMs: number;
@@ -95,22 +97,30 @@ async function inVm(services: number, destsPer: number): Promise<Results> {
   const failures = results.filter((r) => !r.ok);
   if (failures.length > 0 || procEntries() !== entries) throw new Error(`lvsd left the table incomplete: ${failures.length} failures`);
 
-  // One weight change: the daemon's diff against what it read, then the apply.
+  // Reading the full table back (what sync does before and after applying).
+  t = now();
+  let sent = client.requestsSent;
   const current = await client.dump();
-  const readBackRequests = services + 1;
+  const readBackMs = now() - t;
+  const readBackRequests = client.requestsSent - sent;
+
+  // One weight change: the daemon's diff against what it read, then the apply.
   const changed = wanted.map((s, i) => (i === services >> 1 ? { ...s, dests: s.dests.map((d, j) => (j === 0 ? { ...d, weight: d.weight + 10 } : d)) } : s));
   t = now();
-  const sent1 = client.requestsSent;
-  await client.apply(diff(current, changed, ownsEverything));
+  const weightOps = diff(current, changed, ownsEverything);
+  const weightDiffMs = now() - t;
+  t = now();
+  sent = client.requestsSent;
+  await client.apply(weightOps);
   const weightChangeMs = now() - t;
-  const weightChangeRequests = client.requestsSent - sent1;
+  const weightChangeRequests = client.requestsSent - sent;
 
   // Emptying what we own, service by service (destinations go with their service).
   t = now();
-  const sent2 = client.requestsSent;
+  sent = client.requestsSent;
   await client.apply(diff(changed, [], ownsEverything));
   const emptyOursMs = now() - t;
-  const emptyOursRequests = client.requestsSent - sent2;
+  const emptyOursRequests = client.requestsSent - sent;
   client.close();
   if (procEntries() !== 0) throw new Error('lvsd did not empty the table');
 
@@ -165,7 +175,9 @@ async function inVm(services: number, destsPer: number): Promise<Results> {
     keepalivedMs,
     weightChangeRequests,
     weightChangeMs,
+    weightDiffMs,
     readBackRequests,
+    readBackMs,
     emptyOursMs,
     emptyOursRequests,
     emptyIpvsadmMs,
@@ -181,8 +193,9 @@ function report(r: Results): void {
   console.log(`  ipvsadm -R            ${ms(r.ipvsadmMs).padStart(10)}`);
   console.log(`  keepalived 2.2.7      ${ms(r.keepalivedMs).padStart(10)}   (exec until /proc/net/ip_vs is full)`);
   console.log(`  ratio lvsd/keepalived ${ratio(r.oursMs, r.keepalivedMs)} (goal <= 0.5x)   lvsd/ipvsadm ${ratio(r.oursMs, r.ipvsadmMs)}   keepalived/ipvsadm ${ratio(r.keepalivedMs, r.ipvsadmMs)}`);
-  console.log(`One weight change: ${r.weightChangeRequests} request(s) in ${ms(r.weightChangeMs)} (goal: 1); reading the kernel back for a sync costs ${r.readBackRequests} dump requests`);
-  console.log(`Emptying ${r.dests} destinations: lvsd ${ms(r.emptyOursMs)} (${r.emptyOursRequests} requests, one per service)   ipvsadm -C ${ms(r.emptyIpvsadmMs)}   keepalived on SIGTERM ${ms(r.emptyKeepalivedMs)}`);
+  console.log(`One weight change: ${r.weightChangeRequests} request(s) (goal: 1), applied in ${ms(r.weightChangeMs)} after a ${ms(r.weightDiffMs)} diff`);
+  console.log(`Reading the whole table back (sync's read and verify): ${r.readBackRequests} dump requests, ${ms(r.readBackMs)}`);
+  console.log(`Emptying ${r.dests} destinations: lvsd ${ms(r.emptyOursMs)} (${r.emptyOursRequests} request(s))   ipvsadm -C ${ms(r.emptyIpvsadmMs)}   keepalived on SIGTERM ${ms(r.emptyKeepalivedMs)}`);
 }
 
 async function onHost(quick: boolean): Promise<void> {

@@ -62,6 +62,8 @@ export class DuplicateEntryError extends Error {
  * so a service being changed never passes through an empty pool.
  */
 export function diff(kernel: IpvsTable, wanted: IpvsTable, owned: Ownership): IpvsOp[] {
+  // Emptying a table that is all ours: one request instead of one per service.
+  if (wanted.length === 0 && owned.kind === 'everything') return kernel.length > 0 ? [{ op: 'flush' }] : [];
   const ops: IpvsOp[] = [];
   const kernelServices = indexServices(kernel, false);
   const wantedServices = indexServices(wanted, true);

@@ -65,6 +65,12 @@ describe('diff', () => {
     expect(diff([web], wanted, ownsEverything).map((o) => o.op)).toEqual(['add-dest', 'del-dest', 'del-dest']);
   });
 
+  it('empties a table that is all its own with one flush', () => {
+    expect(diff([web, unrelated], [], ownsEverything)).toEqual([{ op: 'flush' }]);
+    expect(diff([], [], ownsEverything)).toEqual([]);
+    expect(diff([web, unrelated], [], ownershipOf([web])).map((o) => o.op)).toEqual(['del-service']);
+  });
+
   it('rejects a wanted table that lists an entry twice', () => {
     expect(() => diff([], [web, web], ownsEverything)).toThrow(DuplicateEntryError);
     expect(() => diff([], [{ ...web, dests: [web.dests[0]!, web.dests[0]!] }], ownsEverything)).toThrow(/192\.168\.0\.1/);
