@@ -1,4 +1,5 @@
 import { applyProbeResult, initialHealth, type CheckerTiming, type Failing, type RealServerHealth } from './state.ts';
+import { FileWatches } from './file-watch.ts';
 import { NetworkProbeRunner, type ProbeRunner, type ProbeSpec } from './probe-runner.ts';
 import { TimerQueue } from './timer-queue.ts';
 
@@ -82,11 +83,21 @@ interface Unit {
   members: Member[];
   health: RealServerHealth;
   removed: boolean;
+  /** Per checker: only the queue entry carrying the latest token may run. */
+  readonly scheduleTokens: number[];
+  readonly probing: boolean[];
+  /** Per checker: run again as soon as the probe in flight ends (its file changed meanwhile). */
+  readonly recheck: boolean[];
+  readonly unwatch: (() => void)[];
 }
 
-interface Due {
+interface Scheduled {
   readonly unit: Unit;
   readonly checker: number;
+  readonly token: number;
+}
+
+interface Due extends Scheduled {
   readonly dueMs: number;
 }
 
@@ -99,7 +110,7 @@ const LAG_BUCKETS = 1001;
  */
 export class CheckerPool {
   private readonly units = new Map<string, Unit>();
-  private readonly queue = new TimerQueue<{ unit: Unit; checker: number }>();
+  private readonly queue = new TimerQueue<Scheduled>();
   private readonly waitingQueue: Due[] = [];
   private waitingHead = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -115,6 +126,7 @@ export class CheckerPool {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly maxConcurrent: number;
+  private readonly watches: FileWatches;
   private specs: readonly RealServerCheckSpec[];
 
   constructor(
@@ -126,6 +138,7 @@ export class CheckerPool {
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.random = options.random ?? Math.random;
     this.maxConcurrent = options.maxConcurrent ?? 2048;
+    this.watches = new FileWatches((message) => this.warn(message));
   }
 
   /** Emits the initial verdict of every real server, then starts checking. */
@@ -154,6 +167,7 @@ export class CheckerPool {
     this.waitingHead = 0;
     for (const unit of this.units.values()) unit.removed = true;
     this.units.clear();
+    this.watches.close();
     await this.runner.close();
   }
 
@@ -214,6 +228,7 @@ export class CheckerPool {
     for (const [key, unit] of this.units) {
       if (!wanted.has(key)) {
         unit.removed = true;
+        for (const unwatch of unit.unwatch) unwatch();
         this.units.delete(key);
       }
     }
@@ -233,12 +248,20 @@ export class CheckerPool {
         members: want.members,
         health: initialHealth(want.spec.weight, want.spec.checkers, nowMs),
         removed: false,
+        scheduleTokens: want.spec.checkers.map(() => 0),
+        probing: want.spec.checkers.map(() => false),
+        recheck: want.spec.checkers.map(() => false),
+        unwatch: [],
       };
       this.units.set(key, unit);
       for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
       for (const [index, checker] of unit.checkers.entries()) {
         const warning = await this.runner.prepare(checker.probe);
         if (warning !== null) this.warn(`${unit.realServer} ${checker.id}: ${warning}`);
+        // keepalived follows track files with inotify; the delay_loop read stays as a safety net.
+        if (checker.probe.kind === 'FILE_CHECK') {
+          unit.unwatch.push(this.watches.add(checker.probe.options.path, () => this.checkNow(unit, index)));
+        }
         this.schedule(unit, index, nowMs + this.random() * checker.warmupMs);
       }
     }
@@ -268,8 +291,19 @@ export class CheckerPool {
   }
 
   private schedule(unit: Unit, checker: number, dueMs: number): void {
-    this.queue.push(dueMs, { unit, checker });
+    const token = ++unit.scheduleTokens[checker]!;
+    this.queue.push(dueMs, { unit, checker, token });
     if (dueMs < this.armedForMs) this.arm();
+  }
+
+  private checkNow(unit: Unit, checker: number): void {
+    if (unit.removed || !this.running) return;
+    if (unit.probing[checker]) unit.recheck[checker] = true;
+    else this.schedule(unit, checker, this.now());
+  }
+
+  private isCurrent(s: Scheduled): boolean {
+    return !s.unit.removed && s.unit.scheduleTokens[s.checker] === s.token;
   }
 
   private arm(): void {
@@ -288,8 +322,7 @@ export class CheckerPool {
     this.armedForMs = Number.POSITIVE_INFINITY;
     const nowMs = this.now();
     for (let due = this.queue.popDue(nowMs); due !== undefined; due = this.queue.popDue(nowMs)) {
-      if (due.item.unit.removed) continue;
-      this.waitingQueue.push({ unit: due.item.unit, checker: due.item.checker, dueMs: due.dueMs });
+      if (this.isCurrent(due.item)) this.waitingQueue.push({ ...due.item, dueMs: due.dueMs });
     }
     this.startWaiting();
     this.arm();
@@ -298,7 +331,7 @@ export class CheckerPool {
   private startWaiting(): void {
     while (this.inFlight < this.maxConcurrent && this.waitingHead < this.waitingQueue.length) {
       const due = this.waitingQueue[this.waitingHead++]!;
-      if (!due.unit.removed) this.launch(due);
+      if (this.isCurrent(due)) this.launch(due);
     }
     if (this.waitingHead === this.waitingQueue.length) {
       this.waitingQueue.length = 0;
@@ -314,6 +347,7 @@ export class CheckerPool {
     if (lagMs > this.lagMaxMs) this.lagMaxMs = lagMs;
     this.inFlight++;
     this.checksStarted++;
+    due.unit.probing[due.checker] = true;
     const spec = due.unit.checkers[due.checker]!;
     this.runner
       .run(spec.probe)
@@ -322,12 +356,15 @@ export class CheckerPool {
         this.inFlight--;
         this.checksCompleted++;
         const unit = due.unit;
+        unit.probing[due.checker] = false;
         if (this.running && !unit.removed) {
           const nowMs = this.now();
           const t = applyProbeResult(unit.health, spec.id, result, nowMs);
           unit.health = t.health;
           if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
-          this.schedule(unit, due.checker, nowMs + t.nextCheckInMs);
+          const again = unit.recheck[due.checker]!;
+          unit.recheck[due.checker] = false;
+          this.schedule(unit, due.checker, again ? nowMs : nowMs + t.nextCheckInMs);
         }
         this.startWaiting();
       });

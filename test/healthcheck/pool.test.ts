@@ -1,5 +1,8 @@
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckerPool, type PoolCheckerSpec, type RealServerCheckSpec, type Verdict } from '../../src/healthcheck/pool.ts';
 import { listen, type Closer } from './servers.ts';
@@ -137,5 +140,31 @@ describe('CheckerPool', () => {
     await waitFor('all checked', () => pool.stats().checksCompleted === 9);
     expect(peak).toBe(3);
     expect(pool.stats().lagMs.max).toBeGreaterThanOrEqual(150);
+  });
+
+  it('FILE_CHECK reacts to the tracked file at once (like keepalived\'s inotify), not only every delay_loop', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hc-pool-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'maintenance');
+    const { pool, verdicts } = newPool([{
+      virtualServer: 'vs',
+      realServer: 'rs',
+      weight: 10,
+      checkers: [{
+        id: 'FILE_CHECK#0',
+        timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false },
+        warmupMs: 0,
+        probe: { kind: 'FILE_CHECK', options: { path, weight: 5, reverse: false, dynamic: true }, initFile: { value: 0, overwrite: true } },
+      }],
+    }]);
+    await pool.start();
+    await waitFor('first check', () => pool.stats().checksCompleted === 1);
+    await writeFile(path, '2\n');
+    await waitFor('weight 20', () => verdicts.at(-1)?.weight === 20, 3000);
+    // Tools usually replace the file by renaming a new one over it.
+    await writeFile(join(dir, 'new'), '-60\n');
+    await rename(join(dir, 'new'), path);
+    await waitFor('down', () => verdicts.at(-1)?.up === false, 3000);
+    expect(verdicts.at(-1)).toMatchObject({ up: false, checker: 'FILE_CHECK#0', reason: `${path} holds -60 (weight -300)` });
   });
 });
