@@ -444,7 +444,7 @@ export interface VrrpInstance {
   readonly state: 'MASTER' | 'BACKUP';
   readonly interface?: string;
   readonly virtualRouterId: number;
-  /** default 100 */
+  /** default 100, or 255 (address owner) for an initial MASTER without a priority, as keepalived does */
   readonly priority: number;
   /** default 1 s */
   readonly advertIntMs: number;

@@ -250,8 +250,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   }
 
   const family: AddressFamily = lists.vips[0]?.family ?? (v.nativeIpv6 ? 'inet6' : 'inet');
-  const mixed = lists.vips.find((a) => a.family !== family);
-  if (mixed) d.error(mixed.at, `(${instanceName}) virtual_ipaddress ${mixed.address} is not ${family}; use virtual_ipaddress_excluded for the other family`);
+  const vips = lists.vips.filter((vip) => {
+    if (vip.family === family) return true;
+    d.warn(vip.at, `(${instanceName}): address family must match VRRP instance [${vip.address}] - ignoring`);
+    return false;
+  });
   let version = v.version ?? globals.vrrp.version;
   if (family === 'inet6' && version === 2) {
     if (v.version === 2) d.warn(s.at, `(${instanceName}) VRRP version 2 cannot carry IPv6, using version 3`);
@@ -290,9 +293,14 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       }
     }
   }
+  // keepalived makes an initial MASTER without a priority the address owner.
+  const priority = v.priority ?? (state === 'MASTER' ? 255 : 100);
   let nopreempt = v.nopreempt ?? false;
-  if (nopreempt && state === 'MASTER') {
-    d.warn(stateToken?.at ?? s.at, `(${instanceName}) nopreempt will not work with initial state MASTER - clearing`);
+  if (nopreempt && priority === 255) {
+    d.warn(s.at, `(${instanceName}) nopreempt is incompatible with priority 255. resetting nopreempt`);
+    nopreempt = false;
+  } else if (nopreempt && state === 'MASTER') {
+    d.warn(stateToken?.at ?? s.at, `(${instanceName}) Warning - nopreempt will not work with initial state MASTER - clearing`);
     nopreempt = false;
   }
 
@@ -302,14 +310,14 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     state,
     ...(v.interface !== undefined && { interface: v.interface }),
     virtualRouterId: v.virtualRouterId,
-    priority: v.priority ?? 100,
+    priority,
     advertIntMs,
     version,
     family,
     nopreempt,
     preemptDelayMs: v.preemptDelayMs ?? 0,
     ...(auth && { authentication: auth }),
-    virtualIpaddresses: lists.vips,
+    virtualIpaddresses: vips,
     virtualIpaddressesExcluded: lists.excluded,
     virtualRoutes: lists.routes,
     virtualRules: lists.rules,

@@ -5,7 +5,7 @@
 //   keepalived reports => we warn or refuse (never a silent accept);
 //   we refuse          => keepalived reports too.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,12 @@ const KEEPALIVED = '/usr/sbin/keepalived';
 const dir = mkdtempSync(join(tmpdir(), 'lvsd-config-parity-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function keepalivedTest(file: string): Promise<{ code: number; output: string }> {
-  // -C: checker (LVS) side only, so VRRP interface checks of this host play no part;
-  // pid files go to the scratch directory.
-  const args = ['-t', '-C', '-n', '-l', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid'), '-r', join(dir, 'v.pid')];
+/**
+ * -C checks the checker (LVS) side only, so VRRP interface checks of this host
+ * play no part; -P the VRRP side only. Pid files go to the scratch directory.
+ */
+function keepalivedTest(file: string, side: '-C' | '-P' = '-C'): Promise<{ code: number; output: string }> {
+  const args = ['-t', side, '-n', '-l', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid'), '-r', join(dir, 'v.pid')];
   return new Promise((resolve) => {
     execFile(KEEPALIVED, args, { timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
@@ -95,17 +97,48 @@ describe.skipIf(!existsSync(KEEPALIVED))('where lvsd deliberately warns and keep
   });
 });
 
+// keepalived checks that a VRRP interface exists (and is not loopback): use one this host has.
+const INTERFACE = readdirSync('/sys/class/net').find((name) => name !== 'lo');
+const instance = (body: string, name = 'V', vrid = 7) =>
+  `vrrp_instance ${name} {\n  interface ${INTERFACE}\n  virtual_router_id ${vrid}\n  ${body}\n}\n`;
+const VIP = 'virtual_ipaddress {\n    10.9.0.1/24\n  }';
+
+const VRRP_CASES: Record<string, string> = {
+  'plain instance': instance(`priority 100\n  advert_int 1\n  ${VIP}`),
+  'initial MASTER without priority (address owner)': instance(`state MASTER\n  ${VIP}`),
+  'nopreempt with MASTER and priority 255': instance(`state MASTER\n  nopreempt\n  ${VIP}`),
+  'nopreempt with MASTER': instance(`state MASTER\n  priority 100\n  nopreempt\n  ${VIP}`),
+  'fractional VRRPv2 advert': instance(`advert_int 1.5\n  ${VIP}`),
+  'VRRPv3 advert not in centiseconds': instance(`version 3\n  advert_int 1.555\n  ${VIP}`),
+  'IPv6 VIP makes it VRRPv3': instance('virtual_ipaddress {\n    fe80::1\n  }'),
+  'mixed address families': instance('virtual_ipaddress {\n    10.9.0.1/24\n    2001:db8::1\n  }'),
+  'no virtual_router_id': `vrrp_instance V {\n  interface ${INTERFACE}\n  ${VIP}\n}\n`,
+  'priority out of range': instance(`priority 300\n  ${VIP}`),
+  'duplicate VRID': instance(VIP) + instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W'),
+  'long auth_pass': instance(`authentication {\n    auth_type PASS\n    auth_pass 123456789\n  }\n  ${VIP}`),
+  'authentication with VRRPv3': instance(`version 3\n  authentication {\n    auth_type PASS\n    auth_pass 1234\n  }\n  ${VIP}`),
+  'sync group of one': `vrrp_sync_group G {\n  group {\n    V\n  }\n}\n${instance(VIP)}`,
+  'sync group of two': `vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n}\n${instance(VIP)}${instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8)}`,
+  'unknown track script': `global_defs {\n  enable_script_security\n  script_user root\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${instance(`track_script {\n    s\n    t\n  }\n  ${VIP}`)}`,
+};
+
+async function compare(name: string, text: string, side: '-C' | '-P'): Promise<void> {
+  const file = join(dir, `${name.replace(/\W+/g, '-')}.conf`);
+  writeFileSync(file, text);
+  const ours = parseConfigFile(file, { hostname: 'parity' });
+  const theirs = await keepalivedTest(file, side);
+  const ourReport = ours.ok ? ours.warnings.map(formatDiagnostic) : ours.errors.map(formatDiagnostic);
+  const context = `keepalived (${theirs.code}): ${theirs.output}\nlvsd: ${ourReport.join('\n')}`;
+  const silent = theirs.code === 0 && theirs.output === '';
+  if (silent) expect(ours.ok && ours.warnings.length === 0, context).toBe(true);
+  else expect(!ours.ok || ours.warnings.length > 0, context).toBe(true);
+  if (!ours.ok) expect(theirs.code, context).not.toBe(0);
+}
+
+describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('VRRP verdicts agree with keepalived -t -P (2.2.7)', () => {
+  it.each(Object.entries(VRRP_CASES))('%s', (name, text) => compare(`vrrp-${name}`, text, '-P'));
+});
+
 describe.skipIf(!existsSync(KEEPALIVED))('verdicts agree with keepalived -t (2.2.7)', () => {
-  it.each(Object.entries(CASES))('%s', async (name, text) => {
-    const file = join(dir, `${name.replace(/\W+/g, '-')}.conf`);
-    writeFileSync(file, text);
-    const ours = parseConfigFile(file, { hostname: 'parity' });
-    const theirs = await keepalivedTest(file);
-    const ourReport = ours.ok ? ours.warnings.map(formatDiagnostic) : ours.errors.map(formatDiagnostic);
-    const context = `keepalived (${theirs.code}): ${theirs.output}\nlvsd: ${ourReport.join('\n')}`;
-    const silent = theirs.code === 0 && theirs.output === '';
-    if (silent) expect(ours.ok && ours.warnings.length === 0, context).toBe(true);
-    else expect(!ours.ok || ours.warnings.length > 0, context).toBe(true);
-    if (!ours.ok) expect(theirs.code, context).not.toBe(0);
-  });
+  it.each(Object.entries(CASES))('%s', (name, text) => compare(name, text, '-C'));
 });
