@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
@@ -53,7 +54,7 @@ export class Pinger {
   private readonly outstanding = new Map<number, Outstanding>();
   private readonly sockets = new Map<'v4' | 'v6', RawSocket>();
 
-  constructor(identifier = process.pid & 0xffff) {
+  constructor(identifier = randomInt(0x10000)) {
     this.identifier = identifier;
   }
 
