@@ -1,3 +1,5 @@
+import type { SyncDaemon } from '../../src/ipvs/model.ts';
+
 /** What kernel-conformance.ts prints (inside the VM) and ipvs.vm.test.ts asserts on. */
 
 /** ipvsadm's view of one namespace, one rule a line, sorted. */
@@ -27,4 +29,5 @@ export interface ConformanceReport {
   steps: StepReport[];
   preexisting: { ops: string[]; failed: string[]; remaining: number; unrelatedBefore: string[]; unrelatedAfter: string[]; ours: string[]; expected: string[] };
   badEntry: { results: Array<'ok' | { code: string; message: string }>; table: string[]; expected: string[] };
+  syncDaemon: { started: string[]; running: SyncDaemon[]; expected: SyncDaemon; ipvsadmView: string; stopped: string[]; after: SyncDaemon[] };
 }

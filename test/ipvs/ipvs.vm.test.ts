@@ -63,4 +63,13 @@ describe('IPVS client against the real kernel', () => {
     ]);
     expect(table).toEqual(expected);
   });
+
+  it('starts and stops the connection sync daemon', () => {
+    const d = report.syncDaemon;
+    expect(d.started).toEqual(['ok']);
+    expect(d.running).toEqual([d.expected]);
+    expect(d.ipvsadmView).toMatch(/master sync daemon \(mcast=lo, syncid=7, maxlen=1400, group=224\.0\.0\.81, port=8848, ttl=2\)/);
+    expect(d.stopped).toEqual(['ok']);
+    expect(d.after).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { IpvsClient, ipvsAvailable, sync, type SyncReport } from '../../src/ipvs/client.ts';
 import { diff, ownershipOf, ownsEverything, type Ownership } from '../../src/ipvs/diff.ts';
 import { formatRules } from '../../src/ipvs/ipvsadm.ts';
-import { normalizeTable, type IpvsTable } from '../../src/ipvs/model.ts';
+import { normalizeTable, type IpvsTable, type SyncDaemon } from '../../src/ipvs/model.ts';
 import type { ConformanceReport, Snapshot, StepReport } from './conformance-report.ts';
 import { coverageTable, dest, SCHEDULERS, schedulerTable, service, tcp4 } from './tables.ts';
 
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const steps: StepReport[] = [];
   let preexisting: ConformanceReport['preexisting'] | undefined;
   let badEntry: ConformanceReport['badEntry'] | undefined;
+  let syncDaemon: ConformanceReport['syncDaemon'] | undefined;
   try {
     // Every scheduler, then every kind of entry, each from an empty table.
     steps.push(await step(client, 'schedulers from empty', schedulerTable(schedulers), ownsEverything, null));
@@ -137,11 +138,26 @@ async function main(): Promise<void> {
       table: sortedLines(run(['ipvsadm', '-S', '-n'])),
       expected: sortedLines(formatRules(good)),
     };
+
+    // Sync daemon (keepalived's lvs_sync_daemon): started, read back by us and by ipvsadm, stopped.
+    const master: SyncDaemon = { state: 'master', interface: 'lo', syncId: 7, maxLength: 1400, group: '224.0.0.81', port: 8848, ttl: 2 };
+    const started = await client.apply([{ op: 'start-daemon', daemon: master }]);
+    const running = await client.getDaemons();
+    const ipvsadmView = run(['ipvsadm', '-L', '-n', '--daemon']);
+    const stopped = await client.apply([{ op: 'stop-daemon', state: 'master' }]);
+    syncDaemon = {
+      started: started.map((r) => (r.ok ? 'ok' : r.error.message)),
+      running,
+      expected: master,
+      ipvsadmView,
+      stopped: stopped.map((r) => (r.ok ? 'ok' : r.error.message)),
+      after: await client.getDaemons(),
+    };
   } finally {
     client.close();
     run(['ip', 'netns', 'delete', REFERENCE_NS]);
   }
-  const report: ConformanceReport = { available, schedulers, steps, preexisting: preexisting!, badEntry: badEntry! };
+  const report: ConformanceReport = { available, schedulers, steps, preexisting: preexisting!, badEntry: badEntry!, syncDaemon: syncDaemon! };
   process.stdout.write(JSON.stringify(report));
 }
 
