@@ -3,7 +3,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Lab, sleep } from './lab.ts';
+import { Lab, run, sleep } from './lab.ts';
 import { keepalivedConfig, speakerInstance, type PeerConfig } from './peers.ts';
 
 let lab: Lab | undefined;
@@ -161,6 +161,25 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     }
     expect(lab.speakerStatus('lvsd')).toMatchObject([{ name: 'lvsd', state: 'MASTER', configuredPriority: 140 }]);
     expect(lab.log('lvsd').match(/Entering MASTER/g)).toHaveLength(3);
+  }, 30_000);
+
+  it('track_interface: a tracked link losing carrier puts lvsd in FAULT and the VIP moves; it returns when the link does', async () => {
+    const lab = await newLab();
+    await run('ip', ['-n', lab.b.ns, 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk1']);
+    for (const link of ['trk0', 'trk1']) await run('ip', ['-n', lab.b.ns, 'link', 'set', link, 'up']);
+    const base = { vrid: 59, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
+    lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
+    await lab.startSpeaker(lab.b, 'lvsd', [{ ...speakerInstance({ ...base, name: 'lvsd', priority: 150 }), trackInterfaces: [{ name: 'trk0', weight: 0 }] }]);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+
+    await run('ip', ['-n', lab.b.ns, 'link', 'set', 'trk1', 'down']);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
+    expect(lab.speakerStatus('lvsd')[0]?.state).toBe('FAULT');
+
+    await run('ip', ['-n', lab.b.ns, 'link', 'set', 'trk1', 'up']);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
+    expect(await lab.waitForAddress(lab.a, V4.vip, false, V3_WAIT)).toBe(true);
   }, 30_000);
 
   it('sync group: members wait for each other and move together', async () => {
