@@ -58,7 +58,12 @@ const NOTIFY_STATES: Partial<Record<VrrpState, NotifyState>> = { MASTER: 'MASTER
 
 export async function startVrrp(instances: VrrpInstanceSpec[], options: VrrpOptions): Promise<VrrpHandle> {
   const speaker = new Speaker(options);
-  await speaker.apply(instances, options.syncGroups ?? []);
+  try {
+    await speaker.apply(instances, options.syncGroups ?? []);
+  } catch (error) {
+    await speaker.stop();
+    throw error;
+  }
   return {
     status: () => speaker.status(),
     update: (next, syncGroups) => speaker.apply(next, syncGroups ?? []),
@@ -88,8 +93,9 @@ class Speaker {
   }
 
   async apply(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
-    this.syncGroups = syncGroups;
     await this.refreshLinks();
+    this.checkInterfaces(specs);
+    this.syncGroups = syncGroups;
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     for (const [name, runner] of this.instances) {
       const next = wanted.get(name);
@@ -109,6 +115,16 @@ class Speaker {
     }
     this.reconcileScripts();
     this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
+  }
+
+  /** Refuses a configuration naming missing interfaces before anything changes. */
+  private checkInterfaces(specs: VrrpInstanceSpec[]): void {
+    const missing = specs.flatMap((spec) =>
+      [spec.interface, ...spec.virtualAddresses.concat(spec.excludedAddresses).map((vip) => vip.dev), ...spec.virtualRoutes.map((route) => route.dev)]
+        .filter((name): name is string => name !== undefined && !this.links.has(name))
+        .map((name) => `vrrp_instance ${spec.name}: interface ${name} not found`),
+    );
+    if (missing.length > 0) throw new Error([...new Set(missing)].join('; '));
   }
 
   async stop(): Promise<void> {
@@ -184,6 +200,15 @@ class Speaker {
   }
 
   private dispatchPacket(channelKey: string, packet: ReceivedPacket): void {
+    try {
+      this.routePacket(channelKey, packet);
+    } catch (error) {
+      // A packet must never take the speaker down; the failure is a bug worth a loud log.
+      this.logger.error({ err: error, source: packet.source }, 'failed to handle a VRRP packet');
+    }
+  }
+
+  private routePacket(channelKey: string, packet: ReceivedPacket): void {
     const candidates = [...this.instances.values()].filter((runner) => runner.channelKey === channelKey);
     const vrid = packet.payload[1];
     const runner = candidates.find((candidate) => candidate.spec.vrid === vrid);

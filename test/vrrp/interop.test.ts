@@ -182,6 +182,39 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
     expect(await lab.waitForAddress(lab.a, V4.vip, false, V3_WAIT)).toBe(true);
   }, 30_000);
 
+  it('drops and counts bad packets (TTL, checksum, VRID, garbage) without losing mastership', async () => {
+    const lab = await newLab();
+    const base = { vrid: 60, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
+    await lab.startSpeaker(lab.b, 'lvsd', [speakerInstance({ ...base, name: 'lvsd', priority: 150, initialState: 'MASTER' })]);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    // Sent without IP_HDRINCL, so with the kernel's default TTL of 64: a valid advert from an off-link sender.
+    const sender = `
+      const raw = require('raw-socket');
+      const s = raw.createSocket({ protocol: 112 });
+      const valid = Buffer.from('213cff010001${'0'.repeat(4)}0a4d00640000000000000000', 'hex');
+      raw.writeChecksum(valid, 6, raw.createChecksum(valid));
+      const wrongVrid = Buffer.from(valid); wrongVrid[1] = 0x3d; wrongVrid.writeUInt16BE(0, 6); raw.writeChecksum(wrongVrid, 6, raw.createChecksum(wrongVrid));
+      const badChecksum = Buffer.from(valid); badChecksum[7] ^= 0xff;
+      const packets = [valid, badChecksum, wrongVrid, Buffer.from('deadbeef', 'hex'), Buffer.alloc(0)];
+      let left = packets.length;
+      for (const p of packets) s.send(p, 0, p.length, '${lab.b.ipv4}', () => { if (--left === 0) s.close(); });
+    `;
+    await run('ip', ['netns', 'exec', lab.a.ns, process.execPath, '-e', sender.replace(/\n\s*/g, ' ')]);
+    await sleep(500);
+    const status = lab.speakerStatus('lvsd')[0];
+    expect(status).toMatchObject({ state: 'MASTER' });
+    // The wrong VRID and the garbage belong to no instance: logged at debug level, not counted.
+    expect(status?.droppedPackets).toEqual({ ttl: 1, checksum: 1 });
+    expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
+  }, 30_000);
+
+  it('refuses a configuration naming a missing interface before touching anything', async () => {
+    const { startVrrp } = await import('../../src/vrrp/speaker.ts');
+    const { default: pino } = await import('pino');
+    const spec = { ...speakerInstance({ name: 'x', vrid: 1, version: 2, priority: 100, advertIntervalMs: 1000, ...V4 }), interface: 'vr-missing0' };
+    await expect(startVrrp([spec], { logger: pino({ level: 'silent' }) })).rejects.toThrow('vrrp_instance x: interface vr-missing0 not found');
+  });
+
   it('sync group: members wait for each other and move together', async () => {
     const lab = await newLab();
     const vip2 = '10.77.0.101';
