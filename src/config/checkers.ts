@@ -305,10 +305,14 @@ export function defaultDelayLoopMs(...levels: Inheritable[]): number {
 }
 
 function pick<K extends keyof Inheritable>(key: K, levels: readonly Inheritable[]): Inheritable[K] {
-  return levels.find((l) => l[key] !== undefined)?.[key];
+  for (const level of levels) {
+    const value = level[key];
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }
 
-function timing(kind: CheckerKind, levels: readonly Inheritable[], logAllFailures: boolean): CheckerTiming {
+function checkerTiming(kind: CheckerKind, levels: readonly Inheritable[], logAllFailures: boolean): CheckerTiming {
   const delayLoopMs = pick('delayLoopMs', levels) ?? DEFAULT_DELAY_LOOP_MS;
   const kindRetry = kind === 'DNS_CHECK' ? 3 : kind === 'MISC_CHECK' ? 0 : 1;
   const kindDelayBeforeRetry = kind === 'HTTP_GET' || kind === 'SSL_GET' ? 3000 : kind === 'DNS_CHECK' ? delayLoopMs : 1000;
@@ -322,7 +326,7 @@ function timing(kind: CheckerKind, levels: readonly Inheritable[], logAllFailure
   };
 }
 
-function connection(
+function connect(
   settings: ConnectionSettings & Inheritable,
   levels: readonly Inheritable[],
   context: CheckerContext,
@@ -352,95 +356,78 @@ function connection(
   };
 }
 
-/** Resolves one parsed checker; SMTP_CHECK `host` blocks each become a checker. Invalid checkers are reported and dropped. */
-export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d: Diagnostics): Checker[] {
+/**
+ * Resolves one parsed checker into `into`; SMTP_CHECK `host` blocks each
+ * become a checker. Invalid checkers are reported and left out.
+ */
+export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d: Diagnostics, into: Checker[]): void {
   const { settings, specific, at } = parsed;
   const levels = [settings, context.realServer, context.virtualServer];
-  const base = { at, timing: timing(specific.kind, levels, settings.logAllFailures ?? false) };
-  const conn = () => connection(settings, levels, context, at, specific.kind !== 'PING_CHECK', d);
+  if (specific.kind === 'SMTP_CHECK') {
+    const heloName = specific.heloName ?? context.heloName;
+    for (const host of specific.hosts.length > 0 ? specific.hosts : [{ at, settings: {} }]) {
+      const hostLevels = [host.settings, ...levels];
+      const merged = { ...settings, ...host.settings };
+      const connection = connect(merged, hostLevels, context, host.at, true, d);
+      const timing = checkerTiming('SMTP_CHECK', hostLevels, merged.logAllFailures ?? false);
+      if (connection) into.push({ at: host.at, timing, kind: 'SMTP_CHECK', connection, heloName });
+    }
+    return;
+  }
+  const timing = checkerTiming(specific.kind, levels, settings.logAllFailures ?? false);
   switch (specific.kind) {
-    case 'TCP_CHECK':
-    case 'PING_CHECK': {
-      const c = conn();
-      return c ? [{ ...base, kind: specific.kind, connection: c }] : [];
-    }
-    case 'HTTP_GET':
-    case 'SSL_GET': {
-      if (specific.urls.length === 0) {
-        d.warn(at, `${specific.kind} checker has no urls specified - ignoring`);
-        return [];
-      }
-      const c = conn();
-      const virtualhost = pick('virtualhost', levels);
-      return c
-        ? [{
-            ...base,
-            kind: specific.kind,
-            connection: c,
-            httpProtocol: specific.httpProtocol,
-            urls: specific.urls,
-            virtualhost,
-            fastRecovery: specific.fastRecovery,
-            enableSni: specific.enableSni,
-          }]
-        : [];
-    }
-    case 'UDP_CHECK': {
-      const c = conn();
-      const { kind, payload, requireReply, requireReplyPattern, minReplyLength, maxReplyLength } = specific;
-      if (minReplyLength > maxReplyLength) {
-        d.error(at, `min_reply_length ${minReplyLength} is greater than max_reply_length ${maxReplyLength}`);
-        return [];
-      }
-      return c
-        ? [{
-            ...base, kind, connection: c, requireReply, minReplyLength, maxReplyLength,
-            payload,
-            requireReplyPattern,
-          }]
-        : [];
-    }
-    case 'DNS_CHECK': {
-      const c = conn();
-      return c ? [{ ...base, kind: 'DNS_CHECK', connection: c, type: specific.type, name: specific.name }] : [];
-    }
-    case 'SMTP_CHECK': {
-      const heloName = specific.heloName ?? context.heloName;
-      const hosts = specific.hosts.length > 0 ? specific.hosts : [{ at, settings: {} }];
-      return hosts.flatMap((host) => {
-        const hostLevels = [host.settings, ...levels];
-        const merged = { ...settings, ...host.settings };
-        const c = connection(merged, hostLevels, context, host.at, true, d);
-        return c
-          ? [{ at: host.at, timing: timing('SMTP_CHECK', hostLevels, merged.logAllFailures ?? false), kind: 'SMTP_CHECK' as const, connection: c, heloName }]
-          : [];
-      });
-    }
-    case 'MISC_CHECK': {
-      if (!specific.script) {
-        d.error(at, "MISC_CHECK has no 'misc_path'");
-        return [];
-      }
-      return [{ ...base, kind: 'MISC_CHECK', script: specific.script, timeoutMs: specific.timeoutMs ?? base.timing.delayLoopMs, dynamic: specific.dynamic }];
-    }
+    case 'MISC_CHECK':
+      if (!specific.script) d.error(at, "MISC_CHECK has no 'misc_path'");
+      else into.push({ at, timing, kind: 'MISC_CHECK', script: specific.script, timeoutMs: specific.timeoutMs ?? timing.delayLoopMs, dynamic: specific.dynamic });
+      return;
     case 'FILE_CHECK': {
       if (specific.trackFile === undefined) {
         d.error(at, "FILE_CHECK has no 'track_file'");
-        return [];
+        return;
       }
       const tracked = context.trackFiles.get(specific.trackFile);
       if (!tracked) {
         d.error(at, `FILE_CHECK refers to track_file '${specific.trackFile}', which is not defined`);
-        return [];
+        return;
       }
-      return [{
-        ...base,
-        kind: 'FILE_CHECK',
-        trackFile: specific.trackFile,
-        weight: specific.weight ?? tracked.weight,
-        reverse: specific.reverse,
-        dynamic: specific.dynamic,
-      }];
+      const { trackFile, reverse, dynamic } = specific;
+      into.push({ at, timing, kind: 'FILE_CHECK', trackFile, weight: specific.weight ?? tracked.weight, reverse, dynamic });
+      return;
     }
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      if (specific.urls.length === 0) {
+        d.warn(at, `${specific.kind} checker has no urls specified - ignoring`);
+        return;
+      }
+      break;
+    case 'UDP_CHECK':
+      if (specific.minReplyLength > specific.maxReplyLength) {
+        d.error(at, `min_reply_length ${specific.minReplyLength} is greater than max_reply_length ${specific.maxReplyLength}`);
+        return;
+      }
+      break;
+  }
+  const connection = connect(settings, levels, context, at, specific.kind !== 'PING_CHECK', d);
+  if (!connection) return;
+  switch (specific.kind) {
+    case 'TCP_CHECK':
+    case 'PING_CHECK':
+      into.push({ at, timing, kind: specific.kind, connection });
+      return;
+    case 'HTTP_GET':
+    case 'SSL_GET': {
+      const { kind, httpProtocol, urls, fastRecovery, enableSni } = specific;
+      into.push({ at, timing, kind, connection, httpProtocol, urls, virtualhost: pick('virtualhost', levels), fastRecovery, enableSni });
+      return;
+    }
+    case 'UDP_CHECK': {
+      const { kind, payload, requireReply, requireReplyPattern, minReplyLength, maxReplyLength } = specific;
+      into.push({ at, timing, kind, connection, payload, requireReply, requireReplyPattern, minReplyLength, maxReplyLength });
+      return;
+    }
+    case 'DNS_CHECK':
+      into.push({ at, timing, kind: 'DNS_CHECK', connection, type: specific.type, name: specific.name });
+      return;
   }
 }

@@ -19,3 +19,12 @@ export function formatDiagnostic(d: ConfigDiagnostic): string {
   const where = d.at.line === 0 ? d.at.file : `${d.at.file}:${d.at.line}:${d.at.column}`;
   return `${where}: ${d.severity}: ${d.message}`;
 }
+
+/** Orders diagnostics as the files were read (include order), then by line and column. */
+export function sourceOrder(files: readonly string[]): (a: { readonly at: SourceLocation }, b: { readonly at: SourceLocation }) => number {
+  const rank = (file: string) => {
+    const index = files.indexOf(file);
+    return index < 0 ? files.length : index;
+  };
+  return (a, b) => rank(a.at.file) - rank(b.at.file) || a.at.line - b.at.line || a.at.column - b.at.column;
+}

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { resolve } from 'node:path';
-import { Diagnostics } from './diagnostics.ts';
+import { Diagnostics, sourceOrder } from './diagnostics.ts';
 import { fsGlob } from './glob.ts';
 import type { ConfigResult, KeepalivedConfig } from './model.ts';
-import { resolveConfig } from './resolve.ts';
+import { assembleConfig } from './resolve.ts';
 import { readSource } from './source.ts';
-import { buildTree } from './tree.ts';
+import { TreeBuilder } from './tree.ts';
 
 export type * from './model.ts';
 export { formatDiagnostic } from './diagnostics.ts';
@@ -32,11 +32,15 @@ export function parseConfigText(
   const hostname = options.hostname ?? osHostname();
   const configId = options.configId ?? hostname.split('.')[0]!;
   const d = new Diagnostics();
-  const source = readSource(text, fileName, { readFile, glob, configId }, d);
-  const tree = buildTree(source.lines, d);
-  const config: KeepalivedConfig = resolveConfig(tree, source.files, hostname, d);
-  if (d.errors.length > 0) return { ok: false, errors: d.errors, warnings: d.warnings };
-  return { ok: true, config, warnings: d.warnings };
+  // Streamed: lines become statements become model parts as they are read.
+  const assembler = assembleConfig(hostname, d);
+  const tree = new TreeBuilder(d, assembler.statement);
+  const files = readSource(text, fileName, { readFile, glob, configId }, d, (line) => tree.push(line));
+  tree.end();
+  const config: KeepalivedConfig = assembler.finish(files);
+  const order = sourceOrder(files);
+  if (d.errors.length > 0) return { ok: false, errors: d.errors.sort(order), warnings: d.warnings.sort(order) };
+  return { ok: true, config, warnings: d.warnings.sort(order) };
 }
 
 export function parseConfigFile(path: string, options: ParseOptions = {}): ConfigResult {

@@ -5,7 +5,7 @@ import { parseIp, parseRange, type IpAddress } from './address.ts';
 import { CHECKER_KINDS, defaultDelayLoopMs, INHERITABLE, parseChecker, resolveChecker, type Inheritable, type ParsedChecker } from './checkers.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
-  AddressFamily, CheckerKind, ForwardingMethod, LbAlgo, LbKind, RealServer, ScriptCommand, SorryServer, TrackFile,
+  AddressFamily, Checker, CheckerKind, ForwardingMethod, SourceLocation, LbAlgo, LbKind, RealServer, ScriptCommand, SorryServer, TrackFile,
   VirtualServer, VirtualServerGroup, VirtualServerGroupEntry, VirtualServerKey, VsProtocol,
 } from './model.ts';
 import type { Token } from './source.ts';
@@ -250,22 +250,36 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   },
 };
 
-export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
-  const parsedKey = parseKey(s, d);
+/** A virtual_server block read but not yet resolved against groups and track files. */
+export interface VirtualServerDraft {
+  readonly at: SourceLocation;
+  /** `virtual_server 10.0.0.1 80` as written, for messages */
+  readonly described: string;
+  readonly key: ParsedKey | undefined;
+  readonly keyAt: SourceLocation;
+  readonly state: VirtualServerState;
+}
+
+export function readVirtualServer(s: Statement, d: Diagnostics): VirtualServerDraft {
+  const key = parseKey(s, d);
   const state: VirtualServerState = {
     settings: {}, v: {}, persistenceGiven: false, flags: { flag1: false, flag2: false, flag3: false }, sorry: { inhibit: false }, realServers: [],
   };
   dispatchTo(block(s, d) ?? [], VIRTUAL_SERVER, state, d, 'virtual_server');
-  const { settings, v, protocolToken, ipFamily, persistenceGiven, flags, sorry, realServers } = state;
+  return { at: s.at, described: `virtual_server ${s.args.map((a) => a.text).join(' ')}`, key, keyAt: s.args[1]?.at ?? s.at, state };
+}
+
+export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
+  const { at, described, key: parsedKey } = draft;
+  const { settings, v, protocolToken, ipFamily, persistenceGiven, flags, sorry, realServers } = draft.state;
   if (!parsedKey) return undefined;
 
-  const described = `virtual_server ${s.args.map((a) => a.text).join(' ')}`;
-  if (!v.lbAlgo) d.warn(s.at, `${described}: no scheduler set, setting default 'wlc'`);
-  if (!v.forwarding) d.warn(s.at, `${described}: no forwarding method set, setting default NAT`);
+  if (!v.lbAlgo) d.warn(at, `${described}: no scheduler set, setting default 'wlc'`);
+  if (!v.forwarding) d.warn(at, `${described}: no forwarding method set, setting default NAT`);
   const forwarding = v.forwarding ?? { kind: 'NAT' };
   let protocol: VsProtocol = v.protocol ?? DEFAULT_PROTOCOL;
   if (!protocolToken && parsedKey.kind !== 'fwmark') {
-    d.warn(s.at, `${described}: no protocol set - defaulting to ${DEFAULT_PROTOCOL}`);
+    d.warn(at, `${described}: no protocol set - defaulting to ${DEFAULT_PROTOCOL}`);
   }
   let family: AddressFamily;
   let key: VirtualServerKey;
@@ -273,7 +287,7 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
     family = parsedKey.address.family;
     key = { kind: 'address', protocol, address: parsedKey.address.text, port: parsedKey.port ?? 0 };
     if (parsedKey.port === undefined && !persistenceGiven) {
-      d.error(s.at, 'virtual_server without a port must be persistent (set persistence_timeout)');
+      d.error(at, 'virtual_server without a port must be persistent (set persistence_timeout)');
     }
   } else {
     if (parsedKey.kind === 'fwmark' && protocolToken) {
@@ -285,7 +299,7 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
       const group = context.groups.get(key.group);
       if (!group) {
         // keepalived carries on silently and then has nothing to program; say so.
-        d.warn(s.args[1]?.at ?? s.at, `virtual_server_group '${key.group}' is not defined - virtual server ignored`);
+        d.warn(draft.keyAt, `virtual_server_group '${key.group}' is not defined - virtual server ignored`);
         return undefined;
       }
       groupFamily = familyOfGroup(group);
@@ -317,9 +331,9 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
       rsPort = vsPort;
     }
     const levels = { realServer: rs.settings, virtualServer: settings };
-    const checkers = rs.checkers.flatMap((c) =>
-      resolveChecker(c, { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles, heloName: context.heloName }, d),
-    );
+    const checkers: Checker[] = [];
+    const checkerContext = { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles, heloName: context.heloName };
+    for (const checker of rs.checkers) resolveChecker(checker, checkerContext, d, checkers);
     const virtualhost = rs.settings.virtualhost ?? settings.virtualhost;
     const f = rs.fields;
     resolvedServers.push({
@@ -362,19 +376,19 @@ export function parseVirtualServer(s: Statement, context: LvsContext, d: Diagnos
   }
 
   if (resolvedServers.length === 0) {
-    d.warn(s.at, `${described} has no real servers - ignoring`);
+    d.warn(at, `${described} has no real servers - ignoring`);
     return undefined;
   }
   let quorum = v.quorum ?? 1;
   const totalWeight = resolvedServers.reduce((sum, rs) => sum + rs.weight, 0);
   if (quorum > totalWeight) {
     const reduced = Math.max(1, totalWeight);
-    d.warn(s.at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${reduced}`);
+    d.warn(at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${reduced}`);
     quorum = reduced;
   }
 
   return {
-    at: s.at,
+    at,
     key,
     family,
     protocol,

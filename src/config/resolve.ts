@@ -1,14 +1,15 @@
-// The top level of keepalived.conf: dispatches each block to its parser,
-// then checks what refers to what (groups, scripts, track files, sync groups).
-import type { Diagnostics } from './diagnostics.ts';
+// The top level of keepalived.conf: dispatches each block to its parser as
+// it arrives, then checks what refers to what (groups, scripts, track files,
+// sync groups).
+import { sourceOrder, type Diagnostics } from './diagnostics.ts';
 import type {
   IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
-import { keyText, parseVirtualServer, parseVirtualServerGroup } from './lvs.ts';
+import { keyText, parseVirtualServerGroup, readVirtualServer, resolveVirtualServer, type VirtualServerDraft } from './lvs.ts';
 import type { Statement } from './tree.ts';
-import { block, dispatch, text, type Mutable } from './values.ts';
+import { block, dispatch, text, type Handlers, type Mutable } from './values.ts';
 import {
   parseStaticAddresses, parseTrackFile, parseVrrpInstance, parseVrrpScript, parseVrrpSyncGroup, routeList,
 } from './vrrp.ts';
@@ -51,26 +52,34 @@ function resolveTracking<T extends { readonly name: string; readonly at: Stateme
 }
 
 /** Where the first script of the configuration is set, if any (for the script_security warning). */
-function firstScriptAt(config: Omit<KeepalivedConfig, 'files'>): SourceLocation | undefined {
-  const owners: { at: SourceLocation; has: boolean }[] = [
-    ...config.virtualServers.flatMap((vs) => [
-      { at: vs.at, has: vs.quorumUp !== undefined || vs.quorumDown !== undefined },
-      ...vs.realServers.flatMap((rs) => [
-        { at: rs.at, has: rs.notifyUp !== undefined || rs.notifyDown !== undefined },
-        ...rs.checkers.map((c) => ({ at: c.at, has: c.kind === 'MISC_CHECK' })),
-      ]),
-    ]),
-    ...config.vrrpScripts.map((script) => ({ at: script.at, has: true })),
-    ...[...config.vrrpInstances, ...config.vrrpSyncGroups].map((owner) => ({ at: owner.at, has: Object.keys(owner.notify).length > 0 })),
-  ];
-  const first = owners.filter((o) => o.has).sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line)[0];
-  return first?.at;
+function firstScriptAt(config: KeepalivedConfig, order: (a: SourceLocation, b: SourceLocation) => number): SourceLocation | undefined {
+  let first: SourceLocation | undefined;
+  const consider = (at: SourceLocation, hasScript: boolean) => {
+    if (hasScript && (!first || order(at, first) < 0)) first = at;
+  };
+  for (const vs of config.virtualServers) {
+    consider(vs.at, vs.quorumUp !== undefined || vs.quorumDown !== undefined);
+    for (const rs of vs.realServers) {
+      consider(rs.at, rs.notifyUp !== undefined || rs.notifyDown !== undefined);
+      for (const checker of rs.checkers) consider(checker.at, checker.kind === 'MISC_CHECK');
+    }
+  }
+  for (const script of config.vrrpScripts) consider(script.at, true);
+  for (const owner of [...config.vrrpInstances, ...config.vrrpSyncGroups]) consider(owner.at, Object.keys(owner.notify).length > 0);
+  return first;
 }
 
-export function resolveConfig(root: readonly Statement[], files: readonly string[], hostname: string, d: Diagnostics): KeepalivedConfig {
+export interface ConfigAssembler {
+  /** Takes each top-level statement as soon as it is complete. */
+  statement(statement: Statement): void;
+  /** Checks what refers to what and returns the model; `files` as read. */
+  finish(files: readonly string[]): KeepalivedConfig;
+}
+
+export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssembler {
   let globalDefs = defaultGlobals(hostname);
-  const groupStatements: Statement[] = [];
-  const serverStatements: Statement[] = [];
+  const groups: VirtualServerGroup[] = [];
+  const serverDrafts: VirtualServerDraft[] = [];
   const instanceStatements: Statement[] = [];
   const scripts: VrrpScript[] = [];
   const syncGroups: VrrpSyncGroup[] = [];
@@ -85,10 +94,14 @@ export function resolveConfig(root: readonly Statement[], files: readonly string
     const parsed = parseTrackFile(s, d);
     if (parsed) trackFiles.push(parsed);
   };
-  dispatch(root, {
+  const topLevel: Handlers = {
     global_defs: (s) => { globalDefs = parseGlobalDefs(s, globalDefs, d); },
-    virtual_server_group: (s) => void groupStatements.push(s),
-    virtual_server: (s) => void serverStatements.push(s),
+    virtual_server_group: (s) => {
+      const group = parseVirtualServerGroup(s, d);
+      if (group) groups.push(group);
+    },
+    // Resolved at the end: groups, track files and smtp_helo_name may come later in the file.
+    virtual_server: (s) => void serverDrafts.push(readVirtualServer(s, d)),
     vrrp_instance: (s) => void instanceStatements.push(s),
     vrrp_script: (s) => {
       const parsed = parseVrrpScript(s, d);
@@ -109,93 +122,100 @@ export function resolveConfig(root: readonly Statement[], files: readonly string
     SSL: (s) => { ssl = parseSsl(s, d); },
     net_namespace: (s) => { netNamespace = text(s, 0, d, 'a namespace name'); },
     ...Object.fromEntries(UNSUPPORTED_TOP_LEVEL.map((k) => [k, (s: Statement) => d.warn(s.at, `'${k}' is not supported by lvsd, block ignored`)])),
-  }, d, 'the top level');
-
-  const trackFileMap = byName(trackFiles, 'track_file', d);
-  const groups: VirtualServerGroup[] = groupStatements.flatMap((s) => parseVirtualServerGroup(s, d) ?? []);
-  const groupMap = byName(groups, 'virtual_server_group', d);
-  const context = { groups: groupMap, trackFiles: trackFileMap, heloName: globalDefs.smtpHeloName };
-  const servers: VirtualServer[] = [];
-  const serverKeys = new Map<string, VirtualServer>();
-  for (const s of serverStatements) {
-    const vs = parseVirtualServer(s, context, d);
-    if (!vs) continue;
-    const key = keyText(vs.key, vs.family);
-    const first = serverKeys.get(key);
-    if (first) {
-      d.warn(vs.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}, dropped`);
-      continue;
-    }
-    serverKeys.set(key, vs);
-    servers.push(vs);
-  }
-
-  const scriptMap = byName(scripts, 'vrrp_script', d);
-  let instances: Mutable<VrrpInstance>[] = instanceStatements.flatMap((s) => parseVrrpInstance(s, globalDefs, d) ?? []);
-  const instanceMap = byName(instances, 'vrrp_instance', d);
-  instances = [...instanceMap.values()];
-  const vrids = new Map<string, VrrpInstance>();
-  for (const instance of instances) {
-    const vridKey = `${instance.interface ?? globalDefs.defaultInterface}|${instance.family}|${instance.virtualRouterId}`;
-    const other = vrids.get(vridKey);
-    if (other) {
-      d.error(instance.at, `(${instance.name}) virtual_router_id ${instance.virtualRouterId} is already used by ${other.name} on the same interface and family`);
-    } else vrids.set(vridKey, instance);
-    instance.trackScripts = resolveTracking(instance.name, instance.trackScripts, scriptMap, 'track script', d);
-    instance.trackFiles = resolveTracking(instance.name, instance.trackFiles, trackFileMap, 'track file', d);
-  }
-
-  const resolvedGroups: VrrpSyncGroup[] = [];
-  for (const group of byName(syncGroups, 'vrrp_sync_group', d).values()) {
-    const members = group.instances.filter((member) => {
-      const instance = instanceMap.get(member);
-      if (!instance) {
-        d.warn(group.at, `virtual router ${member} specified in sync group ${group.name} doesn't exist - ignoring`);
-        return false;
-      }
-      if (instance.syncGroup !== undefined) {
-        d.error(group.at, `vrrp_instance ${member} is already in sync group ${instance.syncGroup}`);
-        return false;
-      }
-      instance.syncGroup = group.name;
-      return true;
-    });
-    if (members.length === 0) {
-      d.warn(group.at, `sync group ${group.name} has no virtual routers - removing`);
-      continue;
-    }
-    if (members.length === 1) d.warn(group.at, `sync group ${group.name} has only 1 virtual router - this probably isn't what you want`);
-    resolvedGroups.push({
-      ...group,
-      instances: members,
-      trackScripts: resolveTracking(group.name, group.trackScripts, scriptMap, 'track script', d),
-      trackFiles: resolveTracking(group.name, group.trackFiles, trackFileMap, 'track file', d),
-    });
-  }
-
-  const syncDaemon = globalDefs.lvsSyncDaemon;
-  if (syncDaemon?.vrrpInstance !== undefined && !instanceMap.has(syncDaemon.vrrpInstance)) {
-    d.error(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined`);
-  }
-
-  const config = {
-    globalDefs,
-    virtualServers: servers,
-    virtualServerGroups: groups,
-    vrrpInstances: instances,
-    vrrpScripts: scripts,
-    vrrpSyncGroups: resolvedGroups,
-    trackFiles,
-    staticIpaddresses,
-    staticRoutes,
-    staticRules,
-    ...(ssl && { ssl }),
-    ...(netNamespace !== undefined && { netNamespace }),
-    files,
   };
-  const scriptAt = globalDefs.enableScriptSecurity ? undefined : firstScriptAt(config);
-  if (scriptAt) {
-    d.warn(scriptAt, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled');
-  }
-  return config;
+
+  const finish = (files: readonly string[]): KeepalivedConfig => {
+    const trackFileMap = byName(trackFiles, 'track_file', d);
+    const groupMap = byName(groups, 'virtual_server_group', d);
+    const context = { groups: groupMap, trackFiles: trackFileMap, heloName: globalDefs.smtpHeloName };
+    const servers: VirtualServer[] = [];
+    const serverKeys = new Map<string, VirtualServer>();
+    for (const draft of serverDrafts) {
+      const vs = resolveVirtualServer(draft, context, d);
+      if (!vs) continue;
+      const key = keyText(vs.key, vs.family);
+      const first = serverKeys.get(key);
+      if (first) {
+        d.warn(vs.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}, dropped`);
+        continue;
+      }
+      serverKeys.set(key, vs);
+      servers.push(vs);
+    }
+
+    const scriptMap = byName(scripts, 'vrrp_script', d);
+    const parsedInstances: Mutable<VrrpInstance>[] = instanceStatements.flatMap((s) => parseVrrpInstance(s, globalDefs, d) ?? []);
+    const instanceMap = byName(parsedInstances, 'vrrp_instance', d);
+    const instances: Mutable<VrrpInstance>[] = [...instanceMap.values()];
+    const vrids = new Map<string, VrrpInstance>();
+    for (const instance of instances) {
+      const vridKey = `${instance.interface ?? globalDefs.defaultInterface}|${instance.family}|${instance.virtualRouterId}`;
+      const other = vrids.get(vridKey);
+      if (other) {
+        d.error(instance.at, `(${instance.name}) virtual_router_id ${instance.virtualRouterId} is already used by ${other.name} on the same interface and family`);
+      } else vrids.set(vridKey, instance);
+      instance.trackScripts = resolveTracking(instance.name, instance.trackScripts, scriptMap, 'track script', d);
+      instance.trackFiles = resolveTracking(instance.name, instance.trackFiles, trackFileMap, 'track file', d);
+    }
+
+    const resolvedGroups: VrrpSyncGroup[] = [];
+    for (const group of byName(syncGroups, 'vrrp_sync_group', d).values()) {
+      const members = group.instances.filter((member) => {
+        const instance = instanceMap.get(member);
+        if (!instance) {
+          d.warn(group.at, `virtual router ${member} specified in sync group ${group.name} doesn't exist - ignoring`);
+          return false;
+        }
+        if (instance.syncGroup !== undefined) {
+          d.error(group.at, `vrrp_instance ${member} is already in sync group ${instance.syncGroup}`);
+          return false;
+        }
+        instance.syncGroup = group.name;
+        return true;
+      });
+      if (members.length === 0) {
+        d.warn(group.at, `sync group ${group.name} has no virtual routers - removing`);
+        continue;
+      }
+      if (members.length === 1) d.warn(group.at, `sync group ${group.name} has only 1 virtual router - this probably isn't what you want`);
+      resolvedGroups.push({
+        ...group,
+        instances: members,
+        trackScripts: resolveTracking(group.name, group.trackScripts, scriptMap, 'track script', d),
+        trackFiles: resolveTracking(group.name, group.trackFiles, trackFileMap, 'track file', d),
+      });
+    }
+
+    const syncDaemon = globalDefs.lvsSyncDaemon;
+    if (syncDaemon?.vrrpInstance !== undefined && !instanceMap.has(syncDaemon.vrrpInstance)) {
+      d.error(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined`);
+    }
+
+    const config: KeepalivedConfig = {
+      globalDefs,
+      virtualServers: servers,
+      virtualServerGroups: groups,
+      vrrpInstances: instances,
+      vrrpScripts: scripts,
+      vrrpSyncGroups: resolvedGroups,
+      trackFiles,
+      staticIpaddresses,
+      staticRoutes,
+      staticRules,
+      ssl,
+      netNamespace,
+      files,
+    };
+    const order = sourceOrder(files);
+    const scriptAt = globalDefs.enableScriptSecurity ? undefined : firstScriptAt(config, (a, b) => order({ at: a }, { at: b }));
+    if (scriptAt) {
+      d.warn(scriptAt, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled');
+    }
+    return config;
+  };
+
+  return {
+    statement: (s) => dispatch([s], topLevel, d, 'the top level'),
+    finish,
+  };
 }

@@ -25,10 +25,6 @@ export interface SourceOptions {
   readonly configId: string;
 }
 
-export interface Source {
-  readonly lines: readonly SourceLine[];
-  readonly files: readonly string[];
-}
 
 const DEFINITION = /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const MAX_EXPANSIONS = 1000;
@@ -107,7 +103,6 @@ interface Definition {
 }
 
 class Reader {
-  readonly lines: SourceLine[] = [];
   readonly files: string[] = [];
   private readonly definitions = new Map<string, Definition>();
   private readonly includeStack: string[] = [];
@@ -115,6 +110,7 @@ class Reader {
   constructor(
     private readonly options: SourceOptions,
     private readonly diagnostics: Diagnostics,
+    private readonly emit: (line: SourceLine) => void,
   ) {}
 
   readText(text: string, file: string): void {
@@ -193,7 +189,7 @@ class Reader {
       this.include(tokens, file);
       return;
     }
-    this.lines.push({ tokens });
+    this.emit({ tokens });
   }
 
   private expand(text: string, file: string, at: () => SourceLocation): string | undefined {
@@ -271,8 +267,15 @@ class Reader {
   }
 }
 
-export function readSource(text: string, file: string, options: SourceOptions, diagnostics: Diagnostics): Source {
-  const reader = new Reader(options, diagnostics);
+/** Reads `text` (and what it includes), handing over each logical line as soon as it is complete; returns the files read. */
+export function readSource(
+  text: string,
+  file: string,
+  options: SourceOptions,
+  diagnostics: Diagnostics,
+  emit: (line: SourceLine) => void,
+): readonly string[] {
+  const reader = new Reader(options, diagnostics, emit);
   reader.readText(text, file);
-  return { lines: reader.lines, files: reader.files };
+  return reader.files;
 }

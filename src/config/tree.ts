@@ -1,6 +1,8 @@
 // Groups located tokens into keepalived's statement tree: a statement is a
 // keyword and its arguments up to the end of the line, `{` or `}`; a `{`
 // (on the same line or the next) opens a block of child statements.
+// Top-level statements are handed on as soon as they are complete, so a large
+// file never holds all of its tokens at once.
 import type { Diagnostics } from './diagnostics.ts';
 import type { SourceLocation } from './model.ts';
 import type { SourceLine, Token } from './source.ts';
@@ -17,44 +19,64 @@ interface OpenStatement extends Statement {
   block: OpenStatement[] | undefined;
 }
 
-export function buildTree(lines: readonly SourceLine[], diagnostics: Diagnostics): Statement[] {
-  const root: OpenStatement[] = [];
-  const open: { statement: OpenStatement; brace: Token }[] = [];
-  let container = root;
+export class TreeBuilder {
+  private readonly open: { statement: OpenStatement; brace: Token }[] = [];
+  /** The last top-level statement: a `{` on a later line may still open its block. */
+  private pending: OpenStatement | undefined;
+  private children: OpenStatement[] | undefined;
 
-  for (const line of lines) {
+  constructor(
+    private readonly diagnostics: Diagnostics,
+    private readonly emit: (statement: Statement) => void,
+  ) {}
+
+  push(line: SourceLine): void {
     const tokens = line.tokens;
     let start = 0;
-    const flush = (end: number): OpenStatement | undefined => {
-      if (end <= start) return undefined;
-      const keyword = tokens[start]!;
-      const statement: OpenStatement = { keyword, args: tokens.slice(start + 1, end), at: keyword.at, block: undefined };
-      container.push(statement);
-      return statement;
-    };
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       if (token.quoted || (token.text !== '{' && token.text !== '}')) continue;
-      const flushed = flush(i);
+      const flushed = this.statement(tokens, start, i);
       start = i + 1;
-      if (token.text === '{') {
-        const owner = flushed ?? container.at(-1);
-        if (!owner || owner.block) {
-          diagnostics.error(token.at, "'{' without a keyword to open a block for");
-          continue;
-        }
-        owner.block = [];
-        open.push({ statement: owner, brace: token });
-        container = owner.block;
-      } else {
-        if (!open.pop()) diagnostics.warn(token.at, "extra '}' ignored");
-        container = open.at(-1)?.statement.block ?? root;
-      }
+      if (token.text === '{') this.openBlock(flushed, token);
+      else this.closeBlock(token);
     }
-    flush(tokens.length);
+    this.statement(tokens, start, tokens.length);
   }
-  for (const { statement, brace } of open) {
-    diagnostics.error(brace.at, `block of '${statement.keyword.text}' is never closed (missing '}')`);
+
+  end(): void {
+    for (const { statement, brace } of this.open) {
+      this.diagnostics.error(brace.at, `block of '${statement.keyword.text}' is never closed (missing '}')`);
+    }
+    if (this.open.length === 0 && this.pending) this.emit(this.pending);
+    this.pending = undefined;
   }
-  return root;
+
+  private statement(tokens: readonly Token[], start: number, end: number): OpenStatement | undefined {
+    if (end <= start) return undefined;
+    const keyword = tokens[start]!;
+    const statement: OpenStatement = { keyword, args: tokens.slice(start + 1, end), at: keyword.at, block: undefined };
+    if (this.children) this.children.push(statement);
+    else {
+      if (this.pending) this.emit(this.pending);
+      this.pending = statement;
+    }
+    return statement;
+  }
+
+  private openBlock(flushed: OpenStatement | undefined, brace: Token): void {
+    const owner = flushed ?? (this.children ? this.children.at(-1) : this.pending);
+    if (!owner || owner.block) {
+      this.diagnostics.error(brace.at, "'{' without a keyword to open a block for");
+      return;
+    }
+    owner.block = [];
+    this.open.push({ statement: owner, brace });
+    this.children = owner.block;
+  }
+
+  private closeBlock(brace: Token): void {
+    if (!this.open.pop()) this.diagnostics.warn(brace.at, "extra '}' ignored");
+    this.children = this.open.at(-1)?.statement.block;
+  }
 }
