@@ -120,6 +120,7 @@ export async function fetchBodyDigest(r: DigestRequest): Promise<string | null> 
     verifyCertificate: false,
     timeoutMs: r.timeoutMs,
     keepBody: false,
+    hashBody: true,
     ...(r.virtualhost === undefined ? {} : { virtualhost: r.virtualhost }),
     ...(r.sni && r.virtualhost !== undefined ? { sni: r.virtualhost } : {}),
   });

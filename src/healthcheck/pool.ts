@@ -54,7 +54,7 @@ export interface PoolStats {
   readonly inFlight: number;
   /** Due but waiting for a free concurrency slot. */
   readonly waiting: number;
-  /** Lag between a check's due time and its start (1 ms resolution), since start or `resetLag()`. */
+  /** Lag between a check's due time and its start (1 ms resolution below 1 s, 100 ms up to 60 s), since start or `resetLag()`. */
   readonly lagMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly samples: number };
 }
 
@@ -66,7 +66,11 @@ export interface CheckerPoolOptions {
   readonly now?: () => number;
   /** In [0, 1); spreads first checks over the warmup. */
   readonly random?: () => number;
-  /** Probes allowed in flight at once; more wait in FIFO order. Default 2048. */
+  /**
+   * Probes allowed in flight at once; more wait in FIFO order. Default 256:
+   * a due check that waits shows as lag, while too many probes in flight on a
+   * saturated event loop would time out and report healthy servers down.
+   */
   readonly maxConcurrent?: number;
 }
 
@@ -101,8 +105,19 @@ interface Due extends Scheduled {
   readonly dueMs: number;
 }
 
-/** Lag histogram: one bucket per millisecond, the last one collects everything slower. */
-const LAG_BUCKETS = 1001;
+/** Lag histogram: 1 ms buckets below 1 s, then 100 ms buckets up to 60 s; the last one takes the rest. */
+const FINE_LAG_MS = 1000;
+const COARSE_LAG_STEP_MS = 100;
+const LAG_BUCKETS = FINE_LAG_MS + 591;
+
+function lagBucket(lagMs: number): number {
+  if (lagMs < FINE_LAG_MS) return Math.floor(lagMs);
+  return Math.min(LAG_BUCKETS - 1, FINE_LAG_MS + Math.floor((lagMs - FINE_LAG_MS) / COARSE_LAG_STEP_MS));
+}
+
+function bucketLagMs(bucket: number): number {
+  return bucket < FINE_LAG_MS ? bucket : FINE_LAG_MS + (bucket - FINE_LAG_MS) * COARSE_LAG_STEP_MS;
+}
 
 /**
  * Schedules every checker on one timer queue, runs probes with bounded
@@ -137,7 +152,7 @@ export class CheckerPool {
     this.runner = options.runner ?? new NetworkProbeRunner();
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.random = options.random ?? Math.random;
-    this.maxConcurrent = options.maxConcurrent ?? 2048;
+    this.maxConcurrent = options.maxConcurrent ?? 256;
     this.watches = new FileWatches((message) => this.warn(message));
   }
 
@@ -201,9 +216,9 @@ export class CheckerPool {
     const quantile = (q: number): number => {
       const rank = Math.ceil(q * this.lagCount);
       let seen = 0;
-      for (let ms = 0; ms < LAG_BUCKETS; ms++) {
-        seen += this.lagHistogram[ms]!;
-        if (seen >= rank && seen > 0) return ms === LAG_BUCKETS - 1 ? this.lagMaxMs : ms;
+      for (let bucket = 0; bucket < LAG_BUCKETS; bucket++) {
+        seen += this.lagHistogram[bucket]!;
+        if (seen >= rank && seen > 0) return bucket === LAG_BUCKETS - 1 ? this.lagMaxMs : bucketLagMs(bucket);
       }
       return 0;
     };
@@ -342,7 +357,7 @@ export class CheckerPool {
   private launch(due: Due): void {
     const startMs = this.now();
     const lagMs = Math.max(0, startMs - due.dueMs);
-    this.lagHistogram[Math.min(LAG_BUCKETS - 1, Math.floor(lagMs))]!++;
+    this.lagHistogram[lagBucket(lagMs)]!++;
     this.lagCount++;
     if (lagMs > this.lagMaxMs) this.lagMaxMs = lagMs;
     this.inFlight++;

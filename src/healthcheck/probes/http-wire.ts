@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { startDeadline } from './result.ts';
 
 export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 
@@ -22,12 +23,14 @@ export interface HttpWireRequest {
   readonly sni?: string;
   readonly verifyCertificate: boolean;
   readonly timeoutMs: number;
-  /** Keep the body bytes (for a regex); otherwise only their digest is computed. */
+  /** Keep the body bytes (for a regex). */
   readonly keepBody: boolean;
+  /** Compute the body's MD5 (for a digest). */
+  readonly hashBody: boolean;
 }
 
 export type HttpWireResult =
-  | { readonly ok: true; readonly status: number; readonly md5: string; readonly body: Buffer | null }
+  | { readonly ok: true; readonly status: number; readonly md5: string | null; readonly body: Buffer | null }
   | { readonly ok: false; readonly error: string };
 
 export function requestText(r: Pick<HttpWireRequest, 'host' | 'port' | 'path' | 'virtualhost' | 'protocol'>): string {
@@ -57,24 +60,24 @@ export function httpWireGet(r: HttpWireRequest): Promise<HttpWireResult> {
     const finish = (result: HttpWireResult): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.cancel();
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: `timeout after ${r.timeoutMs} ms` }), r.timeoutMs);
+    const deadline = startDeadline(r.timeoutMs, () => finish({ ok: false, error: `timeout after ${r.timeoutMs} ms` }));
 
     let header: Buffer | null = Buffer.alloc(0);
     let status = 0;
-    const hash = createHash('md5');
+    const hash = r.hashBody ? createHash('md5') : null;
     const body: Buffer[] = [];
     const onBody = (chunk: Buffer): void => {
-      hash.update(chunk);
+      hash?.update(chunk);
       if (r.keepBody) body.push(chunk);
     };
     socket.once(r.tls ? 'secureConnect' : 'connect', () => socket.write(requestText(r)));
     socket.on('data', (chunk: Buffer) => {
       if (header === null) return onBody(chunk);
-      header = Buffer.concat([header, chunk]);
+      header = header.length === 0 ? chunk : Buffer.concat([header, chunk]);
       const end = header.indexOf(HEADER_END);
       if (end < 0) {
         if (header.length > MAX_HEADER_BYTES) finish({ ok: false, error: 'response header too large' });
@@ -89,7 +92,7 @@ export function httpWireGet(r: HttpWireRequest): Promise<HttpWireResult> {
     });
     socket.once('end', () => {
       if (header !== null) finish({ ok: false, error: 'connection closed before the response header' });
-      else finish({ ok: true, status, md5: hash.digest('hex'), body: r.keepBody ? Buffer.concat(body) : null });
+      else finish({ ok: true, status, md5: hash?.digest('hex') ?? null, body: r.keepBody ? Buffer.concat(body) : null });
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       finish({ ok: false, error: error.code === undefined ? error.message : `${error.code}: ${error.message}` });

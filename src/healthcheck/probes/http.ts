@@ -61,6 +61,7 @@ async function checkUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Pro
     verifyCertificate: options.verifyCertificate,
     timeoutMs: options.timeoutMs,
     keepBody: url.regex !== undefined,
+    hashBody: url.digest !== undefined,
     ...(options.bindTo === undefined ? {} : { bindTo: options.bindTo }),
     ...(virtualhost === undefined ? {} : { virtualhost }),
     ...(options.sni === undefined ? {} : { sni: options.sni }),

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
-import { ProbeClock, describeError } from './result.ts';
+import { ProbeClock, describeError, startDeadline, type Deadline } from './result.ts';
 
 export interface PingProbeOptions {
   readonly host: string;
@@ -41,7 +41,7 @@ interface Outstanding {
   readonly host: string;
   readonly resolve: (result: ProbeResult) => void;
   readonly clock: ProbeClock;
-  readonly timer: NodeJS.Timeout;
+  readonly deadline: Deadline;
 }
 
 /**
@@ -71,11 +71,10 @@ export class Pinger {
     if (sequence === null) return Promise.resolve(clock.fail('too many pings outstanding'));
     const packet = echoRequest(v6, this.identifier, sequence);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.outstanding.delete(sequence);
-        resolve(clock.fail(`no echo reply within ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
-      this.outstanding.set(sequence, { host: options.host, resolve, clock, timer });
+      const deadline = startDeadline(options.timeoutMs, () => {
+        this.settle(sequence, clock.fail(`no echo reply within ${options.timeoutMs} ms`));
+      });
+      this.outstanding.set(sequence, { host: options.host, resolve, clock, deadline });
       socket.send(packet, 0, packet.length, options.host, null, (error) => {
         if (error) this.settle(sequence, clock.fail(describeError(error)));
       });
@@ -95,7 +94,7 @@ export class Pinger {
     const pending = this.outstanding.get(sequence);
     if (pending === undefined) return;
     this.outstanding.delete(sequence);
-    clearTimeout(pending.timer);
+    pending.deadline.cancel();
     pending.resolve(result);
   }
 

@@ -26,3 +26,26 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+export interface Deadline {
+  cancel(): void;
+}
+
+/**
+ * Calls `onExpiry` once `ms` have passed, but only after the I/O already
+ * waiting has been handled: a busy event loop runs expired timers before it
+ * reads sockets, and an answer that is already there must not lose to the
+ * director's own lateness (that would turn overload into false "down"s).
+ */
+export function startDeadline(ms: number, onExpiry: () => void): Deadline {
+  let immediate: NodeJS.Immediate | undefined;
+  const timer = setTimeout(() => {
+    immediate = setImmediate(onExpiry);
+  }, ms);
+  return {
+    cancel: () => {
+      clearTimeout(timer);
+      if (immediate !== undefined) clearImmediate(immediate);
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import type { ProbeResult } from '../state.ts';
-import { ProbeClock, describeError } from './result.ts';
+import { ProbeClock, describeError, startDeadline } from './result.ts';
 import { connectFrom, type TcpProbeOptions } from './tcp.ts';
 
 export interface SmtpProbeOptions extends TcpProbeOptions {
@@ -22,11 +22,11 @@ export function smtpProbe(options: SmtpProbeOptions): Promise<ProbeResult> {
     const finish = (result: ProbeResult): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.cancel();
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish(clock.fail(`SMTP timeout after ${options.timeoutMs} ms`)), options.timeoutMs);
+    const deadline = startDeadline(options.timeoutMs, () => finish(clock.fail(`SMTP timeout after ${options.timeoutMs} ms`)));
     let step = 0;
     let pending = '';
     socket.setEncoding('latin1');

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { ProbeResult } from '../state.ts';
-import { ProbeClock, describeError } from './result.ts';
+import { ProbeClock, describeError, startDeadline } from './result.ts';
 
 export interface TcpProbeOptions {
   readonly host: string;
@@ -26,11 +26,11 @@ export function tcpProbe(options: TcpProbeOptions): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const socket = connectFrom(options);
     const finish = (result: ProbeResult): void => {
-      clearTimeout(timer);
+      deadline.cancel();
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish(clock.fail(`connect timeout after ${options.timeoutMs} ms`)), options.timeoutMs);
+    const deadline = startDeadline(options.timeoutMs, () => finish(clock.fail(`connect timeout after ${options.timeoutMs} ms`)));
     socket.once('connect', () => finish(clock.ok()));
     socket.once('error', (error) => finish(clock.fail(describeError(error))));
   });

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
-import { ProbeClock, describeError } from './result.ts';
+import { ProbeClock, describeError, startDeadline } from './result.ts';
 
 export interface UdpTarget {
   readonly host: string;
@@ -32,13 +32,13 @@ export function udpExchange(target: UdpTarget, exchange: Exchange): Promise<Prob
     const finish = (result: ProbeResult): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.cancel();
       socket.close();
       resolve(result);
     };
-    const timer = setTimeout(() => {
+    const deadline = startDeadline(target.timeoutMs, () => {
       finish(exchange.judgeReply === undefined ? clock.ok() : clock.fail(`no reply within ${target.timeoutMs} ms`));
-    }, target.timeoutMs);
+    });
     socket.on('error', (error) => finish(clock.fail(describeError(error))));
     socket.on('message', (reply) => {
       if (exchange.judgeReply === undefined) return finish(clock.ok());
