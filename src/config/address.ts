@@ -5,7 +5,6 @@ export interface IpAddress {
   readonly family: AddressFamily;
   /** IPv4 dotted quad, IPv6 in RFC 5952 form */
   readonly text: string;
-  readonly value: bigint;
 }
 
 function ipv6Groups(text: string): number[] {
@@ -28,9 +27,7 @@ function ipv6Groups(text: string): number[] {
   return groups;
 }
 
-function formatIpv6(value: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+function formatIpv6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {
@@ -51,23 +48,25 @@ function formatIpv6(value: bigint): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
 
-export function fromValue(family: AddressFamily, value: bigint): IpAddress {
+function fromValue(family: AddressFamily, value: bigint): IpAddress {
   if (family === 'inet') {
-    const text = [24, 16, 8, 0].map((s) => Number((value >> BigInt(s)) & 0xffn)).join('.');
-    return { family, text, value };
+    return { family, text: [24, 16, 8, 0].map((s) => Number((value >> BigInt(s)) & 0xffn)).join('.') };
   }
-  return { family, text: formatIpv6(value), value };
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+  return { family, text: formatIpv6(groups) };
+}
+
+/** The address as a number, for range arithmetic. */
+function valueOf(address: IpAddress): bigint {
+  return address.family === 'inet'
+    ? address.text.split('.').reduce((acc, b) => (acc << 8n) | BigInt(b), 0n)
+    : ipv6Groups(address.text).reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
 
 export function parseIp(text: string): IpAddress | undefined {
-  if (isIPv4(text)) {
-    const value = text.split('.').reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-    return { family: 'inet', text, value };
-  }
-  if (isIPv6(text) && !text.includes('%')) {
-    const value = ipv6Groups(text).reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
-    return fromValue('inet6', value);
-  }
+  if (isIPv4(text)) return { family: 'inet', text };
+  if (isIPv6(text) && !text.includes('%')) return { family: 'inet6', text: formatIpv6(ipv6Groups(text)) };
   return undefined;
 }
 
@@ -97,7 +96,7 @@ export function parseRange(text: string): { first: IpAddress; last: IpAddress } 
     const prefix = parsePrefix(text);
     if (!prefix) return undefined;
     const bits = BigInt(maxPrefix(prefix.address.family) - prefix.prefixLength);
-    const base = (prefix.address.value >> bits) << bits;
+    const base = (valueOf(prefix.address) >> bits) << bits;
     const family = prefix.address.family;
     return { first: fromValue(family, base), last: fromValue(family, base + (1n << bits) - 1n) };
   }
@@ -113,10 +112,10 @@ export function parseRange(text: string): { first: IpAddress; last: IpAddress } 
   let last: IpAddress | undefined;
   if (full) last = full.family === first.family ? full : undefined;
   else if (first.family === 'inet' && /^\d{1,3}$/.test(end) && Number(end) <= 255) {
-    last = fromValue('inet', (first.value & ~0xffn) | BigInt(end));
+    last = fromValue('inet', (valueOf(first) & ~0xffn) | BigInt(end));
   } else if (first.family === 'inet6' && /^[0-9a-fA-F]{1,4}$/.test(end)) {
-    last = fromValue('inet6', (first.value & ~0xffffn) | BigInt(parseInt(end, 16)));
+    last = fromValue('inet6', (valueOf(first) & ~0xffffn) | BigInt(parseInt(end, 16)));
   }
-  if (!last || last.value < first.value) return undefined;
+  if (!last || valueOf(last) < valueOf(first)) return undefined;
   return { first, last };
 }

@@ -116,7 +116,7 @@ class Reader {
   readText(text: string, file: string): void {
     this.files.push(file);
     this.includeStack.push(file);
-    const raw = text.split(/\r?\n/);
+    const raw = text.split('\n');
     for (let index = 0; index < raw.length; index++) {
       const lineNumber = index + 1;
       const line = stripComment(raw[index]!);

@@ -14,6 +14,12 @@ global_defs {   # trailing comment
     expect(config.globalDefs.routerId).toBe('lvs # one');
   });
 
+  it('reads files with CRLF line endings', () => {
+    const config = parseOk('global_defs {\r\n  router_id crlf\r\n}\r\nvirtual_server 10.0.0.1 80 {\r\n  real_server 10.0.0.2 80 {\r\n  }\r\n}\r\n');
+    expect(config.globalDefs.routerId).toBe('crlf');
+    expect(config.virtualServers[0]!.realServers[0]!.address).toBe('10.0.0.2');
+  });
+
   it('accepts a block brace on the next line and a closing brace after content', () => {
     const config = parseOk(`virtual_server 10.0.0.1 80
 {
