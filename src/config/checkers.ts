@@ -337,8 +337,8 @@ function connect(
   const connectIp = settings.connectIp ?? context.address;
   const connectPort = settings.connectPort ?? context.port;
   if (needsPort && connectPort === 0) {
-    d.error(at, 'checker has no port to connect to: set connect_port or give the real server a port');
-    return undefined;
+    // keepalived accepts this silently and the check can only fail; say so instead.
+    d.warn(at, 'checker has no port to connect to (no connect_port, real server without port): it will always fail');
   }
   if (settings.bindTo && settings.bindTo.family !== connectIp.family) {
     d.error(at, `bindto ${settings.bindTo.text} is not in the address family of ${connectIp.text}`);

@@ -136,6 +136,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       const key = keyText(vs.key, vs.family);
       const first = serverKeys.get(key);
       if (first) {
+        // keepalived is silent and the kernel would refuse the second service; keep the first, say so.
         d.warn(vs.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}, dropped`);
         continue;
       }
@@ -188,7 +189,9 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
 
     const syncDaemon = globalDefs.lvsSyncDaemon;
     if (syncDaemon?.vrrpInstance !== undefined && !instanceMap.has(syncDaemon.vrrpInstance)) {
-      d.error(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined`);
+      // keepalived is silent here and has no instance to follow; lvsd says so and runs no sync daemon.
+      d.warn(syncDaemon.at, `lvs_sync_daemon refers to vrrp_instance ${syncDaemon.vrrpInstance}, which is not defined - lvs_sync_daemon ignored`);
+      globalDefs = { ...globalDefs, lvsSyncDaemon: undefined };
     }
 
     const config: KeepalivedConfig = {

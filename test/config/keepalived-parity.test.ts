@@ -74,15 +74,31 @@ const CASES: Record<string, string> = {
   'bad group range': `virtual_server_group G {\n  10.0.0.9-4 80\n}\n${vs(`${HEAD}\n  ${rs()}`, 'group G')}`,
   'include of a missing file': `include /nonexistent-lvsd-dir/*.conf\n${vs(`${HEAD}\n  ${rs()}`)}`,
   'unclosed block': `virtual_server 10.0.0.1 80 {\n  ${HEAD}\n  ${rs()}\n`,
+  'MISC_CHECK without misc_path': vs(`${HEAD}\n  ${rs('MISC_CHECK {\n      misc_timeout 3\n    }')}`),
+  'FILE_CHECK of an undefined track_file': vs(`${HEAD}\n  ${rs('FILE_CHECK {\n      track_file nope\n    }')}`),
+  'FILE_CHECK of a track_file': `track_file tf {\n  file /run/lvsd-parity-weight\n  weight 2\n}\n${vs(`${HEAD}\n  ${rs('FILE_CHECK {\n      track_file tf\n    }')}`)}`,
+  'lvs_sync_daemon without instance': `global_defs {\n  lvs_sync_daemon eth0\n}\n${vs(`${HEAD}\n  ${rs()}`)}`,
   'global_defs only': 'global_defs {\n  router_id r1\n  lvs_flush\n}\n',
   'unknown global keyword': 'global_defs {\n  router_idd r1\n}\n',
 };
 
 /** Where lvsd says more than keepalived on purpose: keepalived accepts these silently. */
-const LOUDER: Record<string, { text: string; warning: string }> = {
+const LOUDER: Record<string, { text: string; warning: unknown }> = {
   'undefined group (keepalived silently programs nothing)': {
     text: vs(`${HEAD}\n  ${rs()}`, 'group NOPE'),
     warning: "virtual_server_group 'NOPE' is not defined - virtual server ignored",
+  },
+  'duplicate virtual server (the kernel would refuse the second)': {
+    text: vs(`${HEAD}\n  ${rs()}`) + vs(`${HEAD}\n  ${rs('', '10.0.1.2 80')}`),
+    warning: expect.stringMatching(/^virtual_server TCP 10\.0\.0\.1:80 duplicates the one at line 1 of .*, dropped$/),
+  },
+  'checker without any port (can only fail)': {
+    text: vs(`lb_algo rr\n  lb_kind DR\n  ${rs('TCP_CHECK {\n    }', '10.0.1.1')}`, 'fwmark 5'),
+    warning: 'checker has no port to connect to (no connect_port, real server without port): it will always fail',
+  },
+  'lvs_sync_daemon naming an undefined instance': {
+    text: `global_defs {\n  lvs_sync_daemon eth0 NOPE\n}\n${vs(`${HEAD}\n  ${rs()}`)}`,
+    warning: 'lvs_sync_daemon refers to vrrp_instance NOPE, which is not defined - lvs_sync_daemon ignored',
   },
 };
 
@@ -119,6 +135,8 @@ const VRRP_CASES: Record<string, string> = {
   'authentication with VRRPv3': instance(`version 3\n  authentication {\n    auth_type PASS\n    auth_pass 1234\n  }\n  ${VIP}`),
   'sync group of one': `vrrp_sync_group G {\n  group {\n    V\n  }\n}\n${instance(VIP)}`,
   'sync group of two': `vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n}\n${instance(VIP)}${instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8)}`,
+  'duplicate instance name': instance(VIP) + instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'V', 8),
+  'instance in two sync groups': `vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n}\nvrrp_sync_group H {\n  group {\n    V\n    W\n  }\n}\n${instance(VIP)}${instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8)}`,
   'unknown track script': `global_defs {\n  enable_script_security\n  script_user root\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${instance(`track_script {\n    s\n    t\n  }\n  ${VIP}`)}`,
 };
 
