@@ -3,7 +3,8 @@
 //
 //   node --import tsx bench/checkers.bench.ts            2,000 real servers, 20 s per side
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
-//   options: --rs N  --seconds S  --only lvsd|keepalived  --profile DIR (CPU profile of lvsd's pool)
+//   options: --rs N  --seconds S  --only lvsd|keepalived  --concurrency N (lvsd's probes in flight)
+//            --profile DIR (CPU profile of lvsd's pool)
 //
 // Half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
 // The two sides run one after the other in the same run (running both at once
@@ -58,7 +59,7 @@ interface SideResult {
 
 // ------------------------------------------------------------------ worker: lvsd's pool
 
-async function worker(configFile: string): Promise<void> {
+async function worker(configFile: string, maxConcurrent: number | undefined): Promise<void> {
   const parsed = parseConfigFile(configFile);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   const { specs, warnings } = checkSpecsFromConfig(parsed.config, {
@@ -67,7 +68,7 @@ async function worker(configFile: string): Promise<void> {
   });
   if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
   let down = 0;
-  const pool = new CheckerPool(specs, { onVerdict: (v) => { if (!v.up) down++; } });
+  const pool = new CheckerPool(specs, { onVerdict: (v) => { if (!v.up) down++; }, ...(maxConcurrent ? { maxConcurrent } : {}) });
   await pool.start();
   const reply = (stats: PoolStats): void => {
     const latencies = pool
@@ -202,7 +203,10 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
   const self = fileURLToPath(import.meta.url);
   const profileDir = flag('--profile');
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const concurrency = flag('--concurrency');
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile, ...(concurrency ? ['--concurrency', concurrency] : [])], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const channel = new LineChannel(child);
   try {
     if ((await channel.next(120_000)) !== 'ready') throw new Error('lvsd worker did not start');
@@ -317,7 +321,8 @@ function report(results: SideResult[], realServers: number): void {
 }
 
 if (process.argv.includes('--worker')) {
-  await worker(process.argv[process.argv.indexOf('--worker') + 1]!);
+  const concurrency = flag('--concurrency');
+  await worker(process.argv[process.argv.indexOf('--worker') + 1]!, concurrency === undefined ? undefined : Number(concurrency));
 } else {
   await main();
 }

@@ -67,9 +67,9 @@ export interface CheckerPoolOptions {
   /** In [0, 1); spreads first checks over the warmup. */
   readonly random?: () => number;
   /**
-   * Probes allowed in flight at once; more wait in FIFO order. Default 256:
-   * a due check that waits shows as lag, while too many probes in flight on a
-   * saturated event loop would time out and report healthy servers down.
+   * Probes allowed in flight at once; more wait in FIFO order (and show as
+   * lag). Default 1024: enough for thousands of checks per second, while a
+   * saturated event loop does not hold so many probes that they time out.
    */
   readonly maxConcurrent?: number;
 }
@@ -152,7 +152,7 @@ export class CheckerPool {
     this.runner = options.runner ?? new NetworkProbeRunner();
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.random = options.random ?? Math.random;
-    this.maxConcurrent = options.maxConcurrent ?? 256;
+    this.maxConcurrent = options.maxConcurrent ?? 1024;
     this.watches = new FileWatches((message) => this.warn(message));
   }
 

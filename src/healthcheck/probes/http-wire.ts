@@ -74,8 +74,12 @@ export function httpWireGet(r: HttpWireRequest): Promise<HttpWireResult> {
       hash?.update(chunk);
       if (r.keepBody) body.push(chunk);
     };
-    socket.once(r.tls ? 'secureConnect' : 'connect', () => socket.write(requestText(r)));
+    socket.once(r.tls ? 'secureConnect' : 'connect', () => {
+      deadline.restart();
+      socket.write(requestText(r));
+    });
     socket.on('data', (chunk: Buffer) => {
+      deadline.restart();
       if (header === null) return onBody(chunk);
       header = header.length === 0 ? chunk : Buffer.concat([header, chunk]);
       const end = header.indexOf(HEADER_END);

@@ -29,6 +29,8 @@ export function describeError(error: unknown): string {
 
 export interface Deadline {
   cancel(): void;
+  /** Starts the full period again: keepalived's timeouts apply to each step of an exchange. */
+  restart(): void;
 }
 
 /**
@@ -46,6 +48,9 @@ export function startDeadline(ms: number, onExpiry: () => void): Deadline {
     cancel: () => {
       clearTimeout(timer);
       if (immediate !== undefined) clearImmediate(immediate);
+    },
+    restart: () => {
+      if (immediate === undefined) timer.refresh();
     },
   };
 }

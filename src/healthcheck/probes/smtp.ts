@@ -33,6 +33,7 @@ export function smtpProbe(options: SmtpProbeOptions): Promise<ProbeResult> {
     socket.on('error', (error) => finish(clock.fail(describeError(error))));
     socket.on('close', () => finish(clock.fail('SMTP server closed the connection')));
     socket.on('data', (data: string) => {
+      deadline.restart();
       pending += data;
       let newline: number;
       while ((newline = pending.indexOf('\n')) >= 0) {
