@@ -24,12 +24,14 @@ export interface Inheritable {
 }
 
 function readRetry(s: Statement, target: Mutable<Inheritable>, d: Diagnostics): void {
-  target.retry = integer(s, 0, d, 0, 0xffff) ?? target.retry;
+  target.retry = integer(s, 0, d, 1, 0xffffffff) ?? target.retry;
 }
 
+const MAX_CONNECT_TIMEOUT_SECONDS = 4294.967295;
+
 export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
-  delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d) ?? t.delayLoopMs; },
-  connect_timeout: (s, t, d) => { t.connectTimeoutMs = timerMs(s, 0, d) ?? t.connectTimeoutMs; },
+  delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
+  connect_timeout: (s, t, d) => { t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs; },
   retry: readRetry,
   nb_get_retry: (s, t, d) => {
     d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");

@@ -382,9 +382,13 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
   let quorum = v.quorum ?? 1;
   const totalWeight = resolvedServers.reduce((sum, rs) => sum + rs.weight, 0);
   if (quorum > totalWeight) {
-    const reduced = Math.max(1, totalWeight);
-    d.warn(at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${reduced}`);
-    quorum = reduced;
+    d.warn(at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${totalWeight}`);
+    quorum = totalWeight;
+  }
+  let hysteresis = v.hysteresis ?? 0;
+  if (hysteresis > 0 && hysteresis >= quorum) {
+    d.warn(at, `${described}: hysteresis ${hysteresis} >= quorum ${quorum}; setting hysteresis to 0`);
+    hysteresis = 0;
   }
 
   return {
@@ -406,7 +410,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     alpha: settings.alpha ?? false,
     omega: v.omega ?? false,
     quorum,
-    hysteresis: v.hysteresis ?? 0,
+    hysteresis,
     quorumUp: v.quorumUp,
     quorumDown: v.quorumDown,
     delayLoopMs,

@@ -41,14 +41,16 @@ export function integer(s: Statement, index: number, d: Diagnostics, min: number
 }
 
 /** keepalived timers: seconds with an optional fraction (microsecond resolution), returned in ms. */
-export function timerMs(s: Statement, index: number, d: Diagnostics, maxSeconds = 31 * 86400): number | undefined {
+export function timerMs(s: Statement, index: number, d: Diagnostics, maxSeconds = 31 * 86400, allowZero = true): number | undefined {
   const token = arg(s, index, d, 'a time in seconds');
   if (!token) return undefined;
-  if (!/^\d+(\.\d{1,6})?$|^\.\d{1,6}$/.test(token.text) || Number(token.text) > maxSeconds) {
-    d.error(token.at, `'${name(s)}' expects seconds (0..${maxSeconds}, fractions allowed), got '${token.text}'`);
+  const seconds = Number(token.text);
+  if (!/^\d+(\.\d{1,6})?$|^\.\d{1,6}$/.test(token.text) || seconds > maxSeconds || (!allowZero && seconds === 0)) {
+    const range = allowZero ? `0..${maxSeconds}` : `more than 0, up to ${maxSeconds}`;
+    d.error(token.at, `'${name(s)}' expects seconds (${range}, fractions allowed), got '${token.text}'`);
     return undefined;
   }
-  return Math.round(Number(token.text) * 1000);
+  return Math.round(seconds * 1000);
 }
 
 const TRUE_WORDS = new Set(['yes', 'true', 'on']);

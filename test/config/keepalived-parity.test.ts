@@ -78,6 +78,11 @@ const CASES: Record<string, string> = {
   'FILE_CHECK of an undefined track_file': vs(`${HEAD}\n  ${rs('FILE_CHECK {\n      track_file nope\n    }')}`),
   'FILE_CHECK of a track_file': `track_file tf {\n  file /run/lvsd-parity-weight\n  weight 2\n}\n${vs(`${HEAD}\n  ${rs('FILE_CHECK {\n      track_file tf\n    }')}`)}`,
   'lvs_sync_daemon without instance': `global_defs {\n  lvs_sync_daemon eth0\n}\n${vs(`${HEAD}\n  ${rs()}`)}`,
+  'delay_loop 0': vs(`${HEAD}\n  delay_loop 0\n  ${rs()}`),
+  'connect_timeout 0': vs(`${HEAD}\n  ${rs('TCP_CHECK {\n      connect_timeout 0\n    }')}`),
+  'retry 0': vs(`${HEAD}\n  ${rs('TCP_CHECK {\n      retry 0\n    }')}`),
+  'hysteresis not below quorum': vs(`${HEAD}\n  quorum 2\n  hysteresis 2\n  ${rs('weight 3')}`),
+  'all weights 0 (quorum reduced)': vs(`${HEAD}\n  ${rs('weight 0')}`),
   'global_defs only': 'global_defs {\n  router_id r1\n  lvs_flush\n}\n',
   'unknown global keyword': 'global_defs {\n  router_idd r1\n}\n',
 };
