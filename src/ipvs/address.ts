@@ -54,14 +54,20 @@ export function addressToBytes(address: string): Buffer {
 }
 
 /** Writes 4 (IPv4) or 16 (IPv6) bytes at `offset`; the caller zeroes the rest. */
-export function writeAddress(out: Buffer, offset: number, address: string): void {
+export function writeAddress(out: Uint8Array, offset: number, address: string): void {
   const v4 = ipv4Value(address);
   if (v4 >= 0) {
-    out.writeUInt32BE(v4, offset);
+    out[offset] = v4 >>> 24;
+    out[offset + 1] = (v4 >>> 16) & 0xff;
+    out[offset + 2] = (v4 >>> 8) & 0xff;
+    out[offset + 3] = v4 & 0xff;
     return;
   }
   if (!isIPv6(address)) throw new InvalidAddressError(address);
-  ipv6Groups(address).forEach((group, i) => out.writeUInt16BE(group, offset + i * 2));
+  ipv6Groups(address).forEach((group, i) => {
+    out[offset + i * 2] = group >>> 8;
+    out[offset + i * 2 + 1] = group & 0xff;
+  });
 }
 
 function ipv6Groups(address: string): number[] {

@@ -34,6 +34,23 @@ describe('IPVS attribute codec', () => {
     }
   });
 
+  it('keeps every encoded request intact while later ones are written (arenas of 64 KiB)', () => {
+    // Services and destinations of every shape in turn, so arena boundaries fall everywhere.
+    const ops = Array.from({ length: 6000 }, (_, i) => {
+      const service = coverageTable[i % coverageTable.length]!;
+      const dest = service.dests[i % service.dests.length];
+      return i % 3 === 0 || dest === undefined
+        ? ({ op: 'add-service', service: serviceSettingsOf(service) } as const)
+        : ({ op: 'add-dest', service: service.id, dest: { ...dest, weight: i } } as const);
+    });
+    const payloads = ops.map((op) => encodeOp(op).payload);
+    ops.forEach((op, i) => {
+      const payload = payloads[i]!;
+      if (op.op === 'add-service') expect(decodeService(payload)).toEqual(op.service);
+      else expect(withoutStats(decodeDest(payload, op.service.af))).toEqual(op.dest);
+    });
+  });
+
   it('refuses names the kernel cannot hold instead of truncating them', () => {
     const settings = { ...serviceSettingsOf(coverageTable[0]!), scheduler: 'a-scheduler-name-too-long' };
     expect(() => encodeOp({ op: 'add-service', service: settings })).toThrow(RangeError);
