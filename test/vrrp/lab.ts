@@ -1,6 +1,7 @@
 // A two-node lab for VRRP interop tests and the failover benchmark: two network namespaces
 // joined by a veth pair (interface `vr0` on both sides), lvsd's speaker or keepalived 2.2.7 in each.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +9,10 @@ import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.t
 import type { VrrpInstanceStatus } from '../../src/vrrp/speaker.ts';
 
 export const LAB_INTERFACE = 'vr0';
+export const V4 = { vip: '10.77.0.100', vipPrefix: 24 };
+/** keepalived and lvsd need a few Master_Down_Intervals at most; a generous bound keeps CI calm. */
+export const V2_WAIT = 9000;
+export const V3_WAIT = 4000;
 const REPO = resolve(import.meta.dirname, '../..');
 
 export function run(file: string, args: string[], timeoutMs = 10_000): Promise<string> {
@@ -23,6 +28,22 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }
 
+/**
+ * A lab for the running test, destroyed when it finishes, with the daemons' logs printed when it
+ * failed. Takes the test context so concurrent tests each get their own.
+ */
+export async function labForTest(context: TestContext): Promise<Lab> {
+  const lab = await Lab.create(`${process.pid}-${labCount++}`);
+  context.onTestFinished(async () => {
+    if (context.task.result?.state === 'fail') {
+      for (const name of lab.daemonNames) console.error(`--- ${name} log\n${lab.log(name).slice(-4000)}`);
+    }
+    await lab.destroy();
+  });
+  return lab;
+}
+let labCount = 0;
+
 export interface Node {
   ns: string;
   ipv4: string;
@@ -32,6 +53,7 @@ export interface Node {
 
 export class Lab {
   readonly dir = mkdtempSync(join(tmpdir(), 'vr-lab-'));
+  readonly daemonNames = new Set<string>();
   private readonly processes = new Set<ChildProcess>();
 
   private constructor(
@@ -112,6 +134,7 @@ export class Lab {
   }
 
   startKeepalived(node: Node, name: string, config: string): ChildProcess {
+    this.daemonNames.add(name);
     const conf = join(this.dir, `${name}.conf`);
     writeFileSync(conf, config);
     const log = openSync(join(this.dir, `${name}.log`), 'a');
@@ -138,6 +161,7 @@ export class Lab {
   }
 
   async startSpeaker(node: Node, name: string, instances: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[] = []): Promise<ChildProcess> {
+    this.daemonNames.add(name);
     const specFile = join(this.dir, `${name}.json`);
     writeFileSync(specFile, JSON.stringify({ instances, syncGroups, statusFile: this.statusFile(name) }));
     rmSync(this.statusFile(name), { force: true });
@@ -172,6 +196,15 @@ export class Lab {
 
   speakerStatus(name: string): VrrpInstanceStatus[] {
     return JSON.parse(readFileSync(this.statusFile(name), 'utf8')) as VrrpInstanceStatus[];
+  }
+
+  async waitForLog(name: string, text: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.log(name).includes(text)) {
+      if (Date.now() > deadline) return false;
+      await sleep(50);
+    }
+    return true;
   }
 
   log(name: string): string {
