@@ -23,8 +23,18 @@ export interface Inheritable {
   readonly virtualhost?: string;
 }
 
-function readRetry(s: Statement, target: Mutable<Inheritable>, d: Diagnostics): void {
-  target.retry = integer(s, 0, d, 1, 0xffffffff) ?? target.retry;
+/** keepalived takes retry 0 on a checker but not on a virtual or real server. */
+function retryHandlers(min: 0 | 1): HandlerTable<Mutable<Inheritable>> {
+  const read = (s: Statement, target: Mutable<Inheritable>, d: Diagnostics) => {
+    target.retry = integer(s, 0, d, min, 0xffffffff) ?? target.retry;
+  };
+  return {
+    retry: read,
+    nb_get_retry: (s, target, d) => {
+      d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
+      read(s, target, d);
+    },
+  };
 }
 
 const MAX_CONNECT_TIMEOUT_SECONDS = 4294.967295;
@@ -32,11 +42,7 @@ const MAX_CONNECT_TIMEOUT_SECONDS = 4294.967295;
 export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
   delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
   connect_timeout: (s, t, d) => { t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs; },
-  retry: readRetry,
-  nb_get_retry: (s, t, d) => {
-    d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
-    readRetry(s, t, d);
-  },
+  ...retryHandlers(1),
   delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
   warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
   alpha: (s, t, d) => { t.alpha = flag(s, 0, d) ?? t.alpha; },
@@ -53,8 +59,10 @@ interface ConnectionSettings extends Mutable<Inheritable> {
   logAllFailures?: boolean;
 }
 
+const CHECKER_INHERITABLE: HandlerTable<Mutable<Inheritable>> = { ...INHERITABLE, ...retryHandlers(0) };
+
 const CONNECTION: HandlerTable<ConnectionSettings> = {
-  ...INHERITABLE,
+  ...CHECKER_INHERITABLE,
   connect_ip: (s, t, d) => { t.connectIp = ip(s, 0, d) ?? t.connectIp; },
   connect_port: (s, t, d) => { t.connectPort = port(s, 0, d) ?? t.connectPort; },
   bindto: (s, t, d) => { t.bindTo = ip(s, 0, d) ?? t.bindTo; },
@@ -236,7 +244,7 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
       t.hosts.push({ at: s.at, settings });
     },
   }) as HandlerTable<CheckerState<Specific>>,
-  MISC_CHECK: withSpecific<MiscSpecific>(INHERITABLE, {
+  MISC_CHECK: withSpecific<MiscSpecific>(CHECKER_INHERITABLE, {
     misc_path: (s, t, d) => { t.script = script(s, d) ?? t.script; },
     misc_timeout: (s, t, d) => { t.timeoutMs = timerMs(s, 0, d) ?? t.timeoutMs; },
     misc_dynamic: (s, t, d) => { t.dynamic = flag(s, 0, d) ?? t.dynamic; },

@@ -385,6 +385,11 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     d.warn(at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${totalWeight}`);
     quorum = totalWeight;
   }
+  let ops = v.ops ?? false;
+  if (ops && key.kind !== 'fwmark' && protocol !== 'UDP') {
+    d.warn(at, `${described}: one packet scheduling requires UDP - resetting`);
+    ops = false;
+  }
   let hysteresis = v.hysteresis ?? 0;
   if (hysteresis > 0 && hysteresis >= quorum) {
     d.warn(at, `${described}: hysteresis ${hysteresis} >= quorum ${quorum}; setting hysteresis to 0`);
@@ -400,7 +405,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     lbKind: forwarding.kind,
     forwarding,
     schedulerFlags: flags,
-    ops: v.ops ?? false,
+    ops,
     persistenceTimeoutSec: v.persistenceTimeoutSec,
     persistenceGranularity: v.persistenceGranularity,
     persistenceEngine: v.persistenceEngine,
