@@ -138,13 +138,13 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: 'MISC_CHECK: exit 0 up, exit 1 down',
-    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path /bin/true }') + tcpRs(2, '', 'MISC_CHECK { misc_path /bin/false }')),
+    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path /bin/true\n misc_timeout 10 }') + tcpRs(2, '', 'MISC_CHECK { misc_path /bin/false\n misc_timeout 10 }')),
     servers: [],
     steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
   },
   {
     name: 'MISC_CHECK misc_dynamic: exit code 2..255 sets weight code-2',
-    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 7\'"\n misc_dynamic }') + tcpRs(2, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 0\'"\n misc_dynamic }')),
+    config: vs('10.0.0.1 80', tcpRs(1, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 7\'"\n misc_timeout 10\n misc_dynamic }') + tcpRs(2, '', 'MISC_CHECK { misc_path "/bin/sh -c \'exit 0\'"\n misc_timeout 10\n misc_dynamic }')),
     servers: [],
     steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
   },

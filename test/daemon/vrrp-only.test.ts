@@ -1,0 +1,95 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// This host's kernel has no IPVS: lvsd's VRRP part must run anyway, in a namespace of its own.
+const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
+const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
+const NS = `lvsd-vrrp-${process.pid}`;
+const run = promisify(execFile);
+const inNs = (...argv: string[]) => run('ip', ['netns', 'exec', NS, ...argv], { timeout: 10_000 });
+
+const VRRP = `
+vrrp_instance VI_1 {
+  state MASTER
+  interface lan0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+`;
+const WITH_VIRTUAL_SERVER = `${VRRP}
+virtual_server 192.0.2.100 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.10 80 { }
+}
+`;
+
+async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+const vipPresent = async () => (await inNs('ip', '-4', 'addr', 'show', 'dev', 'lan0')).stdout.includes('192.0.2.100/24');
+
+async function startLvsd(config: string, args: string[]): Promise<{ daemon: ChildProcess; socket: string; output: () => string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-'));
+  writeFileSync(join(dir, 'keepalived.conf'), config);
+  const socket = join(dir, 's.sock');
+  const daemon = spawn('ip', ['netns', 'exec', NS, LVSD, '-f', join(dir, 'keepalived.conf'), '--socket', socket, ...args]);
+  let output = '';
+  daemon.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  daemon.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { daemon, socket, output: () => output };
+}
+
+async function stop(daemon: ChildProcess): Promise<number | null> {
+  daemon.kill('SIGTERM');
+  return new Promise((resolve) => (daemon.exitCode !== null ? resolve(daemon.exitCode) : daemon.once('exit', (code) => resolve(code))));
+}
+
+describe('lvsd with VRRP on a kernel without IPVS', () => {
+  beforeAll(async () => {
+    await run('ip', ['netns', 'add', NS]);
+    await inNs('ip', 'link', 'set', 'lo', 'up');
+    await inNs('ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1');
+    await inNs('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'lan0');
+    await inNs('ip', 'link', 'set', 'lan0', 'up');
+    await inNs('ip', 'link', 'set', 'lan1', 'up');
+  });
+  afterAll(async () => {
+    await run('ip', ['netns', 'del', NS]).catch(() => undefined);
+  });
+
+  it('lvsd -P becomes master, holds the VIP, shows it in lvsctl status and removes it at stop', async () => {
+    const { daemon, socket, output } = await startLvsd(VRRP, ['-P']);
+    expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
+    const status = await run(LVSCTL, ['status', '--socket', socket]);
+    expect(status.stdout).toMatch(/VI_1\s+lan0\s+51\s+MASTER\s+150/);
+    expect(await stop(daemon)).toBe(0);
+    expect(await vipPresent()).toBe(false);
+  });
+
+  it('with virtual servers too, runs VRRP and reports that IPVS is missing', async () => {
+    const { daemon, socket, output } = await startLvsd(WITH_VIRTUAL_SERVER, []);
+    expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
+    const status = await run(LVSCTL, ['status', '--socket', socket]);
+    expect(status.stdout).toMatch(/IPVS unavailable: .*modprobe ip_vs/);
+    expect(status.stdout).toMatch(/VI_1\s+lan0\s+51\s+MASTER/);
+    expect(output()).toMatch(/IPVS unavailable, running VRRP only/);
+    expect(await stop(daemon)).toBe(0);
+  });
+});
