@@ -1,6 +1,6 @@
 // vrrp_instance, vrrp_script, vrrp_sync_group, track_file and the static
 // address/route/rule blocks, with keepalived's defaults and fix-ups.
-import { parsePrefix, parseIp } from './address.ts';
+import { parseIp, parsePrefix } from './address.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
   AddressFamily, GlobalDefs, IpAddressSpec, IpRouteSpec, TrackFile, TrackedInterface, TrackedScript, UnhandledKeyword,
@@ -249,12 +249,37 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     return undefined;
   }
 
-  const family: AddressFamily = lists.vips[0]?.family ?? (v.nativeIpv6 ? 'inet6' : 'inet');
+  const family: AddressFamily = v.nativeIpv6 ? 'inet6' : (lists.vips[0]?.family ?? 'inet');
   const vips = lists.vips.filter((vip) => {
     if (vip.family === family) return true;
     d.warn(vip.at, `(${instanceName}): address family must match VRRP instance [${vip.address}] - ignoring`);
     return false;
   });
+  if (vips.length === 0) {
+    d.error(s.at, `(${instanceName}) No VIP specified; at least one is required`);
+  }
+  let unicastSrcIp = v.unicastSrcIp;
+  if (unicastSrcIp !== undefined && parseIp(unicastSrcIp)?.family !== family) {
+    d.warn(s.at, `(${instanceName}): address family must match VRRP instance [${unicastSrcIp}] - ignoring`);
+    unicastSrcIp = undefined;
+  }
+  if (unicastSrcIp !== undefined && lists.peers.length === 0) {
+    d.warn(s.at, `(${instanceName}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
+  }
+  let vmacXmitBase = v.vmacXmitBase ?? false;
+  if (vmacXmitBase && !v.useVmac) {
+    d.warn(s.at, `(${instanceName}) vmac_xmit_base is only valid with a vmac`);
+    vmacXmitBase = false;
+  } else if (v.useVmac && lists.peers.length > 0 && !vmacXmitBase) {
+    d.warn(s.at, `(${instanceName}) unicast with use_vmac requires vmac_xmit_base - setting`);
+    vmacXmitBase = true;
+  }
+  for (const route of lists.routes) {
+    if (!route.words.includes('dev')) {
+      d.warn(route.at, `(${instanceName}) cannot track route '${route.words.join(' ')}' with no interface specified, not tracking`);
+    }
+  }
+  const strictMode = v.strictMode ?? globals.vrrp.strict;
   let version = v.version ?? globals.vrrp.version;
   if (family === 'inet6' && version === 2) {
     if (v.version === 2) d.warn(s.at, `(${instanceName}) VRRP version 2 cannot carry IPv6, using version 3`);
@@ -279,7 +304,9 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     if (!authentication.type || authentication.password === undefined) {
       d.error(authentication.at, `(${instanceName}) authentication needs auth_type and auth_pass`);
     } else if (version === 3) {
-      d.warn(authentication.at, `(${instanceName}) VRRPv3 has no authentication, ignored`);
+      d.warn(authentication.at, `(${instanceName}) VRRP version 3 does not support authentication. Ignoring.`);
+    } else if (strictMode) {
+      d.warn(authentication.at, `(${instanceName}) Strict mode does not support authentication. Ignoring.`);
     } else {
       let password = authentication.password;
       if (password.length > MAX_AUTH_PASS) {
@@ -324,12 +351,12 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     trackInterfaces: lists.interfaces,
     trackScripts: lists.scripts,
     trackFiles: lists.files,
-    ...(v.unicastSrcIp !== undefined && { unicastSrcIp: v.unicastSrcIp }),
+    unicastSrcIp,
     unicastPeers: lists.peers,
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),
-    vmacXmitBase: v.vmacXmitBase ?? false,
+    vmacXmitBase,
     dontTrackPrimary: v.dontTrackPrimary ?? false,
     garpMasterDelayMs: v.garpMasterDelayMs ?? globals.vrrp.garpMasterDelayMs,
     garpMasterRepeat: v.garpMasterRepeat ?? globals.vrrp.garpMasterRepeat,
@@ -340,7 +367,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     ...((v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert) !== undefined && { smtpAlert: v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert }),
     accept: v.accept ?? !globals.vrrp.strict,
     skipCheckAdvAddr: v.skipCheckAdvAddr ?? globals.vrrp.skipCheckAdvAddr,
-    strictMode: v.strictMode ?? globals.vrrp.strict,
+    strictMode,
     nativeIpv6: v.nativeIpv6 ?? false,
     unhandled: extra,
   };

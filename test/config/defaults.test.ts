@@ -284,7 +284,10 @@ describe('global_defs and vrrp defaults', () => {
   script_user nobody nogroup
   notification_email { a@x b@y }
 }
-vrrp_instance VI_1 { virtual_router_id 1 }`).globalDefs;
+vrrp_instance VI_1 {
+  virtual_router_id 1
+  virtual_ipaddress { 10.9.0.1 }
+}`).globalDefs;
     expect(g).toMatchObject({
       lvsFlush: true, lvsFlushOnstop: 'VS', enableScriptSecurity: true, scriptUser: { user: 'nobody', group: 'nogroup' },
       notificationEmail: ['a@x', 'b@y'],
@@ -320,6 +323,7 @@ vrrp_instance B {
     const result = parse(`vrrp_script chk { script "/bin/check arg" }
 vrrp_instance V {
   virtual_router_id 9
+  virtual_ipaddress { 10.9.0.9 }
   track_script {
     chk weight 10
     missing
@@ -331,14 +335,20 @@ vrrp_instance V {
     expect(result.config.vrrpInstances[0]!.trackScripts).toMatchObject([{ name: 'chk', weight: 10 }]);
     expect(messages(result, 'warnings')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: warning: SECURITY VIOLATION - scripts are being executed but script_security not enabled',
-      '/etc/keepalived/keepalived.conf:6:5: warning: (V) track script missing not found, ignoring',
+      '/etc/keepalived/keepalived.conf:7:5: warning: (V) track script missing not found, ignoring',
     ]);
   });
 
   it('links sync group members both ways', () => {
     const config = parseOk(`vrrp_sync_group G { group { A B } notify_master "/x.sh up" }
-vrrp_instance A { virtual_router_id 1 }
-vrrp_instance B { virtual_router_id 2 }`);
+vrrp_instance A {
+  virtual_router_id 1
+  virtual_ipaddress { 10.9.0.1 }
+}
+vrrp_instance B {
+  virtual_router_id 2
+  virtual_ipaddress { 10.9.0.2 }
+}`);
     expect(config.vrrpSyncGroups[0]).toMatchObject({ instances: ['A', 'B'], notify: { master: { command: '/x.sh up' } } });
     expect(config.vrrpInstances.map((i) => i.syncGroup)).toEqual(['G', 'G']);
   });

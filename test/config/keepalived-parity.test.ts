@@ -145,6 +145,16 @@ const VRRP_CASES: Record<string, string> = {
   'sync group of two': `vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n}\n${instance(VIP)}${instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8)}`,
   'duplicate instance name': instance(VIP) + instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'V', 8),
   'instance in two sync groups': `vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n}\nvrrp_sync_group H {\n  group {\n    V\n    W\n  }\n}\n${instance(VIP)}${instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8)}`,
+  'no VIP': instance('priority 100'),
+  'native_ipv6 with an IPv4 VIP': instance(`native_ipv6\n  ${VIP}`),
+  'unicast_src_ip without peers': instance(`unicast_src_ip 10.9.0.5\n  ${VIP}`),
+  'unicast_src_ip of the other family': instance(`unicast_src_ip ::1\n  unicast_peer {\n    10.9.0.6\n  }\n  ${VIP}`),
+  'unicast peers': instance(`unicast_src_ip 10.9.0.5\n  unicast_peer {\n    10.9.0.6\n  }\n  ${VIP}`),
+  'strict mode with authentication': instance(`strict_mode\n  authentication {\n    auth_type PASS\n    auth_pass abc\n  }\n  ${VIP}`),
+  'vmac_xmit_base without use_vmac': instance(`vmac_xmit_base\n  ${VIP}`),
+  'use_vmac with unicast': instance(`use_vmac\n  unicast_peer {\n    10.9.0.6\n  }\n  ${VIP}`),
+  'virtual route without dev': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254\n  }`),
+  'virtual route with dev': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254 dev ${INTERFACE}\n  }`),
   'unknown track script': `global_defs {\n  enable_script_security\n  script_user root\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${instance(`track_script {\n    s\n    t\n  }\n  ${VIP}`)}`,
 };
 

@@ -58,6 +58,7 @@ global_defs {   # trailing comment
 }
 vrrp_instance V {
   virtual_router_id 1
+  virtual_ipaddress { 10.9.0.1 }
   unicast_peer {
     @^main   10.0.0.1
     @^backup 10.0.0.2
