@@ -201,6 +201,12 @@ export class AttrWriter {
     writeAddress(this.bytes, at, address);
     return this;
   }
+  /** Already-encoded attributes. */
+  raw(encoded: Uint8Array): this {
+    const relative = this.reserve(encoded.length); // may move this.start to a new arena
+    this.bytes.set(encoded, this.start + relative);
+    return this;
+  }
   nested(type: number, body: (w: this) => void): this {
     const at = this.reserve(4);
     body(this);
@@ -258,8 +264,18 @@ function fullService(w: AttrWriter, service: ServiceSettings): void {
   });
 }
 
+/** A service's identifying nest, encoded once: each of its destinations' requests repeats it. */
+const serviceNests = new WeakMap<ServiceId, Uint8Array>();
+const nestWriter = new AttrWriter();
+
 function serviceOnly(w: AttrWriter, id: ServiceId): void {
-  w.nested(CmdAttr.SERVICE, () => serviceId(w, id));
+  let nest = serviceNests.get(id);
+  if (nest === undefined) {
+    nestWriter.reset().nested(CmdAttr.SERVICE, () => serviceId(nestWriter, id));
+    nest = nestWriter.finish();
+    serviceNests.set(id, nest);
+  }
+  w.raw(nest);
 }
 
 function destId(w: AttrWriter, dest: DestId): void {

@@ -96,14 +96,17 @@ export class GenlTransport {
   sendBatch(family: number, version: number, requests: readonly GenlRequest[], answer: AnswerCallback, options: BatchOptions = {}): void {
     if (options.ackLastOnly && requests.some((r) => r.dump)) throw new Error('a dump cannot be batched without acks');
     const port = this.socket.address().port;
-    const headers = Buffer.alloc(requests.length * (HEADER_LENGTH + GENL_HEADER_LENGTH));
-    const frames: Buffer[] = [];
+    // One contiguous datagram (an iovec per piece would hit UIO_MAXIOV at 512 requests).
+    let size = 0;
+    for (const request of requests) size += HEADER_LENGTH + GENL_HEADER_LENGTH + ((request.payload.length + 3) & ~3);
+    const datagram = Buffer.alloc(size);
+    let offset = 0;
     let silent: number[] = [];
     requests.forEach((request, index) => {
       const seq = this.nextSeq();
       const last = index === requests.length - 1;
       const ack = !request.dump && (last || !options.ackLastOnly);
-      const frame = headers.subarray(index * (HEADER_LENGTH + GENL_HEADER_LENGTH), (index + 1) * (HEADER_LENGTH + GENL_HEADER_LENGTH));
+      const frame = datagram.subarray(offset, offset + HEADER_LENGTH + GENL_HEADER_LENGTH);
       frame.writeUInt32LE(HEADER_LENGTH + GENL_HEADER_LENGTH + request.payload.length, 0);
       frame.writeUInt16LE(family, 4);
       frame.writeUInt16LE(NLM_F_REQUEST | (request.dump ? NLM_F_DUMP : ack ? NLM_F_ACK : 0), 6);
@@ -111,7 +114,8 @@ export class GenlTransport {
       frame.writeUInt32LE(port, 12);
       frame.writeUInt8(request.cmd, 16);
       frame.writeUInt8(version, 17);
-      frames.push(frame, request.payload);
+      request.payload.copy(datagram, offset + HEADER_LENGTH + GENL_HEADER_LENGTH);
+      offset += HEADER_LENGTH + GENL_HEADER_LENGTH + ((request.payload.length + 3) & ~3);
       const covers = ack ? silent : [];
       if (covers === silent) silent = [];
       if (!request.dump && !ack) silent.push(seq);
@@ -121,7 +125,7 @@ export class GenlTransport {
     this.socket.ref();
     this.armWatchdog();
     this.sent += requests.length;
-    this.socket.send(frames, {}, (error) => {
+    this.socket.send(datagram, {}, (error) => {
       if (error) this.failAll(new NetlinkLostError(`send: ${error.code ?? error.message}`));
     });
   }
