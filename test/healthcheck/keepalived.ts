@@ -56,9 +56,12 @@ export async function startKeepalivedChecker(configFile: string, dir: string, sh
   const instance = ++instances;
   const pidFile = join(dir, `keepalived-${instance}.pid`);
   const checkersPidFile = join(dir, `checkers-${instance}.pid`);
+  // keepalived refuses to start when any of its pid files names a live process,
+  // so none of them may be a default shared with other keepalived runs on the host.
+  const otherPidFiles = ['-r', join(dir, `vrrp-${instance}.pid`), '-b', join(dir, `bfd-${instance}.pid`)];
   const child = spawn(
     'keepalived',
-    ['-C', '-n', '-l', '-G', '-f', configFile, '-p', pidFile, '-c', checkersPidFile],
+    ['-C', '-n', '-l', '-G', '-f', configFile, '-p', pidFile, '-c', checkersPidFile, ...otherPidFiles],
     { env: { ...process.env, LD_PRELOAD: shim }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
