@@ -70,7 +70,7 @@ export function parseIp(text: string): IpAddress | undefined {
   return undefined;
 }
 
-export function maxPrefix(family: AddressFamily): number {
+function maxPrefix(family: AddressFamily): number {
   return family === 'inet' ? 32 : 128;
 }
 

@@ -5,7 +5,7 @@ import { parseIp, parseRange, type IpAddress } from './address.ts';
 import { CHECKER_KINDS, defaultDelayLoopMs, INHERITABLE, parseChecker, resolveChecker, type Inheritable, type ParsedChecker } from './checkers.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
-  AddressFamily, Checker, CheckerKind, ForwardingMethod, SourceLocation, LbAlgo, LbKind, RealServer, ScriptCommand, SorryServer, TrackFile,
+  AddressFamily, Checker, ForwardingMethod, SourceLocation, LbAlgo, LbKind, RealServer, ScriptCommand, SorryServer, TrackFile,
   VirtualServer, VirtualServerGroup, VirtualServerGroupEntry, VirtualServerKey, VsProtocol,
 } from './model.ts';
 import type { Token } from './source.ts';

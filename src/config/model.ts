@@ -165,7 +165,7 @@ export interface VirtualServer {
   readonly at: SourceLocation;
   readonly key: VirtualServerKey;
   readonly family: AddressFamily;
-  /** default TCP */
+  /** default UDP: keepalived 2.2.7 defaults an unset protocol to UDP (with a warning, which lvsd repeats) */
   readonly protocol: VsProtocol;
   /** `lb_algo` / `lvs_sched`; default wlc */
   readonly lbAlgo: LbAlgo;

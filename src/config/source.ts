@@ -49,7 +49,7 @@ function isWordEnd(code: number): boolean {
 }
 
 /** Cuts a `!` or `#` comment that starts a word outside double quotes. */
-export function stripComment(line: string): string {
+function stripComment(line: string): string {
   if (!line.includes('#') && !line.includes('!')) return line;
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
@@ -63,7 +63,7 @@ export function stripComment(line: string): string {
 }
 
 /** Splits a comment-free line into words, `{`/`}` and quoted strings; `columnOffset` is where `line` starts. */
-export function tokenize(line: string, file: string, lineNumber: number, diagnostics: Diagnostics, columnOffset = 0): Token[] {
+function tokenize(line: string, file: string, lineNumber: number, diagnostics: Diagnostics, columnOffset = 0): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < line.length) {

@@ -84,6 +84,14 @@ describe('lvsctl check', () => {
     expect(out).toContain('configuration OK: 0 virtual server(s), 0 real server(s), 0 vrrp instance(s), 1 warning(s)');
   });
 
+  it('-i selects the @config-id lines, as keepalived -i does', async () => {
+    const file = join(scratch, 'ids.conf');
+    writeFileSync(file, 'global_defs {\n@lb1 router_id first\n@lb2 router_id second\n}\n');
+    const { code, out } = await check(['-f', file, '-i', 'lb2', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(out).globalDefs.routerId).toBe('second');
+  });
+
   it('exits 1 for a missing file', async () => {
     const { code, err } = await check(['-f', join(scratch, 'nope.conf')]);
     expect(code).toBe(1);
