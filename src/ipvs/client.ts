@@ -26,7 +26,10 @@ const CTRL_ATTR_FAMILY_NAME = 2;
 const GENL_NAMSIZ = 16;
 
 export interface IpvsClientOptions {
-  /** Requests in flight at once; bounded so the kernel's acks fit our receive buffer. */
+  /**
+   * Requests in flight at once (sent in half-window batches, one ack per batch); bounded so the
+   * kernel's answers to failed requests fit our socket's receive buffer.
+   */
   readonly window?: number;
   /** A request fails when the kernel has said nothing for this long. */
   readonly idleTimeoutMs?: number;
