@@ -102,6 +102,45 @@ interface Definition {
   readonly multiline: boolean;
 }
 
+const MAX_REPETITIONS = 1_000_000;
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Assignment = readonly (readonly [string, string])[];
+
+/** `var, [start, [step,]] end` of ~SEQ; an error message when malformed. */
+function sequenceAssignments(spec: string, hex: boolean): Assignment[] | string {
+  const [name = '', ...numbers] = spec.split(',').map((p) => p.trim());
+  const values = numbers.map((n) => (/^-?(0x[0-9a-f]+|\d+)$/i.test(n) ? Number(n.startsWith('-') ? -Number(n.slice(1)) : n) : NaN));
+  if (!VARIABLE.test(name) || values.length < 1 || values.length > 3 || values.some((v) => !Number.isSafeInteger(v))) {
+    return `expected (variable, [start, [step,]] end) with integers, got (${spec})`;
+  }
+  const end = values.at(-1)!;
+  const start = values.length >= 2 ? values[0]! : end < 0 ? -1 : 1;
+  const step = values.length === 3 ? values[1]! : end < start ? -1 : 1;
+  if (step === 0 || Math.abs((end - start) / step) > MAX_REPETITIONS) return `step ${step} from ${start} to ${end} does not end in time`;
+  const assignments: Assignment[] = [];
+  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+    assignments.push([[name, hex ? v.toString(16) : String(v)]]);
+  }
+  return assignments;
+}
+
+/** `var, v1, v2...` or `{a, b}, {1, 2}, {3, 4}` of ~LST; an error message when malformed. */
+function listAssignments(spec: string): Assignment[] | string {
+  const trimmed = spec.trim();
+  if (!trimmed.startsWith('{')) {
+    const [name = '', ...values] = trimmed.split(',').map((p) => p.trim());
+    if (!VARIABLE.test(name) || values.length === 0) return `expected (variable, value...), got (${spec})`;
+    return values.map((value) => [[name, value]]);
+  }
+  const groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!.split(',').map((p) => p.trim()));
+  const [names = [], ...rows] = groups;
+  if (names.length === 0 || !names.every((n) => VARIABLE.test(n)) || rows.length === 0 || rows.some((r) => r.length !== names.length)) {
+    return `expected ({variables}, {values}...) with as many values as variables, got (${spec})`;
+  }
+  return rows.map((row) => names.map((n, i) => [n, row[i]!] as const));
+}
+
 class Reader {
   readonly files: string[] = [];
   private readonly definitions = new Map<string, Definition>();
@@ -161,6 +200,13 @@ class Reader {
       offset = start + match[0].length;
       body = text.slice(offset);
     }
+    if (body.includes('~')) {
+      const repeated = /^\s*~(SEQx?|LST)\(/.exec(body);
+      if (repeated) {
+        this.repeat(body.slice(repeated[0].length), repeated[1]!, file, lineNumber, depth, at);
+        return;
+      }
+    }
     const definition = body.includes('$') ? DEFINITION.exec(body.trim()) : null;
     if (definition) {
       this.define(definition[1]!, definition[2]!, false);
@@ -176,10 +222,6 @@ class Reader {
       for (const part of expanded.split('\n')) this.readLine(part, file, lineNumber, depth + 1);
       return;
     }
-    if (expanded.includes('~') && /^\s*~(SEQx?|LST)\(/.test(expanded)) {
-      this.diagnostics.error(at(), `${expanded.trimStart().slice(0, 4)} blocks are not supported by lvsd; expand them in the file`);
-      return;
-    }
     // Columns are exact when nothing was substituted; after a substitution they
     // point into the substituted text, which is as close as the user's file allows.
     const tokens = tokenize(expanded, file, lineNumber, this.diagnostics, offset);
@@ -190,6 +232,33 @@ class Reader {
       return;
     }
     this.emit({ tokens });
+  }
+
+  /**
+   * `~SEQ(var, [start, [step,]] end) rest`, `~SEQx(...)` (hex values) and
+   * `~LST(var, v1, v2...)` / `~LST({a, b}, {1, 2}, {3, 4}) rest`: reads `rest`
+   * once per value with the variables defined.
+   */
+  private repeat(afterParen: string, kind: string, file: string, lineNumber: number, depth: number, at: () => SourceLocation): void {
+    const close = afterParen.indexOf(')');
+    if (close < 0) {
+      this.diagnostics.error(at(), `~${kind}( has no closing ')'`);
+      return;
+    }
+    const rest = afterParen.slice(close + 1);
+    const assignments = kind === 'LST' ? listAssignments(afterParen.slice(0, close)) : sequenceAssignments(afterParen.slice(0, close), kind === 'SEQx');
+    if (typeof assignments === 'string') {
+      this.diagnostics.error(at(), `~${kind}: ${assignments}`);
+      return;
+    }
+    if (assignments.length > MAX_REPETITIONS) {
+      this.diagnostics.error(at(), `~${kind} repeats ${assignments.length} times, more than ${MAX_REPETITIONS}`);
+      return;
+    }
+    for (const assignment of assignments) {
+      for (const [name, value] of assignment) this.define(name, value, false);
+      this.readLine(rest, file, lineNumber, depth + 1);
+    }
   }
 
   private expand(text: string, file: string, at: () => SourceLocation): string | undefined {

@@ -86,6 +86,8 @@ const CASES: Record<string, string> = {
   'ops on UDP': vs(`protocol UDP\n  lb_algo rr\n  lb_kind NAT\n  ops\n  ${rs()}`),
   'hysteresis not below quorum': vs(`${HEAD}\n  quorum 2\n  hysteresis 2\n  ${rs('weight 3')}`),
   'all weights 0 (quorum reduced)': vs(`${HEAD}\n  ${rs('weight 0')}`),
+  'real servers from ~SEQ over a definition': `$RS= \\\nreal_server 10.0.1.\${N} 80 { \\\n}\n${vs(`${HEAD}\n  ~SEQ(N, 1, 3) $RS`)}`,
+  'real servers from ~LST, one duplicated': `$RS= \\\nreal_server 10.0.1.\${N} 80 { \\\n}\n${vs(`${HEAD}\n  ~LST(N, 4, 5, 4) $RS`)}`,
   'global_defs only': 'global_defs {\n  router_id r1\n  lvs_flush\n}\n',
   'unknown global keyword': 'global_defs {\n  router_idd r1\n}\n',
 };

@@ -111,8 +111,45 @@ virtual_server 10.0.0.1 80 {
     expect(messages(result, 'errors')[0]).toContain('recursive');
   });
 
-  it('refuses ~SEQ blocks rather than misreading them', () => {
-    expect(parse('~SEQ(N, 1, 3) include /x').ok).toBe(false);
+  it('repeats lines with ~SEQ, ~SEQx and ~LST as the keepalived.conf man page shows', () => {
+    const config = parseOk(`vrrp_instance V {
+  virtual_router_id 1
+  virtual_ipaddress {
+    ~SEQ(SUBNET, 0, 3) 10.0.\${SUBNET}.1
+    ~SEQx(AD2, 0x90, 0x10, 0xc0) ~SEQx(AD1, 0x12, -1, 0x11) fe81::10:\${AD2}:\${AD1}
+    ~LST({IP, IP1}, {10,1},{20,4}) 192.168.\${IP}.\${IP1}
+    ~SEQ(N, 2) 172.16.0.\${N}
+  }
+}`);
+    expect(config.vrrpInstances[0]!.virtualIpaddresses.map((a) => a.address)).toEqual([
+      '10.0.0.1', '10.0.1.1', '10.0.2.1', '10.0.3.1',
+      '192.168.10.1', '192.168.20.4',
+      '172.16.0.1', '172.16.0.2',
+    ]);
+  });
+
+  it('repeats whole blocks with ~SEQ over a multi-line definition', () => {
+    const result = parse(`$RS= \\
+real_server 10.0.1.\${N} 80 { \\
+}
+virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ~SEQ(N, 1, 3) $RS
+  real_server 10.0.1.2 80 {
+  }
+}`);
+    expect(result.ok && result.config.virtualServers[0]!.realServers.map((r) => r.address)).toEqual(['10.0.1.1', '10.0.1.2', '10.0.1.3']);
+    expect(messages(result, 'warnings')).toEqual([
+      '/etc/keepalived/keepalived.conf:9:3: warning: real server 10.0.1.2 port 80 is duplicated - removing second rs',
+    ]);
+  });
+
+  it('refuses a malformed ~SEQ with its location', () => {
+    expect(messages(parse('  ~SEQ(N, 1, 0, 3) x'), 'errors')).toEqual([
+      '/etc/keepalived/keepalived.conf:1:3: error: ~SEQ: step 0 from 1 to 3 does not end in time',
+    ]);
   });
 });
 
