@@ -101,7 +101,7 @@ async function runTrials(lab: Lab, kind: BackupKind, scenario: Scenario, trials:
   const master = keepalivedConfig({ ...base, name: 'master', priority: 150, initialState: 'MASTER' });
   const backup = { ...base, name: `backup-${kind}`, priority: BACKUP_PRIORITY };
   const backupProcess =
-    kind === 'lvsd' ? await lab.startSpeaker(lab.b, backup.name, [speakerInstance(backup)]) : lab.startKeepalived(lab.b, backup.name, keepalivedConfig(backup));
+    kind === 'lvsd' ? await lab.startSpeaker(lab.b, backup.name, [speakerInstance(backup)], [], false) : lab.startKeepalived(lab.b, backup.name, keepalivedConfig(backup));
   const watch = new AddressWatch(lab.b.ns);
   const adverts = new AdvertWatch(lab.a.ns);
   await adverts.listening;
