@@ -1,4 +1,4 @@
-import { canonicalAddress, familyOf, type Family } from './address.ts';
+import { canonicalAddress, type Family } from './address.ts';
 
 export type { Family } from './address.ts';
 
@@ -108,10 +108,6 @@ export function serviceKey(id: ServiceId): ServiceKey {
 
 export function destKey(dest: DestId): DestKey {
   return `[${canonicalAddress(dest.addr)}]:${dest.port}` as DestKey;
-}
-
-export function destFamily(dest: DestId): Family {
-  return familyOf(dest.addr);
 }
 
 export function sameServiceSettings(a: ServiceSettings, b: ServiceSettings): boolean {
