@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
-import { splitCommandLine, runCommand } from '../vrrp/scripts.ts';
+import { runCommand, splitCommandLine } from '../util/command.ts';
 import { serveControl, type ControlRequest } from './control.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';

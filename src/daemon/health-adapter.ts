@@ -28,7 +28,7 @@ export class PoolHealth implements HealthPort {
       await this.pool.update(checked);
       return;
     }
-    // Loaded after IPVS is programmed: the probes (undici above all) are most of lvsd's code.
+    // Loaded after IPVS is programmed, so that start-up is not held up by the probe code.
     const { CheckerPool } = await import('../healthcheck/pool.ts');
     this.pool = new CheckerPool(checked, {
       onVerdict: (verdict) => this.verdict(verdict),

@@ -12,7 +12,7 @@ import type {
 import type { PoolCheckerSpec, RealServerCheckSpec } from './pool.ts';
 import type { ProbeSpec } from './probe-runner.ts';
 import type { HttpUrlExpectation } from './probes/http.ts';
-import { splitCommandLine } from './probes/misc.ts';
+import { splitCommandLine } from '../util/command.ts';
 import type { TcpProbeOptions } from './probes/tcp.ts';
 
 export interface CheckSpecNaming {

@@ -16,7 +16,8 @@ import {
 } from './machine.ts';
 import { Rtnetlink, type LinkInfo } from './netlink.ts';
 import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
-import { notifyArguments, notifyFifoLine, runCommand, splitCommandLine, writeFifo, type NotifyState } from './scripts.ts';
+import { runCommand, splitCommandLine } from '../util/command.ts';
+import { notifyArguments, notifyFifoLine, writeFifo, type NotifyState } from './scripts.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';

@@ -1,24 +1,8 @@
-import { createRequire } from 'node:module';
+import { rawSocket as raw, type RawSocket } from '../util/raw-socket.ts';
 import { addressToBytes, type IpFamily } from './ip.ts';
 import { parseIpv4Datagram, VRRP_PROTOCOL, VRRP_TTL, type DropReason } from './packet.ts';
 
 /** Raw protocol-112 sockets, one per interface and family, shared by the instances on it. */
-
-interface RawSocket {
-  on(event: 'message', listener: (buffer: Buffer, source: string) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
-  setOption(level: number, option: number, value: number): void;
-  setOption(level: number, option: number, value: Buffer, length: number): void;
-  send(buffer: Buffer, offset: number, length: number, address: string, afterSend: (error: Error | null) => void): void;
-  close(): void;
-}
-
-interface RawSocketModule {
-  createSocket(options: { addressFamily: number; protocol: number; bufferSize?: number }): RawSocket;
-  AddressFamily: { IPv4: number; IPv6: number };
-}
-
-const raw = createRequire(import.meta.url)('raw-socket') as RawSocketModule;
 
 const SOL_SOCKET = 1;
 const SO_BINDTODEVICE = 25;

@@ -12,7 +12,8 @@ import { httpProbe, type HttpProbeOptions } from '../../src/healthcheck/probes/h
 import { smtpProbe } from '../../src/healthcheck/probes/smtp.ts';
 import { dnsProbe } from '../../src/healthcheck/probes/dns.ts';
 import { udpProbe } from '../../src/healthcheck/probes/udp.ts';
-import { miscProbe, splitCommandLine } from '../../src/healthcheck/probes/misc.ts';
+import { miscProbe } from '../../src/healthcheck/probes/misc.ts';
+import { splitCommandLine } from '../../src/util/command.ts';
 import { fileProbe, initTrackedFile } from '../../src/healthcheck/probes/file.ts';
 import { Pinger } from '../../src/healthcheck/probes/ping.ts';
 import { createNetns, type TestNetns } from './netns.ts';

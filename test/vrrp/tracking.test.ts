@@ -5,7 +5,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gratuitousArpFrame, unsolicitedNeighborAdvertisementFrame } from '../../src/vrrp/frames.ts';
 import { internetChecksum } from '../../src/vrrp/packet.ts';
-import { notifyArguments, notifyFifoLine, runCommand, splitCommandLine, writeFifo } from '../../src/vrrp/scripts.ts';
+import { runCommand, splitCommandLine } from '../../src/util/command.ts';
+import { notifyArguments, notifyFifoLine, writeFifo } from '../../src/vrrp/scripts.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult } from '../../src/vrrp/tracking.ts';
 
 describe('vrrp_script health', () => {

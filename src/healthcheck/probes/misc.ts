@@ -44,38 +44,3 @@ function exitCodeResult(code: number, dynamic: boolean, clock: ProbeClock): Prob
   if (dynamic && code >= 2) return clock.ok({ kind: 'set', weight: code - 2 });
   return clock.fail(`exit code ${code}`);
 }
-
-/**
- * Splits a misc_path command line into an argument vector the way keepalived
- * does: whitespace separates words, single and double quotes group them,
- * backslash escapes the next character.
- */
-export function splitCommandLine(commandLine: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: '"' | "'" | null = null;
-  for (let i = 0; i < commandLine.length; i++) {
-    const ch = commandLine[i] as string;
-    if (quote !== null) {
-      if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < commandLine.length) word += commandLine[++i];
-      else word += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '\\' && i + 1 < commandLine.length) {
-      word += commandLine[++i];
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      word += ch;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
-}

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
+import { rawSocket as raw, type RawSocket } from '../../util/raw-socket.ts';
 import { ProbeClock, describeError, startDeadline, type Deadline } from './result.ts';
 
 export interface PingProbeOptions {
@@ -9,28 +9,6 @@ export interface PingProbeOptions {
   readonly timeoutMs: number;
 }
 
-/** The part of the untyped `raw-socket` package we use. */
-interface RawSocket {
-  on(event: 'message', listener: (buffer: Buffer, source: string) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
-  send(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    address: string,
-    beforeSend: (() => void) | null,
-    afterSend: (error: Error | null, bytes: number) => void,
-  ): void;
-  close(): void;
-}
-interface RawSocketModule {
-  createSocket(options: { protocol: number; addressFamily: number }): RawSocket;
-  createChecksum(buffer: Buffer): number;
-  writeChecksum(buffer: Buffer, offset: number, checksum: number): void;
-  AddressFamily: { IPv4: number; IPv6: number };
-  Protocol: { ICMP: number; ICMPv6: number };
-}
-const raw = createRequire(import.meta.url)('raw-socket') as RawSocketModule;
 
 const ICMP_ECHO_REQUEST = 8;
 const ICMP_ECHO_REPLY = 0;
