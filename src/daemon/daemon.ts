@@ -37,7 +37,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (!unreadable) process.stderr.write(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
     return 1;
   }
-  let config = parsed.config;
+  const config = parsed.config;
   // Signals are caught from here on: a HUP or TERM during start must not kill the process
   // with half its work done; they take effect once start is complete.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -60,6 +60,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (!outcome.succeeded) log.warn({ script: script.command, reason }, `script failed: ${outcome.why}`);
     });
   };
+
+  const warnUnsupported = (next: KeepalivedConfig): void => {
+    const sync = next.globalDefs.lvsSyncDaemon;
+    if (sync) log.warn(`${sync.at.file}:${sync.at.line}: lvs_sync_daemon is not supported yet: no IPVS sync daemon is started`);
+  };
+  warnUnsupported(config);
 
   const wantIpvs = options.runCheckers && config.virtualServers.length > 0;
   const wantVrrp = options.runVrrp && config.vrrpInstances.length > 0;
@@ -120,7 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   const applyConfig = async (next: KeepalivedConfig): Promise<ReloadOutcome> => {
-    config = next;
+    warnUnsupported(next);
     const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
     if (vrrp) await vrrp.update(next);
     else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, log);

@@ -25,6 +25,11 @@ export interface ConformanceCase {
   /** Commands run in the director's namespace before the daemon starts (pre-existing IPVS entries). */
   readonly before?: ReadonlyArray<readonly string[]>;
   readonly steps: readonly Step[];
+  /**
+   * Where lvsd differs from keepalived on purpose (README, "Where lvsd differs"): for these
+   * snapshots lvsd must show `expect` (a table) or the same table as its own `sameAs` snapshot.
+   */
+  readonly deliberate?: { readonly why: string; readonly expect?: Readonly<Record<string, string>>; readonly sameAs?: Readonly<Record<string, string>> };
 }
 
 const server = (n: number, port = 80): ServerSpec => ({ name: `rs${n}`, address: `10.1.0.${n}`, port });
@@ -249,6 +254,10 @@ export const CASES: readonly ConformanceCase[] = [
     servers: [],
     before: [['ipvsadm', '-A', '-t', '10.0.0.1:80', '-s', 'wlc'], ['ipvsadm', '-a', '-t', '10.0.0.1:80', '-r', '10.1.0.1:80', '-m', '-w', '1']],
     steps: START,
+    deliberate: {
+      why: 'keepalived ignores EEXIST and leaves the stale scheduler and weight; lvsd corrects them in place',
+      expect: { start: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 3\n' },
+    },
   },
   {
     name: 'lvs_flush clears the table at start, lvs_flush_onstop at stop',
@@ -267,6 +276,21 @@ export const CASES: readonly ConformanceCase[] = [
       { wait: 3_000 },
       { snapshot: 'reloaded' },
     ],
+  },
+  {
+    name: 'a reload with a broken file (a stray closing brace) changes nothing',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2)) + vs('10.0.0.2 80', '  real_server 10.1.0.1 80 { }\n'),
+    servers: servers(2),
+    steps: [
+      ...START,
+      { reload: vs('10.0.0.1 80', tcpRs(1) + '  }\n' + tcpRs(2)) + vs('10.0.0.2 80', '  real_server 10.1.0.1 80 { }\n') },
+      { wait: 3_000 },
+      { snapshot: 'after bad reload' },
+    ],
+    deliberate: {
+      why: 'keepalived applies what its lenient parser makes of the broken file; lvsd rejects the file whole',
+      sameAs: { 'after bad reload': 'start' },
+    },
   },
   {
     name: 'reload keeps the health of unchanged real servers',

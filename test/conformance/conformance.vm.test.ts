@@ -46,9 +46,14 @@ describe.concurrent('lvsd leaves IPVS as keepalived does', () => {
       expect(lvsd.error, `lvsd run failed: ${lvsd.error}\n${lvsd.log}`).toBeUndefined();
       expect(lvsd.events, lvsd.log).toEqual([]);
       for (const label of Object.keys(keepalived.snapshots)) {
-        expect(normalized(lvsd.snapshots[label] ?? ''), `after ${label}\n--- lvsd log ---\n${lvsd.log}`).toBe(
-          normalized(keepalived.snapshots[label] ?? ''),
-        );
+        const ours = normalized(lvsd.snapshots[label] ?? '');
+        const expected = testCase.deliberate?.expect?.[label];
+        const sameAs = testCase.deliberate?.sameAs?.[label];
+        const theirs = normalized(keepalived.snapshots[label] ?? '');
+        const context = `after ${label}${testCase.deliberate ? ` (deliberately not keepalived's:\n${theirs})` : ''}\n--- lvsd log ---\n${lvsd.log}`;
+        if (expected !== undefined) expect(ours, context).toBe(normalized(expected));
+        else if (sameAs !== undefined) expect(ours, context).toBe(normalized(lvsd.snapshots[sameAs] ?? ''));
+        else expect(ours, context).toBe(theirs);
       }
       expect(lvsd.exitCode).toBe(0);
     });
