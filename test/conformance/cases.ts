@@ -1,3 +1,6 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 // Differential cases: each runs with keepalived 2.2.7 and with lvsd (run-case.mjs), and every
 // `snapshot` step of `ipvsadm -S -n` must come out the same. Real servers are busybox httpd
 // listeners in their own namespace (10.1.0.0/16, fd00:1::/64); a case stops and starts them.
@@ -306,3 +309,33 @@ export const CASES: readonly ConformanceCase[] = [
     ],
   },
 ];
+
+const SAMPLES = '/usr/share/doc/keepalived/samples';
+
+/**
+ * Debian's keepalived samples that define virtual servers. Their real servers are addresses
+ * nobody answers for: the director's default route points into a dummy interface, which drops
+ * everything, so network checks run into their connect_timeout (3 s and more) and the table
+ * right after start is deterministic. MISC_CHECK scripts of the samples do not exist and fail
+ * at once, so those samples are compared once every first check has run.
+ */
+export function sampleCases(): ConformanceCase[] {
+  if (!existsSync(SAMPLES)) return [];
+  return readdirSync(SAMPLES)
+    .filter((file) => file.startsWith('keepalived.conf.'))
+    .map((file) => ({ file, config: readFileSync(join(SAMPLES, file), 'utf8') }))
+    .filter(({ config }) => /^\s*virtual_server\s/m.test(config))
+    .map(({ file, config }) => ({
+      name: `Debian sample ${file}`,
+      config,
+      servers: [],
+      before: [
+        ['ip', 'link', 'add', 'void0', 'type', 'dummy'],
+        ['ip', 'link', 'set', 'void0', 'up'],
+        ['ip', 'route', 'add', 'default', 'dev', 'void0'],
+        ['ip', '-6', 'route', 'add', 'default', 'dev', 'void0'],
+      ],
+      steps: config.includes('MISC_CHECK') ? [{ wait: 15_000 }, { snapshot: 'checked', quietMs: 2_000 }] : [{ snapshot: 'start', quietMs: 700 }],
+    }));
+}
+

@@ -66,9 +66,9 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', () => {
       const [lvsdAt, kaAt] = lvsdNode === 'b' ? [lab.b, lab.a] : [lab.a, lab.b];
       lab.startKeepalived(kaAt, 'ka', keepalivedConfig({ ...base, name: 'ka' }));
       await lab.startSpeaker(lvsdAt, 'lvsd', [speakerInstance({ ...base, name: 'lvsd' })]);
-      await sleep(1500);
-      expect(await lab.hasAddress(lab.b, V4.vip)).toBe(true);
-      expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+      // Both start as MASTER: the lower address yields once it hears the higher one's advert.
+      expect(await lab.waitForAddress(lab.b, V4.vip, true, 5_000)).toBe(true);
+      expect(await lab.waitForAddress(lab.a, V4.vip, false, 5_000)).toBe(true);
       const status = lab.speakerStatus('lvsd')[0];
       expect(status?.state).toBe(lvsdNode === 'b' ? 'MASTER' : 'BACKUP');
     }, 20_000);
