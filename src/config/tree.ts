@@ -76,7 +76,9 @@ export class TreeBuilder {
   }
 
   private closeBlock(brace: Token): void {
-    if (!this.open.pop()) this.diagnostics.warn(brace.at, "extra '}' ignored");
+    // keepalived ignores it and reads on, which can leave a real server outside its virtual
+    // server; lvsd refuses such a file rather than apply a structure nobody wrote.
+    if (!this.open.pop()) this.diagnostics.error(brace.at, "extra '}': the braces before it do not match");
     this.children = this.open.at(-1)?.statement.block;
   }
 }

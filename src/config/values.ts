@@ -138,6 +138,8 @@ export function dispatchTo<T>(statements: readonly Statement[], table: HandlerTa
     const keyword = name(statement);
     const handler = Object.hasOwn(table, keyword) ? table[keyword] : undefined;
     if (handler) handler(statement, target, d);
+    // At the top level an unknown word is most often a block that closed too early.
+    else if (where === 'the top level') d.error(statement.at, `unknown keyword '${keyword}' in the top level`);
     else d.warn(statement.at, `unknown keyword '${keyword}' in ${where}, ignored`);
   }
 }

@@ -8,6 +8,7 @@ import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
 import { serveMetrics } from './metrics.ts';
+import { withoutInaccessibleScripts } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
 import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
@@ -37,7 +38,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (!unreadable) process.stderr.write(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
     return 1;
   }
-  const config = parsed.config;
+  const log: Logger = pino({ level: options.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
   // Signals are caught from here on: a HUP or TERM during start must not kill the process
   // with half its work done; they take effect once start is complete.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -53,7 +54,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       return reload();
     }).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
   });
-  const log: Logger = pino({ level: options.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+  const usable = (next: KeepalivedConfig): KeepalivedConfig => withoutInaccessibleScripts(next, (message) => log.warn(message));
+  const config = usable(parsed.config);
   const runScript = (script: { command: string }, reason: string): void => {
     const argv = splitCommandLine(script.command);
     void runCommand(argv, { timeoutMs: SCRIPT_TIMEOUT_MS }).then((outcome) => {
@@ -85,15 +87,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   const reloads: { count: number; failed: number; last?: ReloadStatus['last'] } = { count: 0, failed: 0 };
   let director: Director | undefined;
-  let health: PoolHealth | undefined;
-  if (ipvs) {
-    health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
-    director = new Director(config, ipvs, health, runScript, log);
-    await director.start();
-    log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
-  }
   let vrrp: VrrpPart | undefined;
-  if (wantVrrp) vrrp = await startVrrpFor(config, log);
 
   const status = (): DirectorStatus => ({
     version: packageVersion(),
@@ -107,6 +101,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
 
   const reload = async (): Promise<ReloadOutcome> => {
+    await started;
     const next = parseConfigFile(options.configFile);
     const lines: string[] = [];
     if (!report(next, (line) => lines.push(line))) {
@@ -118,7 +113,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       return { ok: false, message };
     }
     for (const line of lines) log.warn(line);
-    const outcome = await applyConfig(next.config);
+    const outcome = await applyConfig(usable(next.config));
     reloads.count++;
     reloads.last = { at: new Date().toISOString(), ok: true, message: outcome.message };
     log.info(outcome.message);
@@ -134,26 +129,46 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   const diff = async (configFile: string): Promise<DiffOutcome> => {
+    await started;
     const next = parseConfigFile(configFile);
     const lines: string[] = [];
     if (!report(next, (line) => lines.push(line))) return { ok: false, message: lines.join('\n') };
-    return { ok: true, changes: director ? await director.preview(next.config) : [] };
+    return { ok: true, changes: director ? await director.preview(usable(next.config)) : [] };
   };
 
-  const control: Server = await serveControl(options.socketPath, async (request: ControlRequest) => {
-    switch (request.command) {
-      case 'status':
-        return status();
-      case 'reload':
-        return reload();
-      case 'diff':
-        return diff(request.configFile);
-    }
-  });
-  const metrics = options.metricsAddress
-    ? await serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
-    : undefined;
+  // The control socket and the metrics listener come up before IPVS is touched, so that a
+  // socket problem stops lvsd with nothing changed.
+  let control: Server;
+  let metrics: Server | undefined;
+  try {
+    control = await serveControl(options.socketPath, async (request: ControlRequest) => {
+      switch (request.command) {
+        case 'status':
+          return status();
+        case 'reload':
+          return reload();
+        case 'diff':
+          return diff(request.configFile);
+      }
+    });
+    metrics = options.metricsAddress
+      ? await serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
+      : undefined;
+  } catch (error) {
+    process.stderr.write(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);
+    rmSync(options.socketPath, { force: true });
+    ipvs?.close();
+    return 1;
+  }
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
+
+  if (ipvs) {
+    const health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
+    director = new Director(config, ipvs, health, runScript, log);
+    await director.start();
+    log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
+  }
+  if (wantVrrp) vrrp = await startVrrpFor(config, log);
 
   startComplete();
 

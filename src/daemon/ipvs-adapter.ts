@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { IpvsClient } from '../ipvs/client.ts';
-import { serviceKey, type IpvsOp, type IpvsService, type IpvsTable } from '../ipvs/model.ts';
+import { serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId } from '../ipvs/model.ts';
 import type { IpvsPort } from './director.ts';
 import type { ServiceConnections } from './metrics.ts';
 
@@ -47,11 +47,18 @@ function connectionOf(client: IpvsClient): IpvsConnection {
       return table
         .filter((service) => wanted.has(serviceKey(service.id)))
         .map((service) => ({
-          service: serviceKey(service.id),
+          service: serviceName(service.id),
           active: service.dests.reduce((sum, dest) => sum + (dest.stats?.activeConnections ?? 0), 0),
           inactive: service.dests.reduce((sum, dest) => sum + (dest.stats?.inactiveConnections ?? 0), 0),
         }));
     },
     close: () => client.close(),
   };
+}
+
+/** A kernel service as ipvsadm -L names it: `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 7`. */
+function serviceName(id: ServiceId): string {
+  if (id.kind === 'fwmark') return `FWM ${id.fwmark}${id.af === 'inet6' ? ' IPv6' : ''}`;
+  const address = id.af === 'inet6' ? `[${id.addr}]` : id.addr;
+  return `${id.protocol.toUpperCase()} ${address}:${id.port}`;
 }

@@ -90,7 +90,7 @@ async function waitFor(condition, maxMs) {
   const end = Date.now() + maxMs;
   while (Date.now() < end) {
     if (condition()) return true;
-    await sleep(100);
+    await sleep(250);
   }
   return false;
 }
@@ -101,7 +101,8 @@ async function settle(quietMs, maxMs) {
   let last = snapshot();
   let since = Date.now();
   while (Date.now() < end) {
-    await sleep(200);
+    // Each ipvsadm costs real CPU in the emulated VM, shared with both daemons under test.
+    await sleep(400);
     const now = snapshot();
     if (now !== last) {
       last = now;

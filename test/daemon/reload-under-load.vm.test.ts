@@ -21,6 +21,8 @@ function config(rs1Weight: number, withUnrelated: boolean): string {
 const SCRIPT = `
 set -eu
 dir=$1
+# Unix sockets cannot live on the 9p exchange directory.
+sock=/run/lvsd-test-$$.sock
 id=$$
 ns() { local n=$1; shift; ip netns exec "$n-$id" "$@"; }
 sysctl -qw net.ipv4.ip_forward=1
@@ -40,7 +42,7 @@ for n in 1 2 3; do
   ns rs$n busybox httpd -p 8080 -h "$dir/www"
 done
 cp "$dir/config-0.conf" "$dir/live.conf"
-${LVSD} -f "$dir/live.conf" --socket "$dir/s.sock" > "$dir/lvsd.log" 2>&1 &
+${LVSD} -f "$dir/live.conf" --socket "$sock" > "$dir/lvsd.log" 2>&1 &
 daemon=$!
 for _ in $(seq 600); do ipvsadm -Ln | grep -q 10.77.1.3 && break; sleep 0.1; done
 ns client node ${CLIENT} http://10.77.0.100/ ${REQUESTS} 8 240 > "$dir/client.json" &
