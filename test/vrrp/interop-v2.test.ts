@@ -20,7 +20,7 @@ describe.concurrent('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () 
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
     expect(await lab.waitForAddress(lab.a, V4.vip, false, V2_WAIT)).toBe(true);
     await sleep(300);
-    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'MASTER', effectivePriority: 150, configuredPriority: 150, masterAddress: '10.77.0.2' });
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'MASTER', effectivePriority: 150, configuredPriority: 150, masterAddress: '10.77.0.2' });
 
     const announcement = await lab.captureAnnouncement(lab.b, V4.vip, V2_WAIT);
     await lab.stop(lvsd, 'SIGKILL');
@@ -49,7 +49,7 @@ describe.concurrent('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () 
     rmSync(checkFile);
     expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
     expect(await lab.waitForAddress(lab.b, V4.vip, false, 2000)).toBe(true);
-    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 90, configuredPriority: 110 });
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 90, configuredPriority: 110 });
 
     writeFileSync(checkFile, '');
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
@@ -75,7 +75,7 @@ describe.concurrent('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () 
     `;
     await run('ip', ['netns', 'exec', lab.a.ns, process.execPath, '-e', sender.replace(/\n\s*/g, ' ')]);
     await sleep(500);
-    const status = lab.speakerStatus('lvsd')[0];
+    const status = (await lab.speakerStatus('lvsd'))[0];
     expect(status).toMatchObject({ state: 'MASTER' });
     // The wrong VRID and the garbage belong to no instance: logged at debug level, not counted.
     expect(status?.droppedPackets).toEqual({ ttl: 1, checksum: 1 });

@@ -19,8 +19,8 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
     await sleep(500);
     expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
-    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', masterAddress: '10.77.0.1' });
-    expect(lab.speakerStatus('lvsd')[0]?.lastAdvertAgeMs).toBeLessThan(500);
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'BACKUP', masterAddress: '10.77.0.1' });
+    expect((await lab.speakerStatus('lvsd'))[0]?.lastAdvertAgeMs).toBeLessThan(500);
 
     const announcement = await lab.captureAnnouncement(lab.a, V4.vip, V3_WAIT);
     for (const pid of lab.keepalivedPids('ka')) process.kill(pid, 'SIGKILL');
@@ -58,7 +58,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     await sleep(1500);
     expect(await lab.hasAddress(lab.a, V4.vip)).toBe(true);
     expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
-    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 150, masterAddress: '10.77.0.1' });
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 150, masterAddress: '10.77.0.1' });
   }, 30_000);
 
   for (const lvsdNode of ['b', 'a'] as const) {
@@ -74,8 +74,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
       // Both start as MASTER: the lower address yields once it hears the higher one's advert.
       expect(await lab.waitForAddress(lab.b, V4.vip, true, 5_000)).toBe(true);
       expect(await lab.waitForAddress(lab.a, V4.vip, false, 5_000)).toBe(true);
-      await sleep(300); // the speaker writes its status file every 100 ms
-      const status = lab.speakerStatus('lvsd')[0];
+      const status = (await lab.speakerStatus('lvsd'))[0];
       expect(status?.state).toBe(lvsdNode === 'b' ? 'MASTER' : 'BACKUP');
     }, 20_000);
   }
@@ -100,7 +99,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
       expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
       await sleep(100);
     }
-    expect(lab.speakerStatus('lvsd')).toMatchObject([{ name: 'lvsd', state: 'MASTER', configuredPriority: 140 }]);
+    expect((await lab.speakerStatus('lvsd'))).toMatchObject([{ name: 'lvsd', state: 'MASTER', configuredPriority: 140 }]);
     expect(lab.log('lvsd').match(/Entering MASTER/g)).toHaveLength(3);
   }, 30_000);
 
@@ -116,7 +115,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     await run('ip', ['-n', lab.b.ns, 'link', 'set', 'trk1', 'down']);
     expect(await lab.waitForAddress(lab.a, V4.vip, true, V3_WAIT)).toBe(true);
     expect(await lab.hasAddress(lab.b, V4.vip)).toBe(false);
-    expect(lab.speakerStatus('lvsd')[0]?.state).toBe('FAULT');
+    expect((await lab.speakerStatus('lvsd'))[0]?.state).toBe('FAULT');
 
     await run('ip', ['-n', lab.b.ns, 'link', 'set', 'trk1', 'up']);
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
@@ -138,7 +137,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     await lab.startSpeaker(lab.b, 'lvsd', members, [{ name: 'G', members: ['VI_1', 'VI_2'] }]);
     await sleep(1500);
     expect(await lab.hasAddress(lab.b, vip2)).toBe(false);
-    expect(lab.speakerStatus('lvsd').map((s) => s.state)).toEqual(['BACKUP', 'BACKUP']);
+    expect((await lab.speakerStatus('lvsd')).map((s) => s.state)).toEqual(['BACKUP', 'BACKUP']);
 
     for (const pid of lab.keepalivedPids('ka')) process.kill(pid, 'SIGKILL');
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
@@ -156,7 +155,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     expect(await lab.waitForAddress(lab.a, vip, true, V3_WAIT)).toBe(true);
     await sleep(500);
     expect(await lab.hasAddress(lab.b, vip)).toBe(false);
-    expect(lab.speakerStatus('lvsd')[0]).toMatchObject({ state: 'BACKUP', masterAddress: lab.a.linkLocal });
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'BACKUP', masterAddress: lab.a.linkLocal });
 
     const announcement = await lab.captureAnnouncement(lab.a, vip, 6000);
     rmSync(checkFile);

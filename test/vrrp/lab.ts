@@ -2,7 +2,7 @@
 // joined by a veth pair (interface `vr0` on both sides), lvsd's speaker or keepalived 2.2.7 in each.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.ts';
@@ -195,8 +195,15 @@ export class Lab {
     return join(this.dir, `${name}.status.json`);
   }
 
-  speakerStatus(name: string): VrrpInstanceStatus[] {
-    return JSON.parse(readFileSync(this.statusFile(name), 'utf8')) as VrrpInstanceStatus[];
+  /** The speaker's status as written after this call: the file is rewritten every 100 ms. */
+  async speakerStatus(name: string): Promise<VrrpInstanceStatus[]> {
+    const file = this.statusFile(name);
+    const before = existsSync(file) ? statSync(file).mtimeMs : 0;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      if (existsSync(file) && statSync(file).mtimeMs > before) break;
+      await sleep(50);
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as VrrpInstanceStatus[];
   }
 
   async waitForLog(name: string, text: string, timeoutMs: number): Promise<boolean> {
