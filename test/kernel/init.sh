@@ -15,6 +15,7 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in
     lvsd.exchange=*) exchange="${arg#lvsd.exchange=}" ;;
     lvsd.agent=*) agent="${arg#lvsd.agent=}" ;;
+    lvsd.checkout=*) checkout="${arg#lvsd.checkout=}" ;;
   esac
 done
 
@@ -30,6 +31,10 @@ mount -t devpts devpts "$root/dev/pts" 2>/dev/null
 for dir in /tmp /run /var/tmp /var/log /var/lib /root; do
   mount -t tmpfs -o mode=1777 tmpfs "$root$dir"
 done
+# The checkout may live below one of those tmpfs (a clone in /tmp): mount it at its own path.
+mkdir -p "$root$checkout"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 checkout "$root$checkout" || {
+  echo "init: cannot mount the checkout"; poweroff -f; }
 mkdir -p "$root$exchange"
 # The exchange directory is written by both sides while the VM runs: no cache.
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=512000 exchange "$root$exchange" || {

@@ -10,6 +10,7 @@ import { ensureInitramfs, findKernel, KernelVmSetupError } from './initramfs.ts'
 export { KernelVmSetupError } from './initramfs.ts';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
+const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const RESULT_POLL_MS = 25;
 const DEFAULT_JOB_TIMEOUT_MS = 120_000;
 /** TCG boots take ~10 s on an idle machine; a loaded 2-core CI box needs far more headroom. */
@@ -73,8 +74,9 @@ export class KernelVm {
         '-serial', `file:${join(exchangeDir, 'console.log')}`,
         '-kernel', kernel.vmlinuz,
         '-initrd', initramfs,
-        '-append', `console=ttyS0 panic=-1 quiet lvsd.exchange=${exchangeDir} lvsd.agent=${AGENT}`,
+        '-append', `console=ttyS0 panic=-1 quiet lvsd.exchange=${exchangeDir} lvsd.agent=${AGENT} lvsd.checkout=${CHECKOUT}`,
         '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+        '-virtfs', `local,path=${CHECKOUT},mount_tag=checkout,security_model=none,readonly=on,multidevs=remap`,
         '-virtfs', `local,path=${exchangeDir},mount_tag=exchange,security_model=none`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
