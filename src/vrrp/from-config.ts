@@ -62,7 +62,6 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     family,
     priority: instance.priority,
     advertIntervalMs: instance.advertIntMs,
-    initialState: instance.state,
     preempt: !instance.nopreempt,
     preemptDelayMs: instance.preemptDelayMs,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,

@@ -12,7 +12,6 @@ export interface MachineParams {
   /** Configured priority; 255 makes us the address owner. */
   priority: number;
   advertIntervalMs: number;
-  initialState: 'MASTER' | 'BACKUP';
   preempt: boolean;
   preemptDelayMs: number;
   /** The address our adverts come from; ties between equal priorities go to the higher one. */
@@ -142,8 +141,9 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
       if (state.faulty) return enterFault(state, event.now, 'startup', actions);
       if (event.resumeAsMaster) return becomeMaster(params, state, event.now, 'reload', actions);
       if (isOwner(params, state)) return becomeMaster(params, state, event.now, 'address-owner', actions);
-      // keepalived's `state MASTER` takes the master role at once and lets the election sort it out.
-      if (params.initialState === 'MASTER') return becomeMaster(params, state, event.now, 'startup', actions);
+      // keepalived 2.2.7 starts `state MASTER` as BACKUP too ("Entering BACKUP STATE (init)") and lets
+      // the master down timer elect it: taking the role at once would keep an equal-priority peer
+      // with a higher address in BACKUP, since a backup follows an equal-priority master.
       return becomeBackup(params, state, event.now, 'startup', actions);
     case 'tick':
       return onTick(params, state, event.now, event.holdMaster ?? false, actions);

@@ -352,7 +352,6 @@ class InstanceRunner {
       version: spec.version,
       priority: spec.priority,
       advertIntervalMs: spec.advertIntervalMs,
-      initialState: spec.initialState,
       preempt: spec.preempt,
       preemptDelayMs: spec.preemptDelayMs,
       ownAddress,

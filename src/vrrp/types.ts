@@ -11,7 +11,6 @@ export interface VrrpInstanceSpec {
   /** Configured priority 1..255; 255 is the address owner. */
   priority: number;
   advertIntervalMs: number;
-  initialState: 'MASTER' | 'BACKUP';
   preempt: boolean;
   preemptDelayMs: number;
   /** mcast_src_ip or unicast_src_ip; the interface's primary address otherwise. */

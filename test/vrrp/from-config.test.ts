@@ -81,7 +81,6 @@ describe('vrrp specs from keepalived.conf', () => {
       family: 4,
       priority: 150,
       advertIntervalMs: 1000,
-      initialState: 'MASTER',
       // keepalived clears nopreempt when the initial state is MASTER; so does the parser.
       preempt: true,
       sourceAddress: '192.0.2.1',
@@ -114,7 +113,7 @@ describe('vrrp specs from keepalived.conf', () => {
   });
 
   it('makes IPv6 instances v3 with sub-second intervals, and keeps sync groups', () => {
-    expect(v6).toMatchObject({ family: 6, version: 3, advertIntervalMs: 100, preempt: true, initialState: 'BACKUP' });
+    expect(v6).toMatchObject({ family: 6, version: 3, advertIntervalMs: 100, preempt: true });
     expect(specs.syncGroups).toEqual([{ name: 'G1', members: ['VI_1', 'VI_6'] }]);
   });
 });

@@ -89,6 +89,24 @@ export class Lab {
     throw new Error(`no link-local address in ${ns}`);
   }
 
+  /**
+   * Cuts IPv4 between the nodes without touching the link (a link going down would put both in
+   * FAULT): each routes the other's address into a blackhole, and strict reverse-path filtering
+   * then drops whatever the other sends, multicast adverts included.
+   */
+  async partition(): Promise<void> {
+    for (const [node, other] of [[this.a, this.b], [this.b, this.a]] as const) {
+      await run('ip', ['netns', 'exec', node.ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=1', `net.ipv4.conf.${LAB_INTERFACE}.rp_filter=1`]);
+      await run('ip', ['-n', node.ns, 'route', 'add', 'blackhole', `${other.ipv4}/32`]);
+    }
+  }
+
+  async heal(): Promise<void> {
+    for (const [node, other] of [[this.a, this.b], [this.b, this.a]] as const) {
+      await run('ip', ['-n', node.ns, 'route', 'del', 'blackhole', `${other.ipv4}/32`]);
+    }
+  }
+
   async hasAddress(node: Node, address: string): Promise<boolean> {
     const output = await run('ip', ['-n', node.ns, 'addr', 'show', 'dev', LAB_INTERFACE]);
     return output.split('\n').some((line) => line.trim().split(/\s+/)[1]?.split('/')[0] === address);

@@ -9,6 +9,7 @@ export interface PeerConfig {
   version: 2 | 3;
   priority: number;
   advertIntervalMs: number;
+  /** keepalived's `state`; both implementations start a non-owner as BACKUP whatever it says. */
   initialState?: 'MASTER' | 'BACKUP';
   preempt?: boolean;
   vip: string;
@@ -61,7 +62,6 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     family,
     priority: peer.priority,
     advertIntervalMs: peer.advertIntervalMs,
-    initialState: peer.initialState ?? 'BACKUP',
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
     sourceAddress: peer.unicast?.source,
