@@ -1,7 +1,10 @@
-// A bounded HTTP load: COUNT requests to URL, CONCURRENCY at a time, a fresh TCP connection
-// each (so IPVS schedules every one), stopping after MAX_SECONDS whatever the count.
-// Prints one JSON line: { ok, failed, errors, durationMs }.
-import { request } from 'node:http';
+// A bounded HTTP load: COUNT requests to URL, CONCURRENCY at a time, stopping after MAX_SECONDS
+// whatever the count. Each worker opens a new TCP connection every REQUESTS_PER_CONNECTION
+// requests, so IPVS keeps scheduling new connections while the load stays cheap enough for an
+// emulated CPU. Prints one JSON line: { ok, failed, errors, durationMs }.
+import { Agent, request } from 'node:http';
+
+const REQUESTS_PER_CONNECTION = 10;
 
 const [url, count, concurrency, maxSeconds] = process.argv.slice(2);
 const total = Number(count);
@@ -12,9 +15,9 @@ let ok = 0;
 let failed = 0;
 const errors = new Map();
 
-function once() {
+function once(agent) {
   return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: 5000 }, (response) => {
+    const req = request(url, { agent, timeout: 5000 }, (response) => {
       response.resume();
       response.on('end', () => {
         if (response.statusCode === 200) ok++;
@@ -36,10 +39,16 @@ function once() {
 }
 
 async function worker() {
-  while (issued < total && Date.now() < deadline) {
+  let agent;
+  for (let sent = 0; issued < total && Date.now() < deadline; sent++) {
+    if (sent % REQUESTS_PER_CONNECTION === 0) {
+      agent?.destroy();
+      agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    }
     issued++;
-    await once();
+    await once(agent);
   }
+  agent?.destroy();
 }
 
 await Promise.all(Array.from({ length: Number(concurrency) }, worker));
