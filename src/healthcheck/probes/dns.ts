@@ -38,7 +38,8 @@ function judgeDnsReply(reply: Buffer, id: number): ReplyOutcome {
   const flags = reply.readUInt16BE(2);
   if ((flags & 0x8000) === 0) return { accepted: false, reason: 'DNS reply is not a response' };
   const rcode = flags & 0x000f;
+  // keepalived 2.2.7 takes any NOERROR reply, even one without an answer record (seen in the
+  // conformance case "a NOERROR reply without an answer record").
   if (rcode !== 0) return { accepted: false, reason: `DNS rcode ${rcode}` };
-  if (reply.readUInt16BE(6) === 0) return { accepted: false, reason: 'DNS reply has no answer' };
   return { accepted: true };
 }
