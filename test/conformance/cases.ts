@@ -2,13 +2,19 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Differential cases: each runs with keepalived 2.2.7 and with lvsd (run-case.mjs), and every
-// `snapshot` step of `ipvsadm -S -n` must come out the same. Real servers are busybox httpd
-// listeners in their own namespace (10.1.0.0/16, fd00:1::/64); a case stops and starts them.
+// `snapshot` step of `ipvsadm -S -n` must come out the same. Real servers listen in their own
+// namespace (10.1.0.0/16, fd00:1::/64); a case stops and starts them. `@WORK@` in a config, a
+// command or a step stands for the work directory of the run (keepalived's and lvsd's differ).
+
+/** busybox httpd (serves /health "ok\n"), or one of servers.mjs (see there). */
+export type ServerKind = 'http' | 'tls' | 'udp-echo' | 'udp-discard' | 'dns' | 'smtp';
 
 export interface ServerSpec {
   readonly name: string;
   readonly address: string;
   readonly port: number;
+  /** default: http */
+  readonly kind?: ServerKind;
   readonly startStopped?: boolean;
 }
 
@@ -35,21 +41,41 @@ export interface ConformanceCase {
   readonly deliberate?: { readonly why: string; readonly expect?: Readonly<Record<string, string>>; readonly sameAs?: Readonly<Record<string, string>> };
 }
 
-const server = (n: number, port = 80): ServerSpec => ({ name: `rs${n}`, address: `10.1.0.${n}`, port });
+const server = (n: number, port = 80, kind: ServerKind = 'http'): ServerSpec => ({ name: `rs${n}`, address: `10.1.0.${n}`, port, kind });
 const servers = (count: number, port = 80): ServerSpec[] => Array.from({ length: count }, (_, i) => server(i + 1, port));
 
 /** Long enough for a failed check with retry 0..1 at delay_loop 1 to take a server out. */
 const AFTER_FAILURE: Step = { wait: 5_000 };
 const START: Step[] = [{ wait: 2_500 }, { snapshot: 'start' }];
+/** Long enough for every first check and its retry to have run, on an emulated CPU that other cases load too. */
+const CHECKED: Step[] = [{ wait: 8_000 }, { snapshot: 'settled' }];
 
-const tcpRs = (n: number, extra = '', check = 'TCP_CHECK { connect_timeout 1 retry 0 }') =>
-  `  real_server 10.1.0.${n} 80 {\n    weight ${n}\n${extra}    ${check}\n  }\n`;
+const checkedRs = (n: number, port: number, check: string, extra = '') =>
+  `  real_server 10.1.0.${n} ${port} {\n    weight ${n}\n${extra}    ${check}\n  }\n`;
+
+const tcpRs = (n: number, extra = '', check = 'TCP_CHECK { connect_timeout 1 retry 0 }') => checkedRs(n, 80, check, extra);
 
 const vs = (head: string, body: string, options = '') =>
   `virtual_server ${head} {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${options}${body}}\n`;
 
+const udpVs = (head: string, body: string) => vs(head, body).replace('protocol TCP', 'protocol UDP');
+
 const httpCheck = (path: string, extra = '') =>
   `HTTP_GET { url { path ${path}\n${extra} } connect_timeout 1 retry 0 delay_before_retry 1 }`;
+
+/**
+ * A checker block with one setting a line: keepalived (and lvsd, as keepalived) reads a line as one
+ * keyword and its arguments, so in `connect_timeout 1 retry 0` the `retry 0` is ignored.
+ */
+const checker = (kind: string, ...settings: string[]) => `${kind} {\n${settings.map((setting) => `      ${setting}\n`).join('')}    }`;
+
+/** One failed check and one failed retry a second later take a server out. */
+const QUICK = ['connect_timeout 1', 'retry 1', 'delay_before_retry 1'];
+/** A TLS handshake on a starved emulated CPU must not turn into a timeout. */
+const QUICK_TLS = ['connect_timeout 3', 'retry 1', 'delay_before_retry 1'];
+
+/** A command that writes `text` to `path`, the path passed as an argument rather than spliced into the script. */
+const writeFile = (path: string, text: string) => ['sh', '-c', 'printf "%s\\n" "$1" > "$0"', path, text];
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
 
@@ -161,6 +187,67 @@ export const CASES: readonly ConformanceCase[] = [
     config: vs('10.0.0.1 80', tcpRs(1, '', 'PING_CHECK { connect_timeout 1 retry 0 }') + '  real_server 10.1.7.7 80 {\n    PING_CHECK { connect_timeout 1 retry 0 }\n  }\n'),
     servers: [server(1)],
     steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
+  },
+  {
+    name: 'SSL_GET: status_code and digest over TLS; a 404, a plain HTTP server and a stopped server fail',
+    config: vs(
+      '10.0.0.1 443',
+      checkedRs(1, 443, checker('SSL_GET', 'url {\n path /health\n digest eff5bc1ef8ec9d03e640fc4370f5eacd\n }', ...QUICK_TLS)) +
+        checkedRs(2, 443, checker('SSL_GET', 'url {\n path /missing\n }', ...QUICK_TLS)) +
+        checkedRs(3, 443, checker('SSL_GET', 'url {\n path /health\n }', ...QUICK_TLS)),
+    ),
+    servers: [server(1, 443, 'tls'), server(2, 443, 'tls'), server(3, 443)],
+    steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
+  },
+  {
+    name: 'UDP_CHECK: silence is up, ICMP port unreachable is down; require_reply needs a matching reply',
+    config: udpVs(
+      '10.0.0.1 7',
+      checkedRs(1, 7, checker('UDP_CHECK', ...QUICK, 'payload 50494e47', 'require_reply 50494e47')) +
+        checkedRs(2, 7, checker('UDP_CHECK', ...QUICK, 'payload 50494e47', 'require_reply 504f4e47')) +
+        checkedRs(3, 9, checker('UDP_CHECK', ...QUICK)) +
+        checkedRs(4, 9, checker('UDP_CHECK', ...QUICK, 'require_reply')) +
+        checkedRs(5, 7, checker('UDP_CHECK', ...QUICK)),
+    ),
+    servers: [server(1, 7, 'udp-echo'), server(2, 7, 'udp-echo'), server(3, 9, 'udp-discard'), server(4, 9, 'udp-discard'), { ...server(5, 7), startStopped: true }],
+    steps: [...CHECKED, { stop: 'rs1' }, { stop: 'rs3' }, AFTER_FAILURE, { snapshot: 'rs1 and rs3 stopped' }],
+  },
+  {
+    name: 'DNS_CHECK: an A record is up, NXDOMAIN and a stopped server are down',
+    config: udpVs(
+      '10.0.0.1 53',
+      checkedRs(1, 53, checker('DNS_CHECK', ...QUICK, 'type A', 'name www.example.test')) +
+        checkedRs(2, 53, checker('DNS_CHECK', ...QUICK, 'type A', 'name missing.example.test')),
+    ),
+    servers: [server(1, 53, 'dns'), server(2, 53, 'dns')],
+    steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
+  },
+  {
+    name: 'DNS_CHECK: a NOERROR reply without an answer record (no MX for the name)',
+    config: udpVs('10.0.0.1 53', checkedRs(1, 53, checker('DNS_CHECK', ...QUICK, 'type MX', 'name www.example.test'))),
+    servers: [server(1, 53, 'dns')],
+    steps: CHECKED,
+  },
+  {
+    name: 'SMTP_CHECK: 220, HELO 250, QUIT 221 is up; a server without a greeting and a stopped one are down',
+    config: vs('10.0.0.1 25', checkedRs(1, 25, checker('SMTP_CHECK', ...QUICK)) + checkedRs(2, 25, checker('SMTP_CHECK', ...QUICK))),
+    servers: [server(1, 25, 'smtp'), server(2, 25)],
+    steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
+  },
+  {
+    name: 'FILE_CHECK: with track_file weight 0, a non-zero value takes the server out and 0 brings it back',
+    config: 'track_file maintenance {\n  file "@WORK@/maintenance"\n  weight 0\n}\n' + vs('10.0.0.1 80', checkedRs(1, 80, checker('FILE_CHECK', 'track_file maintenance'))),
+    servers: [],
+    before: [writeFile('@WORK@/maintenance', '0')],
+    steps: [
+      ...START,
+      { run: writeFile('@WORK@/maintenance', '1') },
+      { wait: 2_000 },
+      { snapshot: 'in maintenance' },
+      { run: writeFile('@WORK@/maintenance', '0') },
+      { wait: 2_000 },
+      { snapshot: 'back' },
+    ],
   },
   {
     name: 'real servers without checkers are always in',

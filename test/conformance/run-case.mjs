@@ -3,23 +3,29 @@
 //
 //   node run-case.mjs CASE.json DAEMON OUT.json
 //
-// CASE.json: { config, servers: [{ name, address, port }], steps: [...] } (see cases.ts).
-// Real servers are busybox httpd listeners in a second namespace, linked by a veth pair,
-// so that every check crosses a real link and no real server is a local address.
+// CASE.json: { config, servers: [{ name, address, port, kind }], steps: [...] } (see cases.ts);
+// @WORK@ anywhere in it stands for this run's work directory.
+// Real servers live in a second namespace, linked by a veth pair, so that every check crosses a
+// real link and no real server is a local address: busybox httpd, or servers.mjs for other kinds.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const [caseFile, daemon, outFile] = process.argv.slice(2);
-const spec = JSON.parse(readFileSync(caseFile, 'utf8'));
-const checkout = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const checkout = join(here, '..', '..');
+// keepalived and lvsd run the same case at the same time: files a case names live in the work dir.
 const work = mkdtempSync('/tmp/conformance-');
+const spec = JSON.parse(readFileSync(caseFile, 'utf8').replaceAll('@WORK@', work));
 const serverNs = `srv-${process.pid}`;
 const run = (argv, options = {}) => execFileSync(argv[0], argv.slice(1), { timeout: 20_000, encoding: 'utf8', ...options });
 const inServers = (argv) => ['ip', 'netns', 'exec', serverNs, ...argv];
 const servers = new Map();
+/** Every process this run starts in the server namespace, killed whatever way the run ends. */
+const serverProcesses = new Set();
 const snapshots = {};
 const events = [];
 
@@ -31,6 +37,9 @@ function topology() {
   run(['ip', 'link', 'set', 'to-srv', 'up']);
   run(inServers(['ip', 'link', 'set', 'lo', 'up']));
   run(inServers(['ip', 'link', 'set', 'eth0', 'up']));
+  // UDP and DNS checks of a closed port fail only on the ICMP port unreachable; the default limit
+  // of one per second per peer would drop some once several checks meet closed ports.
+  run(inServers(['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0']));
   for (const server of spec.servers) {
     const v6 = server.address.includes(':');
     run(inServers(['ip', ...(v6 ? ['-6'] : []), 'addr', 'add', `${server.address}/${v6 ? 64 : 16}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]));
@@ -38,26 +47,82 @@ function topology() {
   for (const extra of spec.directorAddresses ?? []) run(['ip', 'addr', 'add', extra, 'dev', 'lo']);
 }
 
-function startServer(server) {
+/** Commands to the servers.mjs process of this run, started when a case first needs it. */
+let nodeServers;
+
+function startNodeServers() {
+  const argv = inServers([process.execPath, join(here, 'servers.mjs'), work]);
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  serverProcesses.add(child);
+  const waiting = new Map();
+  let stderr = '';
+  let exit;
+  child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const [, name, reason] = /^\w+ ([^:\s]+):? ?(.*)$/.exec(line) ?? [];
+    const pending = waiting.get(name);
+    waiting.delete(name);
+    if (line.startsWith('failed ')) pending?.reject(new Error(`server ${name}: ${reason}`));
+    else pending?.resolve();
+  });
+  const exited = (name) => new Error(`servers.mjs exited (${exit}) before answering for ${name}: ${stderr}`);
+  child.once('exit', (code, signal) => {
+    exit = code ?? signal;
+    for (const [name, pending] of waiting) pending.reject(exited(name));
+  });
+  /** Sends one command and resolves once servers.mjs has carried it out. */
+  return (name, words) =>
+    new Promise((resolve, reject) => {
+      if (exit !== undefined) return reject(exited(name));
+      waiting.set(name, { resolve, reject });
+      child.stdin.write(`${words.join(' ')}\n`);
+    });
+}
+
+async function startServer(server) {
+  if ((server.kind ?? 'http') !== 'http') {
+    nodeServers ??= startNodeServers();
+    await nodeServers(server.name, ['start', server.name, server.kind, server.address, String(server.port)]);
+    servers.set(server.name, { stop: () => nodeServers(server.name, ['stop', server.name]) });
+    return;
+  }
   const root = join(work, `www-${server.name}`);
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'index.html'), `hello from ${server.name}\n`);
   writeFileSync(join(root, 'health'), 'ok\n');
   const listen = server.address.includes(':') ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
   const child = spawn('ip', inServers(['/bin/busybox', 'httpd', '-f', '-p', listen, '-h', root]).slice(1), { stdio: 'ignore' });
-  servers.set(server.name, child);
+  serverProcesses.add(child);
+  servers.set(server.name, {
+    stop: () => {
+      child.kill('SIGKILL');
+      serverProcesses.delete(child);
+      return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  });
 }
 
 async function stopServer(name) {
-  const child = servers.get(name);
-  if (!child) throw new Error(`no server ${name}`);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+  const server = servers.get(name);
+  if (!server) throw new Error(`no server ${name}`);
+  await server.stop();
   servers.delete(name);
 }
 
 function snapshot() {
   return run(['ipvsadm', '-S', '-n']);
+}
+
+/**
+ * The table as /proc/net/ip_vs shows it, without the connection counters: what the runner polls
+ * to see the daemon start and the table settle. An ipvsadm costs about half a second of emulated
+ * CPU, taken from both daemons under test; a read of /proc costs next to nothing.
+ */
+function table() {
+  return readFileSync('/proc/net/ip_vs', 'utf8')
+    .split('\n')
+    .map((line) => (line.startsWith('  ->') ? line.trim().split(/\s+/).slice(0, 4).join(' ') : line))
+    .join('\n');
 }
 
 const configFile = join(work, 'keepalived.conf');
@@ -78,7 +143,8 @@ function startDaemon() {
 async function stopDaemon({ child }) {
   child.kill('SIGTERM');
   const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-  const deadline = sleep(30_000).then(() => 'timeout');
+  // Unreferenced: a pending deadline must not keep this process (and the case) alive once all is done.
+  const deadline = sleep(30_000, 'timeout', { ref: false });
   if ((await Promise.race([exited, deadline])) === 'timeout') {
     events.push('daemon did not exit within 30 s of SIGTERM');
     child.kill('SIGKILL');
@@ -98,35 +164,34 @@ async function waitFor(condition, maxMs) {
 /** Waits until the table stops changing for `quietMs`, at most `maxMs`. */
 async function settle(quietMs, maxMs) {
   const end = Date.now() + maxMs;
-  let last = snapshot();
+  let last = table();
   let since = Date.now();
   while (Date.now() < end) {
-    // Each ipvsadm costs real CPU in the emulated VM, shared with both daemons under test.
-    await sleep(400);
-    const now = snapshot();
+    await sleep(200);
+    const now = table();
     if (now !== last) {
       last = now;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) break;
   }
-  return last;
+  return snapshot();
 }
 
 async function main() {
   topology();
   for (const command of spec.before ?? []) run(command);
-  for (const server of spec.servers) if (!server.startStopped) startServer(server);
-  const before = snapshot();
+  await Promise.all(spec.servers.filter((server) => !server.startStopped).map(startServer));
+  const before = table();
   const running = startDaemon();
   // The scenario's clock starts once the daemon has programmed its first entries, so that a
   // slow start (node under emulation) does not shift every later step.
-  const started = await waitFor(() => snapshot() !== before, 90_000);
+  const started = await waitFor(() => table() !== before, 90_000);
   if (!started) events.push('the daemon programmed nothing within 90 s');
   for (const step of spec.steps) {
     if ('wait' in step) await sleep(step.wait);
     else if ('snapshot' in step) snapshots[step.snapshot] = await settle(step.quietMs ?? 1500, step.maxMs ?? 15_000);
     else if ('stop' in step) await stopServer(step.stop);
-    else if ('start' in step) startServer(spec.servers.find((s) => s.name === step.start));
+    else if ('start' in step) await startServer(spec.servers.find((s) => s.name === step.start));
     else if ('reload' in step) {
       writeFileSync(configFile, step.reload);
       running.child.kill('SIGHUP');
@@ -143,7 +208,7 @@ main()
   .then((result) => writeFileSync(outFile, JSON.stringify(result)))
   .catch((error) => writeFileSync(outFile, JSON.stringify({ error: String(error?.stack ?? error), snapshots, events })))
   .finally(() => {
-    for (const child of servers.values()) child.kill('SIGKILL');
+    for (const child of serverProcesses) child.kill('SIGKILL');
     try {
       execFileSync('ip', ['netns', 'del', serverNs]);
     } catch {
