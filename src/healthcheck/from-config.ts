@@ -94,7 +94,7 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, heloName: string,
       if (tracked === undefined) warn(`track_file ${checker.trackFile} is not defined; reading it as a path`);
       return {
         kind: 'FILE_CHECK',
-        options: { path: tracked?.file ?? checker.trackFile, weight: checker.weight, reverse: checker.reverse, dynamic: checker.dynamic },
+        options: { path: tracked?.file ?? checker.trackFile, weight: checker.weight, reverse: checker.reverse },
         ...(tracked?.initFile === undefined ? {} : { initFile: tracked.initFile }),
       };
     }

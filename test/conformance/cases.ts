@@ -235,6 +235,15 @@ export const CASES: readonly ConformanceCase[] = [
     steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
   },
   {
+    name: 'FILE_CHECK: the tracked value times the track_file (or checker) weight is added to the real server weight',
+    config:
+      'track_file boost {\n  file "@WORK@/boost"\n  weight 2\n}\n' +
+      vs('10.0.0.1 80', checkedRs(1, 80, checker('FILE_CHECK', 'track_file boost')) + checkedRs(2, 80, checker('FILE_CHECK', 'track_file boost', 'weight 1'))),
+    servers: [],
+    before: [writeFile('@WORK@/boost', '3')],
+    steps: [...START, { run: writeFile('@WORK@/boost', '5') }, { wait: 2_000 }, { snapshot: 'boost 5' }],
+  },
+  {
     name: 'FILE_CHECK: with track_file weight 0, a non-zero value takes the server out and 0 brings it back',
     config: 'track_file maintenance {\n  file "@WORK@/maintenance"\n  weight 0\n}\n' + vs('10.0.0.1 80', checkedRs(1, 80, checker('FILE_CHECK', 'track_file maintenance'))),
     servers: [],

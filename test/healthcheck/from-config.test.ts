@@ -93,7 +93,7 @@ describe('checkSpecsFromConfig', () => {
     expect(misc!.probe).toEqual({ kind: 'MISC_CHECK', options: { argv: ['/usr/local/bin/check', 'a b', '2'], timeoutMs: 3000, dynamic: true } });
     expect(file!.probe).toEqual({
       kind: 'FILE_CHECK',
-      options: { path: '/run/lvsd-maint', weight: 5, reverse: false, dynamic: true },
+      options: { path: '/run/lvsd-maint', weight: 5, reverse: false },
       initFile: { value: 3, overwrite: false },
     });
     const [smtp, dns, udp, ping] = specs[1]!.checkers;

@@ -154,7 +154,7 @@ describe('CheckerPool', () => {
         id: 'FILE_CHECK#0',
         timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false },
         warmupMs: 0,
-        probe: { kind: 'FILE_CHECK', options: { path, weight: 5, reverse: false, dynamic: true }, initFile: { value: 0, overwrite: true } },
+        probe: { kind: 'FILE_CHECK', options: { path, weight: 5, reverse: false }, initFile: { value: 0, overwrite: true } },
       }],
     }]);
     await pool.start();

@@ -282,15 +282,14 @@ describe('FILE_CHECK probe', () => {
   it('adds value x weight, fails at -254 or below, and weight 0 fails on any non-zero value', async () => {
     const path = join(dir, 'track');
     expect(await initTrackedFile(path, 4, false)).toBeNull();
-    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 8 } });
-    expect(await fileProbe({ path, weight: 2, reverse: true, dynamic: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: -8 } });
-    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: false })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 0 } });
+    expect(await fileProbe({ path, weight: 2, reverse: false })).toMatchObject({ ok: true, weight: { kind: 'add', delta: 8 } });
+    expect(await fileProbe({ path, weight: 2, reverse: true })).toMatchObject({ ok: true, weight: { kind: 'add', delta: -8 } });
     await initTrackedFile(path, 9, false);
     expect(await readFile(path, 'utf8')).toBe('4\n');
     await initTrackedFile(path, -127, true);
-    expect(await fileProbe({ path, weight: 2, reverse: false, dynamic: true })).toMatchObject({ ok: false });
-    expect(await fileProbe({ path, weight: 0, reverse: false, dynamic: true })).toMatchObject({ ok: false });
-    expect(await fileProbe({ path: join(dir, 'absent'), weight: 0, reverse: false, dynamic: true })).toMatchObject({ ok: true });
+    expect(await fileProbe({ path, weight: 2, reverse: false })).toMatchObject({ ok: false });
+    expect(await fileProbe({ path, weight: 0, reverse: false })).toMatchObject({ ok: false });
+    expect(await fileProbe({ path: join(dir, 'absent'), weight: 0, reverse: false })).toMatchObject({ ok: true });
   });
 });
 

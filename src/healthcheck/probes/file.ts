@@ -7,8 +7,6 @@ export interface FileProbeOptions {
   /** The file's value is multiplied by this; 0 means "any non-zero value is a failure". */
   readonly weight: number;
   readonly reverse: boolean;
-  /** Adjust the real server's weight by the tracked value; otherwise the value only decides up/down. */
-  readonly dynamic: boolean;
 }
 
 /** keepalived treats a tracked value at or below this as a failure. */
@@ -16,7 +14,9 @@ const FAILED_AT_OR_BELOW = -254;
 
 /**
  * FILE_CHECK / track_file: the number in the file, times the weight (negated
- * with reverse), is added to the real server's weight when dynamic; a result at or below
+ * with reverse), is added to the real server's weight, with or without `dynamic`
+ * (keepalived 2.2.7 does so, whatever its manual says; see the conformance
+ * cases); a result at or below
  * -254, or any non-zero value with weight 0, fails the checker. A missing or
  * non-numeric file reads as 0, as in keepalived.
  */
@@ -28,7 +28,7 @@ export async function fileProbe(options: FileProbeOptions): Promise<ProbeResult>
   }
   const delta = value * options.weight * (options.reverse ? -1 : 1);
   if (delta <= FAILED_AT_OR_BELOW) return clock.fail(`${options.path} holds ${value} (weight ${delta})`);
-  return clock.ok({ kind: 'add', delta: options.dynamic ? delta : 0 });
+  return clock.ok({ kind: 'add', delta });
 }
 
 async function readTrackedValue(path: string): Promise<number> {
