@@ -49,6 +49,8 @@ const AFTER_FAILURE: Step = { wait: 5_000 };
 const START: Step[] = [{ wait: 2_500 }, { snapshot: 'start' }];
 /** Long enough for every first check and its retry to have run, on an emulated CPU that other cases load too. */
 const CHECKED: Step[] = [{ wait: 8_000 }, { snapshot: 'settled' }];
+/** lvsd's first TLS handshake costs it seconds of emulated CPU (node loads and compiles its TLS stack). */
+const TLS_CHECKED: Step[] = [{ wait: 14_000 }, { snapshot: 'settled' }];
 
 const checkedRs = (n: number, port: number, check: string, extra = '') =>
   `  real_server 10.1.0.${n} ${port} {\n    weight ${n}\n${extra}    ${check}\n  }\n`;
@@ -197,7 +199,7 @@ export const CASES: readonly ConformanceCase[] = [
         checkedRs(3, 443, checker('SSL_GET', 'url {\n path /health\n }', ...QUICK_TLS)),
     ),
     servers: [server(1, 443, 'tls'), server(2, 443, 'tls'), server(3, 443)],
-    steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
+    steps: [...TLS_CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
   },
   {
     name: 'UDP_CHECK: silence is up, ICMP port unreachable is down; require_reply needs a matching reply',
@@ -211,6 +213,17 @@ export const CASES: readonly ConformanceCase[] = [
     ),
     servers: [server(1, 7, 'udp-echo'), server(2, 7, 'udp-echo'), server(3, 9, 'udp-discard'), server(4, 9, 'udp-discard'), { ...server(5, 7), startStopped: true }],
     steps: [...CHECKED, { stop: 'rs1' }, { stop: 'rs3' }, AFTER_FAILURE, { snapshot: 'rs1 and rs3 stopped' }],
+  },
+  {
+    name: 'UDP_CHECK require_reply: a reply shorter than the pattern, a reply longer than max_reply_length',
+    config: udpVs(
+      '10.0.0.1 7',
+      checkedRs(1, 7, checker('UDP_CHECK', ...QUICK, 'payload 50494e47', 'require_reply 50494e4721')) +
+        checkedRs(2, 7, checker('UDP_CHECK', ...QUICK, 'payload 50494e47', 'require_reply', 'max_reply_length 2')) +
+        checkedRs(3, 7, checker('UDP_CHECK', ...QUICK, 'payload 50494e47', 'require_reply 5049', 'max_reply_length 2')),
+    ),
+    servers: [server(1, 7, 'udp-echo'), server(2, 7, 'udp-echo'), server(3, 7, 'udp-echo')],
+    steps: CHECKED,
   },
   {
     name: 'DNS_CHECK: an A record is up, NXDOMAIN and a stopped server are down',

@@ -224,6 +224,15 @@ describe('UDP_CHECK probe', () => {
     expect(mismatch).toMatchObject({ ok: false, reason: 'reply does not match require_reply pattern' });
   });
 
+  it('checks length and content only against a pattern, and only as many bytes as the reply holds (keepalived)', async () => {
+    const longer = await udpProbe({ ...base, port: echoPort, payloadHex: 'cafe0102', replyPattern: 'cafe010203' });
+    expect(longer.ok).toBe(true);
+    const noPattern = await udpProbe({ ...base, port: echoPort, payloadHex: 'cafe0102', maxReplyLength: 2 });
+    expect(noPattern.ok).toBe(true);
+    const tooLong = await udpProbe({ ...base, port: echoPort, payloadHex: 'cafe0102', replyPattern: 'cafe', maxReplyLength: 2 });
+    expect(tooLong).toMatchObject({ ok: false, reason: 'reply length 4 outside 0..2' });
+  });
+
   it('is down on ICMP port unreachable, with or without require_reply', async () => {
     const closed = dgram.createSocket('udp4');
     await new Promise<void>((r) => closed.bind(0, '127.0.0.1', r));

@@ -60,7 +60,10 @@ export interface UdpProbeOptions extends UdpTarget {
   /** Hex payload; a random one when undefined, as keepalived does. */
   readonly payloadHex?: string;
   readonly requireReply: boolean;
-  /** Hex, 'x' nibbles match anything; the reply must start with it. */
+  /**
+   * Hex, 'x' nibbles match anything. As in keepalived, the reply's length and content are checked
+   * only when there is a pattern, and only as many bytes are compared as the reply holds.
+   */
   readonly replyPattern?: string;
   readonly minReplyLength: number;
   readonly maxReplyLength: number;
@@ -73,10 +76,11 @@ export function udpProbe(options: UdpProbeOptions): Promise<ProbeResult> {
   return udpExchange(options, {
     payload,
     judgeReply: (reply) => {
+      if (options.replyPattern === undefined) return { accepted: true };
       if (reply.length < options.minReplyLength || reply.length > options.maxReplyLength) {
         return { accepted: false, reason: `reply length ${reply.length} outside ${options.minReplyLength}..${options.maxReplyLength}` };
       }
-      if (options.replyPattern !== undefined && !matchesHexPattern(reply, options.replyPattern)) {
+      if (!matchesHexPattern(reply, options.replyPattern)) {
         return { accepted: false, reason: 'reply does not match require_reply pattern' };
       }
       return { accepted: true };
@@ -86,8 +90,8 @@ export function udpProbe(options: UdpProbeOptions): Promise<ProbeResult> {
 
 export function matchesHexPattern(data: Buffer, pattern: string): boolean {
   const hex = data.toString('hex');
-  if (hex.length < pattern.length) return false;
-  for (let i = 0; i < pattern.length; i++) {
+  const compared = Math.min(hex.length, pattern.length);
+  for (let i = 0; i < compared; i++) {
     const p = pattern[i];
     if (p !== 'x' && p !== hex[i]) return false;
   }
