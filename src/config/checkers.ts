@@ -90,7 +90,7 @@ interface UdpSpecific {
 interface DnsSpecific { kind: 'DNS_CHECK'; type: DnsQueryType; name: string }
 interface SmtpSpecific { kind: 'SMTP_CHECK'; heloName?: string; hosts: { at: SourceLocation; settings: ConnectionSettings }[] }
 interface MiscSpecific { kind: 'MISC_CHECK'; script?: ScriptCommand; timeoutMs?: number; dynamic: boolean }
-interface FileSpecific { kind: 'FILE_CHECK'; trackFile?: string; weight?: number; reverse: boolean; dynamic: boolean }
+interface FileSpecific { kind: 'FILE_CHECK'; trackFile?: string; weight?: number; reverse: boolean }
 
 type Specific = { kind: 'TCP_CHECK' | 'PING_CHECK' } | HttpSpecific | UdpSpecific | DnsSpecific | SmtpSpecific | MiscSpecific | FileSpecific;
 
@@ -262,7 +262,6 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
       t.weight = integer(s, 0, d, -2147483647, 2147483647) ?? t.weight;
       t.reverse = s.args[1]?.text === 'reverse';
     },
-    dynamic: (s, t, d) => { t.dynamic = flag(s, 0, d) ?? t.dynamic; },
   }) as HandlerTable<CheckerState<Specific>>,
 };
 
@@ -285,7 +284,7 @@ function emptySpecific(kind: CheckerKind): Specific {
     case 'MISC_CHECK':
       return { kind, dynamic: false };
     case 'FILE_CHECK':
-      return { kind, reverse: false, dynamic: false };
+      return { kind, reverse: false };
   }
 }
 
@@ -400,8 +399,8 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
         d.error(at, `FILE_CHECK refers to track_file '${specific.trackFile}', which is not defined`);
         return;
       }
-      const { trackFile, reverse, dynamic } = specific;
-      into.push({ at, timing, kind: 'FILE_CHECK', trackFile, weight: specific.weight ?? tracked.weight, reverse, dynamic });
+      const { trackFile, reverse } = specific;
+      into.push({ at, timing, kind: 'FILE_CHECK', trackFile, weight: specific.weight ?? tracked.weight, reverse });
       return;
     }
     case 'HTTP_GET':

@@ -351,7 +351,6 @@ export interface FileCheck extends CheckerBase {
   /** default: the track_file's weight */
   readonly weight: number;
   readonly reverse: boolean;
-  readonly dynamic: boolean;
 }
 
 export type Checker =

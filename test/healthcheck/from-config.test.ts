@@ -45,7 +45,6 @@ virtual_server 192.0.2.10 80 {
     }
     FILE_CHECK {
       track_file maint
-      dynamic
     }
   }
   real_server 10.1.0.2 8080 {

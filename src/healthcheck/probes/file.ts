@@ -14,9 +14,8 @@ const FAILED_AT_OR_BELOW = -254;
 
 /**
  * FILE_CHECK / track_file: the number in the file, times the weight (negated
- * with reverse), is added to the real server's weight, with or without `dynamic`
- * (keepalived 2.2.7 does so, whatever its manual says; see the conformance
- * cases); a result at or below
+ * with reverse), is added to the real server's weight (keepalived 2.2.7 always
+ * does; the `dynamic` of its manual is an unknown keyword to it); a result at or below
  * -254, or any non-zero value with weight 0, fails the checker. A missing or
  * non-numeric file reads as 0, as in keepalived.
  */
