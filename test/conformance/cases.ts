@@ -44,7 +44,7 @@ export interface ConformanceCase {
 const server = (n: number, port = 80, kind: ServerKind = 'http'): ServerSpec => ({ name: `rs${n}`, address: `10.1.0.${n}`, port, kind });
 const servers = (count: number, port = 80): ServerSpec[] => Array.from({ length: count }, (_, i) => server(i + 1, port));
 
-/** Long enough for a failed check with retry 0..1 at delay_loop 1 to take a server out. */
+/** Long enough for a failed check and its retry at delay_loop 1 to take a server out. */
 const AFTER_FAILURE: Step = { wait: 5_000 };
 const START: Step[] = [{ wait: 2_500 }, { snapshot: 'start' }];
 /** Long enough for every first check and its retry to have run, on an emulated CPU that other cases load too. */
@@ -55,7 +55,16 @@ const TLS_CHECKED: Step[] = [{ wait: 14_000 }, { snapshot: 'settled' }];
 const checkedRs = (n: number, port: number, check: string, extra = '') =>
   `  real_server 10.1.0.${n} ${port} {\n    weight ${n}\n${extra}    ${check}\n  }\n`;
 
-const tcpRs = (n: number, extra = '', check = 'TCP_CHECK { connect_timeout 1 retry 0 }') => checkedRs(n, 80, check, extra);
+/**
+ * A checker block with one setting a line: keepalived (and lvsd, as keepalived) reads a line as one
+ * keyword and its arguments, so in `connect_timeout 1 retry 0` the `retry 0` is ignored.
+ */
+const checker = (kind: string, ...settings: string[]) => `${kind} {\n${settings.map((setting) => `      ${setting}\n`).join('')}    }`;
+
+/** Checked with retry 1 (the default), so one slow connect on the emulated CPU does not flap a server. */
+const TCP_QUICK = checker('TCP_CHECK', 'connect_timeout 1');
+
+const tcpRs = (n: number, extra = '', check = TCP_QUICK) => checkedRs(n, 80, check, extra);
 
 const vs = (head: string, body: string, options = '') =>
   `virtual_server ${head} {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${options}${body}}\n`;
@@ -63,13 +72,7 @@ const vs = (head: string, body: string, options = '') =>
 const udpVs = (head: string, body: string) => vs(head, body).replace('protocol TCP', 'protocol UDP');
 
 const httpCheck = (path: string, extra = '') =>
-  `HTTP_GET { url { path ${path}\n${extra} } connect_timeout 1 retry 0 delay_before_retry 1 }`;
-
-/**
- * A checker block with one setting a line: keepalived (and lvsd, as keepalived) reads a line as one
- * keyword and its arguments, so in `connect_timeout 1 retry 0` the `retry 0` is ignored.
- */
-const checker = (kind: string, ...settings: string[]) => `${kind} {\n${settings.map((setting) => `      ${setting}\n`).join('')}    }`;
+  checker('HTTP_GET', `url {\n path ${path}\n${extra} }`, 'connect_timeout 1');
 
 /** One failed check and one failed retry a second later take a server out. */
 const QUICK = ['connect_timeout 1', 'retry 1', 'delay_before_retry 1'];
@@ -168,7 +171,7 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: 'several checkers on one real server: up only while all pass',
-    config: vs('10.0.0.1 80', tcpRs(1, '    HTTP_GET { url { path /health } connect_timeout 1 retry 0 }\n') + tcpRs(2, '    HTTP_GET { url { path /nope } connect_timeout 1 retry 0 }\n')),
+    config: vs('10.0.0.1 80', tcpRs(1, `    ${httpCheck('/health')}\n`) + tcpRs(2, `    ${httpCheck('/nope')}\n`)),
     servers: servers(2),
     steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
   },
@@ -186,7 +189,7 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: 'PING_CHECK: an answering and a silent address',
-    config: vs('10.0.0.1 80', tcpRs(1, '', 'PING_CHECK { connect_timeout 1 retry 0 }') + '  real_server 10.1.7.7 80 {\n    PING_CHECK { connect_timeout 1 retry 0 }\n  }\n'),
+    config: vs('10.0.0.1 80', tcpRs(1, '', checker('PING_CHECK', 'connect_timeout 1')) + `  real_server 10.1.7.7 80 {\n    ${checker('PING_CHECK', 'connect_timeout 1')}\n  }\n`),
     servers: [server(1)],
     steps: [{ wait: 6_000 }, { snapshot: 'settled' }],
   },
@@ -345,7 +348,7 @@ export const CASES: readonly ConformanceCase[] = [
     name: 'IPv6 virtual server with IPv6 real servers checked over TCP',
     config: vs(
       'fd00:2::1 80',
-      '  real_server fd00:1::1 80 {\n    TCP_CHECK { connect_timeout 1 retry 0 }\n  }\n  real_server fd00:1::2 80 {\n    TCP_CHECK { connect_timeout 1 retry 0 }\n  }\n',
+      `  real_server fd00:1::1 80 {\n    ${TCP_QUICK}\n  }\n  real_server fd00:1::2 80 {\n    ${TCP_QUICK}\n  }\n`,
     ),
     servers: [
       { name: 'rs1', address: 'fd00:1::1', port: 80 },
