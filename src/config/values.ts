@@ -137,11 +137,33 @@ export function dispatchTo<T>(statements: readonly Statement[], table: HandlerTa
   for (const statement of statements) {
     const keyword = name(statement);
     const handler = Object.hasOwn(table, keyword) ? table[keyword] : undefined;
-    if (handler) handler(statement, target, d);
+    if (handler) {
+      handler(statement, target, d);
+      warnOfSecondKeyword(statement, table, d);
+    }
     // At the top level an unknown word is most often a block that closed too early.
     else if (where === 'the top level') d.error(statement.at, `unknown keyword '${keyword}' in the top level`);
     else d.warn(statement.at, `unknown keyword '${keyword}' in ${where}, ignored`);
   }
+}
+
+/**
+ * `TCP_CHECK { connect_timeout 1 retry 0 }` reads as connect_timeout with the arguments
+ * `1 retry 0`, in keepalived as in lvsd, so the retry silently stays at its default. keepalived
+ * says nothing; lvsd points at the word.
+ */
+function warnOfSecondKeyword<T>(statement: Statement, table: HandlerTable<T>, d: Diagnostics): void {
+  const keyword = name(statement);
+  if (takesCommandLine(keyword)) return;
+  const second = statement.args.find((token, index) => index > 0 && !token.quoted && token.text !== keyword && Object.hasOwn(table, token.text));
+  if (second) {
+    d.warn(second.at, `'${second.text}' is read as an argument of '${keyword}', not as a setting: one setting a line`);
+  }
+}
+
+/** The words after a script keyword are the command's own (`script /bin/check timeout 3`). */
+function takesCommandLine(keyword: string): boolean {
+  return keyword === 'script' || keyword === 'misc_path' || keyword.startsWith('notify') || keyword.startsWith('quorum_');
 }
 
 /** dispatchTo for small blocks whose handlers close over their state. */

@@ -51,6 +51,25 @@ global_defs {   # trailing comment
     if (result.ok) expect(result.config.globalDefs.routerId).toBe('r1');
   });
 
+  it('reads one setting a line, as keepalived does, and points at a second setting on the line', () => {
+    const result = parse(`virtual_server 10.0.0.1 80 {
+  protocol TCP
+  real_server 10.0.0.2 80 {
+    TCP_CHECK { connect_timeout 3 retry 0 }
+    MISC_CHECK {
+      misc_path /usr/local/bin/check timeout 3
+    }
+  }
+}`);
+    expect(messages(result, 'warnings').filter((m) => m.includes('read as an argument'))).toEqual([
+      "/etc/keepalived/keepalived.conf:4:35: warning: 'retry' is read as an argument of 'connect_timeout', not as a setting: one setting a line",
+    ]);
+    if (!result.ok) throw new Error('rejected');
+    const [tcp] = result.config.virtualServers[0]!.realServers[0]!.checkers;
+    expect(tcp?.kind === 'TCP_CHECK' && tcp.connection.connectTimeoutMs).toBe(3000);
+    expect(tcp?.timing.retry).toBe(1);
+  });
+
   it('applies @id and @^id conditional lines against the config id', () => {
     const text = `global_defs {
 @main   router_id main_router
