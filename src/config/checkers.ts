@@ -366,15 +366,34 @@ function connect(
 }
 
 /**
+ * keepalived checks the real server itself besides the `host` blocks when the SMTP_CHECK block
+ * has a connection setting of its own.
+ */
+function setsConnection(settings: ConnectionSettings): boolean {
+  const { connectIp, connectPort, bindTo, bindPort, bindInterface, fwmark, connectTimeoutMs } = settings;
+  return [connectIp, connectPort, bindTo, bindPort, bindInterface, fwmark, connectTimeoutMs].some((value) => value !== undefined);
+}
+
+/**
  * Resolves one parsed checker into `into`; SMTP_CHECK `host` blocks each
- * become a checker. Invalid checkers are reported and left out.
+ * become a checker, after the block's own connection (see setsConnection).
+ * Invalid checkers are reported and left out.
  */
 export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d: Diagnostics, into: Checker[]): void {
   const { settings, specific, at } = parsed;
   const levels = [settings, context.realServer, context.virtualServer];
   if (specific.kind === 'SMTP_CHECK') {
     const heloName = specific.heloName ?? context.heloName;
-    for (const host of specific.hosts.length > 0 ? specific.hosts : [{ at, settings: {} }]) {
+    const hosts = specific.hosts.length === 0 || setsConnection(settings) ? [{ at, settings: {} }, ...specific.hosts] : specific.hosts;
+    for (const host of specific.hosts) {
+      if (host.settings.connectTimeoutMs === undefined) {
+        d.warn(
+          host.at,
+          "SMTP_CHECK host without its own connect_timeout: keepalived 2.2.7 gives it a 0 s timeout, so there the check always fails; lvsd uses the checker's connect_timeout",
+        );
+      }
+    }
+    for (const host of hosts) {
       const hostLevels = [host.settings, ...levels];
       const merged = { ...settings, ...host.settings };
       const connection = connect(merged, hostLevels, context, host.at, true, d);

@@ -208,15 +208,40 @@ describe('checker defaults and inheritance', () => {
   it('expands SMTP_CHECK host blocks into one checker each, helo_name from smtp_helo_name', () => {
     const rs = parseOk(`global_defs { smtp_helo_name mx.example }
 ${minimalVs('', `SMTP_CHECK {
-  connect_timeout 9
+  retry 2
   host {
     connect_ip 10.9.9.9
     connect_port 587
+    connect_timeout 4
   }
-  host { connect_ip 10.9.9.8 }
+  host {
+    connect_ip 10.9.9.8
+    connect_timeout 3
+  }
 }`)}`).virtualServers[0]!.realServers[0]!;
-    expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.connectTimeoutMs, c.heloName]))
-      .toEqual([['10.9.9.9', 587, 9000, 'mx.example'], ['10.9.9.8', 80, 9000, 'mx.example']]);
+    expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.connectTimeoutMs, c.timing.retry, c.heloName]))
+      .toEqual([['10.9.9.9', 587, 4000, 2, 'mx.example'], ['10.9.9.8', 80, 3000, 2, 'mx.example']]);
+  });
+
+  it('checks the real server too when the SMTP_CHECK block has a connection setting besides its hosts (keepalived 2.2.7)', () => {
+    const result = parse(minimalVs('', `SMTP_CHECK {
+  connect_timeout 9
+  host {
+    connect_ip 10.9.9.9
+    connect_timeout 2
+  }
+  host {
+    connect_ip 10.9.9.8
+  }
+}`));
+    if (!result.ok) throw new Error('rejected');
+    const rs = result.config.virtualServers[0]!.realServers[0]!;
+    expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.connectTimeoutMs]))
+      .toEqual([['192.168.1.10', 80, 9000], ['10.9.9.9', 80, 2000], ['10.9.9.8', 80, 9000]]);
+    // keepalived times the second host out at once, whatever the server does.
+    expect(messages(result, 'warnings').filter((m) => m.includes('SMTP_CHECK'))).toEqual([
+      "/etc/keepalived/keepalived.conf:11:3: warning: SMTP_CHECK host without its own connect_timeout: keepalived 2.2.7 gives it a 0 s timeout, so there the check always fails; lvsd uses the checker's connect_timeout",
+    ]);
   });
 
   it('normalises UDP_CHECK hex payloads the way keepalived reads them', () => {

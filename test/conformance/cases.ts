@@ -251,6 +251,30 @@ export const CASES: readonly ConformanceCase[] = [
     steps: [...CHECKED, { stop: 'rs1' }, AFTER_FAILURE, { snapshot: 'rs1 stopped' }],
   },
   {
+    name: 'SMTP_CHECK host blocks, and a connection setting on the block that checks the real server too',
+    config: vs(
+      '10.0.0.1 25',
+      checkedRs(1, 25, checker('SMTP_CHECK', 'retry 1', 'host {\n connect_ip 10.1.0.1\n connect_timeout 2\n }')) +
+        checkedRs(2, 25, checker('SMTP_CHECK', 'connect_timeout 2', 'host {\n connect_ip 10.1.0.1\n connect_timeout 2\n }')),
+    ),
+    servers: [server(1, 25, 'smtp')],
+    steps: CHECKED,
+  },
+  {
+    name: 'SMTP_CHECK host blocks without connect_timeout',
+    config: vs(
+      '10.0.0.1 25',
+      checkedRs(1, 25, checker('SMTP_CHECK', ...QUICK, 'host {\n connect_ip 10.1.0.1\n }')) +
+        checkedRs(2, 25, checker('SMTP_CHECK', 'retry 1', 'host {\n connect_ip 10.1.0.1\n }')),
+    ),
+    servers: [server(1, 25, 'smtp')],
+    steps: CHECKED,
+    deliberate: {
+      why: 'keepalived 2.2.7 gives such a host a 0 s timeout and the check always fails; lvsd inherits the connect_timeout and warns',
+      expect: { settled: '-A -t 10.0.0.1:25 -s rr\n-a -t 10.0.0.1:25 -r 10.1.0.1:25 -m -w 1\n-a -t 10.0.0.1:25 -r 10.1.0.2:25 -m -w 2\n' },
+    },
+  },
+  {
     name: 'FILE_CHECK: the tracked value times the track_file (or checker) weight is added to the real server weight',
     config:
       'track_file boost {\n  file "@WORK@/boost"\n  weight 2\n}\n' +
