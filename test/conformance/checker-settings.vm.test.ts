@@ -1,0 +1,109 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText, type Checker, type KeepalivedConfig } from '../../src/config/index.ts';
+import { withoutInaccessibleScripts } from '../../src/daemon/scripts.ts';
+import { sharedVm } from '../kernel/vm.ts';
+import { CASES, sampleCases } from './cases.ts';
+
+// The IPVS snapshots of conformance.vm.test.ts show what the checkers decided, not the retry,
+// delay_before_retry or timeout they ran with. keepalived -d dumps each checker as it resolved
+// it (inheritance, per-checker defaults, SMTP host blocks); lvsd must resolve every
+// configuration of the suite and every Debian sample to the same checkers.
+
+/** One resolved checker: what a real server is probed with, and how often. */
+type Probe = string;
+
+function probe(realServer: string, kind: string, delayLoopMs: number, warmupMs: number, retry: number, delayBeforeRetryMs: number, dest?: string, timeoutMs?: number): Probe {
+  return [realServer, kind, `delay_loop ${delayLoopMs}`, `warmup ${warmupMs}`, `retry ${retry}`,
+    // With no retry the delay before one is never used (keepalived shows 0 for MISC_CHECK then).
+    `delay_before_retry ${retry === 0 ? '-' : delayBeforeRetryMs}`, dest ?? '-', `timeout ${timeoutMs ?? '-'}`].join(' ');
+}
+
+/** keepalived's "------< Health checkers >------" section of `keepalived -d`. */
+function keepalivedProbes(dump: string): Probe[] {
+  const lines = dump.split('\n').map((line) => line.replace(/^\w{3} \w{3} [ \d]\d [\d:]{8} \d{4}: /, ''));
+  if (!lines.some((line) => line.includes('< LVS Topology >'))) throw new Error(`keepalived dumped no configuration:\n${dump.slice(-2000)}`);
+  // Without a checker keepalived leaves the section out.
+  const start = lines.findIndex((line) => line.includes('< Health checkers >'));
+  if (start < 0) return [];
+  const checkers: Record<string, string>[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const header = /^ \S.* -> \[(.*)\]:\w+:(\d+)$/.exec(line);
+    if (header) checkers.push({ rs: `${header[1]}:${header[2]}` });
+    else if (/^\S/.test(line)) break;
+    else {
+      const field = /^\s+(Delay loop|Warmup|Retries|Delay before retry|Dest|Timeout|Keepalive method) = (.*)$/.exec(line);
+      const current = checkers.at(-1);
+      if (field && current && !(field[1]! in current)) current[field[1]!] = field[2]!.trim();
+    }
+  }
+  const ms = (us?: string) => Math.round(Number(us?.split(' ')[0]) / 1000);
+  return checkers
+    .map((c): [Record<string, string>, string] => [c, c['Keepalive method']?.split(',')[0] ?? ''])
+    // FILE_CHECK is not a probe: keepalived dumps no timing for it.
+    .filter(([, kind]) => kind !== 'FILE_CHECK')
+    .map(([c, kind]) => {
+      const timeout = c.Timeout === undefined ? undefined : Math.round(Number(c.Timeout) * 1000);
+      return probe(c.rs!, kind, ms(c['Delay loop']), ms(c.Warmup), Number(c.Retries), ms(c['Delay before retry']), c.Dest, timeout);
+    })
+    .sort();
+}
+
+/**
+ * keepalived 2.2.7 gives an SMTP_CHECK host block without connect_timeout a 0 s timeout (so its
+ * check always fails); lvsd inherits the checker's on purpose (README, "Where lvsd differs"). Such
+ * a probe of lvsd's matches keepalived's with timeout 0.
+ */
+function acceptingZeroSmtpTimeouts(ours: Probe[], theirs: readonly Probe[]): Probe[] {
+  const withoutTimeout = (p: Probe) => p.replace(/ timeout \S+$/, '');
+  const zeroes = theirs.filter((p) => p.includes(' SMTP_CHECK ') && p.endsWith(' timeout 0')).map(withoutTimeout);
+  return ours
+    .map((p) => {
+      const at = zeroes.indexOf(withoutTimeout(p));
+      if (at < 0 || !p.includes(' SMTP_CHECK ')) return p;
+      zeroes.splice(at, 1);
+      return `${withoutTimeout(p)} timeout 0`;
+    })
+    .sort();
+}
+
+function lvsdProbes(config: KeepalivedConfig): Probe[] {
+  const effective = withoutInaccessibleScripts(config, () => {});
+  const of = (rs: string, c: Checker): Probe | undefined => {
+    if (c.kind === 'FILE_CHECK') return undefined;
+    const connection = 'connection' in c ? c.connection : undefined;
+    const dest = connection && `[${connection.connectIp}]:${connection.connectPort}`;
+    return probe(rs, c.kind, c.timing.delayLoopMs, c.timing.warmupMs, c.timing.retry, c.timing.delayBeforeRetryMs, dest, connection?.connectTimeoutMs);
+  };
+  return effective.virtualServers
+    .flatMap((vs) => vs.realServers.flatMap((rs) => rs.checkers.map((c) => of(`${rs.address}:${rs.port}`, c))))
+    .filter((p): p is Probe => p !== undefined)
+    .sort();
+}
+
+const configs = [...CASES, ...sampleCases()].flatMap((testCase) => [
+  { name: testCase.name, text: testCase.config },
+  ...testCase.steps.flatMap((step, index) => ('reload' in step ? [{ name: `${testCase.name}, reload at step ${index + 1}`, text: step.reload }] : [])),
+]);
+
+describe.concurrent('checkers resolve as keepalived -d shows them', () => {
+  for (const { name, text } of configs) {
+    it(name, async (context) => {
+      const vm = await sharedVm();
+      const dir = vm.scratchDir();
+      const file = join(dir, 'keepalived.conf');
+      const config = text.replaceAll('@WORK@', dir);
+      writeFileSync(file, config);
+      const parsed = parseConfigText(config, file);
+      if (!parsed.ok) return context.skip(`not a usable configuration (${parsed.errors.length} errors), as its case intends`);
+      // keepalived dumps its configuration right after reading it; the timeout stops its checkers.
+      const run = await vm.run(
+        ['timeout', '8', 'keepalived', '--dont-fork', '--log-console', '--log-detail', '--dump-conf', '--check', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid')],
+        { timeoutMs: 60_000 },
+      );
+      const theirs = keepalivedProbes(run.stdout + run.stderr);
+      expect(acceptingZeroSmtpTimeouts(lvsdProbes(parsed.config), theirs)).toEqual(theirs);
+    });
+  }
+});
