@@ -82,6 +82,16 @@ function lvsdProbes(config: KeepalivedConfig): Probe[] {
     .sort();
 }
 
+/**
+ * Runs the command ($2...) with its output in $1 until keepalived's checker process has dumped its
+ * configuration and activated its checkers (the BFD line comes last), at most 15 s, then stops it
+ * and prints the output.
+ */
+const UNTIL_DUMPED =
+  'out=$1; shift; "$@" >"$out" 2>&1 & pid=$!; i=0; ' +
+  'while [ $i -lt 150 ] && ! grep -q "Activating BFD healthchecker" "$out"; do sleep 0.1; i=$((i + 1)); done; ' +
+  'kill $pid; wait $pid; cat "$out"';
+
 const configs = [...CASES, ...sampleCases()].flatMap((testCase) => [
   { name: testCase.name, text: testCase.config },
   ...testCase.steps.flatMap((step, index) => ('reload' in step ? [{ name: `${testCase.name}, reload at step ${index + 1}`, text: step.reload }] : [])),
@@ -97,9 +107,9 @@ describe.concurrent('checkers resolve as keepalived -d shows them', () => {
       writeFileSync(file, config);
       const parsed = parseConfigText(config, file);
       if (!parsed.ok) return context.skip(`not a usable configuration (${parsed.errors.length} errors), as its case intends`);
-      // keepalived dumps its configuration right after reading it; the timeout stops its checkers.
       const run = await vm.run(
-        ['timeout', '8', 'keepalived', '--dont-fork', '--log-console', '--log-detail', '--dump-conf', '--check', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid')],
+        ['sh', '-c', UNTIL_DUMPED, 'sh', join(dir, 'keepalived.out'),
+          'keepalived', '--dont-fork', '--log-console', '--log-detail', '--dump-conf', '--check', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid')],
         { timeoutMs: 60_000 },
       );
       const theirs = keepalivedProbes(run.stdout + run.stderr);
