@@ -303,10 +303,11 @@ export interface CheckerContext {
   readonly realServer: Inheritable;
   readonly virtualServer: Inheritable;
   readonly trackFiles: ReadonlyMap<string, TrackFile>;
-  readonly heloName: string;
 }
 
 const DEFAULT_DELAY_LOOP_MS = 60_000;
+/** keepalived's SMTP_CHECK default; the global smtp_helo_name is only for its alert mail. */
+const DEFAULT_SMTP_CHECK_HELO = 'smtpchecker.keepalived.org';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export function defaultDelayLoopMs(...levels: Inheritable[]): number {
@@ -383,7 +384,7 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
   const { settings, specific, at } = parsed;
   const levels = [settings, context.realServer, context.virtualServer];
   if (specific.kind === 'SMTP_CHECK') {
-    const heloName = specific.heloName ?? context.heloName;
+    const heloName = specific.heloName ?? DEFAULT_SMTP_CHECK_HELO;
     const hosts = specific.hosts.length === 0 || setsConnection(settings) ? [{ at, settings: {} }, ...specific.hosts] : specific.hosts;
     for (const host of specific.hosts) {
       if (host.settings.connectTimeoutMs === undefined) {

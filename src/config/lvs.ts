@@ -163,7 +163,6 @@ function parseKey(s: Statement, d: Diagnostics): ParsedKey | undefined {
 export interface LvsContext {
   readonly groups: ReadonlyMap<string, VirtualServerGroup>;
   readonly trackFiles: ReadonlyMap<string, TrackFile>;
-  readonly heloName: string;
 }
 
 export function keyText(key: VirtualServerKey, family: AddressFamily): string {
@@ -332,7 +331,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     }
     const levels = { realServer: rs.settings, virtualServer: settings };
     const checkers: Checker[] = [];
-    const checkerContext = { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles, heloName: context.heloName };
+    const checkerContext = { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles };
     for (const checker of rs.checkers) resolveChecker(checker, checkerContext, d, checkers);
     const virtualhost = rs.settings.virtualhost ?? settings.virtualhost;
     const f = rs.fields;

@@ -332,7 +332,7 @@ export interface DnsCheck extends NetworkCheckerBase {
 /** One SMTP_CHECK per `host { }` sub-block (or one for the checker itself when there is none). */
 export interface SmtpCheck extends NetworkCheckerBase {
   readonly kind: 'SMTP_CHECK';
-  /** default: global smtp_helo_name */
+  /** default: smtpchecker.keepalived.org, as in keepalived (not the global smtp_helo_name) */
   readonly heloName: string;
 }
 

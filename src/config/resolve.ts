@@ -100,7 +100,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       const group = parseVirtualServerGroup(s, d);
       if (group) groups.push(group);
     },
-    // Resolved at the end: groups, track files and smtp_helo_name may come later in the file.
+    // Resolved at the end: groups and track files may come later in the file.
     virtual_server: (s) => void serverDrafts.push(readVirtualServer(s, d)),
     vrrp_instance: (s) => void instanceStatements.push(s),
     vrrp_script: (s) => {
@@ -127,7 +127,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
   const finish = (files: readonly string[]): KeepalivedConfig => {
     const trackFileMap = byName(trackFiles, 'track_file', d);
     const groupMap = byName(groups, 'virtual_server_group', d);
-    const context = { groups: groupMap, trackFiles: trackFileMap, heloName: globalDefs.smtpHeloName };
+    const context = { groups: groupMap, trackFiles: trackFileMap };
     const servers: VirtualServer[] = [];
     const serverKeys = new Map<string, VirtualServer>();
     for (const draft of serverDrafts) {

@@ -47,7 +47,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
             alpha: checker.timing.alpha,
           },
           warmupMs: checker.timing.warmupMs,
-          probe: probeSpec(checker, config, config.globalDefs.smtpHeloName, warn),
+          probe: probeSpec(checker, config, warn),
         };
       });
       specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers });
@@ -56,7 +56,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
   return { specs, warnings };
 }
 
-function probeSpec(checker: Checker, config: KeepalivedConfig, heloName: string, warn: (m: string) => void): ProbeSpec {
+function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {
   switch (checker.kind) {
     case 'TCP_CHECK':
       return { kind: 'TCP_CHECK', options: target(checker.connection, warn) };
@@ -82,7 +82,7 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, heloName: string,
     case 'DNS_CHECK':
       return { kind: 'DNS_CHECK', options: { ...target(checker.connection, warn), type: checker.type, name: checker.name } };
     case 'SMTP_CHECK':
-      return { kind: 'SMTP_CHECK', options: { ...target(checker.connection, warn), heloName: checker.heloName || heloName } };
+      return { kind: 'SMTP_CHECK', options: { ...target(checker.connection, warn), heloName: checker.heloName } };
     case 'MISC_CHECK':
       if (checker.script.user !== undefined) warn(`runs as lvsd's user, not ${checker.script.user}`);
       return {

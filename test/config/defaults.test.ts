@@ -205,7 +205,7 @@ describe('checker defaults and inheritance', () => {
     expect(rs.checkers.find((c) => c.kind === 'DNS_CHECK')).toMatchObject({ type: 'SOA', name: '.' });
   });
 
-  it('expands SMTP_CHECK host blocks into one checker each, helo_name from smtp_helo_name', () => {
+  it('expands SMTP_CHECK host blocks into one checker each; helo_name defaults to keepalived\'s, not smtp_helo_name', () => {
     const rs = parseOk(`global_defs { smtp_helo_name mx.example }
 ${minimalVs('', `SMTP_CHECK {
   retry 2
@@ -220,7 +220,7 @@ ${minimalVs('', `SMTP_CHECK {
   }
 }`)}`).virtualServers[0]!.realServers[0]!;
     expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.connectTimeoutMs, c.timing.retry, c.heloName]))
-      .toEqual([['10.9.9.9', 587, 4000, 2, 'mx.example'], ['10.9.9.8', 80, 3000, 2, 'mx.example']]);
+      .toEqual([['10.9.9.9', 587, 4000, 2, 'smtpchecker.keepalived.org'], ['10.9.9.8', 80, 3000, 2, 'smtpchecker.keepalived.org']]);
   });
 
   it('checks the real server too when the SMTP_CHECK block has a connection setting besides its hosts (keepalived 2.2.7)', () => {

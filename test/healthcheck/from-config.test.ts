@@ -96,7 +96,7 @@ describe('checkSpecsFromConfig', () => {
       initFile: { value: 3, overwrite: false },
     });
     const [smtp, dns, udp, ping] = specs[1]!.checkers;
-    expect(smtp!.probe).toMatchObject({ kind: 'SMTP_CHECK', options: { host: '10.1.0.2', port: 8080, timeoutMs: 4000, heloName: 'director.test' } });
+    expect(smtp!.probe).toMatchObject({ kind: 'SMTP_CHECK', options: { host: '10.1.0.2', port: 8080, timeoutMs: 4000, heloName: 'smtpchecker.keepalived.org' } });
     expect(dns!.probe).toMatchObject({ kind: 'DNS_CHECK', options: { type: 'A', name: 'www.example.test' } });
     expect(udp!.probe).toMatchObject({ kind: 'UDP_CHECK', options: { requireReply: true, replyPattern: 'cafe' } });
     expect(ping!.probe).toEqual({ kind: 'PING_CHECK', options: { host: '10.1.0.2', timeoutMs: 5000 } });
