@@ -11,13 +11,82 @@ import { CASES, sampleCases } from './cases.ts';
 // it (inheritance, per-checker defaults, SMTP host blocks); lvsd must resolve every
 // configuration of the suite and every Debian sample to the same checkers.
 
-/** One resolved checker: what a real server is probed with, and how often. */
+/** One resolved checker: what a real server is probed with, how often, and what passes. */
 type Probe = string;
 
-function probe(realServer: string, kind: string, delayLoopMs: number, warmupMs: number, retry: number, delayBeforeRetryMs: number, dest?: string, timeoutMs?: number): Probe {
-  return [realServer, kind, `delay_loop ${delayLoopMs}`, `warmup ${warmupMs}`, `retry ${retry}`,
+interface Timing {
+  readonly delayLoopMs: number;
+  readonly warmupMs: number;
+  readonly retry: number;
+  readonly delayBeforeRetryMs: number;
+}
+
+function probe(realServer: string, kind: string, timing: Timing, dest: string | undefined, details: readonly string[], timeoutMs?: number): Probe {
+  return [realServer, kind, `delay_loop ${timing.delayLoopMs}`, `warmup ${timing.warmupMs}`, `retry ${timing.retry}`,
     // With no retry the delay before one is never used (keepalived shows 0 for MISC_CHECK then).
-    `delay_before_retry ${retry === 0 ? '-' : delayBeforeRetryMs}`, dest ?? '-', `timeout ${timeoutMs ?? '-'}`].join(' ');
+    `delay_before_retry ${timing.retry === 0 ? '-' : timing.delayBeforeRetryMs}`, dest ?? '-', ...details, `timeout ${timeoutMs ?? '-'}`].join(' ');
+}
+
+/** The checker's own settings in keepalived's dump, in the words lvsdDetails uses. */
+function keepalivedDetails(kind: string, method: string, lines: readonly string[]): string[] {
+  const value = (name: string) => lines.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
+  switch (kind) {
+    case 'HTTP_GET':
+    case 'SSL_GET': {
+      const details = [`protocol ${/http protocol (\S+)/.exec(method)?.[1]}`];
+      // Status codes follow their heading one a line, as ranges.
+      let codes: string[] | undefined;
+      for (const line of [...lines, '']) {
+        if (codes && /^\s+\d+(-\d+)?$/.test(line)) {
+          codes.push(line.trim());
+          continue;
+        }
+        if (codes) details.push(`status ${codes.sort().join(',')}`);
+        codes = undefined;
+        const url = /^\s+Checked url = (.*)$/.exec(line);
+        if (url) details.push(`url ${url[1]}`);
+        else if (/^\s+digest = /.test(line)) details.push(`digest ${line.split(' = ')[1]}`);
+        else if (/HTTP Status Code\(s\)/.test(line)) codes = [];
+      }
+      return details;
+    }
+    case 'SMTP_CHECK':
+      return [`helo ${value('helo')}`];
+    case 'DNS_CHECK':
+      return [`type ${value('Type')}`, `name ${value('Name')}`];
+    case 'UDP_CHECK': {
+      const requireReply = value('Require reply') === 'yes';
+      return [`payload ${value('Payload len') ?? 0}`, `require_reply ${requireReply}`,
+        ...(requireReply ? [`reply ${value('Reply data len') ?? 0} in ${value('Min reply length')}..${value('Max reply length')}`] : [])];
+    }
+    case 'MISC_CHECK':
+      return [`misc_timeout ${value('timeout')}`, `dynamic ${value('dynamic') === 'YES'}`];
+    default:
+      return [];
+  }
+}
+
+function lvsdDetails(c: Checker): string[] {
+  switch (c.kind) {
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return [`protocol ${c.httpProtocol}`, ...c.urls.flatMap((url) => [
+        `url ${url.path}`,
+        ...(url.digest ? [`digest ${url.digest}`] : []),
+        `status ${url.statusCodes.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).sort().join(',')}`,
+      ])];
+    case 'SMTP_CHECK':
+      return [`helo ${c.heloName}`];
+    case 'DNS_CHECK':
+      return [`type ${c.type}`, `name ${c.name}`];
+    case 'UDP_CHECK':
+      return [`payload ${(c.payload?.length ?? 0) / 2}`, `require_reply ${c.requireReply}`,
+        ...(c.requireReply ? [`reply ${(c.requireReplyPattern?.length ?? 0) / 2} in ${c.minReplyLength}..${c.maxReplyLength}`] : [])];
+    case 'MISC_CHECK':
+      return [`misc_timeout ${c.timeoutMs / 1000}`, `dynamic ${c.dynamic}`];
+    default:
+      return [];
+  }
 }
 
 /** keepalived's "------< Health checkers >------" section of `keepalived -d`. */
@@ -27,26 +96,27 @@ function keepalivedProbes(dump: string): Probe[] {
   // Without a checker keepalived leaves the section out.
   const start = lines.findIndex((line) => line.includes('< Health checkers >'));
   if (start < 0) return [];
-  const checkers: Record<string, string>[] = [];
+  const checkers: { rs: string; lines: string[] }[] = [];
   for (const line of lines.slice(start + 1)) {
     const header = /^ \S.* -> \[(.*)\]:\w+:(\d+)$/.exec(line);
-    if (header) checkers.push({ rs: `${header[1]}:${header[2]}` });
+    if (header) checkers.push({ rs: `${header[1]}:${header[2]}`, lines: [] });
     else if (/^\S/.test(line)) break;
-    else {
-      const field = /^\s+(Delay loop|Warmup|Retries|Delay before retry|Dest|Timeout|Keepalive method) = (.*)$/.exec(line);
-      const current = checkers.at(-1);
-      if (field && current && !(field[1]! in current)) current[field[1]!] = field[2]!.trim();
-    }
+    else checkers.at(-1)?.lines.push(line);
   }
-  const ms = (us?: string) => Math.round(Number(us?.split(' ')[0]) / 1000);
   return checkers
-    .map((c): [Record<string, string>, string] => [c, c['Keepalive method']?.split(',')[0] ?? ''])
-    // FILE_CHECK is not a probe: keepalived dumps no timing for it.
-    .filter(([, kind]) => kind !== 'FILE_CHECK')
-    .map(([c, kind]) => {
-      const timeout = c.Timeout === undefined ? undefined : Math.round(Number(c.Timeout) * 1000);
-      return probe(c.rs!, kind, ms(c['Delay loop']), ms(c.Warmup), Number(c.Retries), ms(c['Delay before retry']), c.Dest, timeout);
+    .map(({ rs, lines: own }) => {
+      const value = (name: string) => own.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
+      const ms = (name: string) => Math.round(Number(value(name)?.split(' ')[0]) / 1000);
+      const method = value('Keepalive method') ?? '';
+      const kind = method.split(',')[0]!;
+      const timeout = value('Timeout');
+      const timing = { delayLoopMs: ms('Delay loop'), warmupMs: ms('Warmup'), retry: Number(value('Retries')), delayBeforeRetryMs: ms('Delay before retry') };
+      const details = keepalivedDetails(kind, method, own.slice(own.findIndex((line) => line.includes('Keepalive method'))));
+      return { kind, probe: probe(rs, kind, timing, value('Dest'), details, timeout === undefined ? undefined : Math.round(Number(timeout) * 1000)) };
     })
+    // FILE_CHECK is not a probe: keepalived dumps no timing for it.
+    .filter(({ kind }) => kind !== 'FILE_CHECK')
+    .map(({ probe }) => probe)
     .sort();
 }
 
@@ -74,7 +144,7 @@ function lvsdProbes(config: KeepalivedConfig): Probe[] {
     if (c.kind === 'FILE_CHECK') return undefined;
     const connection = 'connection' in c ? c.connection : undefined;
     const dest = connection && `[${connection.connectIp}]:${connection.connectPort}`;
-    return probe(rs, c.kind, c.timing.delayLoopMs, c.timing.warmupMs, c.timing.retry, c.timing.delayBeforeRetryMs, dest, connection?.connectTimeoutMs);
+    return probe(rs, c.kind, c.timing, dest, lvsdDetails(c), connection?.connectTimeoutMs);
   };
   return effective.virtualServers
     .flatMap((vs) => vs.realServers.flatMap((rs) => rs.checkers.map((c) => of(`${rs.address}:${rs.port}`, c))))
