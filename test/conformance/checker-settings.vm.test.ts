@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type Checker, type KeepalivedConfig } from '../../src/config/index.ts';
 import { withoutInaccessibleScripts } from '../../src/daemon/scripts.ts';
@@ -28,7 +29,7 @@ function probe(realServer: string, kind: string, timing: Timing, dest: string | 
 }
 
 /** The checker's own settings in keepalived's dump, in the words lvsdDetails uses. */
-function keepalivedDetails(kind: string, method: string, lines: readonly string[]): string[] {
+function keepalivedDetails(kind: string, method: string, lines: readonly string[], timing: Timing): string[] {
   const value = (name: string) => lines.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
   switch (kind) {
     case 'HTTP_GET':
@@ -60,7 +61,8 @@ function keepalivedDetails(kind: string, method: string, lines: readonly string[
         ...(requireReply ? [`reply ${value('Reply data len') ?? 0} in ${value('Min reply length')}..${value('Max reply length')}`] : [])];
     }
     case 'MISC_CHECK':
-      return [`misc_timeout ${value('timeout')}`, `dynamic ${value('dynamic') === 'YES'}`];
+      // 0: no misc_timeout, which keepalived takes as the delay_loop when it runs the script.
+      return [`misc_timeout ${Number(value('timeout')) || timing.delayLoopMs / 1000}`, `dynamic ${value('dynamic') === 'YES'}`];
     default:
       return [];
   }
@@ -111,7 +113,7 @@ function keepalivedProbes(dump: string): Probe[] {
       const kind = method.split(',')[0]!;
       const timeout = value('Timeout');
       const timing = { delayLoopMs: ms('Delay loop'), warmupMs: ms('Warmup'), retry: Number(value('Retries')), delayBeforeRetryMs: ms('Delay before retry') };
-      const details = keepalivedDetails(kind, method, own.slice(own.findIndex((line) => line.includes('Keepalive method'))));
+      const details = keepalivedDetails(kind, method, own.slice(own.findIndex((line) => line.includes('Keepalive method'))), timing);
       return { kind, probe: probe(rs, kind, timing, value('Dest'), details, timeout === undefined ? undefined : Math.round(Number(timeout) * 1000)) };
     })
     // FILE_CHECK is not a probe: keepalived dumps no timing for it.
@@ -167,8 +169,49 @@ const configs = [...CASES, ...sampleCases()].flatMap((testCase) => [
   ...testCase.steps.flatMap((step, index) => ('reload' in step ? [{ name: `${testCase.name}, reload at step ${index + 1}`, text: step.reload }] : [])),
 ]);
 
+/** Settings every level (virtual server, real server, checker) may carry, and values to try. */
+const INHERITED_SETTINGS = {
+  delay_loop: ['1', '2', '7.5'],
+  connect_timeout: ['1', '2.5', '4'],
+  retry: ['1', '2', '3'],
+  delay_before_retry: ['0', '1', '2.5'],
+  warmup: ['0', '1', '3'],
+  alpha: [''],
+} as const;
+
+const settingLines = (indent: string) =>
+  fc.subarray(Object.keys(INHERITED_SETTINGS) as (keyof typeof INHERITED_SETTINGS)[]).chain((keys) =>
+    fc.tuple(...keys.map((key) => fc.constantFrom(...INHERITED_SETTINGS[key]).map((value) => `${indent}${key} ${value}`.trimEnd() + '\n'))).map((lines) => lines.join('')),
+  );
+
+const checkerBlock = fc.tuple(
+  fc.constantFrom(
+    'TCP_CHECK', 'PING_CHECK', 'HTTP_GET {\n      url {\n        path /\n      }', 'SSL_GET {\n      url {\n        path /x\n        status_code 200 301-302\n      }',
+    'DNS_CHECK {\n      name example.org', 'SMTP_CHECK', 'MISC_CHECK {\n      misc_path /bin/true',
+  ),
+  fc.option(fc.constant('      retry 0\n')),
+  settingLines('      '),
+).map(([head, retryZero, lines]) => `    ${head}${head.includes('{') ? '\n' : ' {\n'}${retryZero ?? ''}${lines}    }\n`);
+
+/**
+ * Virtual servers with settings at random levels: what a checker inherits, and the defaults of
+ * each checker kind, are where a resolver goes wrong. Fixed seeds keep CI's corpus the same.
+ */
+const generatedConfigs = [1, 2, 3].map((seed) => {
+  const realServer = fc.tuple(settingLines('    '), fc.array(checkerBlock, { minLength: 1, maxLength: 2 }));
+  const virtualServer = fc.tuple(settingLines('  '), fc.array(realServer, { minLength: 1, maxLength: 3 }));
+  const [servers] = fc.sample(fc.array(virtualServer, { minLength: 12, maxLength: 12 }), { seed, numRuns: 1 });
+  const text = servers!
+    .map(([vsLines, realServers], v) =>
+      `virtual_server 10.0.${v}.1 80 {\n  protocol TCP\n${vsLines}` +
+      realServers.map(([rsLines, checkers], r) => `  real_server 10.1.${v}.${r + 1} 80 {\n${rsLines}${checkers.join('')}  }\n`).join('') +
+      '}\n')
+    .join('');
+  return { name: `generated: 12 virtual servers, settings at random levels (seed ${seed})`, text };
+});
+
 describe.concurrent('checkers resolve as keepalived -d shows them', () => {
-  for (const { name, text } of configs) {
+  for (const { name, text } of [...configs, ...generatedConfigs]) {
     it(name, async (context) => {
       const vm = await sharedVm();
       const dir = vm.scratchDir();
