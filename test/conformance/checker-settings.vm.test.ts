@@ -20,12 +20,13 @@ interface Timing {
   readonly warmupMs: number;
   readonly retry: number;
   readonly delayBeforeRetryMs: number;
+  readonly alpha: boolean;
 }
 
 function probe(realServer: string, kind: string, timing: Timing, dest: string | undefined, details: readonly string[], timeoutMs?: number): Probe {
   return [realServer, kind, `delay_loop ${timing.delayLoopMs}`, `warmup ${timing.warmupMs}`, `retry ${timing.retry}`,
     // With no retry the delay before one is never used (keepalived shows 0 for MISC_CHECK then).
-    `delay_before_retry ${timing.retry === 0 ? '-' : timing.delayBeforeRetryMs}`, dest ?? '-', ...details, `timeout ${timeoutMs ?? '-'}`].join(' ');
+    `delay_before_retry ${timing.retry === 0 ? '-' : timing.delayBeforeRetryMs}`, `alpha ${timing.alpha}`, dest ?? '-', ...details, `timeout ${timeoutMs ?? '-'}`].join(' ');
 }
 
 /** The checker's own settings in keepalived's dump, in the words lvsdDetails uses. */
@@ -112,7 +113,7 @@ function keepalivedProbes(dump: string): Probe[] {
       const method = value('Keepalive method') ?? '';
       const kind = method.split(',')[0]!;
       const timeout = value('Timeout');
-      const timing = { delayLoopMs: ms('Delay loop'), warmupMs: ms('Warmup'), retry: Number(value('Retries')), delayBeforeRetryMs: ms('Delay before retry') };
+      const timing = { delayLoopMs: ms('Delay loop'), warmupMs: ms('Warmup'), retry: Number(value('Retries')), delayBeforeRetryMs: ms('Delay before retry'), alpha: value('Alpha') === 'yes' };
       const details = keepalivedDetails(kind, method, own.slice(own.findIndex((line) => line.includes('Keepalive method'))), timing);
       return { kind, probe: probe(rs, kind, timing, value('Dest'), details, timeout === undefined ? undefined : Math.round(Number(timeout) * 1000)) };
     })
