@@ -330,6 +330,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     d.warn(stateToken?.at ?? s.at, `(${instanceName}) Warning - nopreempt will not work with initial state MASTER - clearing`);
     nopreempt = false;
   }
+  let preemptDelayMs = v.preemptDelayMs ?? 0;
+  if (preemptDelayMs > 0 && (state === 'MASTER' || priority === 255)) {
+    d.warn(stateToken?.at ?? s.at, `(${instanceName}) Warning - preempt delay will not work with initial state MASTER - clearing`);
+    preemptDelayMs = 0;
+  }
 
   return {
     at: s.at,
@@ -342,7 +347,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     version,
     family,
     nopreempt,
-    preemptDelayMs: v.preemptDelayMs ?? 0,
+    preemptDelayMs,
     ...(auth && { authentication: auth }),
     virtualIpaddresses: vips,
     virtualIpaddressesExcluded: lists.excluded,

@@ -338,6 +338,31 @@ vrrp_instance B {
     expect(b!.virtualIpaddresses[0]!.prefixLength).toBe(128);
   });
 
+  it('clears preempt_delay of an instance that starts as master (state MASTER or priority 255), as keepalived does', () => {
+    const config = parseOk(`vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  state MASTER
+  priority 100
+  preempt_delay 5
+  virtual_ipaddress { 10.0.0.1/24 }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  priority 255
+  preempt_delay 5
+  virtual_ipaddress { 10.0.0.2/24 }
+}
+vrrp_instance C {
+  interface eth0
+  virtual_router_id 3
+  preempt_delay 5
+  virtual_ipaddress { 10.0.0.3/24 }
+}`);
+    expect(config.vrrpInstances.map((instance) => instance.preemptDelayMs)).toEqual([0, 0, 5000]);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

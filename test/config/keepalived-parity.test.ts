@@ -134,6 +134,8 @@ const VRRP_CASES: Record<string, string> = {
   'initial MASTER without priority (address owner)': instance(`state MASTER\n  ${VIP}`),
   'nopreempt with MASTER and priority 255': instance(`state MASTER\n  nopreempt\n  ${VIP}`),
   'nopreempt with MASTER': instance(`state MASTER\n  priority 100\n  nopreempt\n  ${VIP}`),
+  'preempt_delay with MASTER': instance(`state MASTER\n  priority 100\n  preempt_delay 5\n  ${VIP}`),
+  'preempt_delay with priority 255': instance(`priority 255\n  preempt_delay 5\n  ${VIP}`),
   'fractional VRRPv2 advert': instance(`advert_int 1.5\n  ${VIP}`),
   'VRRPv3 advert not in centiseconds': instance(`version 3\n  advert_int 1.555\n  ${VIP}`),
   'IPv6 VIP makes it VRRPv3': instance('virtual_ipaddress {\n    fe80::1\n  }'),
