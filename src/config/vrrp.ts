@@ -331,7 +331,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     nopreempt = false;
   }
   let preemptDelayMs = v.preemptDelayMs ?? 0;
-  if (preemptDelayMs > 0 && (state === 'MASTER' || priority === 255)) {
+  // An address owner starts as master unless its state says otherwise.
+  if (preemptDelayMs > 0 && (state === 'MASTER' || (stateToken === undefined && priority === 255))) {
     d.warn(stateToken?.at ?? s.at, `(${instanceName}) Warning - preempt delay will not work with initial state MASTER - clearing`);
     preemptDelayMs = 0;
   }

@@ -338,7 +338,7 @@ vrrp_instance B {
     expect(b!.virtualIpaddresses[0]!.prefixLength).toBe(128);
   });
 
-  it('clears preempt_delay of an instance that starts as master (state MASTER or priority 255), as keepalived does', () => {
+  it('clears preempt_delay of an instance that starts as master (state MASTER, or priority 255 without a state), as keepalived does', () => {
     const config = parseOk(`vrrp_instance A {
   interface eth0
   virtual_router_id 1
@@ -359,8 +359,16 @@ vrrp_instance C {
   virtual_router_id 3
   preempt_delay 5
   virtual_ipaddress { 10.0.0.3/24 }
+}
+vrrp_instance D {
+  interface eth0
+  virtual_router_id 4
+  state BACKUP
+  priority 255
+  preempt_delay 5
+  virtual_ipaddress { 10.0.0.4/24 }
 }`);
-    expect(config.vrrpInstances.map((instance) => instance.preemptDelayMs)).toEqual([0, 0, 5000]);
+    expect(config.vrrpInstances.map((instance) => instance.preemptDelayMs)).toEqual([0, 0, 5000, 5000]);
   });
 
   it('refuses a vrrp_instance without virtual_router_id', () => {
