@@ -6,6 +6,7 @@ import { parseConfigText, type Checker, type KeepalivedConfig } from '../../src/
 import { withoutInaccessibleScripts } from '../../src/daemon/scripts.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { CASES, sampleCases } from './cases.ts';
+import { dumpSection, keepalivedDump } from './keepalived-dump.ts';
 
 // The IPVS snapshots of conformance.vm.test.ts show what the checkers decided, not the retry,
 // delay_before_retry or timeout they ran with. keepalived -d dumps each checker as it resolved
@@ -93,14 +94,12 @@ function lvsdDetails(c: Checker): string[] {
 }
 
 /** keepalived's "------< Health checkers >------" section of `keepalived -d`. */
-function keepalivedProbes(dump: string): Probe[] {
-  const lines = dump.split('\n').map((line) => line.replace(/^\w{3} \w{3} [ \d]\d [\d:]{8} \d{4}: /, ''));
-  if (!lines.some((line) => line.includes('< LVS Topology >'))) throw new Error(`keepalived dumped no configuration:\n${dump.slice(-2000)}`);
+function keepalivedProbes(lines: readonly string[]): Probe[] {
+  if (!dumpSection(lines, 'LVS Topology')) throw new Error(`keepalived dumped no configuration:\n${lines.slice(-40).join('\n')}`);
   // Without a checker keepalived leaves the section out.
-  const start = lines.findIndex((line) => line.includes('< Health checkers >'));
-  if (start < 0) return [];
+  const section = dumpSection(lines, 'Health checkers') ?? [];
   const checkers: { rs: string; lines: string[] }[] = [];
-  for (const line of lines.slice(start + 1)) {
+  for (const line of section) {
     const header = /^ \S.* -> \[(.*)\]:\w+:(\d+)$/.exec(line);
     if (header) checkers.push({ rs: `${header[1]}:${header[2]}`, lines: [] });
     else if (/^\S/.test(line)) break;
@@ -154,16 +153,6 @@ function lvsdProbes(config: KeepalivedConfig): Probe[] {
     .filter((p): p is Probe => p !== undefined)
     .sort();
 }
-
-/**
- * Runs the command ($2...) with its output in $1 until keepalived's checker process has dumped its
- * configuration and activated its checkers (the BFD line comes last), at most 15 s, then stops it
- * and prints the output.
- */
-const UNTIL_DUMPED =
-  'out=$1; shift; "$@" >"$out" 2>&1 & pid=$!; i=0; ' +
-  'while [ $i -lt 150 ] && ! grep -q "Activating BFD healthchecker" "$out"; do sleep 0.1; i=$((i + 1)); done; ' +
-  'kill $pid; wait $pid; cat "$out"';
 
 const configs = [...CASES, ...sampleCases()].flatMap((testCase) => [
   { name: testCase.name, text: testCase.config },
@@ -221,12 +210,7 @@ describe.concurrent('checkers resolve as keepalived -d shows them', () => {
       writeFileSync(file, config);
       const parsed = parseConfigText(config, file);
       if (!parsed.ok) return context.skip(`not a usable configuration (${parsed.errors.length} errors), as its case intends`);
-      const run = await vm.run(
-        ['sh', '-c', UNTIL_DUMPED, 'sh', join(dir, 'keepalived.out'),
-          'keepalived', '--dont-fork', '--log-console', '--log-detail', '--dump-conf', '--check', '-f', file, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid')],
-        { timeoutMs: 60_000 },
-      );
-      const theirs = keepalivedProbes(run.stdout + run.stderr);
+      const theirs = keepalivedProbes(await keepalivedDump(vm, file, 'checkers'));
       expect(acceptingZeroSmtpTimeouts(lvsdProbes(parsed.config), theirs)).toEqual(theirs);
     });
   }
