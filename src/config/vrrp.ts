@@ -322,6 +322,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   }
   // keepalived makes an initial MASTER without a priority the address owner.
   const priority = v.priority ?? (state === 'MASTER' ? 255 : 100);
+  // keepalived's wanted state: an address owner wants MASTER unless its state says BACKUP.
+  if (stateToken === undefined && priority === 255) state = 'MASTER';
   let nopreempt = v.nopreempt ?? false;
   if (nopreempt && priority === 255) {
     d.warn(s.at, `(${instanceName}) nopreempt is incompatible with priority 255. resetting nopreempt`);
@@ -331,8 +333,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     nopreempt = false;
   }
   let preemptDelayMs = v.preemptDelayMs ?? 0;
-  // An address owner starts as master unless its state says otherwise.
-  if (preemptDelayMs > 0 && (state === 'MASTER' || (stateToken === undefined && priority === 255))) {
+  if (preemptDelayMs > 0 && state === 'MASTER') {
     d.warn(stateToken?.at ?? s.at, `(${instanceName}) Warning - preempt delay will not work with initial state MASTER - clearing`);
     preemptDelayMs = 0;
   }

@@ -61,6 +61,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     version: family === 6 ? 3 : instance.version,
     family,
     priority: instance.priority,
+    initialState: instance.state,
     advertIntervalMs: instance.advertIntMs,
     preempt: !instance.nopreempt,
     preemptDelayMs: instance.preemptDelayMs,

@@ -11,6 +11,12 @@ export interface MachineParams {
   version: VrrpVersion;
   /** Configured priority; 255 makes us the address owner. */
   priority: number;
+  /**
+   * The configured (or, for an address owner without one, implied) state. Only an address owner
+   * acts on it: with MASTER it takes the role at start, with BACKUP it waits for the master down
+   * timer like any backup, as keepalived 2.2.7 does.
+   */
+  initialState: 'MASTER' | 'BACKUP';
   advertIntervalMs: number;
   preempt: boolean;
   preemptDelayMs: number;
@@ -140,7 +146,7 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
       if (state.state !== 'INIT') return state;
       if (state.faulty) return enterFault(state, event.now, 'startup', actions);
       if (event.resumeAsMaster) return becomeMaster(params, state, event.now, 'reload', actions);
-      if (isOwner(params, state)) return becomeMaster(params, state, event.now, 'address-owner', actions);
+      if (isOwner(params, state) && params.initialState === 'MASTER') return becomeMaster(params, state, event.now, 'address-owner', actions);
       // keepalived 2.2.7 starts `state MASTER` as BACKUP too ("Entering BACKUP STATE (init)") and lets
       // the master down timer elect it: taking the role at once would keep an equal-priority peer
       // with a higher address in BACKUP, since a backup follows an equal-priority master.

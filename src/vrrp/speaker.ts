@@ -351,6 +351,7 @@ class InstanceRunner {
       vrid: spec.vrid,
       version: spec.version,
       priority: spec.priority,
+      initialState: spec.initialState,
       advertIntervalMs: spec.advertIntervalMs,
       preempt: spec.preempt,
       preemptDelayMs: spec.preemptDelayMs,

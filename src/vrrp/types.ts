@@ -10,6 +10,8 @@ export interface VrrpInstanceSpec {
   family: IpFamily;
   /** Configured priority 1..255; 255 is the address owner. */
   priority: number;
+  /** See MachineParams.initialState. */
+  initialState: 'MASTER' | 'BACKUP';
   advertIntervalMs: number;
   preempt: boolean;
   preemptDelayMs: number;

@@ -369,6 +369,8 @@ vrrp_instance D {
   virtual_ipaddress { 10.0.0.4/24 }
 }`);
     expect(config.vrrpInstances.map((instance) => instance.preemptDelayMs)).toEqual([0, 0, 5000, 5000]);
+    // keepalived's wanted state: an address owner without a state wants MASTER.
+    expect(config.vrrpInstances.map((instance) => instance.state)).toEqual(['MASTER', 'MASTER', 'BACKUP', 'BACKUP']);
   });
 
   it('refuses a vrrp_instance without virtual_router_id', () => {

@@ -19,6 +19,7 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     vrid: 51,
     version: 2,
     priority: 100,
+    initialState: 'BACKUP',
     advertIntervalMs: 1000,
     preempt: true,
     preemptDelayMs: 0,
@@ -77,8 +78,12 @@ describe('VRRP state machine', () => {
     expect(state.garpAt).toBe(8700);
   });
 
-  it('goes straight to master as address owner (priority 255)', () => {
-    expect(drive(params({ priority: 255 }), [{ type: 'start', now: 0 }]).state.state).toBe('MASTER');
+  it('goes straight to master as address owner (priority 255), unless its state says BACKUP', () => {
+    expect(drive(params({ priority: 255, initialState: 'MASTER' }), [{ type: 'start', now: 0 }]).state.state).toBe('MASTER');
+    // keepalived 2.2.7 with priority 255 and state BACKUP: "Entering BACKUP STATE (init)", master 3 s later.
+    const waiting = drive(params({ priority: 255, initialState: 'BACKUP' }), [{ type: 'start', now: 0 }]).state;
+    expect(waiting.state).toBe('BACKUP');
+    expect(drive(params({ priority: 255, initialState: 'BACKUP' }), [{ type: 'tick', now: 3004 }], waiting).state.state).toBe('MASTER');
   });
 
   it('follows a higher or equal priority master and restarts the down timer', () => {

@@ -9,7 +9,7 @@ export interface PeerConfig {
   version: 2 | 3;
   priority: number;
   advertIntervalMs: number;
-  /** keepalived's `state`; both implementations start a non-owner as BACKUP whatever it says. */
+  /** keepalived's `state`; both implementations start a non-owner as BACKUP whatever it says, and an owner as BACKUP only when it says so. */
   initialState?: 'MASTER' | 'BACKUP';
   preempt?: boolean;
   vip: string;
@@ -61,6 +61,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     version: peer.version,
     family,
     priority: peer.priority,
+    initialState: peer.initialState ?? 'BACKUP',
     advertIntervalMs: peer.advertIntervalMs,
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
