@@ -30,9 +30,14 @@ function probe(realServer: string, kind: string, timing: Timing, dest: string | 
     `delay_before_retry ${timing.retry === 0 ? '-' : timing.delayBeforeRetryMs}`, `alpha ${timing.alpha}`, dest ?? '-', ...details, `timeout ${timeoutMs ?? '-'}`].join(' ');
 }
 
+/** The value of the first `name = value` line of a checker's dump. */
+function dumpValue(lines: readonly string[], name: string): string | undefined {
+  return lines.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
+}
+
 /** The checker's own settings in keepalived's dump, in the words lvsdDetails uses. */
 function keepalivedDetails(kind: string, method: string, lines: readonly string[], timing: Timing): string[] {
-  const value = (name: string) => lines.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
+  const value = (name: string) => dumpValue(lines, name);
   switch (kind) {
     case 'HTTP_GET':
     case 'SSL_GET': {
@@ -107,7 +112,7 @@ function keepalivedProbes(lines: readonly string[]): Probe[] {
   }
   return checkers
     .map(({ rs, lines: own }) => {
-      const value = (name: string) => own.find((line) => line.trim().startsWith(`${name} = `))?.split(' = ')[1]?.trim();
+      const value = (name: string) => dumpValue(own, name);
       const ms = (name: string) => Math.round(Number(value(name)?.split(' ')[0]) / 1000);
       const method = value('Keepalive method') ?? '';
       const kind = method.split(',')[0]!;
