@@ -46,6 +46,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   let reloading: Promise<unknown> = Promise.resolve();
+  // Set when a stop signal arrives: from then on no reload may change the kernel or the VIPs.
+  let stopping = false;
   let startComplete: () => void = () => {};
   const started = new Promise<void>((resolve) => (startComplete = resolve));
   process.on('SIGHUP', () => {
@@ -102,6 +104,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   const reload = async (): Promise<ReloadOutcome> => {
     await started;
+    if (stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
     const next = parseConfigFile(options.configFile);
     const lines: string[] = [];
     if (!report(next, (line) => lines.push(line))) {
@@ -123,6 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const applyConfig = async (next: KeepalivedConfig): Promise<ReloadOutcome> => {
     warnUnsupported(next);
     const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
+    if (stopping) return outcome;
     if (vrrp) await vrrp.update(next);
     else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, log);
     return outcome;
@@ -173,14 +177,19 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   startComplete();
 
   const signal = await stopSignal;
+  stopping = true;
   log.info(`${signal}: removing what lvsd programmed`);
-  await reloading;
   control.close();
   metrics?.close();
-  await Promise.all([director?.stop(), vrrp?.stop()]);
+  await reloading;
+  const [ipvsStop] = await Promise.all([director?.stop(), vrrp?.stop()]);
   ipvs?.close();
   rmSync(options.socketPath, { force: true });
   if (options.pidFile) rmSync(options.pidFile, { force: true });
+  if (ipvsStop && !ipvsStop.ok) {
+    log.error({ left: ipvsStop.left }, 'stopped, leaving IPVS entries behind');
+    return 1;
+  }
   log.info('stopped');
   return 0;
 }

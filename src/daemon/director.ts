@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { KeepalivedConfig, ScriptCommand } from '../config/model.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
-import { diff, type Ownership } from '../ipvs/diff.ts';
+import { diff, ownsEverything, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
-import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type ServiceKey } from '../ipvs/model.ts';
+import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
 import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
 import type { RealServerStatus, VirtualServerStatus } from './status.ts';
@@ -13,6 +13,8 @@ export interface IpvsPort {
   dump(): Promise<IpvsTable>;
   /** Applies in order; a failed operation does not stop the ones after it. */
   apply(ops: readonly IpvsOp[]): Promise<ReadonlyArray<{ readonly op: IpvsOp; readonly error: string }>>;
+  /** Replaces the netlink socket with a new one (after the old one failed). */
+  reconnect(): Promise<void>;
 }
 
 /** The health side: verdicts flow in through `Director.onVerdict`. */
@@ -42,6 +44,9 @@ export interface ReloadOutcome {
   readonly message: string;
 }
 
+/** Whether stop left the kernel without what lvsd owns; `left` names the services still there. */
+export type StopOutcome = { readonly ok: true } | { readonly ok: false; readonly left: readonly string[] };
+
 export type DiffOutcome = { readonly ok: true; readonly changes: readonly string[] } | { readonly ok: false; readonly message: string };
 
 interface PlanState {
@@ -56,6 +61,8 @@ interface PlanState {
  * Keeps IPVS equal to what the configuration and the checkers' verdicts want.
  * Every kernel change goes through one queue, so operations never interleave;
  * verdicts arriving together are coalesced into one pass per virtual server.
+ * Once stop begins, nothing but the stop reaches the kernel: verdicts and reloads
+ * are refused, and work queued before it is dropped unless it is already running.
  */
 export class Director {
   private plans = new Map<string, PlanState>();
@@ -65,6 +72,7 @@ export class Director {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly dirty = new Set<string>();
   private reconcileScheduled = false;
+  private stopping = false;
 
   constructor(
     private config: KeepalivedConfig,
@@ -93,7 +101,7 @@ export class Director {
 
   onVerdict(plan: string, realServer: string, verdict: RealServerVerdict): void {
     const state = this.plans.get(plan);
-    if (!state) return;
+    if (!state || this.stopping) return;
     state.verdicts.set(realServer, verdict);
     this.dirty.add(plan);
     this.scheduleReconcile();
@@ -106,7 +114,7 @@ export class Director {
       this.reconcileScheduled = false;
       const names = [...this.dirty];
       this.dirty.clear();
-      void this.serialized(() => this.reconcile(names));
+      void this.serialized(() => (this.stopping ? Promise.resolve() : this.reconcile(names)));
     });
   }
 
@@ -114,6 +122,7 @@ export class Director {
   async reload(config: KeepalivedConfig): Promise<ReloadOutcome> {
     const plans = planVirtualServers(config);
     return this.serialized(async () => {
+      if (this.stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
       const previous = this.plans;
       this.owned = ownershipOfPlans([...previous.values()].map((s) => s.plan), plans);
       this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name))]));
@@ -138,14 +147,37 @@ export class Director {
     });
   }
 
-  /** Removes what the configuration programmed (keepalived's shutdown, honouring lvs_flush_onstop). */
-  async stop(): Promise<void> {
+  /**
+   * Removes what the configuration programmed (keepalived's shutdown, honouring lvs_flush_onstop),
+   * computed from a fresh dump. A failed attempt is retried once on a new socket.
+   */
+  async stop(): Promise<StopOutcome> {
+    this.stopping = true;
     await this.health.stop();
-    await this.serialized(async () => {
-      const ops: IpvsOp[] =
-        this.config.globalDefs.lvsFlushOnstop === 'yes' ? [{ op: 'flush' }] : diff(this.kernel, [], this.owned);
-      await this.applyLogged(ops);
+    return this.serialized(async () => {
+      const owned = this.config.globalDefs.lvsFlushOnstop === 'yes' ? ownsEverything : this.owned;
+      let left = await this.emptyKernel(owned);
+      if (left.length > 0) {
+        this.log.warn('IPVS entries left after the stop: retrying once on a new netlink socket');
+        await this.ipvs.reconnect().catch((error: unknown) => this.log.error({ err: error }, 'cannot open a new netlink socket'));
+        left = await this.emptyKernel(owned);
+      }
+      if (left.length === 0) return { ok: true };
+      const names = left.map((service) => serviceName(service.id));
+      this.log.error({ left: names }, `could not remove from IPVS: ${names.join(', ')}`);
+      return { ok: false, left: names };
     });
+  }
+
+  /** One attempt at removing what `owned` covers; the services still holding some of it afterwards. */
+  private async emptyKernel(owned: Ownership): Promise<IpvsService[]> {
+    try {
+      await this.applyLogged(diff(await this.ipvs.dump(), [], owned));
+      this.kernel = await this.ipvs.dump();
+    } catch (error) {
+      this.log.error({ err: error }, 'IPVS stop failed');
+    }
+    return this.kernel.filter((service) => diff([service], [], owned).length > 0);
   }
 
   virtualServerStatus(): VirtualServerStatus[] {

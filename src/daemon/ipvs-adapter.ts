@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { IpvsClient } from '../ipvs/client.ts';
-import { serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId } from '../ipvs/model.ts';
+import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable } from '../ipvs/model.ts';
 import type { IpvsPort } from './director.ts';
 import type { ServiceConnections } from './metrics.ts';
 
@@ -17,13 +17,12 @@ const MODPROBE_TIMEOUT_MS = 5_000;
  * has it as a module that is not loaded yet.
  */
 export async function openIpvs(): Promise<{ ok: true; connection: IpvsConnection } | { ok: false; reason: string }> {
-  let client: IpvsClient;
   try {
-    client = await IpvsClient.open();
+    return { ok: true, connection: connectionOf(await IpvsClient.open()) };
   } catch {
     await new Promise<void>((resolve) => execFile('modprobe', ['ip_vs'], { timeout: MODPROBE_TIMEOUT_MS }, () => resolve()));
     try {
-      client = await IpvsClient.open();
+      return { ok: true, connection: connectionOf(await IpvsClient.open()) };
     } catch (error) {
       return {
         ok: false,
@@ -31,15 +30,19 @@ export async function openIpvs(): Promise<{ ok: true; connection: IpvsConnection
       };
     }
   }
-  return { ok: true, connection: connectionOf(client) };
 }
 
-function connectionOf(client: IpvsClient): IpvsConnection {
+function connectionOf(first: IpvsClient): IpvsConnection {
+  let client = first;
   return {
     dump: (): Promise<IpvsTable> => client.dump(),
     async apply(ops: readonly IpvsOp[]) {
       const results = await client.apply(ops);
       return results.flatMap((result) => (result.ok ? [] : [{ op: result.op, error: result.error.message }]));
+    },
+    async reconnect() {
+      client.close();
+      client = await IpvsClient.open();
     },
     async connections(services: readonly IpvsService[]): Promise<ServiceConnections[]> {
       const wanted = new Set(services.map((service) => serviceKey(service.id)));
@@ -54,11 +57,4 @@ function connectionOf(client: IpvsClient): IpvsConnection {
     },
     close: () => client.close(),
   };
-}
-
-/** A kernel service as ipvsadm -L names it: `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 7`. */
-function serviceName(id: ServiceId): string {
-  if (id.kind === 'fwmark') return `FWM ${id.fwmark}${id.af === 'inet6' ? ' IPv6' : ''}`;
-  const address = id.af === 'inet6' ? `[${id.addr}]` : id.addr;
-  return `${id.protocol.toUpperCase()} ${address}:${id.port}`;
 }

@@ -159,3 +159,10 @@ function normalizeId(id: ServiceId): ServiceId {
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** A kernel service as ipvsadm -L names it: `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 7`. */
+export function serviceName(id: ServiceId): string {
+  if (id.kind === 'fwmark') return `FWM ${id.fwmark}${id.af === 'inet6' ? ' IPv6' : ''}`;
+  const address = id.af === 'inet6' ? `[${id.addr}]` : id.addr;
+  return `${id.protocol.toUpperCase()} ${address}:${id.port}`;
+}

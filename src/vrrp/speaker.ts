@@ -83,6 +83,8 @@ class Speaker {
   private linkWatch: ReturnType<typeof setInterval> | undefined;
   private links = new Map<string, LinkInfo>();
   private stopped = false;
+  /** Applies and the stop, one after the other: a reload never starts an instance after the stop removed its VIPs. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
 
   constructor(options: VrrpOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -93,7 +95,27 @@ class Speaker {
     return [...this.instances.values()].map((runner) => runner.status(this.now()));
   }
 
-  async apply(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
+  apply(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
+    return this.inTurn(async () => {
+      if (!this.stopped) await this.applyNow(specs, syncGroups);
+    });
+  }
+
+  stop(): Promise<void> {
+    const wasStopped = this.stopped;
+    this.stopped = true;
+    return this.inTurn(async () => {
+      if (!wasStopped) await this.stopNow();
+    });
+  }
+
+  private inTurn(work: () => Promise<void>): Promise<void> {
+    const result = this.lifecycle.then(work);
+    this.lifecycle = result.catch(() => {});
+    return result;
+  }
+
+  private async applyNow(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
     await this.refreshLinks();
     this.checkInterfaces(specs);
     this.syncGroups = syncGroups;
@@ -128,9 +150,7 @@ class Speaker {
     if (missing.length > 0) throw new Error([...new Set(missing)].join('; '));
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  private async stopNow(): Promise<void> {
     clearInterval(this.linkWatch);
     for (const watcher of this.scripts.values()) watcher.stop();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));

@@ -1,34 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, type KeepalivedConfig } from '../../src/config/index.ts';
-import { Director, type HealthPort, type IpvsPort } from '../../src/daemon/director.ts';
+import type { KeepalivedConfig } from '../../src/config/index.ts';
+import { Director, type HealthPort } from '../../src/daemon/director.ts';
 import type { VirtualServerPlan } from '../../src/daemon/engine.ts';
-import { applyOps } from '../../src/ipvs/apply-model.ts';
-import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
-import type { IpvsOp, IpvsTable } from '../../src/ipvs/model.ts';
-
-// The host kernel has no IPVS, so these tests drive the director against the
-// IPVS model of src/ipvs (the same semantics the kernel tests check); the
-// differential tests in test/conformance run the real kernel and keepalived.
-class ModelKernel implements IpvsPort {
-  table: IpvsTable;
-  readonly sent: IpvsOp[][] = [];
-  constructor(rules = '') {
-    this.table = parseRules(rules);
-  }
-  async dump(): Promise<IpvsTable> {
-    return this.table;
-  }
-  async apply(ops: readonly IpvsOp[]) {
-    this.sent.push([...ops]);
-    const result = applyOps(this.table, ops);
-    this.table = result.table;
-    return result.rejected.map(({ op, code }) => ({ op, error: code }));
-  }
-  rules(): string {
-    return formatRules(this.table);
-  }
-}
+import { config, ModelKernel, WEB } from './fixtures.ts';
 
 /** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
 class ScriptedHealth implements HealthPort {
@@ -49,12 +24,6 @@ class ScriptedHealth implements HealthPort {
   async stop(): Promise<void> {}
 }
 
-function config(text: string): KeepalivedConfig {
-  const result = parseConfigText(text, 'test.conf', () => '', () => [], { hostname: 'test' });
-  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
-  return result.config;
-}
-
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
 async function started(text: string, kernel = new ModelKernel()) {
@@ -67,16 +36,6 @@ async function started(text: string, kernel = new ModelKernel()) {
   return { director, kernel, scripts };
 }
 
-const WEB = `
-virtual_server 10.0.0.1 80 {
-  protocol TCP
-  lb_kind NAT
-  lb_algo rr
-  real_server 10.0.1.1 80 { weight 2
-    TCP_CHECK { connect_timeout 1 } }
-  real_server 10.0.1.2 80 { weight 1
-    TCP_CHECK { connect_timeout 1 } }
-}`;
 
 describe('director', () => {
   it('programs every virtual server with its live real servers at start', async () => {
