@@ -16,7 +16,7 @@ const FOREIGN = '-A -u 10.9.9.9:53 -s rr';
 
 /**
  * Three virtual servers over four real servers whose listeners flap every 50 ms; every check
- * (TCP on 8080, HTTP on 8081) runs ten times a second and one failure takes a server out, so
+ * (TCP on 8080, HTTP on 8081) runs ten times a second and a failure and its immediate retry take a server out, so
  * verdicts reach the director all the time, also while it stops.
  */
 function config(): string {
@@ -26,7 +26,7 @@ function config(): string {
       : `HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_port 8081\n      connect_timeout 1\n    }`;
   const realServers = ADDRESSES.map(
     (address, n) =>
-      `  real_server ${address} 8080 {\n    weight ${n + 1}\n    retry 0\n    delay_before_retry 0\n    ${check(n)}\n  }\n`,
+      `  real_server ${address} 8080 {\n    weight ${n + 1}\n    retry 1\n    delay_before_retry 0\n    ${check(n)}\n  }\n`,
   ).join('');
   return [80, 443, 8443]
     .map((port) => `virtual_server 10.66.0.1 ${port} {\n  protocol TCP\n  lb_kind NAT\n  lb_algo rr\n  delay_loop 0.1\n${realServers}}\n`)
@@ -47,7 +47,7 @@ for stop in $(seq ${STOPS_EACH}); do
   log="$dir/lvsd-$worker-$stop.log"
   ${LVSD} -f "$dir/stop-race.conf" --socket "$sock" > "$log" 2>&1 &
   daemon=$!
-  for _ in $(seq 900); do ipvsadm -S -n | grep -q -- '-A -t 10.66.0.1:8443' && break; sleep 0.1; done
+  for _ in $(seq 900); do kill -0 $daemon 2>/dev/null || break; ipvsadm -S -n | grep -q -- '-A -t 10.66.0.1:8443' && break; sleep 0.1; done
   # Checks run for half a second to two seconds before the stop, so it lands at any point of their cycle.
   sleep $((RANDOM % 2)).$((RANDOM % 10))
   kill -TERM $daemon; wait $daemon; code=$?
