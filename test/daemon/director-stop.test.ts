@@ -6,8 +6,7 @@ import { config, ModelKernel, WEB } from './fixtures.ts';
 
 // The host kernel has no IPVS: the director runs against the IPVS model of src/ipvs, behind a port
 // whose answers the test releases one at a time, so every interleaving of a stop with a verdict,
-// a reload or a lost socket is reproduced on purpose rather than by luck. The kernel VM test
-// (test/daemon/stop-race.vm.test.ts) does the same with real checkers and a real kernel.
+// a reload or a lost socket is reproduced on purpose rather than by luck.
 
 class Gate {
   private waiting: Array<() => void> = [];
