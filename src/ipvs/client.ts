@@ -1,4 +1,4 @@
-import { getString, parseAttributes } from 'netlink';
+import { getString, parseAttributes } from '../util/netlink.ts';
 import {
   decodeDaemon,
   decodeDest,

@@ -1,4 +1,4 @@
-import { getString, parseAttributes } from 'netlink';
+import { getString, parseAttributes } from '../util/netlink.ts';
 import { bytesToAddress, familyOf, writeAddress, type Family } from './address.ts';
 import type {
   DestId,

@@ -1,5 +1,5 @@
 import { getSystemErrorName } from 'node:util';
-import { parseMessages, Protocol, RawNetlinkSocket, type ErrnoException } from 'netlink';
+import { parseMessages, Protocol, RawNetlinkSocket, type ErrnoException } from '../util/netlink.ts';
 
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;

@@ -1,6 +1,8 @@
-import { createRtNetlink, FlagsNew, type RtNetlinkSocket } from 'netlink';
+import { FlagsNew, loadRtNetlink, type RtNetlinkSocket } from '../util/netlink.ts';
 import { addressToBytes, bytesToAddress, compareAddresses, familyOf, type IpFamily } from './ip.ts';
 import type { VirtualAddress, VirtualRoute } from './types.ts';
+
+const { createRtNetlink } = loadRtNetlink();
 
 /** rtnetlink edge of the speaker: links, addresses and routes of the current network namespace. */
 
