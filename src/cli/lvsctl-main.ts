@@ -1,3 +1,3 @@
 import { lvsctl } from './lvsctl.ts';
 
-process.exitCode = await lvsctl(process.argv.slice(2), process.stdout, process.stderr);
+void lvsctl(process.argv.slice(2), process.stdout, process.stderr).then((code) => (process.exitCode = code));

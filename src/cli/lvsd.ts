@@ -94,4 +94,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return runDaemon(parsed);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((code) => (process.exitCode = code));
