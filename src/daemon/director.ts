@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
 import type { KeepalivedConfig, ScriptCommand } from '../config/model.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
-import { diff, ownsEverything, type Ownership } from '../ipvs/diff.ts';
+import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
-import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceKey } from '../ipvs/model.ts';
+import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
 import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
 import type { RealServerStatus, VirtualServerStatus } from './status.ts';
 
 /** The kernel side as the director needs it; the netlink client implements it. */
 export interface IpvsPort {
-  dump(): Promise<IpvsTable>;
+  /** The kernel's table; services `destsOf` does not pick come back without destinations. */
+  dump(destsOf?: (service: ServiceId) => boolean): Promise<IpvsTable>;
   /** Applies in order; a failed operation does not stop the ones after it. */
   apply(ops: readonly IpvsOp[]): Promise<ReadonlyArray<{ readonly op: IpvsOp; readonly error: string }>>;
   /** Replaces the netlink socket with a new one (after the old one failed). */
@@ -172,7 +173,9 @@ export class Director {
   /** One attempt at removing what `owned` covers; the services still holding some of it afterwards. */
   private async emptyKernel(owned: Ownership): Promise<IpvsService[]> {
     try {
-      await this.applyLogged(diff(await this.ipvs.dump(), [], owned));
+      // A service lvsd owns goes whole (its destinations with it), so only the others' are read.
+      const before = await this.ipvs.dump((service) => !ownsService(owned, serviceKey(service)));
+      await this.applyLogged(diff(before, [], owned));
       this.kernel = await this.ipvs.dump();
     } catch (error) {
       this.log.error({ err: error }, 'IPVS stop failed');

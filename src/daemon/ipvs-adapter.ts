@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { IpvsClient } from '../ipvs/client.ts';
-import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable } from '../ipvs/model.ts';
+import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId } from '../ipvs/model.ts';
 import type { IpvsPort } from './director.ts';
 import type { ServiceConnections } from './metrics.ts';
 
@@ -35,7 +35,7 @@ export async function openIpvs(): Promise<{ ok: true; connection: IpvsConnection
 function connectionOf(first: IpvsClient): IpvsConnection {
   let client = first;
   return {
-    dump: (): Promise<IpvsTable> => client.dump(),
+    dump: (destsOf?: (service: ServiceId) => boolean): Promise<IpvsTable> => client.dump(destsOf),
     async apply(ops: readonly IpvsOp[]) {
       const results = await client.apply(ops);
       return results.flatMap((result) => (result.ok ? [] : [{ op: result.op, error: result.error.message }]));

@@ -14,7 +14,7 @@ import {
 } from './codec.ts';
 import { diff, type Ownership } from './diff.ts';
 import { GenlTransport, NetlinkErrnoError, NetlinkLostError, type AnswerCallback, type GenlRequest } from './genl-transport.ts';
-import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type SyncDaemon } from './model.ts';
+import { destKey, serviceKey, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type SyncDaemon } from './model.ts';
 
 export type { IpvsInfo } from './codec.ts';
 
@@ -130,14 +130,20 @@ export class IpvsClient {
     return decodeInfo(reply);
   }
 
-  /** The kernel's whole table: one service dump, then the destination dumps pipelined. */
-  async dump(): Promise<IpvsTable> {
+  /**
+   * The kernel's table: one service dump, then one destination dump per service. With
+   * `destsOf`, only the services it picks have their destinations read; the others come back
+   * with none (a stop that deletes whole services need not read 10,000 destinations first).
+   */
+  async dump(destsOf: (service: ServiceId) => boolean = () => true): Promise<IpvsTable> {
     const [services = []] = await this.dumps([{ cmd: Cmd.GET_SERVICE, payload: Buffer.alloc(0), dump: true }]);
     const settings = services.map(decodeService);
-    const dests = await this.dumps(settings.map((s) => ({ ...encodeDestDump(s.id), dump: true })));
-    return settings.map((service, i): IpvsService => ({
+    const read = settings.filter((s) => destsOf(s.id));
+    const dests = await this.dumps(read.map((s) => ({ ...encodeDestDump(s.id), dump: true })));
+    const destsById = new Map(read.map((service, i) => [service, dests[i] ?? []]));
+    return settings.map((service): IpvsService => ({
       ...service,
-      dests: (dests[i] ?? []).map((payload) => decodeDest(payload, service.id.af)),
+      dests: (destsById.get(service) ?? []).map((payload) => decodeDest(payload, service.id.af)),
     }));
   }
 

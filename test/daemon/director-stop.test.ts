@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Director, type HealthPort } from '../../src/daemon/director.ts';
-import type { IpvsOp } from '../../src/ipvs/model.ts';
+import { serviceName, type IpvsOp } from '../../src/ipvs/model.ts';
 import { config, ModelKernel, WEB } from './fixtures.ts';
 
 // The host kernel has no IPVS: the director runs against the IPVS model of src/ipvs, behind a port
@@ -178,6 +178,17 @@ describe('director stop', () => {
     const outcome = await director.stop();
     expect(outcome).toEqual({ ok: false, left: ['TCP 10.0.0.1:80', 'TCP 10.0.0.2:443'] });
     expect(kernel.reconnects).toBe(1);
+  });
+
+  it('deletes each configured service in one request, without reading its real servers first', async () => {
+    const { director, kernel } = await started();
+    const read: string[] = [];
+    const dump = kernel.dump.bind(kernel);
+    kernel.dump = (destsOf = () => true) => dump((service) => destsOf(service) && read.push(serviceName(service)) > 0);
+    expect(await director.stop()).toEqual({ ok: true });
+    expect(kernel.sent.at(-1)?.map((op) => op.op)).toEqual(['del-service', 'del-service']);
+    expect(read).toEqual(['UDP 10.9.9.9:53', 'UDP 10.9.9.9:53']);
+    expect(kernel.rules()).toBe(FOREIGN);
   });
 
   it('with lvs_flush_onstop, flushes the whole table, foreign services too', async () => {

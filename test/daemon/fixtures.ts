@@ -2,7 +2,7 @@ import { parseConfigText, type KeepalivedConfig } from '../../src/config/index.t
 import type { IpvsPort } from '../../src/daemon/director.ts';
 import { applyOps } from '../../src/ipvs/apply-model.ts';
 import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
-import type { IpvsOp, IpvsTable } from '../../src/ipvs/model.ts';
+import type { IpvsOp, IpvsTable, ServiceId } from '../../src/ipvs/model.ts';
 
 // The host kernel has no IPVS, so these tests drive the director against the
 // IPVS model of src/ipvs (the same semantics the kernel tests check); the
@@ -13,8 +13,8 @@ export class ModelKernel implements IpvsPort {
   constructor(rules = '') {
     this.table = parseRules(rules);
   }
-  async dump(): Promise<IpvsTable> {
-    return this.table;
+  async dump(destsOf: (service: ServiceId) => boolean = () => true): Promise<IpvsTable> {
+    return this.table.map((service) => (destsOf(service.id) ? service : { ...service, dests: [] }));
   }
   async apply(ops: readonly IpvsOp[]) {
     this.sent.push([...ops]);
