@@ -172,7 +172,23 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
-  if (wantVrrp) vrrp = await startVrrpFor(config, log);
+  if (wantVrrp) {
+    try {
+      vrrp = await startVrrpFor(config, log);
+    } catch (error) {
+      // An interface that is missing or has no address: the speaker has undone what it started.
+      const reason = (error as Error).message;
+      if (!director) {
+        process.stderr.write(`lvsd: VRRP cannot start: ${reason}\n`);
+        control.close();
+        metrics?.close();
+        rmSync(options.socketPath, { force: true });
+        if (options.pidFile) rmSync(options.pidFile, { force: true });
+        return 1;
+      }
+      log.error(`VRRP not started, running the checkers and IPVS only (a reload tries again): ${reason}`);
+    }
+  }
 
   startComplete();
 

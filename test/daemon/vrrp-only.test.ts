@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,8 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     await inNs('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'lan0');
     await inNs('ip', 'link', 'set', 'lan0', 'up');
     await inNs('ip', 'link', 'set', 'lan1', 'up');
+    await inNs('ip', 'link', 'add', 'bare0', 'type', 'veth', 'peer', 'name', 'bare1');
+    await inNs('ip', 'link', 'set', 'bare0', 'up');
   });
   afterAll(async () => {
     await run('ip', ['netns', 'del', NS]).catch(() => undefined);
@@ -81,6 +83,14 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(status.stdout).toMatch(/VI_1\s+lan0\s+51\s+MASTER\s+150/);
     expect(await stop(daemon)).toBe(0);
     expect(await vipPresent()).toBe(false);
+  });
+
+  it('exits 1 with the reason, not a stack trace, when the interface has no IPv4 address', async () => {
+    const { daemon, socket, output } = await startLvsd(VRRP.replace('interface lan0', 'interface bare0'), ['-P']);
+    const code = await new Promise((resolve) => (daemon.exitCode !== null ? resolve(daemon.exitCode) : daemon.once('exit', resolve)));
+    expect(code, output()).toBe(1);
+    expect(output()).toBe('lvsd: VRRP cannot start: vrrp_instance VI_1: no IPv4 address on bare0\n');
+    expect(existsSync(socket)).toBe(false);
   });
 
   it('with virtual servers too, runs VRRP and reports that IPVS is missing', async () => {
