@@ -8,10 +8,11 @@
  *   node --import tsx bench/start.bench.ts --native  only the part on this machine
  *
  * Every real server has a TCP_CHECK against a listener the benchmark starts, so both daemons load
- * and start their checkers as a real director would. The VM runs this file with --in-vm.
+ * and start their checkers as a real director would; delay_loop 3600 lets both come to rest after
+ * their first round of checks, so that the stop is measured on a daemon at rest. The VM runs this file with --in-vm.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,9 @@ const LVSD = join(CHECKOUT, 'bin', 'lvsd');
 const LVSCTL = join(CHECKOUT, 'bin', 'lvsctl');
 const REAL_SERVER_PORT = 8080;
 const POLL_MS = 10;
+const QUIET_MS = 1000;
+/** clock ticks (1/100 s) per QUIET_MS */
+const QUIET_TICKS = 10;
 const FILL_TIMEOUT_MS = 150_000;
 const REPS = 3;
 
@@ -31,7 +35,7 @@ type Daemon = 'keepalived' | 'lvsd';
 interface Run {
   /** exec until every entry is in /proc/net/ip_vs */
   fullMs: number;
-  /** SIGTERM until the daemon's entries are gone (or it exited), and how many it left */
+  /** SIGTERM, once the daemon is at rest, until its entries are gone (or it exited), and how many it left */
   emptyMs: number;
   left: number;
 }
@@ -47,7 +51,7 @@ function config(services: number, destsPer: number): string {
       { length: destsPer },
       (_, d) => `  real_server 127.${1 + d}.${(s >> 8) & 255}.${s & 255} ${REAL_SERVER_PORT} {\n    TCP_CHECK {\n      connect_timeout 5\n    }\n  }\n`,
     ).join('');
-    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop 60\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
+    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop 3600\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
   });
   return `global_defs {\n  router_id lvsd_bench\n}\n${blocks.join('')}`;
 }
@@ -74,6 +78,47 @@ async function pollUntil(done: () => boolean, child: ChildProcess, what: string)
   }
 }
 
+/** CPU ticks of a process and its descendants (keepalived checks in a child process). */
+function treeCpuTicks(root: number): number {
+  const stats = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        // Fields after the command name, which may contain spaces: state ppid ... utime(14) stime(15).
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return [{ pid: Number(pid), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
+      } catch {
+        return [];
+      }
+    });
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const stat of stats) {
+      if (tree.has(stat.pid) || !tree.has(stat.ppid)) continue;
+      tree.add(stat.pid);
+      grew = true;
+    }
+  }
+  return stats.filter((stat) => tree.has(stat.pid)).reduce((sum, stat) => sum + stat.ticks, 0);
+}
+
+/**
+ * Waits until the daemon used under 10 % of a CPU over a second (its start, first checks included,
+ * is done; what remains is its timers).
+ */
+async function cpuQuiet(pid: number): Promise<void> {
+  const deadline = Date.now() + FILL_TIMEOUT_MS;
+  let last = treeCpuTicks(pid);
+  while (Date.now() < deadline) {
+    await sleep(QUIET_MS);
+    const now = treeCpuTicks(pid);
+    if (now - last <= QUIET_TICKS) return;
+    last = now;
+  }
+  throw new Error(`process ${pid} did not go quiet in ${FILL_TIMEOUT_MS / 1000} s`);
+}
+
 async function once(daemon: Daemon, conf: string, entries: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `start-${daemon}-`));
   const t0 = performance.now();
@@ -83,6 +128,8 @@ async function once(daemon: Daemon, conf: string, entries: number): Promise<Run>
     await pollUntil(() => procEntries() >= entries || child.exitCode !== null, child, `${daemon} filling the table`);
     if (child.exitCode !== null) throw new Error(`${daemon} exited (${child.exitCode}) before the table was full`);
     const fullMs = performance.now() - t0;
+    // An operator stops a director that is running, not one still starting its checkers.
+    await cpuQuiet(child.pid!).catch((error: Error) => Promise.reject(new Error(`${daemon}: ${error.message}`)));
     const t1 = performance.now();
     child.kill('SIGTERM');
     let gone = false;

@@ -264,7 +264,8 @@ export class Director {
       // Our picture of the kernel is no longer certain: read it again.
       this.kernel = await this.ipvs.dump();
     }
-    for (const op of ops) this.log.debug({ op: describeOp(op) }, 'ipvs');
+    // Described only when someone reads them: at start that is one line per entry of the table.
+    if (this.log.isLevelEnabled('debug')) for (const op of ops) this.log.debug({ op: describeOp(op) }, 'ipvs');
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

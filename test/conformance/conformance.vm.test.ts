@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
 import { normalizeTable } from '../../src/ipvs/model.ts';
 import { sharedVm } from '../kernel/vm.ts';
@@ -13,6 +13,8 @@ interface CaseOutcome {
   snapshots: Record<string, string>;
   exitCode?: number | null;
   events: string[];
+  /** exec until the daemon's first entry was in the table */
+  programmedMs?: number;
   log?: string;
   error?: string;
 }
@@ -39,11 +41,23 @@ async function runWith(daemon: 'keepalived' | 'lvsd', testCase: ConformanceCase)
 // Each case runs once with keepalived 2.2.7 and once with lvsd, in two network namespaces of the
 // same kernel VM at the same time; every snapshot of `ipvsadm -S -n` must be identical.
 describe.concurrent('lvsd leaves IPVS as keepalived does', () => {
+  const startTimes: Record<'keepalived' | 'lvsd', number[]> = { keepalived: [], lvsd: [] };
+  afterAll(() => {
+    // How late each daemon starts with the suite's load on the VM: the numbers behind the timing.
+    const summary = (times: number[]) => {
+      const sorted = [...times].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${sorted.at(-1)} ms`;
+    };
+    console.log(`exec to first IPVS entry under the suite's load: keepalived ${summary(startTimes.keepalived)}; lvsd ${summary(startTimes.lvsd)}`);
+  });
   const samples = sampleCases();
   if (samples.length === 0) it.skip('Debian keepalived samples: not installed (apt-get install keepalived)', () => {});
   for (const testCase of [...CASES, ...samples]) {
     it(testCase.name, async () => {
       const [keepalived, lvsd] = await Promise.all([runWith('keepalived', testCase), runWith('lvsd', testCase)]);
+      if (keepalived.programmedMs !== undefined) startTimes.keepalived.push(keepalived.programmedMs);
+      if (lvsd.programmedMs !== undefined) startTimes.lvsd.push(lvsd.programmedMs);
       expect(keepalived.error, `keepalived run failed: ${keepalived.error}`).toBeUndefined();
       expect(lvsd.error, `lvsd run failed: ${lvsd.error}\n${lvsd.log}`).toBeUndefined();
       expect(lvsd.events, lvsd.log).toEqual([]);

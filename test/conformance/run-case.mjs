@@ -156,7 +156,7 @@ async function waitFor(condition, maxMs) {
   const end = Date.now() + maxMs;
   while (Date.now() < end) {
     if (condition()) return true;
-    await sleep(250);
+    await sleep(100);
   }
   return false;
 }
@@ -182,11 +182,13 @@ async function main() {
   for (const command of spec.before ?? []) run(command);
   await Promise.all(spec.servers.filter((server) => !server.startStopped).map(startServer));
   const before = table();
+  const execAt = Date.now();
   const running = startDaemon();
   // The scenario's clock starts once the daemon has programmed its first entries, so that a
   // slow start (node under emulation) does not shift every later step.
   const started = await waitFor(() => table() !== before, 90_000);
   if (!started) events.push('the daemon programmed nothing within 90 s');
+  const programmedMs = Date.now() - execAt;
   for (const step of spec.steps) {
     if ('wait' in step) await sleep(step.wait);
     else if ('snapshot' in step) snapshots[step.snapshot] = await settle(step.quietMs ?? 1500, step.maxMs ?? 15_000);
@@ -201,7 +203,7 @@ async function main() {
   const exitCode = await stopDaemon(running);
   snapshots.stopped = snapshot();
   for (const name of [...servers.keys()]) await stopServer(name);
-  return { snapshots, exitCode, events, log: running.log.join('').slice(-20_000) };
+  return { snapshots, exitCode, events, programmedMs, log: running.log.join('').slice(-20_000) };
 }
 
 main()
