@@ -27,6 +27,18 @@ function runBundle(bundle, { writeCache = false } = {}) {
   if (writeCache) process.once('exit', () => writeFileSync(cacheFile, script.createCachedData()));
 }
 
+/** Runs command `name` (lvsd, lvsctl) from its bundle, or says that the checkout is not built yet. */
+function runCommand(name) {
+  const bundle = path.join(__dirname, '..', 'dist', 'cli', `${name}.cjs`);
+  try {
+    runBundle(bundle);
+  } catch (error) {
+    if (error?.code !== 'ENOENT' || error.path !== bundle) throw error;
+    process.stderr.write(`${name}: not built yet: run \`npm ci\` (or \`npm run build\`) in the lvsd checkout\n`);
+    process.exit(1);
+  }
+}
+
 // node bin/run-bundle.cjs --write-cache BUNDLE ARG...: the build's warm-up run.
 if (require.main === module && process.argv[2] === '--write-cache') {
   const bundle = path.resolve(process.argv[3]);
@@ -34,4 +46,4 @@ if (require.main === module && process.argv[2] === '--write-cache') {
   runBundle(bundle, { writeCache: true });
 }
 
-module.exports = { runBundle };
+module.exports = { runBundle, runCommand };
