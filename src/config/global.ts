@@ -1,7 +1,7 @@
 import type { Diagnostics } from './diagnostics.ts';
 import type { GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
-import { block, dispatch, flag, integer, ip, listWords, port, text, timerMs, unhandled, type Handlers, type Mutable } from './values.ts';
+import { block, dispatch, flag, integer, ip, listWords, oneOf, port, text, timerMs, unhandled, type Handlers, type Mutable } from './values.ts';
 
 /** keepalived global_defs keywords lvsd accepts but does not act on (kept in `unhandled`). */
 const ACCEPTED_UNHANDLED = [
@@ -72,6 +72,7 @@ export function defaultGlobals(hostname: string): GlobalDefs {
     defaultInterface: 'eth0',
     enableScriptSecurity: false,
     dynamicInterfaces: false,
+    probeClose: 'reset',
     vrrp: {
       mcastGroup4: '224.0.0.18',
       mcastGroup6: 'ff02::12',
@@ -156,6 +157,7 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     },
     dynamic_interfaces: (s) => { g.dynamicInterfaces = s.args[0]?.text !== 'allow_if_changes' ? flag(s, 0, d) ?? false : true; },
     checker_process_name: (s) => { g.checkerProcessName = text(s, 0, d); },
+    lvsd_probe_close: (s) => { g.probeClose = oneOf(s, 0, d, ['reset', 'fin'] as const) ?? g.probeClose; },
     vrrp_mcast_group4: (s) => {
       const address = ip(s, 0, d);
       if (address?.family === 'inet') vrrp.mcastGroup4 = address.text;

@@ -89,6 +89,11 @@ export interface GlobalDefs {
   readonly scriptUser?: { readonly user: string; readonly group?: string };
   readonly dynamicInterfaces: boolean;
   readonly checkerProcessName?: string;
+  /**
+   * lvsd only (`lvsd_probe_close fin|reset`): how TCP_CHECK and HTTP_GET connections end.
+   * Default reset (HAProxy's way, no TIME_WAIT); fin is keepalived's wire behaviour.
+   */
+  readonly probeClose: 'reset' | 'fin';
   readonly vrrp: VrrpGlobals;
   /** Keywords keepalived accepts in global_defs that lvsd does not act on, kept verbatim. */
   readonly unhandled: readonly UnhandledKeyword[];

@@ -59,10 +59,10 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
 function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {
   switch (checker.kind) {
     case 'TCP_CHECK':
-      return { kind: 'TCP_CHECK', options: target(checker.connection, warn) };
+      return { kind: 'TCP_CHECK', options: { ...target(checker.connection, warn), ...closeMode(config) } };
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { kind: checker.kind, options: httpOptions(checker, warn) };
+      return { kind: checker.kind, options: { ...httpOptions(checker, warn), ...closeMode(config) } };
     case 'PING_CHECK': {
       const { host, timeoutMs } = target(checker.connection, warn);
       return { kind: 'PING_CHECK', options: { host, timeoutMs } };
@@ -99,6 +99,10 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string)
       };
     }
   }
+}
+
+function closeMode(config: KeepalivedConfig): { closeWithFin?: true } {
+  return config.globalDefs.probeClose === 'fin' ? { closeWithFin: true } : {};
 }
 
 function target(c: CheckerConnection, warn: (m: string) => void): TcpProbeOptions {

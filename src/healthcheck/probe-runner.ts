@@ -1,4 +1,5 @@
 import type { ProbeResult } from './state.ts';
+import { loadProbeEngineAddon, ProbeEngine } from './probe-engine.ts';
 import { dnsProbe, type DnsProbeOptions } from './probes/dns.ts';
 import { fileProbe, initTrackedFile, type FileProbeOptions } from './probes/file.ts';
 import { httpProbe, type HttpProbeOptions } from './probes/http.ts';
@@ -31,15 +32,34 @@ export interface ProbeRunner {
   close(): Promise<void>;
 }
 
-/** Runs probes for real, sharing one raw ICMP socket. */
+export interface NetworkProbeRunnerOptions {
+  readonly onWarning?: (message: string) => void;
+  /** Run TCP_CHECK and HTTP_GET in JavaScript even where the native probe engine loads. */
+  readonly javascriptOnly?: boolean;
+}
+
+/**
+ * Runs probes for real: TCP_CHECK and HTTP_GET through the native probe engine (or in
+ * JavaScript where it cannot load), the rest in JavaScript, sharing one raw ICMP socket.
+ */
 export class NetworkProbeRunner implements ProbeRunner {
   private readonly pinger = new Pinger();
+  private engine: ProbeEngine | null | undefined;
+
+  constructor(private readonly options: NetworkProbeRunnerOptions = {}) {
+    if (options.javascriptOnly === true) this.engine = null;
+  }
 
   run(spec: ProbeSpec): Promise<ProbeResult> {
     switch (spec.kind) {
-      case 'TCP_CHECK':
-        return tcpProbe(spec.options);
-      case 'HTTP_GET':
+      case 'TCP_CHECK': {
+        const engine = this.nativeEngine();
+        return engine === null ? tcpProbe(spec.options) : engine.tcp(spec.options);
+      }
+      case 'HTTP_GET': {
+        const engine = this.nativeEngine();
+        return engine === null ? httpProbe(spec.options) : httpProbe(spec.options, engine.httpGet);
+      }
       case 'SSL_GET':
         return httpProbe(spec.options);
       case 'PING_CHECK':
@@ -67,5 +87,22 @@ export class NetworkProbeRunner implements ProbeRunner {
 
   async close(): Promise<void> {
     this.pinger.close();
+    this.engine?.close();
+    this.engine = null;
+  }
+
+  /** Loaded on first use, so a director without TCP or HTTP checks opens no epoll set. */
+  private nativeEngine(): ProbeEngine | null {
+    if (this.engine === undefined) {
+      try {
+        this.engine = new ProbeEngine(loadProbeEngineAddon());
+      } catch (error) {
+        this.engine = null;
+        this.options.onWarning?.(
+          `native probe engine not loaded (${(error as Error).message.split('\n')[0]}): TCP_CHECK and HTTP_GET run in JavaScript, at about twice the CPU per check`,
+        );
+      }
+    }
+    return this.engine;
   }
 }

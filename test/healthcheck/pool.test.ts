@@ -16,8 +16,10 @@ afterEach(async () => {
 
 const timing = { delayLoopMs: 100, retry: 1, delayBeforeRetryMs: 50, alpha: false };
 
+// keepalived's close (FIN): these listeners count the checks they accept, and a check that ends
+// with lvsd's default reset is never accepted.
 function tcpChecker(port: number, over: Partial<PoolCheckerSpec> = {}): PoolCheckerSpec {
-  return { id: 'TCP_CHECK#0', timing, warmupMs: 0, probe: { kind: 'TCP_CHECK', options: { host: '127.0.0.1', port, timeoutMs: 500 } }, ...over };
+  return { id: 'TCP_CHECK#0', timing, warmupMs: 0, probe: { kind: 'TCP_CHECK', options: { host: '127.0.0.1', port, timeoutMs: 500, closeWithFin: true } }, ...over };
 }
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -27,6 +27,13 @@ export interface HttpWireRequest {
   readonly keepBody: boolean;
   /** Compute the body's MD5 (for a digest). */
   readonly hashBody: boolean;
+  readonly tlsReuse?: TlsReuse;
+}
+
+/** What successive TLS checks of one checker share: its context, and the session to resume. */
+export interface TlsReuse {
+  readonly context: tls.SecureContext;
+  session: Buffer | undefined;
 }
 
 export type HttpWireResult =
@@ -53,9 +60,16 @@ export function httpWireGet(r: HttpWireRequest): Promise<HttpWireResult> {
           port: r.port,
           rejectUnauthorized: r.verifyCertificate,
           ...(r.sni === undefined ? {} : { servername: r.sni }),
+          ...(r.tlsReuse === undefined ? {} : { secureContext: r.tlsReuse.context, session: r.tlsReuse.session }),
           ...local,
         })
       : net.connect({ host: r.host, port: r.port, ...local });
+    if (r.tlsReuse !== undefined) {
+      const reuse = r.tlsReuse;
+      socket.on('session', (session: Buffer) => {
+        reuse.session = session;
+      });
+    }
     let settled = false;
     const finish = (result: HttpWireResult): void => {
       if (settled) return;

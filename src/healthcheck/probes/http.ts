@@ -1,5 +1,7 @@
 import type { ProbeResult } from '../state.ts';
-import { httpWireGet, type HttpProtocol } from './http-wire.ts';
+import type { SecureContext } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { httpWireGet, type HttpProtocol, type HttpWireResult, type TlsReuse } from './http-wire.ts';
 import { ProbeClock } from './result.ts';
 
 export interface StatusRange {
@@ -32,7 +34,12 @@ export interface HttpProbeOptions {
   readonly verifyCertificate: boolean;
   readonly httpProtocol: HttpProtocol;
   readonly urls: readonly HttpUrlExpectation[];
+  /** keepalived's close (FIN) instead of the default reset; see native/probe. */
+  readonly closeWithFin?: boolean;
 }
+
+/** Fetches one url of a checker: in JavaScript here, or through the native probe engine. */
+export type UrlFetcher = (url: HttpUrlExpectation, options: HttpProbeOptions) => Promise<HttpWireResult>;
 
 const DEFAULT_STATUS: readonly StatusRange[] = [{ from: 200, to: 299 }];
 
@@ -41,18 +48,31 @@ const DEFAULT_STATUS: readonly StatusRange[] = [{ from: 200, to: 299 }];
  * keepalived, must answer with an accepted status, the expected MD5 digest and
  * regex outcome.
  */
-export async function httpProbe(options: HttpProbeOptions): Promise<ProbeResult> {
+export async function httpProbe(options: HttpProbeOptions, fetch: UrlFetcher = fetchUrl): Promise<ProbeResult> {
   const clock = new ProbeClock();
   for (const url of options.urls) {
-    const failure = await checkUrl(url, options);
+    const failure = await checkUrl(url, options, fetch);
     if (failure !== null) return clock.fail(failure);
   }
   return clock.ok();
 }
 
-async function checkUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Promise<string | null> {
+/** One TLS context per checker, and its last session to resume. */
+const tlsReuse = new WeakMap<HttpProbeOptions, TlsReuse>();
+
+function tlsReuseOf(options: HttpProbeOptions): TlsReuse {
+  let reuse = tlsReuse.get(options);
+  if (reuse === undefined) {
+    const context: SecureContext = createSecureContext({});
+    reuse = { context, session: undefined };
+    tlsReuse.set(options, reuse);
+  }
+  return reuse;
+}
+
+function fetchUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Promise<HttpWireResult> {
   const virtualhost = url.virtualhost ?? options.virtualhost;
-  const response = await httpWireGet({
+  return httpWireGet({
     tls: options.tls,
     host: options.host,
     port: options.port,
@@ -65,7 +85,12 @@ async function checkUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Pro
     ...(options.bindTo === undefined ? {} : { bindTo: options.bindTo }),
     ...(virtualhost === undefined ? {} : { virtualhost }),
     ...(options.sni === undefined ? {} : { sni: options.sni }),
+    ...(options.tls ? { tlsReuse: tlsReuseOf(options) } : {}),
   });
+}
+
+async function checkUrl(url: HttpUrlExpectation, options: HttpProbeOptions, fetch: UrlFetcher): Promise<string | null> {
+  const response = await fetch(url, options);
   if (!response.ok) return `${url.path}: ${response.error}`;
   const statusOk = (url.statusCodes.length === 0 ? DEFAULT_STATUS : url.statusCodes).some(
     (r) => response.status >= r.from && response.status <= r.to,

@@ -8,6 +8,8 @@ export interface TcpProbeOptions {
   readonly bindTo?: string;
   readonly bindPort?: number;
   readonly timeoutMs: number;
+  /** keepalived's close (FIN) instead of the default reset; see native/probe. */
+  readonly closeWithFin?: boolean;
 }
 
 /** Starts a TCP connection from the configured source address and port, if any. */

@@ -1,0 +1,179 @@
+// TCP_CHECK and HTTP_GET through the native probe engine (native/probe): the sockets, their
+// deadlines and the HTTP response parsing live in C++, and JavaScript sees one batch of results
+// per event-loop turn. A JavaScript socket alone costs more than half of keepalived's whole check.
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import type { HttpProbeOptions, HttpUrlExpectation } from './probes/http.ts';
+import { requestText, type HttpWireResult } from './probes/http-wire.ts';
+import type { TcpProbeOptions } from './probes/tcp.ts';
+import type { ProbeResult } from './state.ts';
+
+interface NativeEngine {
+  target(host: string, port: number, bindTo: string | undefined, bindPort: number): Buffer;
+  /** 0 once started, else phase << 16 | errno. */
+  tcp(id: number, target: Buffer, timeoutMs: number, flags: number): number;
+  http(id: number, target: Buffer, timeoutMs: number, flags: number, request: Buffer): number;
+  close(): void;
+}
+
+export interface ParsedHttpResponse {
+  readonly code: number;
+  readonly status: number;
+  readonly md5: Buffer | null;
+  readonly body: Buffer | null;
+}
+
+export interface ProbeEngineAddon {
+  readonly Engine: new (onBatch: (records: ArrayBuffer, bodies: unknown[]) => void) => NativeEngine;
+  /** The engine's response reader on these chunks followed by the end of the stream (for fuzzing). */
+  parseHttpResponse(chunks: readonly Buffer[], flags: number): ParsedHttpResponse;
+}
+
+export const HASH_BODY = 1;
+export const KEEP_BODY = 2;
+const CLOSE_WITH_FIN = 4;
+
+/** Result codes below zero; above zero a code is an errno. */
+export const TIMEOUT = -1;
+export const NOT_HTTP = -2;
+export const HEADER_TOO_LARGE = -3;
+export const CLOSED_BEFORE_HEADER = -4;
+
+const PHASES = ['', 'socket', 'bind', 'connect', 'write', 'read'] as const;
+/** Record layout of engine.cc: id, code, status, phase (int32), elapsedMs (float64), md5 (16 bytes). */
+const RECORD_BYTES = 40;
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]));
+
+// Same relative path from src/healthcheck and from the dist/cli bundles.
+const ADDON_PATH = '../../native/probe/build/Release/probe_engine.node';
+
+export function loadProbeEngineAddon(): ProbeEngineAddon {
+  return createRequire(import.meta.url)(ADDON_PATH) as ProbeEngineAddon;
+}
+
+type Waiter = (code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null) => void;
+
+export class ProbeEngine {
+  private readonly engine: NativeEngine;
+  private readonly waiting = new Map<number, Waiter>();
+  private readonly targets = new WeakMap<object, Buffer>();
+  private readonly requests = new WeakMap<HttpUrlExpectation, Buffer>();
+  private nextId = 0;
+
+  constructor(addon: ProbeEngineAddon) {
+    this.engine = new addon.Engine((records, bodies) => this.onBatch(records, bodies));
+  }
+
+  /** TCP_CHECK: up once the handshake completes within the timeout. */
+  tcp(options: TcpProbeOptions): Promise<ProbeResult> {
+    return new Promise((resolve) => {
+      const id = this.newId();
+      const flags = options.closeWithFin === true ? CLOSE_WITH_FIN : 0;
+      const started = this.engine.tcp(id, this.targetOf(options, options), timeoutOf(options.timeoutMs), flags);
+      const waiter: Waiter = (code, _status, phase, elapsedMs) => {
+        resolve(code === 0 ? { ok: true, latencyMs: elapsedMs } : { ok: false, latencyMs: elapsedMs, reason: failure(code, phase, options, 'connect timeout') });
+      };
+      this.started(id, started, waiter);
+    });
+  }
+
+  /** One HTTP_GET url on a fresh connection, read like keepalived and genhash read it. */
+  readonly httpGet = (url: HttpUrlExpectation, options: HttpProbeOptions): Promise<HttpWireResult> => {
+    return new Promise((resolve) => {
+      const target = this.targetOf(options, options);
+      const request = this.requestOf(url, options);
+      const keepBody = url.regex !== undefined;
+      const hashBody = url.digest !== undefined;
+      const flags = (hashBody ? HASH_BODY : 0) | (keepBody ? KEEP_BODY : 0) | (options.closeWithFin === true ? CLOSE_WITH_FIN : 0);
+      const id = this.newId();
+      const started = this.engine.http(id, target, timeoutOf(options.timeoutMs), flags, request);
+      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body) => {
+        resolve(
+          code === 0
+            ? { ok: true, status, md5: hashBody ? md5Hex() : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
+            : { ok: false, error: failure(code, phase, options, 'timeout') },
+        );
+      };
+      this.started(id, started, waiter);
+    });
+  };
+
+  close(): void {
+    this.engine.close();
+    const stranded = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null);
+  }
+
+  private newId(): number {
+    return (this.nextId = (this.nextId + 1) >>> 0);
+  }
+
+  /** `started`: what engine.tcp() or engine.http() returned. */
+  private started(id: number, started: number, waiter: Waiter): void {
+    if (started === 0) this.waiting.set(id, waiter);
+    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null);
+  }
+
+  private targetOf(key: object, o: Pick<TcpProbeOptions, 'host' | 'port' | 'bindTo'> & { readonly bindPort?: number }): Buffer {
+    let target = this.targets.get(key);
+    if (target === undefined) {
+      target = this.engine.target(o.host, o.port, o.bindTo, o.bindPort ?? 0);
+      this.targets.set(key, target);
+    }
+    return target;
+  }
+
+  private requestOf(url: HttpUrlExpectation, options: HttpProbeOptions): Buffer {
+    let request = this.requests.get(url);
+    if (request === undefined) {
+      const virtualhost = url.virtualhost ?? options.virtualhost;
+      request = Buffer.from(
+        requestText({ host: options.host, port: options.port, path: url.path, protocol: options.httpProtocol, ...(virtualhost === undefined ? {} : { virtualhost }) }),
+        'latin1',
+      );
+      this.requests.set(url, request);
+    }
+    return request;
+  }
+
+  private onBatch(records: ArrayBuffer, bodies: unknown[]): void {
+    const ints = new Int32Array(records);
+    const floats = new Float64Array(records);
+    const bytes = Buffer.from(records);
+    const bodyOf = bodies.length === 0 ? undefined : new Map<number, Buffer>();
+    for (let i = 0; i < bodies.length; i += 2) bodyOf!.set(bodies[i] as number, bodies[i + 1] as Buffer);
+    const count = records.byteLength / RECORD_BYTES;
+    for (let i = 0; i < count; i++) {
+      const id = ints[i * 10]! >>> 0;
+      const waiter = this.waiting.get(id);
+      if (waiter === undefined) continue;
+      this.waiting.delete(id);
+      const md5At = i * RECORD_BYTES + 24;
+      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, () => bytes.toString('hex', md5At, md5At + 16), bodyOf?.get(id) ?? null);
+    }
+  }
+}
+
+/** Whole milliseconds, within what the engine takes. */
+function timeoutOf(ms: number): number {
+  return Math.min(0xffffffff, Math.max(0, Math.ceil(ms)));
+}
+
+function failure(code: number, phase: number, o: TcpProbeOptions | HttpProbeOptions, timeoutText: string): string {
+  switch (code) {
+    case TIMEOUT:
+      return `${timeoutText} after ${o.timeoutMs} ms`;
+    case NOT_HTTP:
+      return 'not an HTTP response';
+    case HEADER_TOO_LARGE:
+      return 'response header too large';
+    case CLOSED_BEFORE_HEADER:
+      return 'connection closed before the response header';
+  }
+  const name = ERRNO_NAMES.get(code) ?? `errno ${code}`;
+  const step = PHASES[phase] ?? 'probe';
+  const peer = step === 'bind' ? (o.bindTo ?? '') : `${o.host}:${o.port}`;
+  return `${name}: ${step} ${name}${peer === '' ? '' : ` ${peer}`}`;
+}
