@@ -1,4 +1,4 @@
-import { applyProbeResult, initialHealth, type CheckerTiming, type Failing, type RealServerHealth } from './state.ts';
+import { applyProbeResult, initialHealth, type CheckerTiming, type Failing, type ProbeResult, type RealServerHealth } from './state.ts';
 import { FileWatches } from './file-watch.ts';
 import { NetworkProbeRunner, type ProbeRunner, type ProbeSpec } from './probe-runner.ts';
 import { TimerQueue } from './timer-queue.ts';
@@ -105,6 +105,12 @@ interface Due extends Scheduled {
   readonly dueMs: number;
 }
 
+/**
+ * Checks due this soon after the timer fires start with it: one wake-up of the director then
+ * starts many checks (and their answers come back together), instead of one wake-up each.
+ */
+const START_TOGETHER_MS = 20;
+
 /** Lag histogram: 1 ms buckets below 1 s, then 100 ms buckets up to 60 s; the last one takes the rest. */
 const FINE_LAG_MS = 1000;
 const COARSE_LAG_STEP_MS = 100;
@@ -149,7 +155,7 @@ export class CheckerPool {
     private readonly options: CheckerPoolOptions,
   ) {
     this.specs = specs;
-    this.runner = options.runner ?? new NetworkProbeRunner();
+    this.runner = options.runner ?? new NetworkProbeRunner({ onWarning: (message) => this.warn(message) });
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.random = options.random ?? Math.random;
     this.maxConcurrent = options.maxConcurrent ?? 1024;
@@ -335,9 +341,9 @@ export class CheckerPool {
   private onTimer(): void {
     this.timer = null;
     this.armedForMs = Number.POSITIVE_INFINITY;
-    const nowMs = this.now();
-    for (let due = this.queue.popDue(nowMs); due !== undefined; due = this.queue.popDue(nowMs)) {
-      if (this.isCurrent(due.item)) this.waitingQueue.push({ ...due.item, dueMs: due.dueMs });
+    const untilMs = this.now() + START_TOGETHER_MS;
+    for (let due = this.queue.popDue(untilMs); due !== undefined; due = this.queue.popDue(untilMs)) {
+      if (this.isCurrent(due.item)) this.waitingQueue.push({ unit: due.item.unit, checker: due.item.checker, token: due.item.token, dueMs: due.dueMs });
     }
     this.startWaiting();
     this.arm();
@@ -364,25 +370,27 @@ export class CheckerPool {
     this.checksStarted++;
     due.unit.probing[due.checker] = true;
     const spec = due.unit.checkers[due.checker]!;
-    this.runner
-      .run(spec.probe)
-      .catch((error: unknown) => ({ ok: false as const, latencyMs: this.now() - startMs, reason: `probe crashed: ${String(error)}` }))
-      .then((result) => {
-        this.inFlight--;
-        this.checksCompleted++;
-        const unit = due.unit;
-        unit.probing[due.checker] = false;
-        if (this.running && !unit.removed) {
-          const nowMs = this.now();
-          const t = applyProbeResult(unit.health, spec.id, result, nowMs);
-          unit.health = t.health;
-          if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
-          const again = unit.recheck[due.checker]!;
-          unit.recheck[due.checker] = false;
-          this.schedule(unit, due.checker, again ? nowMs : nowMs + t.nextCheckInMs);
-        }
-        this.startWaiting();
-      });
+    this.runner.run(spec.probe).then(
+      (result) => this.onProbeResult(due, spec, result),
+      (error: unknown) => this.onProbeResult(due, spec, { ok: false, latencyMs: this.now() - startMs, reason: `probe crashed: ${String(error)}` }),
+    );
+  }
+
+  private onProbeResult(due: Due, spec: PoolCheckerSpec, result: ProbeResult): void {
+    this.inFlight--;
+    this.checksCompleted++;
+    const unit = due.unit;
+    unit.probing[due.checker] = false;
+    if (this.running && !unit.removed) {
+      const nowMs = this.now();
+      const t = applyProbeResult(unit.health, spec.id, result, nowMs);
+      unit.health = t.health;
+      if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
+      const again = unit.recheck[due.checker]!;
+      unit.recheck[due.checker] = false;
+      this.schedule(unit, due.checker, again ? nowMs : nowMs + t.nextCheckInMs);
+    }
+    this.startWaiting();
   }
 }
 
