@@ -4,12 +4,15 @@
 //   node --import tsx bench/checkers.bench.ts            2,000 real servers, 20 s per side
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
 //   options: --rs N  --seconds S  --only lvsd|keepalived  --concurrency N (lvsd's probes in flight)
+//            --kind mixed|tcp|http  --javascript (lvsd without its native probe engine)
 //            --profile DIR (CPU profile of lvsd's pool)
 //
-// Half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
+// By default half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
 // The two sides run one after the other in the same run (running both at once
-// would only measure how they share two cores). Checks per second are counted
-// at the listeners, CPU and peak RSS from /proc for lvsd's pool process and
+// would only measure how they share two cores). Checks per second are the
+// connects this host's network namespace makes (ActiveOpens in /proc/net/snmp:
+// lvsd's TCP checks end before the listener could accept them), HTTP checks are
+// also counted at the listeners; CPU and peak RSS from /proc for lvsd's pool process and
 // keepalived's checker child, split into user and kernel time: both sides make
 // the same connect/write/close system calls, so the user part is where they
 // differ. This host has no IPVS, so keepalived runs with the LD_PRELOAD shim
@@ -25,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfigFile } from '../src/config/index.ts';
 import { checkSpecsFromConfig } from '../src/healthcheck/from-config.ts';
 import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
+import { NetworkProbeRunner } from '../src/healthcheck/probe-runner.ts';
 import { buildNoIpvsShim, startKeepalivedChecker } from '../test/healthcheck/keepalived.ts';
 import { createNetns, ip, type TestNetns } from '../test/healthcheck/netns.ts';
 
@@ -39,7 +43,8 @@ interface Sample {
   readonly cpuSeconds: number;
   readonly systemSeconds: number;
   readonly peakRssMb: number;
-  readonly tcp: number;
+  /** Connects made by this network namespace: one per TCP or HTTP check. */
+  readonly opens: number;
   readonly http: number;
   readonly atMs: number;
 }
@@ -59,7 +64,7 @@ interface SideResult {
 
 // ------------------------------------------------------------------ worker: lvsd's pool
 
-async function worker(configFile: string, maxConcurrent: number | undefined): Promise<void> {
+async function worker(configFile: string, maxConcurrent: number | undefined, javascriptOnly: boolean): Promise<void> {
   const parsed = parseConfigFile(configFile);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   const { specs, warnings } = checkSpecsFromConfig(parsed.config, {
@@ -68,7 +73,12 @@ async function worker(configFile: string, maxConcurrent: number | undefined): Pr
   });
   if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
   let down = 0;
-  const pool = new CheckerPool(specs, { onVerdict: (v) => { if (!v.up) down++; }, ...(maxConcurrent ? { maxConcurrent } : {}) });
+  const pool = new CheckerPool(specs, {
+    onVerdict: (v) => { if (!v.up) down++; },
+    onWarning: (message) => process.stderr.write(`${message}\n`),
+    ...(javascriptOnly ? { runner: new NetworkProbeRunner({ javascriptOnly }) } : {}),
+    ...(maxConcurrent ? { maxConcurrent } : {}),
+  });
   await pool.start();
   const reply = (stats: PoolStats): void => {
     const latencies = pool
@@ -142,15 +152,17 @@ class LineChannel {
 
 // ------------------------------------------------------------------ configuration
 
-function keepalivedConf(realServers: number): string {
+type Kind = 'mixed' | 'tcp' | 'http';
+
+function keepalivedConf(realServers: number, kind: Kind): string {
   const perVs = 100;
   const blocks: string[] = ['global_defs {\n  router_id hcbench\n}\n'];
   for (let first = 0; first < realServers; first += perVs) {
     const vs = first / perVs;
     blocks.push(`virtual_server 198.18.${vs >> 8}.${vs & 255} 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`);
     for (let i = first; i < Math.min(realServers, first + perVs); i++) {
-      const http = i % 2 === 1;
-      const n = Math.floor(i / 2);
+      const http = kind === 'mixed' ? i % 2 === 1 : kind === 'http';
+      const n = kind === 'mixed' ? Math.floor(i / 2) : i;
       const address = `10.${SUBNET}.1.${1 + (n % ADDRESSES)}`;
       const port = (http ? HTTP_BASE_PORT : TCP_BASE_PORT) + Math.floor(n / ADDRESSES);
       const check = http
@@ -175,16 +187,23 @@ async function processSample(pid: number): Promise<{ cpuSeconds: number; systemS
   return { cpuSeconds: (userTicks + systemTicks) / 100, systemSeconds: systemTicks / 100, peakRssMb: hwmKb / 1024 };
 }
 
+async function activeOpens(): Promise<number> {
+  const snmp = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((line) => line.startsWith('Tcp:'));
+  const names = snmp[0]!.split(/\s+/);
+  return Number(snmp[1]!.split(/\s+/)[names.indexOf('ActiveOpens')]);
+}
+
 async function sample(pid: number, listener: LineChannel): Promise<Sample> {
   const counts = JSON.parse(await listener.ask('count')) as { tcp: number; http: number };
-  return { ...(await processSample(pid)), ...counts, atMs: performance.now() };
+  return { ...(await processSample(pid)), opens: await activeOpens(), http: counts.http, atMs: performance.now() };
 }
 
 function summarize(name: string, start: Sample, end: Sample, notes: string[], lag?: PoolStats['lagMs']): SideResult {
   const seconds = (end.atMs - start.atMs) / 1000;
-  const checks = end.tcp - start.tcp + (end.http - start.http);
+  const checks = end.opens - start.opens;
+  const http = end.http - start.http;
   const cpu = end.cpuSeconds - start.cpuSeconds;
-  notes.push(`TCP ${((end.tcp - start.tcp) / seconds).toFixed(0)}/s, HTTP ${((end.http - start.http) / seconds).toFixed(0)}/s`);
+  notes.push(`TCP ${((checks - http) / seconds).toFixed(0)}/s, HTTP ${(http / seconds).toFixed(0)}/s (HTTP counted at the listeners)`);
   return {
     name,
     checksPerSecond: checks / seconds,
@@ -204,7 +223,8 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
   const profileDir = flag('--profile');
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const concurrency = flag('--concurrency');
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile, ...(concurrency ? ['--concurrency', concurrency] : [])], {
+  const javascript = process.argv.includes('--javascript') ? ['--javascript'] : [];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile, ...javascript, ...(concurrency ? ['--concurrency', concurrency] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const channel = new LineChannel(child);
@@ -218,7 +238,7 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
     await new Promise((resolve) => child.once('exit', resolve));
     const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`, 'RSS includes the tsx loader'];
-    return summarize('lvsd', start, end, notes, stats.lagMs);
+    return summarize(javascript.length > 0 ? 'lvsd (JS)' : 'lvsd', start, end, notes, stats.lagMs);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -254,6 +274,8 @@ async function main(): Promise<void> {
   const realServers = Number(flag('--rs') ?? (full ? 10_000 : 2_000));
   const seconds = Number(flag('--seconds') ?? (full ? 60 : 20));
   const only = flag('--only');
+  const kind = (flag('--kind') ?? 'mixed') as Kind;
+  if (!['mixed', 'tcp', 'http'].includes(kind)) throw new Error('--kind must be mixed, tcp or http');
   if (!(realServers > 0 && realServers <= 20_000 && seconds > 0 && seconds <= 120)) {
     throw new Error('--rs must be 1..20000 and --seconds 1..120');
   }
@@ -271,7 +293,7 @@ async function main(): Promise<void> {
     ns = await createNetns('bench', SUBNET);
     await ip('-n', ns.name, 'route', 'add', 'local', `10.${SUBNET}.1.0/24`, 'dev', 'lo');
     await ip('route', 'add', `10.${SUBNET}.1.0/24`, 'via', ns.nsAddress);
-    const portsPerKind = Math.ceil(realServers / 2 / ADDRESSES);
+    const portsPerKind = Math.ceil(realServers / ADDRESSES);
     listenerProcess = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', LISTENER, String(TCP_BASE_PORT), String(portsPerKind), String(HTTP_BASE_PORT), String(portsPerKind)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -279,8 +301,9 @@ async function main(): Promise<void> {
     if ((await listener.next()) !== 'ready') throw new Error('listeners did not start');
 
     const configFile = join(dir, 'keepalived.conf');
-    await writeFile(configFile, keepalivedConf(realServers));
-    console.log(`bench/checkers: ${realServers} real servers (half TCP_CHECK, half HTTP_GET), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
+    await writeFile(configFile, keepalivedConf(realServers, kind));
+    const checks = { mixed: 'half TCP_CHECK, half HTTP_GET', tcp: 'TCP_CHECK', http: 'HTTP_GET' }[kind];
+    console.log(`bench/checkers: ${realServers} real servers (${checks}), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
     console.log(`load average before the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
 
     const results: SideResult[] = [];
@@ -292,13 +315,13 @@ async function main(): Promise<void> {
         console.log(`keepalived: could not run: ${(error as Error).message.split('\n').slice(0, 3).join(' | ')}`);
       }
     }
-    report(results, realServers);
+    report(results, realServers, kind);
   } finally {
     await cleanup();
   }
 }
 
-function report(results: SideResult[], realServers: number): void {
+function report(results: SideResult[], realServers: number, kind: Kind): void {
   const fmt = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
   console.log('');
   console.log('side        checks/s  (target)  CPU s/1000 checks (kernel)  CPU cores  peak RSS MB  lag p50/p99 ms');
@@ -308,11 +331,11 @@ function report(results: SideResult[], realServers: number): void {
     );
     console.log(`           ${r.notes.join('; ')}`);
   }
-  const lvsd = results.find((r) => r.name === 'lvsd');
+  const lvsd = results.find((r) => r.name.startsWith('lvsd'));
   const keepalived = results.find((r) => r.name === 'keepalived');
   if (lvsd && keepalived) {
     console.log('');
-    console.log(`ratio lvsd/keepalived: CPU per check ${fmt(lvsd.cpuSecondsPer1000 / keepalived.cpuSecondsPer1000, 2)} (goal <= 0.5), ` +
+    console.log(`ratio lvsd/keepalived: CPU per check ${fmt(lvsd.cpuSecondsPer1000 / keepalived.cpuSecondsPer1000, 2)} (goal <= ${{ tcp: '0.5', http: '1.0', mixed: '0.75' }[kind]}), ` +
       `checks/s ${fmt(lvsd.checksPerSecond / keepalived.checksPerSecond, 2)}, peak RSS ${fmt(lvsd.peakRssMb / keepalived.peakRssMb, 2)}`);
   }
   if (lvsd) {
@@ -322,7 +345,7 @@ function report(results: SideResult[], realServers: number): void {
 
 if (process.argv.includes('--worker')) {
   const concurrency = flag('--concurrency');
-  await worker(process.argv[process.argv.indexOf('--worker') + 1]!, concurrency === undefined ? undefined : Number(concurrency));
+  await worker(process.argv[process.argv.indexOf('--worker') + 1]!, concurrency === undefined ? undefined : Number(concurrency), process.argv.includes('--javascript'));
 } else {
   await main();
 }
