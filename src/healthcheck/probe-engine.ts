@@ -68,9 +68,11 @@ export class ProbeEngine {
   /** TCP_CHECK: up once the handshake completes within the timeout. */
   tcp(options: TcpProbeOptions): Promise<ProbeResult> {
     return new Promise((resolve) => {
+      const target = this.targetOf(options, options);
+      if (typeof target === 'string') return resolve({ ok: false, latencyMs: 0, reason: target });
       const id = this.newId();
       const flags = options.closeWithFin === true ? CLOSE_WITH_FIN : 0;
-      const started = this.engine.tcp(id, this.targetOf(options, options), timeoutOf(options.timeoutMs), flags);
+      const started = this.engine.tcp(id, target, timeoutOf(options.timeoutMs), flags);
       const waiter: Waiter = (code, _status, phase, elapsedMs) => {
         resolve(code === 0 ? { ok: true, latencyMs: elapsedMs } : { ok: false, latencyMs: elapsedMs, reason: failure(code, phase, options, 'connect timeout') });
       };
@@ -82,6 +84,7 @@ export class ProbeEngine {
   readonly httpGet = (url: HttpUrlExpectation, options: HttpProbeOptions): Promise<HttpWireResult> => {
     return new Promise((resolve) => {
       const target = this.targetOf(options, options);
+      if (typeof target === 'string') return resolve({ ok: false, error: target });
       const request = this.requestOf(url, options);
       const keepBody = url.regex !== undefined;
       const hashBody = url.digest !== undefined;
@@ -116,10 +119,15 @@ export class ProbeEngine {
     else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null);
   }
 
-  private targetOf(key: object, o: Pick<TcpProbeOptions, 'host' | 'port' | 'bindTo'> & { readonly bindPort?: number }): Buffer {
+  /** The encoded target, or why there can be none (an address the engine cannot use). */
+  private targetOf(key: object, o: Pick<TcpProbeOptions, 'host' | 'port' | 'bindTo'> & { readonly bindPort?: number }): Buffer | string {
     let target = this.targets.get(key);
     if (target === undefined) {
-      target = this.engine.target(o.host, o.port, o.bindTo, o.bindPort ?? 0);
+      try {
+        target = this.engine.target(o.host, o.port, o.bindTo, o.bindPort ?? 0);
+      } catch (error) {
+        return (error as Error).message;
+      }
       this.targets.set(key, target);
     }
     return target;
