@@ -112,4 +112,17 @@ describe('checkSpecsFromConfig', () => {
       expect.stringMatching(/^\/k\.conf:\d+: .* SMTP_CHECK#0: bind_if eth9 is not supported$/),
     ]);
   });
+
+  it('closes TCP_CHECK and HTTP_GET with a reset unless global_defs says lvsd_probe_close fin', () => {
+    const closeOf = (text: string) => {
+      const r = parseConfigText(text, '/k.conf', () => '', () => [], { hostname: 'd1' });
+      if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+      const probes = checkSpecsFromConfig(r.config, naming).specs.flatMap((s) => s.checkers.map((c) => c.probe));
+      return probes.filter((p) => p.kind === 'TCP_CHECK' || p.kind === 'SSL_GET').map((p) => (p.options as { closeWithFin?: boolean }).closeWithFin ?? false);
+    };
+    expect(closeOf(CONF)).toEqual([false, false]);
+    expect(closeOf(CONF.replace('smtp_helo_name director.test', 'smtp_helo_name director.test\n lvsd_probe_close fin'))).toEqual([true, true]);
+    const bad = parseConfigText(CONF.replace('smtp_helo_name director.test', 'smtp_helo_name director.test\n lvsd_probe_close softly'), '/k.conf', () => '', () => [], { hostname: 'd1' });
+    expect(bad.ok).toBe(false);
+  });
 });
