@@ -12,13 +12,14 @@
  * their first round of checks, so that the stop is measured on a daemon at rest. The VM runs this file with --in-vm.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelVm, VM_EXCHANGE_ENV } from '../test/kernel/vm.ts';
+import { procEntries, treeCpuTicks } from './proc.ts';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 const LVSD = join(CHECKOUT, 'bin', 'lvsd');
@@ -56,12 +57,6 @@ function config(services: number, destsPer: number): string {
   return `global_defs {\n  router_id lvsd_bench\n}\n${blocks.join('')}`;
 }
 
-/** Services and destinations in this namespace's IPVS table. */
-function procEntries(): number {
-  const lines = readFileSync('/proc/net/ip_vs', 'utf8').split('\n');
-  return lines.filter((line) => line.startsWith('TCP') || (line.startsWith('  ->') && !line.includes('RemoteAddress'))).length;
-}
-
 function start(daemon: Daemon, conf: string, dir: string): ChildProcess {
   const argv =
     daemon === 'keepalived'
@@ -76,31 +71,6 @@ async function pollUntil(done: () => boolean, child: ChildProcess, what: string)
     if (Date.now() > deadline) throw new Error(`${what}: timed out`);
     await sleep(POLL_MS);
   }
-}
-
-/** CPU ticks of a process and its descendants (keepalived checks in a child process). */
-function treeCpuTicks(root: number): number {
-  const stats = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .flatMap((pid) => {
-      try {
-        // Fields after the command name, which may contain spaces: state ppid ... utime(14) stime(15).
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return [{ pid: Number(pid), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
-      } catch {
-        return [];
-      }
-    });
-  const tree = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const stat of stats) {
-      if (tree.has(stat.pid) || !tree.has(stat.ppid)) continue;
-      tree.add(stat.pid);
-      grew = true;
-    }
-  }
-  return stats.filter((stat) => tree.has(stat.pid)).reduce((sum, stat) => sum + stat.ticks, 0);
 }
 
 /**
