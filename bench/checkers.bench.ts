@@ -31,6 +31,7 @@ import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
 import { NetworkProbeRunner } from '../src/healthcheck/probe-runner.ts';
 import { buildNoIpvsShim, startKeepalivedChecker } from '../test/healthcheck/keepalived.ts';
 import { createNetns, ip, type TestNetns } from '../test/healthcheck/netns.ts';
+import { activeOpens } from './proc.ts';
 
 const SUBNET = 233;
 /** Real servers live on 10.233.1.1-100 (routed into the namespace), many ports each. */
@@ -187,15 +188,9 @@ async function processSample(pid: number): Promise<{ cpuSeconds: number; systemS
   return { cpuSeconds: (userTicks + systemTicks) / 100, systemSeconds: systemTicks / 100, peakRssMb: hwmKb / 1024 };
 }
 
-async function activeOpens(): Promise<number> {
-  const snmp = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((line) => line.startsWith('Tcp:'));
-  const names = snmp[0]!.split(/\s+/);
-  return Number(snmp[1]!.split(/\s+/)[names.indexOf('ActiveOpens')]);
-}
-
 async function sample(pid: number, listener: LineChannel): Promise<Sample> {
   const counts = JSON.parse(await listener.ask('count')) as { tcp: number; http: number };
-  return { ...(await processSample(pid)), opens: await activeOpens(), http: counts.http, atMs: performance.now() };
+  return { ...(await processSample(pid)), opens: activeOpens(), http: counts.http, atMs: performance.now() };
 }
 
 function summarize(name: string, start: Sample, end: Sample, notes: string[], lag?: PoolStats['lagMs']): SideResult {

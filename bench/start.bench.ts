@@ -20,11 +20,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelVm, VM_EXCHANGE_ENV } from '../test/kernel/vm.ts';
 import { procEntries, treeCpuTicks } from './proc.ts';
+import { REAL_SERVER_PORT, startDaemon, tcpCheckConfig, type Daemon } from './vm-daemons.ts';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 const LVSD = join(CHECKOUT, 'bin', 'lvsd');
 const LVSCTL = join(CHECKOUT, 'bin', 'lvsctl');
-const REAL_SERVER_PORT = 8080;
 const POLL_MS = 10;
 const QUIET_MS = 1000;
 /** clock ticks (1/100 s) per QUIET_MS */
@@ -32,7 +32,6 @@ const QUIET_TICKS = 10;
 const FILL_TIMEOUT_MS = 150_000;
 const REPS = 3;
 
-type Daemon = 'keepalived' | 'lvsd';
 interface Run {
   /** exec until every entry is in /proc/net/ip_vs */
   fullMs: number;
@@ -44,25 +43,6 @@ interface SizeResult {
   services: number;
   destsPer: number;
   runs: Record<Daemon, Run[]>;
-}
-
-function config(services: number, destsPer: number): string {
-  const blocks = Array.from({ length: services }, (_, s) => {
-    const reals = Array.from(
-      { length: destsPer },
-      (_, d) => `  real_server 127.${1 + d}.${(s >> 8) & 255}.${s & 255} ${REAL_SERVER_PORT} {\n    TCP_CHECK {\n      connect_timeout 5\n    }\n  }\n`,
-    ).join('');
-    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop 3600\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
-  });
-  return `global_defs {\n  router_id lvsd_bench\n}\n${blocks.join('')}`;
-}
-
-function start(daemon: Daemon, conf: string, dir: string): ChildProcess {
-  const argv =
-    daemon === 'keepalived'
-      ? ['/usr/sbin/keepalived', '--dont-fork', '--check', '--log-console', '-f', conf, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid'), '-r', join(dir, 'v.pid')]
-      : [process.execPath, LVSD, '--check', '-f', conf, '--socket', join(dir, 'lvsd.sock')];
-  return spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
 }
 
 async function pollUntil(done: () => boolean, child: ChildProcess, what: string): Promise<void> {
@@ -92,7 +72,7 @@ async function cpuQuiet(pid: number): Promise<void> {
 async function once(daemon: Daemon, conf: string, entries: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `start-${daemon}-`));
   const t0 = performance.now();
-  const child = start(daemon, conf, dir);
+  const child = startDaemon(daemon, conf, dir);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await pollUntil(() => procEntries() >= entries || child.exitCode !== null, child, `${daemon} filling the table`);
@@ -122,7 +102,7 @@ async function inVm(sizes: ReadonlyArray<readonly [number, number]>): Promise<Si
   const results: SizeResult[] = [];
   for (const [services, destsPer] of sizes) {
     const conf = join(mkdtempSync(join(tmpdir(), 'start-conf-')), 'keepalived.conf');
-    writeFileSync(conf, config(services, destsPer));
+    writeFileSync(conf, tcpCheckConfig(services, destsPer, 3600));
     const runs: Record<Daemon, Run[]> = { keepalived: [], lvsd: [] };
     // Alternating, so that neither daemon gets the warmer page cache.
     for (let rep = 0; rep < REPS; rep++) {
@@ -176,7 +156,7 @@ async function native(sizes: ReadonlyArray<readonly [number, number]>): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'start-native-'));
   for (const [services, destsPer] of sizes) {
     const conf = join(dir, `${services}x${destsPer}.conf`);
-    writeFileSync(conf, config(services, destsPer));
+    writeFileSync(conf, tcpCheckConfig(services, destsPer, 3600));
     const ours = medianOf(5, [process.execPath, LVSD, '-t', '-f', conf]);
     const theirs = medianOf(5, ['/usr/sbin/keepalived', '-t', '-f', conf]);
     console.log(`  ${services} x ${destsPer}: lvsd -t ${ms(ours.wallMs)}   keepalived -t ${ms(theirs.wallMs)}   ratio ${ratio(ours.wallMs, theirs.wallMs)} (goal <= 3x)`);

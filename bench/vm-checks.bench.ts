@@ -9,7 +9,7 @@
  *
  * The VM runs this file with --in-vm.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,16 +18,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelVm, VM_EXCHANGE_ENV } from '../test/kernel/vm.ts';
 import { activeOpens, procEntries, treeCpuTicks } from './proc.ts';
+import { REAL_SERVER_PORT, startDaemon, tcpCheckConfig, type Daemon } from './vm-daemons.ts';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
-const LVSD = join(CHECKOUT, 'bin', 'lvsd');
 const SERVICES = 200;
 const DESTS_PER = 10;
-const PORT = 8080;
 const SETTLE_MS = 15_000;
 const FILL_TIMEOUT_MS = 150_000;
 
-type Daemon = 'keepalived' | 'lvsd';
 interface Measured {
   daemon: Daemon;
   checksPerSecond: number;
@@ -35,24 +33,9 @@ interface Measured {
   cores: number;
 }
 
-function config(): string {
-  const blocks = Array.from({ length: SERVICES }, (_, s) => {
-    const reals = Array.from(
-      { length: DESTS_PER },
-      (_, d) => `  real_server 127.${1 + d}.${(s >> 8) & 255}.${s & 255} ${PORT} {\n    TCP_CHECK {\n      connect_timeout 5\n    }\n  }\n`,
-    ).join('');
-    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop 1\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
-  });
-  return `global_defs {\n  router_id lvsd_bench\n}\n${blocks.join('')}`;
-}
-
 async function measure(daemon: Daemon, conf: string, seconds: number): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), `checks-${daemon}-`));
-  const argv =
-    daemon === 'keepalived'
-      ? ['/usr/sbin/keepalived', '--dont-fork', '--check', '--log-console', '-f', conf, '-p', join(dir, 'k.pid'), '-c', join(dir, 'c.pid'), '-r', join(dir, 'v.pid')]
-      : [process.execPath, LVSD, '--check', '-f', conf, '--socket', join(dir, 'lvsd.sock')];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  const child = startDaemon(daemon, conf, dir);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const deadline = Date.now() + FILL_TIMEOUT_MS;
@@ -79,10 +62,10 @@ async function measure(daemon: Daemon, conf: string, seconds: number): Promise<M
 
 async function inVm(seconds: number): Promise<Measured[]> {
   // One listener for every real server: 127.0.0.0/8 is all local.
-  const listener = createServer((socket) => socket.destroy()).listen(PORT, '0.0.0.0');
+  const listener = createServer((socket) => socket.destroy()).listen(REAL_SERVER_PORT, '0.0.0.0');
   await new Promise((resolve) => listener.once('listening', resolve));
   const conf = join(mkdtempSync(join(tmpdir(), 'checks-conf-')), 'keepalived.conf');
-  writeFileSync(conf, config());
+  writeFileSync(conf, tcpCheckConfig(SERVICES, DESTS_PER, 1));
   const results = [await measure('keepalived', conf, seconds), await measure('lvsd', conf, seconds)];
   listener.close();
   return results;
