@@ -1,4 +1,4 @@
-// The probe engine: TCP_CHECK connects and HTTP_GET exchanges on non-blocking sockets, driven by
+// The probe engine: TCP_CHECK connects and HTTP_GET / SSL_GET exchanges on non-blocking sockets, driven by
 // one epoll set that libuv polls, with deadlines on one heap and one libuv timer. Results reach
 // JavaScript in batches: one call per event-loop turn, however many probes ended in it.
 #include <napi.h>
@@ -18,6 +18,9 @@
 #include <vector>
 
 #include "http_response.h"
+#include "tls_client.h"
+
+#include <openssl/err.h>
 
 namespace {
 
@@ -29,13 +32,15 @@ struct Target {
   socklen_t sourceLength;  // 0: the kernel picks the source
 };
 
-enum Phase : int32_t { SOCKET = 1, BIND = 2, CONNECT = 3, WRITE = 4, READ = 5 };
+enum Phase : int32_t { SOCKET = 1, BIND = 2, CONNECT = 3, HANDSHAKE = 4, WRITE = 5, READ = 6 };
 
 // A result's code: 0 success, > 0 an errno, < 0 one of these.
 constexpr int32_t TIMEOUT = -1;
 constexpr int32_t NOT_HTTP = -2;
 constexpr int32_t HEADER_TOO_LARGE = -3;
 constexpr int32_t CLOSED_BEFORE_HEADER = -4;
+/** The reason travels beside the batch, as text. */
+constexpr int32_t TLS_FAILED = -5;
 
 enum Flags : uint32_t {
   HASH_BODY = 1,
@@ -60,12 +65,17 @@ struct Probe {
   uint32_t generation = 0;
   int fd = -1;
   bool http = false;
+  bool tls = false;
+  /** SSL_GET's connection, from the end of the TCP handshake on. */
+  SSL* ssl = nullptr;
   uint32_t flags = 0;
   Phase phase = SOCKET;
   uint64_t startNs = 0;
   uint64_t timeoutNs = 0;
   uint64_t deadlineNs = 0;
   std::string request;
+  std::string serverName;
+  std::string session;
   size_t written = 0;
   HttpResponseReader reader;
 };
@@ -117,13 +127,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Engine",
                        {InstanceMethod<&Engine::Target>("target"), InstanceMethod<&Engine::Tcp>("tcp"),
-                        InstanceMethod<&Engine::Http>("http"), InstanceMethod<&Engine::Close>("close")});
+                        InstanceMethod<&Engine::Http>("http"), InstanceMethod<&Engine::Https>("https"),
+                        InstanceMethod<&Engine::Close>("close")});
   }
 
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(env, "new Engine(onBatch: (records: ArrayBuffer, bodies: unknown[]) => void)")
+      Napi::TypeError::New(env, "new Engine(onBatch: (records: ArrayBuffer, bodies: unknown[], sessions: unknown[], reasons: unknown[]) => void)")
           .ThrowAsJavaScriptException();
       return;
     }
@@ -188,28 +199,38 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&target), sizeof target);
   }
 
+  enum class Kind { TCP, HTTP, HTTPS };
+
   // tcp(id, target, timeoutMs, flags): 0 when started, else phase << 16 | errno
-  Napi::Value Tcp(const Napi::CallbackInfo& info) { return Start(info, false); }
+  Napi::Value Tcp(const Napi::CallbackInfo& info) { return Start(info, Kind::TCP); }
 
   // http(id, target, timeoutMs, flags, request: Buffer): 0 when started, else phase << 16 | errno
-  Napi::Value Http(const Napi::CallbackInfo& info) { return Start(info, true); }
+  Napi::Value Http(const Napi::CallbackInfo& info) { return Start(info, Kind::HTTP); }
+
+  // https(id, target, timeoutMs, flags, request: Buffer, serverName: string, session: Buffer):
+  // as http(), over TLS; an empty serverName sends none, an empty session resumes none.
+  Napi::Value Https(const Napi::CallbackInfo& info) { return Start(info, Kind::HTTPS); }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shutdown();
     return info.Env().Undefined();
   }
 
-  Napi::Value Start(const Napi::CallbackInfo& info, bool http) {
+  Napi::Value Start(const Napi::CallbackInfo& info, Kind kind) {
     Napi::Env env = info.Env();
     if (closed_) {
       Napi::Error::New(env, "the probe engine is closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    const size_t arguments = http ? 5 : 4;
+    const bool http = kind != Kind::TCP;
+    const size_t arguments = kind == Kind::TCP ? 4 : kind == Kind::HTTP ? 5 : 7;
     if (info.Length() != arguments || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() ||
         !info[3].IsNumber() || (http && !info[4].IsBuffer()) ||
+        (kind == Kind::HTTPS && (!info[5].IsString() || !info[6].IsBuffer())) ||
         info[1].As<Napi::Buffer<uint8_t>>().Length() != sizeof(struct Target)) {
-      Napi::TypeError::New(env, http ? "http(id, target, timeoutMs, flags, request)" : "tcp(id, target, timeoutMs, flags)")
+      Napi::TypeError::New(env, kind == Kind::TCP    ? "tcp(id, target, timeoutMs, flags)"
+                                : kind == Kind::HTTP ? "http(id, target, timeoutMs, flags, request)"
+                                                     : "https(id, target, timeoutMs, flags, request, serverName, session)")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -228,6 +249,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
       Napi::Buffer<uint8_t> request = info[4].As<Napi::Buffer<uint8_t>>();
       probe.request.assign(reinterpret_cast<const char*>(request.Data()), request.Length());
       probe.reader.reset(probe.flags & HASH_BODY, probe.flags & KEEP_BODY);
+    }
+    probe.tls = kind == Kind::HTTPS;
+    if (probe.tls) {
+      probe.serverName = info[5].As<Napi::String>().Utf8Value();
+      Napi::Buffer<uint8_t> session = info[6].As<Napi::Buffer<uint8_t>>();
+      probe.session.assign(reinterpret_cast<const char*>(session.Data()), session.Length());
     }
     const int32_t failure = Connect(probe, target);
     if (failure != 0) {
@@ -316,8 +343,29 @@ class Engine : public Napi::ObjectWrap<Engine> {
         if (error != 0) return Finish(probe, error);
       }
       if (!probe.http) return Finish(probe, 0);
+      probe.phase = probe.tls ? HANDSHAKE : WRITE;
+      Restart(probe);
+      if (probe.tls) {
+        std::string reason;
+        probe.ssl = tls_.Open(probe.fd, probe.serverName, reinterpret_cast<const uint8_t*>(probe.session.data()),
+                              probe.session.size(), &reason);
+        if (probe.ssl == nullptr) return Finish(probe, TLS_FAILED, reason);
+      }
+    }
+    if (probe.phase == HANDSHAKE) {
+      ERR_clear_error();
+      const int done = SSL_do_handshake(probe.ssl);
+      if (done != 1) return Wait(probe, done);
       probe.phase = WRITE;
       Restart(probe);
+    }
+    if (probe.phase == WRITE && probe.tls) {
+      ERR_clear_error();
+      const int sent = SSL_write(probe.ssl, probe.request.data(), static_cast<int>(probe.request.size()));
+      if (sent <= 0) return Wait(probe, sent);
+      probe.phase = READ;
+      // OpenSSL may hold records it read along with the handshake: read until it wants more.
+      return ReadTls(probe);
     }
     if (probe.phase == WRITE) {
       while (probe.written < probe.request.size()) {
@@ -333,7 +381,48 @@ class Engine : public Napi::ObjectWrap<Engine> {
       // An edge that came with this event is not signalled again.
       if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
     }
+    if (probe.phase == READ && probe.tls) return ReadTls(probe);
     if (probe.phase == READ && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) Read(probe, events);
+  }
+
+  /** After an OpenSSL call returned `ret`: wait for the socket, or end the probe with why it failed. */
+  void Wait(Probe& probe, int ret) {
+    std::string reason;
+    const int failure = TlsClient::Failure(probe.ssl, ret, &reason);
+    if (failure > 0) Finish(probe, failure);
+    else if (failure < 0) Finish(probe, TLS_FAILED, reason);
+  }
+
+  /** Bytes of the response to its reader; false once they ended the probe. */
+  bool Feed(Probe& probe, const uint8_t* data, size_t length) {
+    Restart(probe);
+    switch (probe.reader.feed(data, length)) {
+      case ReadOutcome::More:
+        return true;
+      case ReadOutcome::NotHttp:
+        Finish(probe, NOT_HTTP);
+        return false;
+      case ReadOutcome::HeaderTooLarge:
+        Finish(probe, HEADER_TOO_LARGE);
+        return false;
+    }
+    return true;
+  }
+
+  void ReadTls(Probe& probe) {
+    uint8_t buffer[16384];
+    for (;;) {
+      ERR_clear_error();
+      const int got = SSL_read(probe.ssl, buffer, sizeof buffer);
+      if (got <= 0) {
+        if (SSL_get_error(probe.ssl, got) == SSL_ERROR_ZERO_RETURN) {
+          ERR_clear_error();
+          return Finish(probe, probe.reader.headerComplete() ? 0 : CLOSED_BEFORE_HEADER);
+        }
+        return Wait(probe, got);
+      }
+      if (!Feed(probe, buffer, static_cast<size_t>(got))) return;
+    }
   }
 
   void Read(Probe& probe, uint32_t events) {
@@ -345,15 +434,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
         return Finish(probe, errno);
       }
       if (got == 0) return Finish(probe, probe.reader.headerComplete() ? 0 : CLOSED_BEFORE_HEADER);
-      Restart(probe);
-      switch (probe.reader.feed(buffer, static_cast<size_t>(got))) {
-        case ReadOutcome::More:
-          break;
-        case ReadOutcome::NotHttp:
-          return Finish(probe, NOT_HTTP);
-        case ReadOutcome::HeaderTooLarge:
-          return Finish(probe, HEADER_TOO_LARGE);
-      }
+      if (!Feed(probe, buffer, static_cast<size_t>(got))) return;
       // A short read drained the socket; unless the peer has closed, the next edge brings more.
       if (static_cast<size_t>(got) < sizeof buffer && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
     }
@@ -362,8 +443,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   /** keepalived's timeouts apply to each step of an exchange. */
   void Restart(Probe& probe) { probe.deadlineNs = uv_hrtime() + probe.timeoutNs; }
 
-  void Finish(Probe& probe, int32_t code) {
-    const bool connected = probe.phase >= WRITE || (probe.phase == CONNECT && code == 0);
+  void Finish(Probe& probe, int32_t code, const std::string& reason = std::string()) {
+    const bool connected = probe.phase >= HANDSHAKE || (probe.phase == CONNECT && code == 0);
+    if (probe.ssl != nullptr) EndTls(probe);
     if (connected && !(probe.flags & CLOSE_WITH_FIN)) {
       // A zero linger ends the connection with an RST: no TIME_WAIT on either side.
       const linger reset{1, 0};
@@ -376,6 +458,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     record.code = code;
     record.phase = probe.phase;
     record.elapsedMs = double(uv_hrtime() - probe.startNs) / 1e6;
+    if (code == TLS_FAILED) reasons_.emplace_back(probe.id, reason);
     if (probe.http && code == 0) {
       record.status = probe.reader.status();
       if (probe.reader.hashesBody()) probe.reader.digest(record.md5);
@@ -385,6 +468,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const uint32_t slot = static_cast<uint32_t>(&probe - probes_.data());
     free_.push_back(slot);
     if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
+  }
+
+  /** The session kept for the checker's next probe; keepalived's close_notify only in its close mode. */
+  void EndTls(Probe& probe) {
+    if (probe.phase >= WRITE) {
+      std::string session = TlsClient::ResumableSession(probe.ssl);
+      if (!session.empty()) sessions_.emplace_back(probe.id, std::move(session));
+      if (probe.flags & CLOSE_WITH_FIN) SSL_shutdown(probe.ssl);
+    }
+    SSL_free(probe.ssl);
+    ERR_clear_error();
+    probe.ssl = nullptr;
   }
 
   void OnTimer() {
@@ -429,20 +524,32 @@ class Engine : public Napi::ObjectWrap<Engine> {
     records.swap(results_);
     Napi::ArrayBuffer batch = Napi::ArrayBuffer::New(env, records.size() * sizeof(Record));
     std::memcpy(batch.Data(), records.data(), records.size() * sizeof(Record));
-    Napi::Array bodies = Napi::Array::New(env, bodies_.size() * 2);
-    for (size_t i = 0; i < bodies_.size(); i++) {
-      bodies.Set(2 * i, Napi::Number::New(env, bodies_[i].first));
-      bodies.Set(2 * i + 1, Napi::Buffer<char>::Copy(env, bodies_[i].second.data(), bodies_[i].second.size()));
-    }
-    bodies_.clear();
-    onBatch_.MakeCallback(Value(), {batch, bodies});
+    Napi::Array bodies = ByProbe(env, bodies_, true);
+    Napi::Array sessions = ByProbe(env, sessions_, true);
+    Napi::Array reasons = ByProbe(env, reasons_, false);
+    onBatch_.MakeCallback(Value(), {batch, bodies, sessions, reasons});
     if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  }
+
+  /** [id, value, id, value, ...], each value a Buffer or a string; `items` is left empty. */
+  static Napi::Array ByProbe(Napi::Env env, std::vector<std::pair<uint32_t, std::string>>& items, bool asBuffers) {
+    Napi::Array array = Napi::Array::New(env, items.size() * 2);
+    for (size_t i = 0; i < items.size(); i++) {
+      const std::string& value = items[i].second;
+      array.Set(2 * i, Napi::Number::New(env, items[i].first));
+      if (asBuffers) array.Set(2 * i + 1, Napi::Buffer<char>::Copy(env, value.data(), value.size()));
+      else array.Set(2 * i + 1, Napi::String::New(env, value));
+    }
+    items.clear();
+    return array;
   }
 
   void Shutdown() {
     if (closed_) return;
     closed_ = true;
     for (Probe& probe : probes_) {
+      if (probe.ssl != nullptr) SSL_free(probe.ssl);
+      probe.ssl = nullptr;
       if (probe.fd >= 0) close(probe.fd);
       probe.fd = -1;
     }
@@ -477,6 +584,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
   std::vector<Record> results_;
   std::vector<std::pair<uint32_t, std::string>> bodies_;
+  std::vector<std::pair<uint32_t, std::string>> sessions_;
+  std::vector<std::pair<uint32_t, std::string>> reasons_;
+  TlsClient tls_;
 };
 
 // parseHttpResponse(chunks: Buffer[], flags): { code, status, md5, body }, as a probe would read

@@ -1,6 +1,7 @@
-// TCP_CHECK and HTTP_GET through the native probe engine (native/probe): the sockets, their
-// deadlines and the HTTP response parsing live in C++, and JavaScript sees one batch of results
-// per event-loop turn. A JavaScript socket alone costs more than half of keepalived's whole check.
+// TCP_CHECK, HTTP_GET and SSL_GET through the native probe engine (native/probe): the sockets,
+// their deadlines, TLS and the HTTP response parsing live in C++, and JavaScript sees one batch of
+// results per event-loop turn. A JavaScript socket alone costs more than half of keepalived's whole
+// check, and a JavaScript TLS handshake several times what keepalived's costs.
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { HttpProbeOptions, HttpUrlExpectation } from './probes/http.ts';
@@ -13,6 +14,8 @@ interface NativeEngine {
   /** 0 once started, else phase << 16 | errno. */
   tcp(id: number, target: Buffer, timeoutMs: number, flags: number): number;
   http(id: number, target: Buffer, timeoutMs: number, flags: number, request: Buffer): number;
+  /** As http(), over TLS; '' sends no server name, an empty session resumes none. */
+  https(id: number, target: Buffer, timeoutMs: number, flags: number, request: Buffer, serverName: string, session: Buffer): number;
   close(): void;
 }
 
@@ -24,7 +27,8 @@ export interface ParsedHttpResponse {
 }
 
 export interface ProbeEngineAddon {
-  readonly Engine: new (onBatch: (records: ArrayBuffer, bodies: unknown[]) => void) => NativeEngine;
+  /** Each of bodies, sessions and reasons is [id, value, id, value, ...]. */
+  readonly Engine: new (onBatch: (records: ArrayBuffer, bodies: unknown[], sessions: unknown[], reasons: unknown[]) => void) => NativeEngine;
   /** The engine's response reader on these chunks followed by the end of the stream (for fuzzing). */
   parseHttpResponse(chunks: readonly Buffer[], flags: number): ParsedHttpResponse;
 }
@@ -38,8 +42,9 @@ export const TIMEOUT = -1;
 export const NOT_HTTP = -2;
 export const HEADER_TOO_LARGE = -3;
 export const CLOSED_BEFORE_HEADER = -4;
+export const TLS_FAILED = -5;
 
-const PHASES = ['', 'socket', 'bind', 'connect', 'write', 'read'] as const;
+const PHASES = ['', 'socket', 'bind', 'connect', 'handshake', 'write', 'read'] as const;
 /** Record layout of engine.cc: id, code, status, phase (int32), elapsedMs (float64), md5 (16 bytes). */
 const RECORD_BYTES = 40;
 
@@ -52,17 +57,23 @@ export function loadProbeEngineAddon(): ProbeEngineAddon {
   return createRequire(import.meta.url)(ADDON_PATH) as ProbeEngineAddon;
 }
 
-type Waiter = (code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null) => void;
+type Waiter = (code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null, reason: string) => void;
+
+const NO_SESSION = Buffer.alloc(0);
 
 export class ProbeEngine {
   private readonly engine: NativeEngine;
   private readonly waiting = new Map<number, Waiter>();
   private readonly targets = new WeakMap<object, Buffer>();
   private readonly requests = new WeakMap<HttpUrlExpectation, Buffer>();
+  /** SSL_GET: each checker's last session, offered on its next probe. */
+  private readonly sessions = new WeakMap<HttpProbeOptions, Buffer>();
+  /** The checker of each SSL_GET probe under way, to file the session it ends with. */
+  private readonly tlsProbes = new Map<number, HttpProbeOptions>();
   private nextId = 0;
 
   constructor(addon: ProbeEngineAddon) {
-    this.engine = new addon.Engine((records, bodies) => this.onBatch(records, bodies));
+    this.engine = new addon.Engine((records, bodies, sessions, reasons) => this.onBatch(records, bodies, sessions, reasons));
   }
 
   /** TCP_CHECK: up once the handshake completes within the timeout. */
@@ -80,7 +91,7 @@ export class ProbeEngine {
     });
   }
 
-  /** One HTTP_GET url on a fresh connection, read like keepalived and genhash read it. */
+  /** One HTTP_GET or SSL_GET url on a fresh connection, read like keepalived and genhash read it. */
   readonly httpGet = (url: HttpUrlExpectation, options: HttpProbeOptions): Promise<HttpWireResult> => {
     return new Promise((resolve) => {
       const target = this.targetOf(options, options);
@@ -90,15 +101,19 @@ export class ProbeEngine {
       const hashBody = url.digest !== undefined;
       const flags = (hashBody ? HASH_BODY : 0) | (keepBody ? KEEP_BODY : 0) | (options.closeWithFin === true ? CLOSE_WITH_FIN : 0);
       const id = this.newId();
-      const started = this.engine.http(id, target, timeoutOf(options.timeoutMs), flags, request);
-      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body) => {
+      const timeoutMs = timeoutOf(options.timeoutMs);
+      const started = options.tls
+        ? this.engine.https(id, target, timeoutMs, flags, request, options.sni ?? '', this.sessions.get(options) ?? NO_SESSION)
+        : this.engine.http(id, target, timeoutMs, flags, request);
+      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body, reason) => {
         resolve(
           code === 0
             ? { ok: true, status, md5: hashBody ? md5Hex() : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
-            : { ok: false, error: failure(code, phase, options, 'timeout') },
+            : { ok: false, error: code === TLS_FAILED ? `TLS ${PHASES[phase]}: ${reason}` : failure(code, phase, options, 'timeout') },
         );
       };
       this.started(id, started, waiter);
+      if (options.tls) this.tlsProbes.set(id, options);
     });
   };
 
@@ -106,7 +121,7 @@ export class ProbeEngine {
     this.engine.close();
     const stranded = [...this.waiting.values()];
     this.waiting.clear();
-    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null);
+    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null, '');
   }
 
   private newId(): number {
@@ -116,7 +131,7 @@ export class ProbeEngine {
   /** `started`: what engine.tcp() or engine.http() returned. */
   private started(id: number, started: number, waiter: Waiter): void {
     if (started === 0) this.waiting.set(id, waiter);
-    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null);
+    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null, '');
   }
 
   /** The encoded target, or why there can be none (an address the engine cannot use). */
@@ -146,22 +161,36 @@ export class ProbeEngine {
     return request;
   }
 
-  private onBatch(records: ArrayBuffer, bodies: unknown[]): void {
+  private onBatch(records: ArrayBuffer, bodies: unknown[], sessions: unknown[], reasons: unknown[]): void {
     const ints = new Int32Array(records);
     const floats = new Float64Array(records);
     const bytes = Buffer.from(records);
-    const bodyOf = bodies.length === 0 ? undefined : new Map<number, Buffer>();
-    for (let i = 0; i < bodies.length; i += 2) bodyOf!.set(bodies[i] as number, bodies[i + 1] as Buffer);
+    const bodyOf = byProbe<Buffer>(bodies);
+    const reasonOf = byProbe<string>(reasons);
+    for (let i = 0; i < sessions.length; i += 2) {
+      const checker = this.tlsProbes.get(sessions[i] as number);
+      if (checker !== undefined) this.sessions.set(checker, sessions[i + 1] as Buffer);
+    }
     const count = records.byteLength / RECORD_BYTES;
     for (let i = 0; i < count; i++) {
       const id = ints[i * 10]! >>> 0;
+      this.tlsProbes.delete(id);
       const waiter = this.waiting.get(id);
       if (waiter === undefined) continue;
       this.waiting.delete(id);
       const md5At = i * RECORD_BYTES + 24;
-      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, () => bytes.toString('hex', md5At, md5At + 16), bodyOf?.get(id) ?? null);
+      const md5Hex = () => bytes.toString('hex', md5At, md5At + 16);
+      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, md5Hex, bodyOf?.get(id) ?? null, reasonOf?.get(id) ?? '');
     }
   }
+}
+
+/** [id, value, id, value, ...] as a map; none when empty, the common case. */
+function byProbe<T>(pairs: unknown[]): Map<number, T> | undefined {
+  if (pairs.length === 0) return undefined;
+  const map = new Map<number, T>();
+  for (let i = 0; i < pairs.length; i += 2) map.set(pairs[i] as number, pairs[i + 1] as T);
+  return map;
 }
 
 /** Whole milliseconds, within what the engine takes. */

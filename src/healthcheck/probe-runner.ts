@@ -34,12 +34,12 @@ export interface ProbeRunner {
 
 export interface NetworkProbeRunnerOptions {
   readonly onWarning?: (message: string) => void;
-  /** Run TCP_CHECK and HTTP_GET in JavaScript even where the native probe engine loads. */
+  /** Run TCP_CHECK, HTTP_GET and SSL_GET in JavaScript even where the native probe engine loads. */
   readonly javascriptOnly?: boolean;
 }
 
 /**
- * Runs probes for real: TCP_CHECK and HTTP_GET through the native probe engine (or in
+ * Runs probes for real: TCP_CHECK, HTTP_GET and SSL_GET through the native probe engine (or in
  * JavaScript where it cannot load), the rest in JavaScript, sharing one raw ICMP socket.
  */
 export class NetworkProbeRunner implements ProbeRunner {
@@ -56,12 +56,11 @@ export class NetworkProbeRunner implements ProbeRunner {
         const engine = this.nativeEngine();
         return engine === null ? tcpProbe(spec.options) : engine.tcp(spec.options);
       }
-      case 'HTTP_GET': {
+      case 'HTTP_GET':
+      case 'SSL_GET': {
         const engine = this.nativeEngine();
         return engine === null ? httpProbe(spec.options) : httpProbe(spec.options, engine.httpGet);
       }
-      case 'SSL_GET':
-        return httpProbe(spec.options);
       case 'PING_CHECK':
         return this.pinger.ping(spec.options);
       case 'UDP_CHECK':
@@ -91,7 +90,7 @@ export class NetworkProbeRunner implements ProbeRunner {
     this.engine = null;
   }
 
-  /** Loaded on first use, so a director without TCP or HTTP checks opens no epoll set. */
+  /** Loaded on first use, so a director without TCP, HTTP or SSL checks opens no epoll set. */
   private nativeEngine(): ProbeEngine | null {
     if (this.engine === undefined) {
       try {
@@ -99,7 +98,7 @@ export class NetworkProbeRunner implements ProbeRunner {
       } catch (error) {
         this.engine = null;
         this.options.onWarning?.(
-          `native probe engine not loaded (${(error as Error).message.split('\n')[0]}): TCP_CHECK and HTTP_GET run in JavaScript, at about twice the CPU per check`,
+          `native probe engine not loaded (${(error as Error).message.split('\n')[0]}): TCP_CHECK, HTTP_GET and SSL_GET run in JavaScript, at about twice the CPU per check`,
         );
       }
     }

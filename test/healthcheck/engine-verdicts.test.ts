@@ -4,26 +4,24 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetworkProbeRunner, type ProbeSpec } from '../../src/healthcheck/probe-runner.ts';
+import type { ProbeSpec } from '../../src/healthcheck/probe-runner.ts';
 import { loadProbeEngineAddon, ProbeEngine } from '../../src/healthcheck/probe-engine.ts';
 import type { HttpProbeOptions, HttpUrlExpectation } from '../../src/healthcheck/probes/http.ts';
-import type { ProbeResult } from '../../src/healthcheck/state.ts';
 import { createNetns, type TestNetns } from './netns.ts';
 import { listen, type Closer } from './servers.ts';
+import { httpSpec, sideBySide } from './side-by-side.ts';
 
 const BODY = 'hello from the real server\n';
 const BODY_MD5 = createHash('md5').update(BODY).digest('hex');
 const closers: Closer[] = [];
-const native = new NetworkProbeRunner();
-const javascript = new NetworkProbeRunner({ javascriptOnly: true });
+const { native, both, close: closeRunners } = sideBySide();
 let ns: TestNetns;
 
 beforeAll(async () => {
   ns = await createNetns('engine', 236);
 });
 afterAll(async () => {
-  await native.close();
-  await javascript.close();
+  await closeRunners();
   for (const close of closers.reverse()) await close();
   await ns?.destroy();
 });
@@ -45,30 +43,9 @@ const ok = (socket: net.Socket, status = '200 OK', body = BODY): void => {
   socket.end(`HTTP/1.0 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
 };
 
-function http(port: number, url: Partial<HttpUrlExpectation> = {}, over: Partial<HttpProbeOptions> = {}): ProbeSpec {
-  return {
-    kind: 'HTTP_GET',
-    options: {
-      tls: false,
-      host: '127.0.0.1',
-      port,
-      timeoutMs: 300,
-      verifyCertificate: false,
-      httpProtocol: '1.0',
-      urls: [{ path: '/', statusCodes: [], regexNoMatch: false, ...url }],
-      ...over,
-    },
-  };
-}
+const http = (port: number, url: Partial<HttpUrlExpectation> = {}, over: Partial<HttpProbeOptions> = {}): ProbeSpec => httpSpec('HTTP_GET', port, url, over);
 
 const tcp = (host: string, port: number, over: object = {}): ProbeSpec => ({ kind: 'TCP_CHECK', options: { host, port, timeoutMs: 300, ...over } });
-
-/** The engine's verdict, checked against the JavaScript probes' verdict on the same server. */
-async function both(spec: ProbeSpec): Promise<ProbeResult> {
-  const [fromEngine, fromJavascript] = await Promise.all([native.run(spec), javascript.run(spec)]);
-  expect(fromEngine.ok).toBe(fromJavascript.ok);
-  return fromEngine;
-}
 
 describe('TCP_CHECK in the native engine', () => {
   it('is up when the port answers, down with the reason when it refuses, over IPv4 and IPv6', async () => {

@@ -8,12 +8,17 @@ import type { Server } from 'node:net';
 
 export type Closer = () => Promise<void>;
 
-/** Listens on 127.0.0.1 on a free port, registers its close, returns the port. */
+/** Listens on 127.0.0.1 on a free port, registers its close (connections still open included), returns the port. */
 export async function listen(server: Server, closers: Closer[], host = '127.0.0.1'): Promise<number> {
+  const connections = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   closers.push(() => new Promise<void>((resolve) => {
     server.close(() => resolve());
-    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+    for (const socket of connections) socket.destroy();
   }));
   return (server.address() as net.AddressInfo).port;
 }
