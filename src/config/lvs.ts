@@ -219,7 +219,14 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
     vs.persistenceGiven = true;
     vs.v.persistenceTimeoutSec = s.args[0] ? integer(s, 0, d, 1, 31 * 86400) : DEFAULT_PERSISTENCE_TIMEOUT_SEC;
   },
-  persistence_granularity: (s, vs, d) => { vs.v.persistenceGranularity = text(s, 0, d, 'a netmask'); },
+  persistence_granularity: (s, vs, d) => {
+    const granularity = text(s, 0, d, 'a netmask');
+    if (granularity === undefined) return;
+    vs.v.persistenceGranularity = granularity;
+    // keepalived: a granularity makes the service persistent, at the default timeout unless one is set.
+    vs.persistenceGiven = true;
+    vs.v.persistenceTimeoutSec ??= DEFAULT_PERSISTENCE_TIMEOUT_SEC;
+  },
   persistence_engine: (s, vs, d) => { vs.v.persistenceEngine = text(s, 0, d, 'an engine name'); },
   ha_suspend: (s, vs, d) => { vs.v.haSuspend = flag(s, 0, d) ?? vs.v.haSuspend; },
   smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
@@ -266,6 +273,23 @@ export function readVirtualServer(s: Statement, d: Diagnostics): VirtualServerDr
   };
   dispatchTo(block(s, d) ?? [], VIRTUAL_SERVER, state, d, 'virtual_server');
   return { at: s.at, described: `virtual_server ${s.args.map((a) => a.text).join(' ')}`, key, keyAt: s.args[1]?.at ?? s.at, state };
+}
+
+/**
+ * The port a DR or TUN destination is programmed with, as keepalived fixes it: the virtual
+ * server's port, and none (0) for an fwmark service, whatever the configuration wrote. A group's
+ * real servers keep theirs (keepalived only warns there).
+ */
+function forwardedPort(
+  written: number | undefined, configured: number, forwarding: ForwardingMethod, key: VirtualServerKey, vsPort: number, what: string, at: SourceLocation, d: Diagnostics,
+): number {
+  if (forwarding.kind === 'NAT' || written === undefined || key.kind === 'group') return configured;
+  if (key.kind === 'fwmark') {
+    if (written !== 0) d.warn(at, `${what} port ${written} is ignored for an fwmark service with ${forwarding.kind} - clearing`);
+    return 0;
+  }
+  if (written !== vsPort) d.warn(at, `${what} port ${written} is ignored for ${forwarding.kind}, using the virtual server port ${vsPort}`);
+  return vsPort;
 }
 
 export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
@@ -324,11 +348,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
       d.error(rs.at, `real server ${rs.address.text} is not in the virtual server's address family (${family}); only tunnelled real servers may differ`);
       continue;
     }
-    let rsPort = configuredPort;
-    if (rsForwarding.kind !== 'NAT' && key.kind === 'address' && rs.port !== undefined && rs.port !== vsPort) {
-      d.warn(rs.at, `real server ${rs.address.text} port ${rs.port} is ignored for ${rsForwarding.kind}, using the virtual server port ${vsPort}`);
-      rsPort = vsPort;
-    }
+    const rsPort = forwardedPort(rs.port, configuredPort, rsForwarding, key, vsPort, `real server ${rs.address.text}`, rs.at, d);
     const levels = { realServer: rs.settings, virtualServer: settings };
     const checkers: Checker[] = [];
     const checkerContext = { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles };
@@ -366,7 +386,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
       sorryServer = {
         at: sorry.statement.at,
         address: target.address.text,
-        port: target.port ?? vsPort,
+        port: forwardedPort(target.port, target.port ?? vsPort, sorryForwarding, key, vsPort, `sorry server ${target.address.text}`, sorry.statement.at, d),
         family: target.address.family,
         forwarding: sorryForwarding,
         inhibit: sorry.inhibit,

@@ -76,6 +76,21 @@ export interface ConfigAssembler {
   finish(files: readonly string[]): KeepalivedConfig;
 }
 
+/**
+ * A virtual_server declared again: keepalived's second add of the service fails, and the block
+ * then adds its real servers to the first one's service. Its own settings are not programmed, and
+ * a real server the first block already has stays the first block's.
+ */
+function withRealServersOf(first: VirtualServer, again: VirtualServer, key: string, d: Diagnostics): VirtualServer {
+  const have = new Set(first.realServers.map((rs) => `${rs.address}|${rs.port}`));
+  const added = again.realServers.filter((rs) => !have.has(`${rs.address}|${rs.port}`));
+  for (const rs of again.realServers) {
+    if (!added.includes(rs)) d.warn(rs.at, `real server ${rs.address} port ${rs.port} is already in virtual_server ${key} at line ${first.at.line} - ignored`);
+  }
+  d.warn(again.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}: its real servers join that service, its other settings are ignored`);
+  return { ...first, realServers: [...first.realServers, ...added] };
+}
+
 export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssembler {
   let globalDefs = defaultGlobals(hostname);
   const groups: VirtualServerGroup[] = [];
@@ -129,19 +144,18 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     const groupMap = byName(groups, 'virtual_server_group', d);
     const context = { groups: groupMap, trackFiles: trackFileMap };
     const servers: VirtualServer[] = [];
-    const serverKeys = new Map<string, VirtualServer>();
+    const serverAt = new Map<string, number>();
     for (const draft of serverDrafts) {
       const vs = resolveVirtualServer(draft, context, d);
       if (!vs) continue;
       const key = keyText(vs.key, vs.family);
-      const first = serverKeys.get(key);
-      if (first) {
-        // keepalived is silent and the kernel would refuse the second service; keep the first, say so.
-        d.warn(vs.at, `virtual_server ${key} duplicates the one at line ${first.at.line} of ${first.at.file}, dropped`);
-        continue;
+      const index = serverAt.get(key);
+      if (index === undefined) {
+        serverAt.set(key, servers.length);
+        servers.push(vs);
+      } else {
+        servers[index] = withRealServersOf(servers[index]!, vs, key, d);
       }
-      serverKeys.set(key, vs);
-      servers.push(vs);
     }
 
     const scriptMap = byName(scripts, 'vrrp_script', d);

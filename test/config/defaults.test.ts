@@ -150,6 +150,54 @@ describe('real_server defaults and fix-ups', () => {
     expect(rs.checkers[0]).toMatchObject({ connection: { connectPort: 8080 } });
   });
 
+  it('clears the port of a DR or TUN real server and sorry server of an fwmark service, as keepalived does; NAT keeps it', () => {
+    const result = parse(`virtual_server fwmark 2 {
+  lb_kind DR
+  sorry_server 192.168.1.99 80
+  real_server 192.168.1.10 80 { TCP_CHECK { } }
+  real_server 192.168.1.11 8080 { lvs_method NAT }
+}`);
+    expect(messages(result, 'warnings')).toEqual(expect.arrayContaining([
+      '/etc/keepalived/keepalived.conf:4:3: warning: real server 192.168.1.10 port 80 is ignored for an fwmark service with DR - clearing',
+      '/etc/keepalived/keepalived.conf:3:3: warning: sorry server 192.168.1.99 port 80 is ignored for an fwmark service with DR - clearing',
+    ]));
+    if (!result.ok) return;
+    const vs = result.config.virtualServers[0]!;
+    expect(vs.realServers.map((rs) => rs.port)).toEqual([0, 8080]);
+    expect(vs.sorryServer?.port).toBe(0);
+    expect(vs.realServers[0]!.checkers[0]).toMatchObject({ connection: { connectPort: 80 } });
+  });
+
+  it('resets a DR sorry server port to the virtual server port', () => {
+    const vs = parseOk('virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  sorry_server 192.168.1.99 8080\n  real_server 192.168.1.10 80 { }\n}').virtualServers[0]!;
+    expect(vs.sorryServer?.port).toBe(80);
+  });
+
+  it('makes persistence_granularity alone persistent at the default 360 s, and keeps a timeout set before or after', () => {
+    const timeoutOf = (body: string) => parseOk(minimalVs(`protocol TCP\nlb_algo rr\nlb_kind NAT\n${body}`)).virtualServers[0]!.persistenceTimeoutSec;
+    expect(timeoutOf('persistence_granularity 255.255.0.0')).toBe(360);
+    expect(timeoutOf('persistence_granularity 255.255.0.0\npersistence_timeout 100')).toBe(100);
+    expect(timeoutOf('persistence_timeout 100\npersistence_granularity 255.255.0.0')).toBe(100);
+    expect(parseOk('virtual_server 10.0.0.1 {\n persistence_granularity 255.255.255.0\n real_server 10.0.0.9 80 { }\n}').virtualServers[0]!.persistenceTimeoutSec).toBe(360);
+  });
+
+  it('adds the real servers of a virtual_server declared again to the first, as keepalived programs it', () => {
+    const block = (algo: string, servers: string) => `virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo ${algo}\n  lb_kind NAT\n${servers}}\n`;
+    const result = parse(
+      block('rr', '  real_server 10.0.1.1 80 { weight 1 }\n  real_server 10.0.1.2 80 { weight 2 }\n') +
+        block('wlc', '  real_server 10.0.1.2 80 { weight 5 }\n  real_server 10.0.1.3 80 { weight 3 }\n'),
+    );
+    expect(messages(result, 'warnings')).toEqual([
+      '/etc/keepalived/keepalived.conf:8:1: warning: virtual_server TCP 10.0.0.1:80 duplicates the one at line 1 of /etc/keepalived/keepalived.conf: its real servers join that service, its other settings are ignored',
+      '/etc/keepalived/keepalived.conf:12:3: warning: real server 10.0.1.2 port 80 is already in virtual_server TCP 10.0.0.1:80 at line 1 - ignored',
+    ]);
+    if (!result.ok) return;
+    expect(result.config.virtualServers).toHaveLength(1);
+    const vs = result.config.virtualServers[0]!;
+    expect(vs.lbAlgo).toBe('rr');
+    expect(vs.realServers.map((rs) => `${rs.address} ${rs.weight}`)).toEqual(['10.0.1.1 1', '10.0.1.2 2', '10.0.1.3 3']);
+  });
+
   it('uses the virtual server port when a real server has none', () => {
     expect(parseOk('virtual_server 10.0.0.1 80 { real_server 10.0.0.9 { } }').virtualServers[0]!.realServers[0]!.port).toBe(80);
   });

@@ -51,6 +51,8 @@ const CASES: Record<string, string> = {
   'bad weight': vs(`${HEAD}\n  ${rs('weight lots')}`),
   'bad real server address': vs(`${HEAD}\n  ${rs('', '10.0.1 80')}`),
   'fwmark with protocol': vs(`${HEAD}\n  ${rs('', '10.0.1.1')}`, 'fwmark 5'),
+  'persistence_granularity without a timeout': vs(`${HEAD}\n  persistence_granularity 255.255.0.0\n  ${rs()}`),
+  'fwmark DR real server with a port': vs(`lb_algo rr\n  lb_kind DR\n  ${rs()}`, 'fwmark 5'),
   'every checker kind': vs(`${HEAD}\n  ${rs([
     'TCP_CHECK {\n      connect_port 81\n      bindto 10.0.0.1\n    }',
     'SSL_GET {\n      url {\n        path /\n      }\n      enable_sni\n    }',
@@ -98,9 +100,9 @@ const LOUDER: Record<string, { text: string; warning: unknown }> = {
     text: vs(`${HEAD}\n  ${rs()}`, 'group NOPE'),
     warning: "virtual_server_group 'NOPE' is not defined - virtual server ignored",
   },
-  'duplicate virtual server (the kernel would refuse the second)': {
+  'duplicate virtual server (its real servers join the first service)': {
     text: vs(`${HEAD}\n  ${rs()}`) + vs(`${HEAD}\n  ${rs('', '10.0.1.2 80')}`),
-    warning: expect.stringMatching(/^virtual_server TCP 10\.0\.0\.1:80 duplicates the one at line 1 of .*, dropped$/),
+    warning: expect.stringMatching(/^virtual_server TCP 10\.0\.0\.1:80 duplicates the one at line 1 of .*: its real servers join that service, its other settings are ignored$/),
   },
   'checker without any port (can only fail)': {
     text: vs(`lb_algo rr\n  lb_kind DR\n  ${rs('TCP_CHECK {\n    }', '10.0.1.1')}`, 'fwmark 5'),

@@ -331,6 +331,30 @@ export const CASES: readonly ConformanceCase[] = [
     steps: START,
   },
   {
+    name: 'persistence_granularity alone: persistent at the default timeout, unless a timeout follows',
+    config:
+      vs('10.0.0.1 443', '  real_server 10.1.0.1 443 { }\n', '  persistence_granularity 255.255.0.0\n') +
+      vs('10.0.0.2 443', '  real_server 10.1.0.1 443 { }\n', '  persistence_granularity 255.255.255.0\n  persistence_timeout 100\n') +
+      vs('fd00:1::1 443', '  real_server fd00:1::10 443 { }\n', '  persistence_granularity 64\n'),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'fwmark with DR or TUN: the real server port is cleared; NAT keeps it',
+    config:
+      vs('fwmark 2', '  real_server 10.1.0.1 80 { }\n  real_server 10.1.0.2 8080 { lvs_method TUN }\n  real_server 10.1.0.3 8080 { lvs_method NAT }\n', '  lb_kind DR\n').replace('protocol TCP\n', ''),
+    servers: [],
+    steps: START,
+  },
+  {
+    name: 'a virtual_server declared twice: the second block adds its real servers to the first service',
+    config:
+      vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { weight 1 }\n  real_server 10.1.0.2 80 { weight 2 }\n') +
+      vs('10.0.0.1 80', '  real_server 10.1.0.2 80 { weight 5 }\n  real_server 10.1.0.3 80 { weight 3 }\n').replace('lb_algo rr', 'lb_algo wlc'),
+    servers: [],
+    steps: START,
+  },
+  {
     name: 'forwarding methods: NAT, DR, TUN (ipip and gue) and thresholds',
     config: vs(
       '10.0.0.1 80',
