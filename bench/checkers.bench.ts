@@ -4,10 +4,13 @@
 //   node --import tsx bench/checkers.bench.ts            2,000 real servers, 20 s per side
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
 //   options: --rs N  --seconds S  --only lvsd|keepalived  --concurrency N (lvsd's probes in flight)
-//            --kind mixed|tcp|http  --javascript (lvsd without its native probe engine)
+//            --kind mixed|tcp|http|ssl  --javascript (lvsd without its native probe engine)
 //            --profile DIR (CPU profile of lvsd's pool)
 //
-// By default half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s.
+// By default half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s;
+// --kind ssl gives every one an SSL_GET (use --rs 200 or so: the TLS listener is one node process).
+// The real servers are bench/listener.c (TCP and HTTP, answering in microseconds, so that the
+// listeners' own time does not set the checkers' rate) or a node TLS server for --kind ssl.
 // The two sides run one after the other in the same run (running both at once
 // would only measure how they share two cores). Checks per second are the
 // connects this host's network namespace makes (ActiveOpens in /proc/net/snmp:
@@ -19,18 +22,18 @@
 // of test/healthcheck/keepalived.ts (IPVS calls succeed without reaching a
 // kernel); its checks are real. Numbers are only comparable on a quiet
 // machine: the load average is printed with them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseConfigFile } from '../src/config/index.ts';
-import { checkSpecsFromConfig } from '../src/healthcheck/from-config.ts';
-import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
-import { NetworkProbeRunner } from '../src/healthcheck/probe-runner.ts';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import type { PoolStats } from '../src/healthcheck/pool.ts';
 import { buildNoIpvsShim, startKeepalivedChecker } from '../test/healthcheck/keepalived.ts';
 import { createNetns, ip, type TestNetns } from '../test/healthcheck/netns.ts';
+import { selfSignedCertificate } from '../test/healthcheck/servers.ts';
 import { activeOpens } from './proc.ts';
 
 const SUBNET = 233;
@@ -38,6 +41,7 @@ const SUBNET = 233;
 const ADDRESSES = 100;
 const TCP_BASE_PORT = 20000;
 const HTTP_BASE_PORT = 30000;
+const SSL_BASE_PORT = 40000;
 const WARMUP_MS = 3000;
 
 interface Sample {
@@ -63,63 +67,35 @@ interface SideResult {
   readonly notes: string[];
 }
 
-// ------------------------------------------------------------------ worker: lvsd's pool
-
-async function worker(configFile: string, maxConcurrent: number | undefined, javascriptOnly: boolean): Promise<void> {
-  const parsed = parseConfigFile(configFile);
-  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-  const { specs, warnings } = checkSpecsFromConfig(parsed.config, {
-    virtualServer: (vs) => (vs.key.kind === 'address' ? `${vs.key.address}:${vs.key.port}` : JSON.stringify(vs.key)),
-    realServer: (rs) => `${rs.address}:${rs.port}`,
-  });
-  if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
-  let down = 0;
-  const pool = new CheckerPool(specs, {
-    onVerdict: (v) => { if (!v.up) down++; },
-    onWarning: (message) => process.stderr.write(`${message}\n`),
-    ...(javascriptOnly ? { runner: new NetworkProbeRunner({ javascriptOnly }) } : {}),
-    ...(maxConcurrent ? { maxConcurrent } : {}),
-  });
-  await pool.start();
-  const reply = (stats: PoolStats): void => {
-    const latencies = pool
-      .snapshot()
-      .flatMap((rs) => rs.checkers.map((c) => c.lastLatencyMs ?? 0))
-      .sort((a, b) => a - b);
-    const latencyP99Ms = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
-    process.stdout.write(`${JSON.stringify({ stats, down, latencyP99Ms })}\n`);
-  };
-  process.stdout.write('ready\n');
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'mark') {
-      pool.resetLag();
-      reply(pool.stats());
-    } else if (line === 'end') {
-      reply(pool.stats());
-      await pool.stop();
-      process.exit(0);
-    }
-  }
-}
-
 // ------------------------------------------------------------------ listeners in the namespace
 
-/** Plain JavaScript run by `node -e` inside the namespace: counts TCP and HTTP connections. */
-const LISTENER = `
-const net = require('net');
-const [tcpBase, tcpPorts, httpBase, httpPorts] = process.argv.slice(1).map(Number);
+/**
+ * SSL_GET's real servers, plain JavaScript run by `node -e` inside the namespace, with the same
+ * stdin/stdout lines as bench/listener.c (which serves TCP and HTTP): TLS is not worth a C copy.
+ */
+const TLS_LISTENER = `
+const tls = require('tls');
+const fs = require('fs');
+const [base, ports] = process.argv.slice(1, 3).map(Number);
+const [keyFile, certFile] = process.argv.slice(3);
 const counts = { tcp: 0, http: 0 };
 const RESPONSE = 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: 3\\r\\nConnection: close\\r\\n\\r\\nok\\n';
-const serve = (port, onSocket) => net.createServer(onSocket).listen({ port, host: '0.0.0.0', backlog: 4096 });
-for (let i = 0; i < tcpPorts; i++) serve(tcpBase + i, (s) => { counts.tcp++; s.on('error', () => {}); s.destroy(); });
-for (let i = 0; i < httpPorts; i++) serve(httpBase + i, (s) => {
+const credentials = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
+for (let i = 0; i < ports; i++) tls.createServer(credentials, (s) => {
   counts.http++;
   s.on('error', () => {});
   s.once('data', () => s.end(RESPONSE));
-});
+}).listen({ port: base + i, host: '0.0.0.0', backlog: 4096 });
 require('readline').createInterface({ input: process.stdin }).on('line', () => process.stdout.write(JSON.stringify(counts) + '\\n'));
 process.stdout.write('ready\\n');
 `;
+
+/** bench/listener.c, compiled into `dir`. */
+async function buildListener(dir: string): Promise<string> {
+  const binary = join(dir, 'listener');
+  await promisify(execFile)('cc', ['-O2', '-Wall', '-o', binary, fileURLToPath(new URL('./listener.c', import.meta.url))], { timeout: 60_000 });
+  return binary;
+}
 
 class LineChannel {
   private readonly pending: ((line: string) => void)[] = [];
@@ -153,7 +129,9 @@ class LineChannel {
 
 // ------------------------------------------------------------------ configuration
 
-type Kind = 'mixed' | 'tcp' | 'http';
+type Kind = 'mixed' | 'tcp' | 'http' | 'ssl';
+type Checker = 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET';
+const CHECKER_OF = { tcp: 'TCP_CHECK', http: 'HTTP_GET', ssl: 'SSL_GET' } as const;
 
 function keepalivedConf(realServers: number, kind: Kind): string {
   const perVs = 100;
@@ -162,13 +140,13 @@ function keepalivedConf(realServers: number, kind: Kind): string {
     const vs = first / perVs;
     blocks.push(`virtual_server 198.18.${vs >> 8}.${vs & 255} 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`);
     for (let i = first; i < Math.min(realServers, first + perVs); i++) {
-      const http = kind === 'mixed' ? i % 2 === 1 : kind === 'http';
+      const checker: Checker = kind === 'mixed' ? (i % 2 === 1 ? 'HTTP_GET' : 'TCP_CHECK') : CHECKER_OF[kind];
       const n = kind === 'mixed' ? Math.floor(i / 2) : i;
       const address = `10.${SUBNET}.1.${1 + (n % ADDRESSES)}`;
-      const port = (http ? HTTP_BASE_PORT : TCP_BASE_PORT) + Math.floor(n / ADDRESSES);
-      const check = http
-        ? '    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 2\n    }\n'
-        : '    TCP_CHECK {\n      connect_timeout 2\n    }\n';
+      const port = { TCP_CHECK: TCP_BASE_PORT, HTTP_GET: HTTP_BASE_PORT, SSL_GET: SSL_BASE_PORT }[checker] + Math.floor(n / ADDRESSES);
+      const check = checker === 'TCP_CHECK'
+        ? '    TCP_CHECK {\n      connect_timeout 2\n    }\n'
+        : `    ${checker} {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 2\n    }\n`;
       blocks.push(`  real_server ${address} ${port} {\n    weight 1\n${check}  }\n`);
     }
     blocks.push('}\n');
@@ -213,13 +191,34 @@ function summarize(name: string, start: Sample, end: Sample, notes: string[], la
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The pool as the daemon runs it: bundled by esbuild into one CommonJS file, as scripts/build.mjs
+ * bundles lvsd, so that its CPU and RSS are not the tsx loader's. The file sits in dist/bench/,
+ * where paths relative to it (native/) hold as they do from dist/cli/.
+ */
+async function buildWorker(): Promise<string> {
+  const outfile = fileURLToPath(new URL('../dist/bench/checkers-worker.cjs', import.meta.url));
+  await build({
+    entryPoints: [fileURLToPath(new URL('./checkers-worker.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['raw-socket', 'netlink'],
+    define: { 'import.meta.url': '__workerModuleUrl' },
+    banner: { js: "const __workerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 async function runLvsd(configFile: string, seconds: number, listener: LineChannel): Promise<SideResult> {
-  const self = fileURLToPath(import.meta.url);
   const profileDir = flag('--profile');
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const concurrency = flag('--concurrency');
   const javascript = process.argv.includes('--javascript') ? ['--javascript'] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', self, '--worker', configFile, ...javascript, ...(concurrency ? ['--concurrency', concurrency] : [])], {
+  const child = spawn(process.execPath, [...profiling, await buildWorker(), configFile, ...javascript, ...(concurrency ? ['--concurrency', concurrency] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const channel = new LineChannel(child);
@@ -232,7 +231,7 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     const end = await sample(child.pid!, listener);
     const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
     await new Promise((resolve) => child.once('exit', resolve));
-    const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`, 'RSS includes the tsx loader'];
+    const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`];
     return summarize(javascript.length > 0 ? 'lvsd (JS)' : 'lvsd', start, end, notes, stats.lagMs);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -259,6 +258,15 @@ async function runKeepalived(configFile: string, dir: string, seconds: number, l
 
 // ------------------------------------------------------------------ main
 
+/** The TLS listener's key and certificate files. */
+async function writeCertificate(dir: string): Promise<[string, string]> {
+  const { key, cert } = await selfSignedCertificate(dir);
+  const files: [string, string] = [join(dir, 'listener-key.pem'), join(dir, 'listener-cert.pem')];
+  await writeFile(files[0], key);
+  await writeFile(files[1], cert);
+  return files;
+}
+
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
   const seconds = Number(flag('--seconds') ?? (full ? 60 : 20));
   const only = flag('--only');
   const kind = (flag('--kind') ?? 'mixed') as Kind;
-  if (!['mixed', 'tcp', 'http'].includes(kind)) throw new Error('--kind must be mixed, tcp or http');
+  if (!['mixed', 'tcp', 'http', 'ssl'].includes(kind)) throw new Error('--kind must be mixed, tcp, http or ssl');
   if (!(realServers > 0 && realServers <= 20_000 && seconds > 0 && seconds <= 120)) {
     throw new Error('--rs must be 1..20000 and --seconds 1..120');
   }
@@ -288,8 +296,12 @@ async function main(): Promise<void> {
     ns = await createNetns('bench', SUBNET);
     await ip('-n', ns.name, 'route', 'add', 'local', `10.${SUBNET}.1.0/24`, 'dev', 'lo');
     await ip('route', 'add', `10.${SUBNET}.1.0/24`, 'via', ns.nsAddress);
-    const portsPerKind = Math.ceil(realServers / ADDRESSES);
-    listenerProcess = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', LISTENER, String(TCP_BASE_PORT), String(portsPerKind), String(HTTP_BASE_PORT), String(portsPerKind)], {
+    const portsPerKind = String(Math.ceil(realServers / ADDRESSES));
+    const listenerArgv =
+      kind === 'ssl'
+        ? [process.execPath, '-e', TLS_LISTENER, String(SSL_BASE_PORT), portsPerKind, ...(await writeCertificate(dir))]
+        : [await buildListener(dir), String(TCP_BASE_PORT), portsPerKind, String(HTTP_BASE_PORT), portsPerKind];
+    listenerProcess = spawn('ip', ['netns', 'exec', ns.name, ...listenerArgv], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const listener = new LineChannel(listenerProcess);
@@ -297,7 +309,7 @@ async function main(): Promise<void> {
 
     const configFile = join(dir, 'keepalived.conf');
     await writeFile(configFile, keepalivedConf(realServers, kind));
-    const checks = { mixed: 'half TCP_CHECK, half HTTP_GET', tcp: 'TCP_CHECK', http: 'HTTP_GET' }[kind];
+    const checks = { mixed: 'half TCP_CHECK, half HTTP_GET', tcp: 'TCP_CHECK', http: 'HTTP_GET', ssl: 'SSL_GET' }[kind];
     console.log(`bench/checkers: ${realServers} real servers (${checks}), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
     console.log(`load average before the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
 
@@ -330,7 +342,7 @@ function report(results: SideResult[], realServers: number, kind: Kind): void {
   const keepalived = results.find((r) => r.name === 'keepalived');
   if (lvsd && keepalived) {
     console.log('');
-    console.log(`ratio lvsd/keepalived: CPU per check ${fmt(lvsd.cpuSecondsPer1000 / keepalived.cpuSecondsPer1000, 2)} (goal <= ${{ tcp: '0.5', http: '1.0', mixed: '0.75' }[kind]}), ` +
+    console.log(`ratio lvsd/keepalived: CPU per check ${fmt(lvsd.cpuSecondsPer1000 / keepalived.cpuSecondsPer1000, 2)} (goal <= ${{ tcp: '0.5', http: '1.0', mixed: '0.75', ssl: '1.0' }[kind]}), ` +
       `checks/s ${fmt(lvsd.checksPerSecond / keepalived.checksPerSecond, 2)}, peak RSS ${fmt(lvsd.peakRssMb / keepalived.peakRssMb, 2)}`);
   }
   if (lvsd) {
@@ -338,9 +350,4 @@ function report(results: SideResult[], realServers: number, kind: Kind): void {
   }
 }
 
-if (process.argv.includes('--worker')) {
-  const concurrency = flag('--concurrency');
-  await worker(process.argv[process.argv.indexOf('--worker') + 1]!, concurrency === undefined ? undefined : Number(concurrency), process.argv.includes('--javascript'));
-} else {
-  await main();
-}
+await main();
