@@ -57,7 +57,9 @@ export function loadProbeEngineAddon(): ProbeEngineAddon {
   return createRequire(import.meta.url)(ADDON_PATH) as ProbeEngineAddon;
 }
 
-type Waiter = (code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null, reason: string) => void;
+type Waiter = (
+  code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null, reason: string, session: Buffer | undefined,
+) => void;
 
 const NO_SESSION = Buffer.alloc(0);
 
@@ -68,8 +70,6 @@ export class ProbeEngine {
   private readonly requests = new WeakMap<HttpUrlExpectation, Buffer>();
   /** SSL_GET: each checker's last session, offered on its next probe. */
   private readonly sessions = new WeakMap<HttpProbeOptions, Buffer>();
-  /** The checker of each SSL_GET probe under way, to file the session it ends with. */
-  private readonly tlsProbes = new Map<number, HttpProbeOptions>();
   private nextId = 0;
 
   constructor(addon: ProbeEngineAddon) {
@@ -105,7 +105,8 @@ export class ProbeEngine {
       const started = options.tls
         ? this.engine.https(id, target, timeoutMs, flags, request, options.sni ?? '', this.sessions.get(options) ?? NO_SESSION)
         : this.engine.http(id, target, timeoutMs, flags, request);
-      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body, reason) => {
+      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body, reason, session) => {
+        if (session !== undefined) this.sessions.set(options, session);
         resolve(
           code === 0
             ? { ok: true, status, md5: hashBody ? md5Hex() : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
@@ -113,7 +114,6 @@ export class ProbeEngine {
         );
       };
       this.started(id, started, waiter);
-      if (options.tls) this.tlsProbes.set(id, options);
     });
   };
 
@@ -121,7 +121,7 @@ export class ProbeEngine {
     this.engine.close();
     const stranded = [...this.waiting.values()];
     this.waiting.clear();
-    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null, '');
+    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null, '', undefined);
   }
 
   private newId(): number {
@@ -131,7 +131,7 @@ export class ProbeEngine {
   /** `started`: what engine.tcp() or engine.http() returned. */
   private started(id: number, started: number, waiter: Waiter): void {
     if (started === 0) this.waiting.set(id, waiter);
-    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null, '');
+    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null, '', undefined);
   }
 
   /** The encoded target, or why there can be none (an address the engine cannot use). */
@@ -167,20 +167,16 @@ export class ProbeEngine {
     const bytes = Buffer.from(records);
     const bodyOf = byProbe<Buffer>(bodies);
     const reasonOf = byProbe<string>(reasons);
-    for (let i = 0; i < sessions.length; i += 2) {
-      const checker = this.tlsProbes.get(sessions[i] as number);
-      if (checker !== undefined) this.sessions.set(checker, sessions[i + 1] as Buffer);
-    }
+    const sessionOf = byProbe<Buffer>(sessions);
     const count = records.byteLength / RECORD_BYTES;
     for (let i = 0; i < count; i++) {
       const id = ints[i * 10]! >>> 0;
-      this.tlsProbes.delete(id);
       const waiter = this.waiting.get(id);
       if (waiter === undefined) continue;
       this.waiting.delete(id);
       const md5At = i * RECORD_BYTES + 24;
       const md5Hex = () => bytes.toString('hex', md5At, md5At + 16);
-      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, md5Hex, bodyOf?.get(id) ?? null, reasonOf?.get(id) ?? '');
+      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, md5Hex, bodyOf?.get(id) ?? null, reasonOf?.get(id) ?? '', sessionOf?.get(id));
     }
   }
 }
