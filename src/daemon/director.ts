@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
-import type { KeepalivedConfig, ScriptCommand } from '../config/model.ts';
+import type { FileCheck, KeepalivedConfig, ScriptCommand } from '../config/model.ts';
+import { trackedFileOf } from '../healthcheck/from-config.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
+import { trackedFileOutcome, trackedValueOf, type TrackedFileOutcome } from '../healthcheck/tracked-file.ts';
 import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
 import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
@@ -25,6 +27,8 @@ export interface HealthPort {
   /** Check details for the status, keyed by `healthKey(plan, realServer)`. */
   details(): ReadonlyMap<string, HealthDetails>;
   stop(): Promise<void>;
+  /** A tracked file's text now, or undefined if it cannot be read: the first table holds what FILE_CHECKs will find. */
+  readTrackedFile(path: string): string | undefined;
 }
 
 export interface HealthDetails {
@@ -83,7 +87,7 @@ export class Director {
     private readonly log: Logger,
   ) {
     const plans = planVirtualServers(config);
-    this.plans = new Map(plans.map((plan) => [plan.name, freshState(plan)]));
+    this.plans = new Map(plans.map((plan) => [plan.name, freshState(plan, this.fileOutcomes(config))]));
     this.owned = ownershipOfPlans(plans);
   }
 
@@ -126,7 +130,7 @@ export class Director {
       if (this.stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
       const previous = this.plans;
       this.owned = ownershipOfPlans([...previous.values()].map((s) => s.plan), plans);
-      this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name))]));
+      this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name), this.fileOutcomes(config))]));
       this.config = config;
       const removed = [...previous.keys()].filter((name) => !this.plans.has(name));
       const ops = diff(this.kernel, this.wantedTable(), this.owned);
@@ -141,7 +145,8 @@ export class Director {
   async preview(config: KeepalivedConfig): Promise<string[]> {
     const plans = planVirtualServers(config);
     return this.serialized(async () => {
-      const states = new Map(plans.map((plan) => [plan.name, carryOver(plan, this.plans.get(plan.name))]));
+      const fileOutcome = this.fileOutcomes(config);
+      const states = new Map(plans.map((plan) => [plan.name, carryOver(plan, this.plans.get(plan.name), fileOutcome)]));
       const wanted = [...states.values()].flatMap((state) => wantedFor(state.plan, state.verdicts, state.quorumUp).services);
       const owned = ownershipOfPlans([...this.plans.values()].map((s) => s.plan), plans);
       return diff(this.kernel, wanted, owned).map(describeOp);
@@ -268,6 +273,16 @@ export class Director {
     if (this.log.isLevelEnabled('debug')) for (const op of ops) this.log.debug({ op: describeOp(op) }, 'ipvs');
   }
 
+  /** What each FILE_CHECK of `config` reads now (with init_file, what the file will hold once written). */
+  private fileOutcomes(config: KeepalivedConfig): FileOutcome {
+    return (checker) => {
+      const { rule, initFile } = trackedFileOf(config, checker);
+      const text = this.health.readTrackedFile(rule.path);
+      const value = initFile !== undefined && (initFile.overwrite || text === undefined) ? initFile.value : trackedValueOf(text);
+      return trackedFileOutcome(rule, value);
+    };
+  }
+
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     const result = this.queue.then(work);
     this.queue = result.catch((error: unknown) => this.log.error({ err: error }, 'IPVS update failed'));
@@ -275,8 +290,8 @@ export class Director {
   }
 }
 
-function freshState(plan: VirtualServerPlan): PlanState {
-  return { plan, verdicts: new Map(initialVerdicts(plan)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };
+function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
+  return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };
 }
 
 /** keepalived counts a real server without any checker as always up, at its configured weight. */
@@ -284,15 +299,26 @@ function uncheckedVerdicts(plan: VirtualServerPlan): Array<[string, RealServerVe
   return plan.config.realServers.filter((rs) => rs.checkers.length === 0).map((rs) => [realServerKey(rs), { up: true, weight: rs.weight }]);
 }
 
-/** Before its first check, a real server is up unless one of its checkers starts in alpha mode. */
-function initialVerdicts(plan: VirtualServerPlan): Array<[string, RealServerVerdict]> {
-  return plan.config.realServers.map((rs) => [realServerKey(rs), { up: !rs.checkers.some((c) => c.timing.alpha), weight: rs.weight }]);
+type FileOutcome = (checker: FileCheck) => TrackedFileOutcome;
+
+/**
+ * Before its first check, a real server is up unless one of its checkers starts in alpha mode; as in
+ * keepalived, its FILE_CHECKs have already read their files: their values are in its weight, and a
+ * failing one keeps it out.
+ */
+function initialVerdicts(plan: VirtualServerPlan, fileOutcome: FileOutcome): Array<[string, RealServerVerdict]> {
+  return plan.config.realServers.map((rs) => {
+    const files = rs.checkers.filter((c) => c.kind === 'FILE_CHECK').map(fileOutcome);
+    const up = !rs.checkers.some((c) => c.timing.alpha) && files.every((outcome) => outcome.ok);
+    const weight = Math.max(0, files.reduce((sum, outcome) => sum + (outcome.ok ? outcome.delta : 0), rs.weight));
+    return [realServerKey(rs), { up, weight }];
+  });
 }
 
 /** A virtual server that stays across a reload keeps its real servers' verdicts and its quorum state. */
-function carryOver(plan: VirtualServerPlan, previous: PlanState | undefined): PlanState {
-  if (!previous) return freshState(plan);
+function carryOver(plan: VirtualServerPlan, previous: PlanState | undefined, fileOutcome: FileOutcome): PlanState {
+  if (!previous) return freshState(plan, fileOutcome);
   const keys = new Set(plan.table.realServers.map((rs) => rs.key));
-  const verdicts = new Map([...initialVerdicts(plan), ...[...previous.verdicts].filter(([key]) => keys.has(key)), ...uncheckedVerdicts(plan)]);
+  const verdicts = new Map([...initialVerdicts(plan, fileOutcome), ...[...previous.verdicts].filter(([key]) => keys.has(key)), ...uncheckedVerdicts(plan)]);
   return { ...previous, plan, verdicts };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { KeepalivedConfig, RealServer } from '../config/model.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
@@ -53,6 +54,14 @@ export class PoolHealth implements HealthPort {
 
   async stop(): Promise<void> {
     await this.pool?.stop();
+  }
+
+  readTrackedFile(path: string): string | undefined {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
   }
 
   private verdict(verdict: Verdict): void {

@@ -3,10 +3,12 @@
 import type {
   Checker,
   CheckerConnection,
+  FileCheck,
   HttpCheck,
   HttpUrl,
   KeepalivedConfig,
   RealServer,
+  TrackFile,
   VirtualServer,
 } from '../config/model.ts';
 import type { PoolCheckerSpec, RealServerCheckSpec } from './pool.ts';
@@ -14,6 +16,7 @@ import type { ProbeSpec } from './probe-runner.ts';
 import type { HttpUrlExpectation } from './probes/http.ts';
 import { splitCommandLine } from '../util/command.ts';
 import type { TcpProbeOptions } from './probes/tcp.ts';
+import type { TrackedFileRule } from './tracked-file.ts';
 
 export interface CheckSpecNaming {
   /** The daemon's name for a virtual server (verdicts carry it back). */
@@ -90,15 +93,21 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string)
         options: { argv: splitCommandLine(checker.script.command), timeoutMs: checker.timeoutMs, dynamic: checker.dynamic },
       };
     case 'FILE_CHECK': {
-      const tracked = config.trackFiles.find((t) => t.name === checker.trackFile);
-      if (tracked === undefined) warn(`track_file ${checker.trackFile} is not defined; reading it as a path`);
-      return {
-        kind: 'FILE_CHECK',
-        options: { path: tracked?.file ?? checker.trackFile, weight: checker.weight, reverse: checker.reverse },
-        ...(tracked?.initFile === undefined ? {} : { initFile: tracked.initFile }),
-      };
+      const tracked = trackedFileOf(config, checker);
+      if (!tracked.defined) warn(`track_file ${checker.trackFile} is not defined; reading it as a path`);
+      return { kind: 'FILE_CHECK', options: tracked.rule, ...(tracked.initFile === undefined ? {} : { initFile: tracked.initFile }) };
     }
   }
+}
+
+/** The file a FILE_CHECK reads and its rule; `defined` is false where no track_file has its name. */
+export function trackedFileOf(config: KeepalivedConfig, checker: FileCheck): { rule: TrackedFileRule; initFile?: TrackFile['initFile']; defined: boolean } {
+  const tracked = config.trackFiles.find((t) => t.name === checker.trackFile);
+  return {
+    rule: { path: tracked?.file ?? checker.trackFile, weight: checker.weight, reverse: checker.reverse },
+    ...(tracked?.initFile === undefined ? {} : { initFile: tracked.initFile }),
+    defined: tracked !== undefined,
+  };
 }
 
 function closeMode(config: KeepalivedConfig): { closeWithFin?: true } {

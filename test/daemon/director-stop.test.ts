@@ -60,6 +60,9 @@ class HeldHealth implements HealthPort {
   async stop(): Promise<void> {
     await this.stopGate.pass();
   }
+  readTrackedFile(): undefined {
+    return undefined;
+  }
 }
 
 const TWO_SERVICES = `${WEB}

@@ -8,10 +8,12 @@ import { config, ModelKernel, WEB } from './fixtures.ts';
 /** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
 class ScriptedHealth implements HealthPort {
   director!: Director;
+  constructor(private readonly trackedFiles: ReadonlyMap<string, string> = new Map()) {}
   async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void> {
     for (const plan of plans) {
       for (const rs of plan.config.realServers) {
-        if (rs.checkers.length === 0) continue;
+        // A FILE_CHECK's first probe reads what the director read before programming.
+        if (rs.checkers.every((checker) => checker.kind === 'FILE_CHECK')) continue;
         const alpha = rs.checkers.some((checker) => checker.timing.alpha);
         this.director.onVerdict(plan.name, `${rs.address}:${rs.port}`, { up: !alpha, weight: rs.weight });
       }
@@ -22,12 +24,15 @@ class ScriptedHealth implements HealthPort {
     return new Map();
   }
   async stop(): Promise<void> {}
+  readTrackedFile(path: string): string | undefined {
+    return this.trackedFiles.get(path);
+  }
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
-async function started(text: string, kernel = new ModelKernel()) {
-  const health = new ScriptedHealth();
+async function started(text: string, kernel = new ModelKernel(), trackedFiles = new Map<string, string>()) {
+  const health = new ScriptedHealth(trackedFiles);
   const scripts: string[] = [];
   const director = new Director(config(text), kernel, health, (script, reason) => scripts.push(`${reason} ${script.command}`), pino({ level: 'silent' }));
   health.director = director;
@@ -51,6 +56,43 @@ describe('director', () => {
     director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 1 });
     await settle();
     expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1');
+  });
+
+  it('programs the first table with what the tracked files hold, as keepalived reads them before it programs', async () => {
+    const text = `track_file boost {
+  file /run/boost
+  weight 2
+}
+track_file maintenance {
+  file /run/maintenance
+  weight 0
+}
+track_file created {
+  file /run/created
+  init_file 4
+}
+virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_kind NAT
+  lb_algo rr
+  real_server 10.0.1.1 80 { weight 1
+    FILE_CHECK { track_file boost } }
+  real_server 10.0.1.2 80 { weight 1
+    FILE_CHECK { track_file maintenance } }
+  real_server 10.0.1.3 80 { weight 1
+    FILE_CHECK { track_file created } }
+  real_server 10.0.1.4 80 { weight 1
+    FILE_CHECK {
+      track_file boost
+      weight -200
+    } }
+}`;
+    const files = new Map([['/run/boost', '3\n'], ['/run/maintenance', '1\n']]);
+    const { kernel } = await started(text, new ModelKernel(), files);
+    expect(kernel.rules()).toBe(
+      ['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 7', '-a -t 10.0.0.1:80 -r 10.0.1.3:80 -m -w 5', ''].join('\n'),
+    );
+    expect(kernel.sent).toHaveLength(1);
   });
 
   it('removes a failed real server, or sets weight 0 with inhibit_on_failure', async () => {
