@@ -7,7 +7,6 @@ import { serveControl, type ControlRequest } from './control.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
-import { serveMetrics } from './metrics.ts';
 import { withoutInaccessibleScripts } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
@@ -155,8 +154,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           return diff(request.configFile);
       }
     });
+    // node:http is loaded only where metrics are served.
     metrics = options.metricsAddress
-      ? await serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
+      ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
       : undefined;
   } catch (error) {
     process.stderr.write(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);

@@ -5,7 +5,8 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { HttpProbeOptions, HttpUrlExpectation } from './probes/http.ts';
-import { requestText, type HttpWireResult } from './probes/http-wire.ts';
+import { requestText } from './probes/http-request.ts';
+import type { HttpWireResult } from './probes/http-wire.ts';
 import type { TcpProbeOptions } from './probes/tcp.ts';
 import type { ProbeResult } from './state.ts';
 

@@ -1,13 +1,31 @@
 import type { ProbeResult } from './state.ts';
 import { loadProbeEngineAddon, ProbeEngine } from './probe-engine.ts';
-import { dnsProbe, type DnsProbeOptions } from './probes/dns.ts';
-import { fileProbe, initTrackedFile, type FileProbeOptions } from './probes/file.ts';
+import type { DnsProbeOptions } from './probes/dns.ts';
+import type { FileProbeOptions } from './probes/file.ts';
 import { httpProbe, type HttpProbeOptions } from './probes/http.ts';
-import { miscProbe, type MiscProbeOptions } from './probes/misc.ts';
-import { Pinger, type PingProbeOptions } from './probes/ping.ts';
-import { smtpProbe, type SmtpProbeOptions } from './probes/smtp.ts';
-import { tcpProbe, type TcpProbeOptions } from './probes/tcp.ts';
-import { udpProbe, type UdpProbeOptions } from './probes/udp.ts';
+import type { MiscProbeOptions } from './probes/misc.ts';
+import type { Pinger, PingProbeOptions } from './probes/ping.ts';
+import type { SmtpProbeOptions } from './probes/smtp.ts';
+import type { TcpProbeOptions } from './probes/tcp.ts';
+import type { UdpProbeOptions } from './probes/udp.ts';
+
+// Each kind of probe is loaded when a checker of that kind first runs: a director with TCP checks
+// alone does not pay, at every start, for loading ICMP, DNS, UDP, SMTP and script probes (and the
+// node modules under them).
+const probes = {
+  dns: once(() => import('./probes/dns.ts')),
+  file: once(() => import('./probes/file.ts')),
+  misc: once(() => import('./probes/misc.ts')),
+  ping: once(() => import('./probes/ping.ts')),
+  smtp: once(() => import('./probes/smtp.ts')),
+  tcp: once(() => import('./probes/tcp.ts')),
+  udp: once(() => import('./probes/udp.ts')),
+};
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
+}
 
 /** What one checker probes, with the options of its probe. */
 export type ProbeSpec =
@@ -43,7 +61,7 @@ export interface NetworkProbeRunnerOptions {
  * JavaScript where it cannot load), the rest in JavaScript, sharing one raw ICMP socket.
  */
 export class NetworkProbeRunner implements ProbeRunner {
-  private readonly pinger = new Pinger();
+  private pinger: Promise<Pinger> | undefined;
   private engine: ProbeEngine | null | undefined;
 
   constructor(private readonly options: NetworkProbeRunnerOptions = {}) {
@@ -54,7 +72,7 @@ export class NetworkProbeRunner implements ProbeRunner {
     switch (spec.kind) {
       case 'TCP_CHECK': {
         const engine = this.nativeEngine();
-        return engine === null ? tcpProbe(spec.options) : engine.tcp(spec.options);
+        return engine === null ? probes.tcp().then((m) => m.tcpProbe(spec.options)) : engine.tcp(spec.options);
       }
       case 'HTTP_GET':
       case 'SSL_GET': {
@@ -62,30 +80,30 @@ export class NetworkProbeRunner implements ProbeRunner {
         return engine === null ? httpProbe(spec.options) : httpProbe(spec.options, engine.httpGet);
       }
       case 'PING_CHECK':
-        return this.pinger.ping(spec.options);
+        return (this.pinger ??= probes.ping().then((m) => new m.Pinger())).then((pinger) => pinger.ping(spec.options));
       case 'UDP_CHECK':
-        return udpProbe(spec.options);
+        return probes.udp().then((m) => m.udpProbe(spec.options));
       case 'DNS_CHECK':
-        return dnsProbe(spec.options);
+        return probes.dns().then((m) => m.dnsProbe(spec.options));
       case 'SMTP_CHECK':
-        return smtpProbe(spec.options);
+        return probes.smtp().then((m) => m.smtpProbe(spec.options));
       case 'MISC_CHECK':
-        return miscProbe(spec.options);
+        return probes.misc().then((m) => m.miscProbe(spec.options));
       case 'FILE_CHECK':
-        return fileProbe(spec.options);
+        return probes.file().then((m) => m.fileProbe(spec.options));
     }
   }
 
   async prepare(spec: ProbeSpec): Promise<string | null> {
     if (spec.kind === 'FILE_CHECK' && spec.initFile !== undefined) {
-      const error = await initTrackedFile(spec.options.path, spec.initFile.value, spec.initFile.overwrite);
+      const error = await (await probes.file()).initTrackedFile(spec.options.path, spec.initFile.value, spec.initFile.overwrite);
       return error === null ? null : `init_file ${spec.options.path}: ${error}`;
     }
     return null;
   }
 
   async close(): Promise<void> {
-    this.pinger.close();
+    (await this.pinger)?.close();
     this.engine?.close();
     this.engine = null;
   }

@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { requestText, type HttpProtocol } from './http-request.ts';
 import { startDeadline } from './result.ts';
-
-export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 
 export interface HttpWireRequest {
   readonly tls: boolean;
@@ -40,12 +39,6 @@ export type HttpWireResult =
   | { readonly ok: true; readonly status: number; readonly md5: string | null; readonly body: Buffer | null }
   | { readonly ok: false; readonly error: string };
 
-export function requestText(r: Pick<HttpWireRequest, 'host' | 'port' | 'path' | 'virtualhost' | 'protocol'>): string {
-  const host = r.virtualhost ?? `${net.isIPv6(r.host) ? `[${r.host}]` : r.host}:${r.port}`;
-  const version = r.protocol === '1.1' ? '1.1' : '1.0';
-  const close = r.protocol === '1.0' ? '' : 'Connection: close\r\n';
-  return `GET ${r.path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
-}
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** A response header larger than this is not an HTTP server we can check. */

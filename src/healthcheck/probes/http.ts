@@ -1,7 +1,6 @@
 import type { ProbeResult } from '../state.ts';
-import type { SecureContext } from 'node:tls';
-import { createSecureContext } from 'node:tls';
-import { httpWireGet, type HttpProtocol, type HttpWireResult, type TlsReuse } from './http-wire.ts';
+import type { HttpProtocol } from './http-request.ts';
+import type { HttpWireResult } from './http-wire.ts';
 import { ProbeClock } from './result.ts';
 
 export interface StatusRange {
@@ -48,7 +47,7 @@ const DEFAULT_STATUS: readonly StatusRange[] = [{ from: 200, to: 299 }];
  * keepalived, must answer with an accepted status, the expected MD5 digest and
  * regex outcome.
  */
-export async function httpProbe(options: HttpProbeOptions, fetch: UrlFetcher = fetchUrl): Promise<ProbeResult> {
+export async function httpProbe(options: HttpProbeOptions, fetch: UrlFetcher = fetchInJavaScript): Promise<ProbeResult> {
   const clock = new ProbeClock();
   for (const url of options.urls) {
     const failure = await checkUrl(url, options, fetch);
@@ -57,37 +56,8 @@ export async function httpProbe(options: HttpProbeOptions, fetch: UrlFetcher = f
   return clock.ok();
 }
 
-/** One TLS context per checker, and its last session to resume. */
-const tlsReuse = new WeakMap<HttpProbeOptions, TlsReuse>();
-
-function tlsReuseOf(options: HttpProbeOptions): TlsReuse {
-  let reuse = tlsReuse.get(options);
-  if (reuse === undefined) {
-    const context: SecureContext = createSecureContext({});
-    reuse = { context, session: undefined };
-    tlsReuse.set(options, reuse);
-  }
-  return reuse;
-}
-
-function fetchUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Promise<HttpWireResult> {
-  const virtualhost = url.virtualhost ?? options.virtualhost;
-  return httpWireGet({
-    tls: options.tls,
-    host: options.host,
-    port: options.port,
-    path: url.path,
-    protocol: options.httpProtocol,
-    verifyCertificate: options.verifyCertificate,
-    timeoutMs: options.timeoutMs,
-    keepBody: url.regex !== undefined,
-    hashBody: url.digest !== undefined,
-    ...(options.bindTo === undefined ? {} : { bindTo: options.bindTo }),
-    ...(virtualhost === undefined ? {} : { virtualhost }),
-    ...(options.sni === undefined ? {} : { sni: options.sni }),
-    ...(options.tls ? { tlsReuse: tlsReuseOf(options) } : {}),
-  });
-}
+/** The JavaScript exchange, loaded only where it runs (the engine did not load, or a test asks for it). */
+const fetchInJavaScript: UrlFetcher = async (url, options) => (await import('./http-javascript.ts')).fetchUrl(url, options);
 
 async function checkUrl(url: HttpUrlExpectation, options: HttpProbeOptions, fetch: UrlFetcher): Promise<string | null> {
   const response = await fetch(url, options);
