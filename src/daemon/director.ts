@@ -130,7 +130,8 @@ export class Director {
       if (this.stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
       const previous = this.plans;
       this.owned = ownershipOfPlans([...previous.values()].map((s) => s.plan), plans);
-      this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name), this.fileOutcomes(config))]));
+      const fileOutcome = this.fileOutcomes(config);
+      this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name), fileOutcome)]));
       this.config = config;
       const removed = [...previous.keys()].filter((name) => !this.plans.has(name));
       const ops = diff(this.kernel, this.wantedTable(), this.owned);
@@ -275,9 +276,12 @@ export class Director {
 
   /** What each FILE_CHECK of `config` reads now (with init_file, what the file will hold once written). */
   private fileOutcomes(config: KeepalivedConfig): FileOutcome {
+    // One read per file, however many real servers track it (keepalived reads each once).
+    const texts = new Map<string, string | undefined>();
     return (checker) => {
       const { rule, initFile } = trackedFileOf(config, checker);
-      const text = this.health.readTrackedFile(rule.path);
+      if (!texts.has(rule.path)) texts.set(rule.path, this.health.readTrackedFile(rule.path));
+      const text = texts.get(rule.path);
       const value = initFile !== undefined && (initFile.overwrite || text === undefined) ? initFile.value : trackedValueOf(text);
       return trackedFileOutcome(rule, value);
     };

@@ -39,7 +39,6 @@ export type HttpWireResult =
   | { readonly ok: true; readonly status: number; readonly md5: string | null; readonly body: Buffer | null }
   | { readonly ok: false; readonly error: string };
 
-
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** A response header larger than this is not an HTTP server we can check. */
 const MAX_HEADER_BYTES = 64 * 1024;
