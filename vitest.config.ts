@@ -19,7 +19,8 @@ export default defineConfig({
           name: 'kernel',
           include: ['test/**/*.vm.test.ts'],
           globalSetup: ['test/kernel/global-setup.ts'],
-          testTimeout: 300_000,
+          // Long enough for a case to wait for the VM's job slots on a loaded host (job-slots.ts).
+          testTimeout: 600_000,
           hookTimeout: 300_000,
           // Concurrent tests share one 2-CPU emulated VM. Conformance cases spend most of their time
           // waiting for checkers, so several run side by side; many more make checks time out.

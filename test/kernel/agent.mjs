@@ -8,6 +8,10 @@ import { join } from 'node:path';
 const exchange = process.argv[2];
 const jobsDir = join(exchange, 'jobs');
 const POLL_MS = 20;
+// The host writes how many jobs may run at once while it is short of CPU (see job-slots.ts);
+// an empty or absent file means no limit.
+const SLOTS_FILE = join(exchange, 'job-slots');
+const SLOTS_READ_EVERY_MS = 1_000;
 
 // Loaded up front so that every job, in whatever namespace, finds them present.
 const MODULES = [
@@ -37,11 +41,32 @@ function setUp() {
   writeAtomically(join(exchange, 'ready.json'), JSON.stringify({ kernel, loaded, missing }));
 }
 
-const started = new Set();
+const seen = new Set();
+/** Jobs found but not yet started, oldest first. */
+const queued = [];
+let running = 0;
+let slots = Infinity;
+let slotsReadAt = 0;
+
+function currentSlots() {
+  if (Date.now() - slotsReadAt >= SLOTS_READ_EVERY_MS) {
+    slotsReadAt = Date.now();
+    let text = '';
+    try {
+      text = readFileSync(SLOTS_FILE, 'utf8').trim();
+    } catch {
+      // no limit published
+    }
+    const limit = Number(text);
+    slots = text !== '' && Number.isInteger(limit) && limit > 0 ? limit : Infinity;
+  }
+  return slots;
+}
 
 function runJob(id) {
   const dir = join(jobsDir, id);
   const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8'));
+  writeFileSync(join(dir, 'started'), '');
   const out = openSync(join(dir, 'stdout'), 'w');
   const err = openSync(join(dir, 'stderr'), 'w');
   // A fresh network namespace per job isolates its IPVS table and lets jobs run side by side.
@@ -54,6 +79,7 @@ function runJob(id) {
   const finish = (code, signal, spawnError) => {
     if (finished) return;
     finished = true;
+    running -= 1;
     clearTimeout(timer);
     closeSync(out);
     closeSync(err);
@@ -66,6 +92,7 @@ function runJob(id) {
     stdio: ['ignore', out, err],
     detached: true,
   });
+  running += 1;
   const timer = setTimeout(() => {
     timedOut = true;
     try {
@@ -81,8 +108,12 @@ function runJob(id) {
 function poll() {
   if (existsSync(join(exchange, 'shutdown'))) process.exit(0);
   for (const id of readdirSync(jobsDir)) {
-    if (started.has(id) || !existsSync(join(jobsDir, id, 'job.json'))) continue;
-    started.add(id);
+    if (seen.has(id) || !existsSync(join(jobsDir, id, 'job.json'))) continue;
+    seen.add(id);
+    queued.push(id);
+  }
+  while (queued.length > 0 && running < currentSlots()) {
+    const id = queued.shift();
     try {
       runJob(id);
     } catch (error) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ensureInitramfs, findKernel, KernelVmSetupError } from './initramfs.ts';
+import { publishJobSlots } from './job-slots.ts';
 
 export { KernelVmSetupError } from './initramfs.ts';
 
@@ -15,6 +16,8 @@ const RESULT_POLL_MS = 25;
 const DEFAULT_JOB_TIMEOUT_MS = 120_000;
 /** TCG boots take ~10 s on an idle machine; a loaded 2-core CI box needs far more headroom. */
 const BOOT_TIMEOUT_MS = 180_000;
+/** How long a job may wait for one of the agent's slots (see job-slots.ts) before the host gives up on the VM. */
+const QUEUED_TIMEOUT_MS = 30 * 60_000;
 
 export interface VmRunOptions {
   timeoutMs?: number;
@@ -50,6 +53,7 @@ export class KernelVm {
     readonly exchangeDir: string,
     readonly info: VmInfo,
     private readonly qemu: ChildProcess | undefined,
+    private readonly stopJobSlots: () => void = () => {},
   ) {}
 
   /** Connects to a VM that another process booted (the vitest global setup). */
@@ -103,7 +107,8 @@ export class KernelVm {
       }
       await Promise.race([sleep(100), spawnFailed]);
     }
-    return new KernelVm(exchangeDir, JSON.parse(readFileSync(readyFile, 'utf8')) as VmInfo, qemu);
+    const info = JSON.parse(readFileSync(readyFile, 'utf8')) as VmInfo;
+    return new KernelVm(exchangeDir, info, qemu, publishJobSlots(qemu.pid!, exchangeDir));
   }
 
   async run(argv: readonly string[], options: VmRunOptions = {}): Promise<VmRunResult> {
@@ -114,10 +119,16 @@ export class KernelVm {
     const job = { argv, timeoutMs, netns: options.netns ?? true, env: options.env ?? {}, cwd: options.cwd };
     writeFileSync(join(dir, 'job.json.tmp'), JSON.stringify(job));
     renameSync(join(dir, 'job.json.tmp'), join(dir, 'job.json'));
-    // The agent enforces the timeout; the host waits longer in case the VM itself stalls.
-    const hostDeadline = Date.now() + timeoutMs + 60_000;
+    // The agent enforces the timeout from the job's start (it may queue the job first); the host
+    // waits longer in case the VM itself stalls.
+    let hostDeadline = Date.now() + QUEUED_TIMEOUT_MS;
+    let started = false;
     const resultFile = join(dir, 'result.json');
     while (!existsSync(resultFile)) {
+      if (!started && existsSync(join(dir, 'started'))) {
+        started = true;
+        hostDeadline = Date.now() + timeoutMs + 60_000;
+      }
       if (Date.now() > hostDeadline) throw new Error(`kernel VM did not answer job ${argv.join(' ')}`);
       await sleep(RESULT_POLL_MS);
     }
@@ -137,6 +148,7 @@ export class KernelVm {
 
   async shutdown(): Promise<void> {
     if (!this.qemu) return;
+    this.stopJobSlots();
     writeFileSync(join(this.exchangeDir, 'shutdown'), '');
     const exited = new Promise<void>((resolve) => this.qemu!.once('exit', () => resolve()));
     if (this.qemu.exitCode === null) await Promise.race([exited, sleep(10_000)]);
