@@ -2,10 +2,8 @@ import { resolve } from 'node:path';
 import { parseCommandLine, UsageError } from './args.ts';
 import { checkCommand } from './check.ts';
 import { digestCommand } from './digest.ts';
-import { renderStatus } from './status-view.ts';
 import { ControlUnavailableError, requestControl } from '../daemon/control.ts';
 import { DEFAULT_SOCKET } from '../daemon/options.ts';
-import type { DirectorStatus } from '../daemon/status.ts';
 import type { ReloadOutcome, DiffOutcome } from '../daemon/director.ts';
 
 const USAGE = `Usage: lvsctl COMMAND [OPTION...]
@@ -27,8 +25,9 @@ type Out = NodeJS.WritableStream;
 
 async function status(argv: readonly string[], out: Out): Promise<number> {
   const { values } = parseCommandLine(argv, { json: { type: 'boolean' }, socket: { type: 'string' } });
-  const snapshot = (await requestControl(values.socket ?? DEFAULT_SOCKET, { command: 'status' })) as DirectorStatus;
-  out.write(values.json ? `${JSON.stringify(snapshot, null, 2)}\n` : renderStatus(snapshot, { color: isColorTerminal(out) }));
+  // The daemon renders, so that this and native/lvsctl (which bin/lvsctl runs for a status) print the same.
+  const view = await requestControl(values.socket ?? DEFAULT_SOCKET, { command: 'status-view', format: values.json ? 'json' : 'table', color: isColorTerminal(out) });
+  out.write(String(view));
   return 0;
 }
 

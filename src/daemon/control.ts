@@ -8,8 +8,12 @@ import { dirname } from 'node:path';
  */
 export type ControlRequest =
   | { readonly command: 'status' }
+  /** The status already rendered, for clients that only print it (native/lvsctl). */
+  | { readonly command: 'status-view'; readonly format: StatusFormat; readonly color: boolean }
   | { readonly command: 'reload' }
   | { readonly command: 'diff'; readonly configFile: string };
+
+export type StatusFormat = 'table' | 'json';
 
 export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
 
@@ -57,6 +61,11 @@ function parseRequest(line: string): ControlRequest {
     case 'diff':
       if (typeof (request as { configFile?: unknown }).configFile !== 'string') throw new Error('diff needs configFile');
       return request as ControlRequest;
+    case 'status-view': {
+      const { format, color } = request as { format?: unknown; color?: unknown };
+      if ((format !== 'table' && format !== 'json') || typeof color !== 'boolean') throw new Error('status-view needs format (table or json) and color');
+      return { command: 'status-view', format, color };
+    }
     default:
       throw new Error(`unknown command ${String(request.command)}`);
   }

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { serveControl, type ControlRequest } from './control.ts';
+import { renderStatus } from './status-view.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
@@ -148,6 +149,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       switch (request.command) {
         case 'status':
           return status();
+        case 'status-view':
+          return request.format === 'json' ? `${JSON.stringify(status(), null, 2)}\n` : renderStatus(status(), { color: request.color });
         case 'reload':
           return reload();
         case 'diff':

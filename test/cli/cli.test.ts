@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 // The built executables, run by absolute path from an unrelated directory, as an operator would.
 const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
 const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
+/** The JavaScript lvsctl, which bin/lvsctl runs for everything but a plain status. */
+const LVSCTL_BUNDLE = fileURLToPath(new URL('../../bin/lvsctl.cjs', import.meta.url));
 
 async function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -80,9 +82,17 @@ describe('lvsctl command line', () => {
     for (const command of ['status', 'reload', 'diff', 'check', 'digest']) expect(stdout).toContain(command);
   });
 
-  it('says when no daemon is running', async () => {
-    const { code, stderr } = await run(LVSCTL, ['status', '--socket', '/run/lvsd/none.sock']);
-    expect(code).toBe(3);
-    expect(stderr).toBe('lvsctl: lvsd is not running (no control socket at /run/lvsd/none.sock)\n');
+  it('says when no daemon is running, through its native status client and through the bundle', async () => {
+    for (const [file, args] of [[LVSCTL, ['status', '--socket', '/run/lvsd/none.sock']], [LVSCTL, ['status', '--json', '--socket=/run/lvsd/none.sock']], [LVSCTL_BUNDLE, ['status', '--socket', '/run/lvsd/none.sock']]] as const) {
+      const { code, stderr } = await run(file, [...args]);
+      expect(code).toBe(3);
+      expect(stderr).toBe('lvsctl: lvsd is not running (no control socket at /run/lvsd/none.sock)\n');
+    }
+  });
+
+  it('rejects a status option it does not know with usage, as every other command does', async () => {
+    const { code, stderr } = await run(LVSCTL, ['status', '--bogus']);
+    expect(code).toBe(2);
+    expect(stderr).toBe("lvsctl: Unknown option '--bogus'\nTry 'lvsctl --help'.\n");
   });
 });

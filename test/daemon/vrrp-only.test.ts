@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // This host's kernel has no IPVS: lvsd's VRRP part must run anyway, in a namespace of its own.
 const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
 const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
+const LVSCTL_BUNDLE = fileURLToPath(new URL('../../bin/lvsctl.cjs', import.meta.url));
 const NS = `lvsd-vrrp-${process.pid}`;
 const run = promisify(execFile);
 const inNs = (...argv: string[]) => run('ip', ['netns', 'exec', NS, ...argv], { timeout: 10_000 });
@@ -81,6 +82,15 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
     const status = await run(LVSCTL, ['status', '--socket', socket]);
     expect(status.stdout).toMatch(/VI_1\s+lan0\s+51\s+MASTER\s+150/);
+    // bin/lvsctl prints a status through native/lvsctl; the bundle prints the same table and JSON.
+    const tables = (text: string) => text.split('\n').slice(1).join('\n');
+    expect(tables((await run(LVSCTL_BUNDLE, ['status', '--socket', socket])).stdout)).toBe(tables(status.stdout));
+    const [nativeJson, bundleJson] = await Promise.all([run(LVSCTL, ['status', '--json', '--socket', socket]), run(LVSCTL_BUNDLE, ['status', '--json', '--socket', socket])]);
+    const identity = (json: string) => {
+      const { pid, startedAt, configFile, vrrp } = JSON.parse(json) as { pid: number; startedAt: string; configFile: string; vrrp: Array<{ name: string; state: string }> };
+      return { pid, startedAt, configFile, vrrp: vrrp.map(({ name, state }) => ({ name, state })) };
+    };
+    expect(identity(nativeJson.stdout)).toEqual(identity(bundleJson.stdout));
     expect(await stop(daemon)).toBe(0);
     expect(await vipPresent()).toBe(false);
   });

@@ -1,4 +1,4 @@
-import type { DirectorStatus } from '../daemon/status.ts';
+import type { DirectorStatus } from './status.ts';
 
 export interface ViewOptions {
   /** ANSI colours, for a terminal. */
