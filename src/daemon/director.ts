@@ -5,6 +5,7 @@ import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { trackedFileOutcome, trackedValueOf, type TrackedFileOutcome } from '../healthcheck/tracked-file.ts';
 import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
+import { correctionsOf, describeCorrection, type Correction } from '../ipvs/corrections.ts';
 import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
 import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
@@ -78,6 +79,8 @@ export class Director {
   private readonly dirty = new Set<string>();
   private reconcileScheduled = false;
   private stopping = false;
+  /** Entries that were in the kernel before the first table, and the settings lvsd changed in them. */
+  private correctedAtStart: Correction[] = [];
 
   constructor(
     private config: KeepalivedConfig,
@@ -98,8 +101,14 @@ export class Director {
   async start(): Promise<void> {
     await this.serialized(async () => {
       if (this.config.globalDefs.lvsFlush) await this.applyLogged([{ op: 'flush' }]);
-      this.kernel = await this.ipvs.dump();
+      const found = await this.ipvs.dump();
+      this.kernel = found;
       await this.reconcile([...this.plans.keys()]);
+      this.correctedAtStart = correctionsOf(found, this.kernel);
+      const names = new Map(found.map((service) => [serviceKey(service.id), serviceName(service.id)]));
+      for (const { service, ...change } of this.correctedAtStart) {
+        this.log.warn({ virtualServer: names.get(service), ...change }, 'an entry in IPVS before lvsd started had other settings: corrected in place');
+      }
     });
     await this.health.update(this.config, this.planList());
   }
@@ -212,12 +221,15 @@ export class Director {
         };
       });
       const sorry = plan.config.sorryServer;
+      const keys = new Set(plan.services.map((service) => serviceKey(service.id)));
+      const corrected = this.correctedAtStart.filter((correction) => keys.has(correction.service));
       return {
         name: plan.name,
         scheduler: plan.config.lbAlgo,
         method: plan.config.lbKind,
         quorum: { up: state.quorumUp ?? false, needed: plan.config.quorum, alive: state.aliveWeight },
         ...(sorry && { sorryServer: { address: realServerKey(sorry), active: state.sorryServerActive } }),
+        ...(corrected.length > 0 && { correctedAtStart: corrected.map(describeCorrection) }),
         realServers,
       };
     });

@@ -29,6 +29,7 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
         vs.quorum.up ? paint('good', `up ${vs.quorum.alive}/${vs.quorum.needed}`) : paint('bad', `DOWN ${vs.quorum.alive}/${vs.quorum.needed}`),
         vs.sorryServer ? (vs.sorryServer.active ? paint('warn', `${vs.sorryServer.address} IN USE`) : plain(vs.sorryServer.address)) : plain('-'),
       ]);
+      if (vs.correctedAtStart) rows.push([paint('warn', `  ! was in IPVS before lvsd with other settings, corrected: ${vs.correctedAtStart.join('; ')}`)]);
     }
     lines.push('', render(rows));
 

@@ -24,6 +24,8 @@ export interface VirtualServerStatus {
   readonly method: string;
   readonly quorum: { readonly up: boolean; readonly needed: number; readonly alive: number };
   readonly sorryServer?: { readonly address: string; readonly active: boolean };
+  /** Settings lvsd changed at start in entries that were in IPVS before it: `scheduler wlc -> rr`. */
+  readonly correctedAtStart?: readonly string[];
   readonly realServers: readonly RealServerStatus[];
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { KeepalivedConfig } from '../../src/config/index.ts';
 import { Director, type HealthPort } from '../../src/daemon/director.ts';
 import type { VirtualServerPlan } from '../../src/daemon/engine.ts';
+import { renderStatus } from '../../src/daemon/status-view.ts';
 import { config, ModelKernel, WEB } from './fixtures.ts';
 
 /** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
@@ -34,11 +35,13 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 async function started(text: string, kernel = new ModelKernel(), trackedFiles = new Map<string, string>()) {
   const health = new ScriptedHealth(trackedFiles);
   const scripts: string[] = [];
-  const director = new Director(config(text), kernel, health, (script, reason) => scripts.push(`${reason} ${script.command}`), pino({ level: 'silent' }));
+  const logLines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const director = new Director(config(text), kernel, health, (script, reason) => scripts.push(`${reason} ${script.command}`), log);
   health.director = director;
   await director.start();
   await settle();
-  return { director, kernel, scripts };
+  return { director, kernel, scripts, logLines };
 }
 
 
@@ -130,12 +133,21 @@ virtual_server 10.0.0.1 80 {
     expect(scripts).toEqual(['quorum_down /bin/down.sh', 'quorum_up /bin/up.sh']);
   });
 
-  it('leaves services it does not own alone and corrects its own in place', async () => {
-    const kernel = new ModelKernel('-A -u 10.9.9.9:53 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n');
-    await started(WEB, kernel);
-    expect(kernel.sent.flat().map((op) => op.op)).toEqual(['edit-service', 'add-dest']);
+  it('leaves services it does not own alone and corrects its own in place, saying what it changed', async () => {
+    const kernel = new ModelKernel('-A -u 10.9.9.9:53 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5\n');
+    const { director, logLines } = await started(WEB, kernel);
+    expect(kernel.sent.flat().map((op) => op.op)).toEqual(['edit-service', 'add-dest', 'edit-dest']);
     expect(kernel.rules()).toContain('-A -u 10.9.9.9:53 -s rr');
     expect(kernel.rules()).toContain('-A -t 10.0.0.1:80 -s rr');
+    expect(director.virtualServerStatus()[0]?.correctedAtStart).toEqual(['scheduler wlc -> rr', '10.0.1.1:80 weight 5 -> 2']);
+    const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' as const }, vrrp: [] };
+    expect(renderStatus({ ...status, virtualServers: director.virtualServerStatus() }, { color: false })).toContain(
+      'TCP 10.0.0.1:80  rr     NAT     up 3/1  -\n  ! was in IPVS before lvsd with other settings, corrected: scheduler wlc -> rr; 10.0.1.1:80 weight 5 -> 2\n',
+    );
+    expect(logLines.map(({ virtualServer, realServer, setting, was, now }) => ({ virtualServer, realServer, setting, was, now }))).toEqual([
+      { virtualServer: 'TCP 10.0.0.1:80', realServer: undefined, setting: 'scheduler', was: 'wlc', now: 'rr' },
+      { virtualServer: 'TCP 10.0.0.1:80', realServer: '10.0.1.1:80', setting: 'weight', was: '5', now: '2' },
+    ]);
   });
 
   it('reloads with the fewest changes: a weight is one edit, a new service one add per entry', async () => {
