@@ -1,23 +1,7 @@
-import { createRequire } from 'node:module';
-import type * as Constants from 'netlink/dist/constants.js';
-import type * as Raw from 'netlink/dist/raw.js';
-import type * as Rt from 'netlink/dist/rt/rt.js';
-import type * as Structs from 'netlink/dist/structs.js';
-
-// The `netlink` package's index loads every family it knows (nl80211, WireGuard, rtnetlink) and,
-// imported from an ES module, makes node scan each of its files for exports. Under the test VM's
-// emulation that was about a second of every lvsd start. lvsd loads only the modules it calls.
-const require = createRequire(import.meta.url);
-
-export const { parseMessages, getString, parseAttributes } = require('netlink/dist/structs.js') as typeof Structs;
-const raw = require('netlink/dist/raw.js') as typeof Raw;
-export const RawNetlinkSocket = raw.RawNetlinkSocket;
-export type RawNetlinkSocket = Raw.RawNetlinkSocket;
-export const { Protocol, FlagsNew } = require('netlink/dist/constants.js') as typeof Constants;
-export type { ErrnoException } from 'netlink/dist/raw.js';
-
-/** rtnetlink (VRRP's addresses and routes), loaded when VRRP first asks for it. */
-export function loadRtNetlink(): typeof Rt {
-  return require('netlink/dist/rt/rt.js') as typeof Rt;
-}
-export type { RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
+// The `netlink` package's index loads every family it knows (nl80211, WireGuard, rtnetlink):
+// lvsd imports only the modules it calls. The build bundles them, with the native binding loaded
+// by its path rather than through node-gyp-build's search (scripts/build.mjs): in the kernel VM
+// that search and the separate files were a few hundred milliseconds of every start.
+export { parseMessages, getString, parseAttributes } from 'netlink/dist/structs.js';
+export { RawNetlinkSocket, type ErrnoException } from 'netlink/dist/raw.js';
+export { Protocol, FlagsNew } from 'netlink/dist/constants.js';

@@ -1,8 +1,8 @@
-import { FlagsNew, loadRtNetlink, type RtNetlinkSocket } from '../util/netlink.ts';
+// rtnetlink is evaluated only where VRRP runs: the daemon imports the speaker when it is configured.
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
+import { FlagsNew } from '../util/netlink.ts';
 import { addressToBytes, bytesToAddress, compareAddresses, familyOf, type IpFamily } from './ip.ts';
 import type { VirtualAddress, VirtualRoute } from './types.ts';
-
-const { createRtNetlink } = loadRtNetlink();
 
 /** rtnetlink edge of the speaker: links, addresses and routes of the current network namespace. */
 
