@@ -154,6 +154,15 @@ class Reader {
 
   readText(text: string, file: string): void {
     this.files.push(file);
+    // A NUL byte is never in a configuration: this is some other file (a binary, an image, random
+    // bytes), and reading it as one would print an error for every stray brace it happens to hold.
+    const nul = text.indexOf('\0');
+    if (nul >= 0) {
+      const lineStart = text.lastIndexOf('\n', nul) + 1;
+      const line = text.slice(0, lineStart).split('\n').length;
+      this.diagnostics.error({ file, line, column: nul - lineStart + 1 }, 'not a configuration file: it holds binary data (a NUL byte)');
+      return;
+    }
     this.includeStack.push(file);
     const raw = text.split('\n');
     for (let index = 0; index < raw.length; index++) {

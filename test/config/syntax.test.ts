@@ -222,6 +222,23 @@ describe('include', () => {
     expect(messages(loopResult, 'errors')[0]).toContain('include loop');
   });
 
+  it('rejects a file of binary data, main or included, with one error at its first NUL byte', () => {
+    // Bytes of a fixed pseudo-random sequence: a config file swapped for a binary or an image.
+    let state = 7;
+    const noise = Buffer.from(Array.from({ length: 1 << 20 }, () => (state = (state * 1103515245 + 12345) % 2 ** 31) >> 23));
+    const nul = noise.indexOf(0);
+    const line = noise.subarray(0, nul).toString('latin1').split('\n').length;
+    const binary = write('binary/noise.bin', '');
+    writeFileSync(binary, noise);
+    const expected = `${binary}:${line}:`;
+    for (const file of [binary, write('binary/keepalived.conf', 'include noise.bin\nvirtual_server 10.0.0.1 80 {\n  real_server 10.1.0.1 80 { }\n}\n')]) {
+      const result = parseConfigFile(file, { hostname: 'h' });
+      expect(result.ok).toBe(false);
+      expect(messages(result, 'errors')).toHaveLength(1);
+      expect(messages(result, 'errors')[0]).toMatch(new RegExp(`^${expected}\\d+: error: not a configuration file: it holds binary data \\(a NUL byte\\)$`));
+    }
+  });
+
   it('reports an unreadable main file as an error, not an exception', () => {
     const result = parseConfigFile(join(dir, 'does-not-exist.conf'));
     expect(result.ok).toBe(false);
