@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseCommandLine, UsageError } from './args.ts';
 import { checkCommand } from './check.ts';
 import { digestCommand } from './digest.ts';
+import { drainCommand, undrainCommand } from './drain.ts';
 import { ControlUnavailableError, requestControl } from '../daemon/control.ts';
 import { DEFAULT_SOCKET } from '../daemon/options.ts';
 import type { ReloadOutcome, DiffOutcome } from '../daemon/director.ts';
@@ -13,6 +14,12 @@ Commands:
   status [--json]          virtual services, real-server health and VRRP state
   reload                   re-read the configuration (as SIGHUP does) and report the result
   diff -f FILE             what reloading with FILE would change in IPVS, without doing it
+  drain RS [--vs VS] [--wait [--timeout S]]
+                           weight 0 in IPVS for real server RS (ADDRESS or ADDRESS:PORT), of VS
+                           or of every virtual server: its connections go on, new ones go
+                           elsewhere; --wait until it has no active connection (default 300 s)
+  undrain RS [--vs VS] [--over S]
+                           its weight back, in ten steps over S seconds (default: at once)
   check [-f FILE] [--json] check a configuration file (default /etc/keepalived/keepalived.conf)
   digest URL               MD5 digest of a page's body, as keepalived's genhash prints it
 
@@ -71,6 +78,10 @@ export async function lvsctl(argv: readonly string[], out: Out, err: Out): Promi
         return await diff(rest, out, err);
       case 'check':
         return await checkCommand(rest, out, err);
+      case 'drain':
+        return await drainCommand(rest, out, err);
+      case 'undrain':
+        return await undrainCommand(rest, out);
       case 'digest':
         return await digestCommand(rest, out, err);
       case undefined:

@@ -11,7 +11,9 @@ export type ControlRequest =
   /** The status already rendered, for clients that only print it (native/lvsctl). */
   | { readonly command: 'status-view'; readonly format: StatusFormat; readonly color: boolean }
   | { readonly command: 'reload' }
-  | { readonly command: 'diff'; readonly configFile: string };
+  | { readonly command: 'diff'; readonly configFile: string }
+  | { readonly command: 'drain'; readonly realServer: string; readonly virtualServer?: string }
+  | { readonly command: 'undrain'; readonly realServer: string; readonly virtualServer?: string; readonly overSeconds: number };
 
 export type StatusFormat = 'table' | 'json';
 
@@ -61,6 +63,15 @@ function parseRequest(line: string): ControlRequest {
     case 'diff':
       if (typeof (request as { configFile?: unknown }).configFile !== 'string') throw new Error('diff needs configFile');
       return request as ControlRequest;
+    case 'drain':
+    case 'undrain': {
+      const { realServer, virtualServer, overSeconds } = request as { realServer?: unknown; virtualServer?: unknown; overSeconds?: unknown };
+      if (typeof realServer !== 'string' || (virtualServer !== undefined && typeof virtualServer !== 'string')) throw new Error(`${request.command} needs realServer (and a virtualServer, if any, as a string)`);
+      const target = { realServer, ...(virtualServer !== undefined && { virtualServer }) };
+      if (request.command === 'drain') return { command: 'drain', ...target };
+      if (typeof overSeconds !== 'number' || !(overSeconds >= 0)) throw new Error('undrain needs overSeconds >= 0');
+      return { command: 'undrain', ...target, overSeconds };
+    }
     case 'status-view': {
       const { format, color } = request as { format?: unknown; color?: unknown };
       if ((format !== 'table' && format !== 'json') || typeof color !== 'boolean') throw new Error('status-view needs format (table or json) and color');

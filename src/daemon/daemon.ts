@@ -5,6 +5,8 @@ import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedCo
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { serveControl, type ControlRequest } from './control.ts';
 import { renderStatus } from './status-view.ts';
+import { drainsFileOf, fileDrainStore } from './drain-file.ts';
+import { DrainBook } from './drains.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
@@ -102,6 +104,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     vrrp: vrrp?.status() ?? [],
   });
 
+  const drainCommand = async (act: (director: Director) => Promise<string[]>): Promise<string[]> => {
+    await started;
+    if (!director) throw new Error('lvsd programs no IPVS here: nothing to drain');
+    const done = await act(director);
+    log.info({ realServers: done }, 'drains changed');
+    return done;
+  };
+
   const reload = async (): Promise<ReloadOutcome> => {
     await started;
     if (stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
@@ -148,9 +158,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     control = await serveControl(options.socketPath, async (request: ControlRequest) => {
       switch (request.command) {
         case 'status':
+          await director?.refreshDrainConnections();
           return status();
         case 'status-view':
+          await director?.refreshDrainConnections();
           return request.format === 'json' ? `${JSON.stringify(status(), null, 2)}\n` : renderStatus(status(), { color: request.color });
+        case 'drain':
+          return drainCommand((d) => d.drain(request.realServer, request.virtualServer));
+        case 'undrain':
+          return drainCommand((d) => d.undrain(request.realServer, request.virtualServer, request.overSeconds * 1000));
         case 'reload':
           return reload();
         case 'diff':
@@ -171,7 +187,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   if (ipvs) {
     const health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
-    director = new Director(config, ipvs, health, runScript, log);
+    director = new Director(config, ipvs, health, runScript, log, new DrainBook(fileDrainStore(drainsFileOf(options.socketPath), log), Date.now));
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }

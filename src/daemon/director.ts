@@ -6,8 +6,9 @@ import { trackedFileOutcome, trackedValueOf, type TrackedFileOutcome } from '../
 import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
 import { correctionsOf, describeCorrection, type Correction } from '../ipvs/corrections.ts';
-import { destKey, serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
+import { destKey, serviceKey, serviceName, type DestConnections, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
+import { DrainBook, memoryDrainStore, namesRealServer, type DrainTarget } from './drains.ts';
 import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
 import type { RealServerStatus, VirtualServerStatus } from './status.ts';
 
@@ -81,6 +82,9 @@ export class Director {
   private stopping = false;
   /** Entries that were in the kernel before the first table, and the settings lvsd changed in them. */
   private correctedAtStart: Correction[] = [];
+  private restoreTimer: NodeJS.Timeout | undefined;
+  /** Connection counters of drained real servers, as last read for a status. */
+  private drainConnections = new Map<string, DestConnections>();
 
   constructor(
     private config: KeepalivedConfig,
@@ -88,10 +92,12 @@ export class Director {
     private readonly health: HealthPort,
     private readonly runScript: ScriptRunner,
     private readonly log: Logger,
+    private readonly drains = new DrainBook(memoryDrainStore(), Date.now),
   ) {
     const plans = planVirtualServers(config);
     this.plans = new Map(plans.map((plan) => [plan.name, freshState(plan, this.fileOutcomes(config))]));
     this.owned = ownershipOfPlans(plans);
+    drains.load((target) => this.hasRealServer(target));
   }
 
   /**
@@ -109,6 +115,7 @@ export class Director {
       for (const { service, ...change } of this.correctedAtStart) {
         this.log.warn({ virtualServer: names.get(service), ...change }, 'an entry in IPVS before lvsd started had other settings: corrected in place');
       }
+      this.scheduleRestoreStep();
     });
     await this.health.update(this.config, this.planList());
   }
@@ -142,6 +149,7 @@ export class Director {
       const fileOutcome = this.fileOutcomes(config);
       this.plans = new Map(plans.map((plan) => [plan.name, carryOver(plan, previous.get(plan.name), fileOutcome)]));
       this.config = config;
+      this.drains.retain((target) => this.hasRealServer(target));
       const removed = [...previous.keys()].filter((name) => !this.plans.has(name));
       const ops = diff(this.kernel, this.wantedTable(), this.owned);
       await this.applyLogged(ops);
@@ -157,7 +165,10 @@ export class Director {
     return this.serialized(async () => {
       const fileOutcome = this.fileOutcomes(config);
       const states = new Map(plans.map((plan) => [plan.name, carryOver(plan, this.plans.get(plan.name), fileOutcome)]));
-      const wanted = [...states.values()].flatMap((state) => wantedFor(state.plan, state.verdicts, state.quorumUp).services);
+      // As reload would: drains of real servers that stay keep their weight at what the drain gives.
+      const wanted = [...states.values()].flatMap(
+        (state) => wantedFor(state.plan, state.verdicts, state.quorumUp, (realServer, weight) => this.drains.weightInIpvs({ virtualServer: state.plan.name, realServer }, weight)).services,
+      );
       const owned = ownershipOfPlans([...this.plans.values()].map((s) => s.plan), plans);
       return diff(this.kernel, wanted, owned).map(describeOp);
     });
@@ -169,6 +180,7 @@ export class Director {
    */
   async stop(): Promise<StopOutcome> {
     this.stopping = true;
+    clearTimeout(this.restoreTimer);
     await this.health.stop();
     return this.serialized(async () => {
       const owned = this.config.globalDefs.lvsFlushOnstop === 'yes' ? ownsEverything : this.owned;
@@ -209,6 +221,8 @@ export class Director {
         const key = realServerKey(rs);
         const verdict = state.verdicts.get(key);
         const details = health.get(healthKey(plan.name, key));
+        const drain = this.drains.get({ virtualServer: plan.name, realServer: key });
+        const connections = this.drainConnections.get(healthKey(plan.name, key));
         return {
           address: key,
           up: verdict?.up ?? false,
@@ -218,6 +232,9 @@ export class Director {
           stateAgeMs: details?.stateAgeMs ?? 0,
           lastCheckLatencyMs: details?.lastCheckLatencyMs,
           checkers: rs.checkers.length,
+          ...(drain && {
+            drain: { state: drain.restore ? 'restoring' : 'draining', sinceMs: Date.now() - drain.since, ...(connections && { connections }) },
+          }),
         };
       });
       const sorry = plan.config.sorryServer;
@@ -233,6 +250,77 @@ export class Director {
         realServers,
       };
     });
+  }
+
+  /**
+   * `lvsctl drain`: each real server `realServer` names (an address, with or without its port), of
+   * `virtualServer` or of every virtual server, stays in IPVS at weight 0 until undrained.
+   */
+  async drain(realServer: string, virtualServer?: string): Promise<string[]> {
+    const targets = this.drainTargets(realServer, virtualServer, () => true);
+    return this.serialized(async () => {
+      this.drains.drain(targets);
+      await this.drainsMoved(targets.map((target) => target.virtualServer));
+      return targets.map(describeTarget);
+    });
+  }
+
+  /** `lvsctl undrain`: the drained real servers named get their weight back, in steps over `overMs`. */
+  async undrain(realServer: string, virtualServer: string | undefined, overMs: number): Promise<string[]> {
+    const targets = this.drainTargets(realServer, virtualServer, (target) => this.drains.get(target) !== undefined);
+    return this.serialized(async () => {
+      this.drains.undrain(targets, overMs);
+      await this.drainsMoved(targets.map((target) => target.virtualServer));
+      return targets.map(describeTarget);
+    });
+  }
+
+  /** Reads the connection counters of the drained real servers from the kernel, for the status. */
+  async refreshDrainConnections(): Promise<void> {
+    const drains = this.drains.list();
+    if (drains.length === 0 || this.stopping) return;
+    const keys = new Set(drains.flatMap((drain) => this.plans.get(drain.virtualServer)?.plan.services.map((s) => serviceKey(s.id)) ?? []));
+    const table = await this.serialized(() => this.ipvs.dump((id) => keys.has(serviceKey(id))));
+    const byKey = new Map(table.map((service) => [serviceKey(service.id), service]));
+    this.drainConnections = new Map(
+      drains.map((drain) => {
+        const services = this.plans.get(drain.virtualServer)?.plan.services ?? [];
+        const dests = services.flatMap((s) => byKey.get(serviceKey(s.id))?.dests ?? []).filter((dest) => realServerKey({ address: dest.addr, port: dest.port }) === drain.realServer);
+        const sum = (count: keyof DestConnections) => dests.reduce((total, dest) => total + (dest.stats?.[count] ?? 0), 0);
+        const connections = { activeConnections: sum('activeConnections'), inactiveConnections: sum('inactiveConnections'), persistentConnections: sum('persistentConnections') };
+        return [healthKey(drain.virtualServer, drain.realServer), connections];
+      }),
+    );
+  }
+
+  private drainTargets(pattern: string, virtualServer: string | undefined, eligible: (target: DrainTarget) => boolean): DrainTarget[] {
+    if (this.stopping) throw new Error('lvsd is stopping');
+    const targets = this.planList()
+      .filter((plan) => virtualServer === undefined || plan.name === virtualServer)
+      .flatMap((plan) => plan.config.realServers.map((rs) => ({ virtualServer: plan.name, realServer: realServerKey(rs) })))
+      .filter((target) => namesRealServer(pattern, target.realServer) && eligible(target));
+    if (targets.length === 0) throw new Error(`no real server ${pattern}${virtualServer === undefined ? '' : ` in ${virtualServer}`} to act on`);
+    return targets;
+  }
+
+  private hasRealServer({ virtualServer, realServer }: DrainTarget): boolean {
+    return this.plans.get(virtualServer)?.plan.config.realServers.some((rs) => realServerKey(rs) === realServer) ?? false;
+  }
+
+  private async drainsMoved(virtualServers: readonly string[]): Promise<void> {
+    await this.reconcile([...new Set(virtualServers)]);
+    this.scheduleRestoreStep();
+  }
+
+  /** Arms the timer of the next step of a drain being restored (`undrain --over`). */
+  private scheduleRestoreStep(): void {
+    clearTimeout(this.restoreTimer);
+    const at = this.drains.nextStepAt();
+    if (at === undefined || this.stopping) return;
+    this.restoreTimer = setTimeout(
+      () => void this.serialized(() => (this.stopping ? Promise.resolve() : this.drainsMoved(this.drains.step()))),
+      Math.max(0, at - Date.now()),
+    );
   }
 
   /** Services of the configuration as the kernel holds them (for connection counters). */
@@ -259,7 +347,8 @@ export class Director {
 
   /** The plan's wanted services; runs quorum scripts when its quorum flips. */
   private recompute(state: PlanState): IpvsService[] {
-    const wanted = wantedFor(state.plan, state.verdicts, state.quorumUp);
+    const virtualServer = state.plan.name;
+    const wanted = wantedFor(state.plan, state.verdicts, state.quorumUp, (realServer, weight) => this.drains.weightInIpvs({ virtualServer, realServer }, weight));
     const { quorumUp: quorumScriptUp, quorumDown } = state.plan.config;
     if (state.quorumUp !== undefined && wanted.quorumUp !== state.quorumUp) {
       this.log.info({ virtualServer: state.plan.name, aliveWeight: wanted.aliveWeight }, wanted.quorumUp ? 'quorum gained' : 'quorum lost');
@@ -305,6 +394,8 @@ export class Director {
     return result;
   }
 }
+
+const describeTarget = (target: DrainTarget): string => `${target.realServer} of ${target.virtualServer}`;
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
   return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };

@@ -184,12 +184,15 @@ export function wantedFor(
   plan: VirtualServerPlan,
   verdicts: ReadonlyMap<string, RealServerVerdict>,
   previousQuorumUp: boolean | undefined,
+  /** The weight IPVS gets instead (a drain); quorum still counts the checked weight. */
+  weightInIpvs: (realServer: string, weight: number) => number = (_, weight) => weight,
 ): VirtualServerWanted {
   const wanted = wantedDestinations(plan.table, verdicts, previousQuorumUp);
   const dests = wanted.destinations.map((destination): IpvsDest => {
-    const template = plan.destTemplates.get(realServerKey(destination));
-    if (!template) throw new PlanError(`${plan.name}: no real server ${realServerKey(destination)}`);
-    return { ...template, weight: destination.weight };
+    const key = realServerKey(destination);
+    const template = plan.destTemplates.get(key);
+    if (!template) throw new PlanError(`${plan.name}: no real server ${key}`);
+    return { ...template, weight: weightInIpvs(key, destination.weight) };
   });
   const aliveWeight = plan.table.realServers.reduce((sum, rs) => {
     const verdict = verdicts.get(rs.key);

@@ -26,6 +26,8 @@ export function renderMetrics({ status, connections }: MetricsSnapshot): string 
     realServers.filter(({ rs }) => rs.ipvsWeight !== undefined).map(({ labels, rs }) => [labels, rs.ipvsWeight ?? 0]));
   family('lvsd_real_server_check_latency_seconds', 'gauge', 'Duration of the last check of the real server.',
     realServers.filter(({ rs }) => rs.lastCheckLatencyMs !== undefined).map(({ labels, rs }) => [labels, (rs.lastCheckLatencyMs ?? 0) / 1000]));
+  family('lvsd_real_server_drained', 'gauge', 'Whether an operator drained the real server (lvsctl drain): weight 0 in IPVS, checks as usual.',
+    realServers.map(({ labels, rs }) => [labels, rs.drain ? 1 : 0]));
   family('lvsd_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has its quorum.',
     status.virtualServers.map((vs) => [{ virtual_server: vs.name }, vs.quorum.up ? 1 : 0]));
   family('lvsd_service_active_connections', 'gauge', 'Active connections of the IPVS service (from the kernel).',

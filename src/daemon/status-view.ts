@@ -1,4 +1,4 @@
-import type { DirectorStatus } from './status.ts';
+import type { DirectorStatus, RealServerStatus } from './status.ts';
 
 export interface ViewOptions {
   /** ANSI colours, for a terminal. */
@@ -39,12 +39,12 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
         servers.push([
           plain(rs.address),
           paint('dim', vs.name),
-          rs.up ? paint('good', 'up') : paint('bad', 'DOWN'),
+          !rs.up ? paint('bad', 'DOWN') : rs.drain ? paint('warn', rs.drain.state.toUpperCase()) : paint('good', 'up'),
           plain(String(rs.configuredWeight)),
           rs.ipvsWeight === undefined ? paint('dim', 'absent') : plain(`w${rs.ipvsWeight}`),
           plain(ago(rs.stateAgeMs)),
           plain(rs.lastCheckLatencyMs === undefined ? '-' : `${rs.lastCheckLatencyMs.toFixed(1)}ms`),
-          rs.failure ? paint('bad', `${rs.failure.checker}: ${rs.failure.reason}`) : plain(rs.checkers === 0 ? 'no checker' : ''),
+          rs.failure ? paint('bad', `${rs.failure.checker}: ${rs.failure.reason}`) : rs.drain ? paint('warn', drainNote(rs.drain)) : plain(rs.checkers === 0 ? 'no checker' : ''),
         ]);
       }
     }
@@ -74,6 +74,11 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
   }
   if (status.virtualServers.length === 0 && status.vrrp.length === 0) lines.push('', 'nothing configured');
   return `${lines.join('\n')}\n`;
+}
+
+function drainNote(drain: NonNullable<RealServerStatus['drain']>): string {
+  const connections = drain.connections ? `, ${drain.connections.activeConnections} active / ${drain.connections.inactiveConnections} inactive connections` : '';
+  return `drained ${ago(drain.sinceMs)} ago (lvsctl drain)${connections}`;
 }
 
 interface Cell {

@@ -42,6 +42,12 @@ export interface RealServerStatus {
   readonly stateAgeMs: number;
   readonly lastCheckLatencyMs: number | undefined;
   readonly checkers: number;
+  /** While an operator drains it (`lvsctl drain`); connections as last read for a status. */
+  readonly drain?: {
+    readonly state: 'draining' | 'restoring';
+    readonly sinceMs: number;
+    readonly connections?: { readonly activeConnections: number; readonly inactiveConnections: number; readonly persistentConnections: number };
+  };
 }
 
 export interface VrrpInstanceStatus {

@@ -79,7 +79,20 @@ describe('lvsctl command line', () => {
   it('prints usage with -h', async () => {
     const { code, stdout } = await run(LVSCTL, ['-h']);
     expect(code).toBe(0);
-    for (const command of ['status', 'reload', 'diff', 'check', 'digest']) expect(stdout).toContain(command);
+    for (const command of ['status', 'reload', 'diff', 'drain', 'undrain', 'check', 'digest']) expect(stdout).toContain(command);
+  });
+
+  it('needs one real server to drain or undrain, and --timeout only with --wait', async () => {
+    for (const [args, message] of [
+      [['drain'], 'drain needs one real server (ADDRESS or ADDRESS:PORT)'],
+      [['undrain', 'a', 'b'], 'undrain needs one real server (ADDRESS or ADDRESS:PORT)'],
+      [['undrain', '10.0.0.1', '--over', 'soon'], "--over expects seconds, got 'soon'"],
+      [['drain', '10.0.0.1', '--timeout', '5'], '--timeout goes with --wait'],
+    ] as const) {
+      const { code, stderr } = await run(LVSCTL, [...args]);
+      expect(code).toBe(2);
+      expect(stderr).toBe(`lvsctl: ${message}\nTry 'lvsctl --help'.\n`);
+    }
   });
 
   it('says when no daemon is running, through its native status client and through the bundle', async () => {

@@ -52,9 +52,20 @@ cp "$dir/changed.conf" "$dir/live.conf"
 kill -HUP $daemon
 for _ in $(seq 100); do snap | grep -q 'sh' && break; sleep 0.1; done
 section hup-reload; snap
+section drain; ${LVSCTL} drain 10.1.0.2 --socket "$sock"; echo "exit=$?"; snap
+section drain-status; ${LVSCTL} status --socket "$sock"
+section drain-wait; ${LVSCTL} drain 10.1.0.2:80 --vs "TCP 10.0.0.1:80" --wait --timeout 5 --socket "$sock"; echo "exit=$?"
+section drain-metrics; node -e 'fetch("http://127.0.0.1:9650/metrics").then((r) => r.text()).then(process.stdout.write.bind(process.stdout))'
 kill -TERM $daemon; wait $daemon; echo "exit=$?"
 section stopped; snap
 [ -e "$dir/lvsd.pid" ] && echo "pid file left behind"
+${LVSD} -f "$dir/live.conf" --socket "$sock" > "$dir/lvsd2.log" 2>&1 &
+daemon=$!
+for _ in $(seq 600); do [ -S "$sock" ] && snap | grep -q 10.1.0.3 && break; sleep 0.1; done
+section restarted; snap
+section undrain; ${LVSCTL} undrain 10.1.0.2 --socket "$sock"; echo "exit=$?"; snap
+kill -TERM $daemon; wait $daemon
+section stopped-again; snap
 `;
 
 function sortedLines(text: string | undefined): string[] {
@@ -132,6 +143,19 @@ describe('lvsd lifecycle in a real IPVS kernel', () => {
   it('applies a good reload on SIGHUP in place', () => {
     expect(out['hup-reload']).toContain('-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 5');
     expect(out['hup-reload']).toContain('-A -t 10.0.0.2:443 -s sh');
+  });
+
+  it('drains a real server to weight 0 with lvsctl drain, shows it, and keeps it across a restart until undrained', () => {
+    expect(out.drain).toMatch(/^draining 10\.1\.0\.2:80 of TCP 10\.0\.0\.1:80\nexit=0\n/);
+    expect(out.drain).toContain('-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m -w 0');
+    expect(out['drain-status']).toMatch(/10\.1\.0\.2:80\s+TCP 10\.0\.0\.1:80\s+DRAINING\s+1\s+w0 .*drained \d+s ago \(lvsctl drain\), 0 active \/ 0 inactive connections/);
+    expect(out['drain-wait']).toBe('draining 10.1.0.2:80 of TCP 10.0.0.1:80\nno active connections left\nexit=0\n');
+    expect(out['drain-metrics']).toMatch(/lvsd_real_server_drained\{virtual_server="TCP 10\.0\.0\.1:80",real_server="10\.1\.0\.2:80"\} 1/);
+    expect(out['drain-metrics']).toMatch(/lvsd_real_server_drained\{virtual_server="TCP 10\.0\.0\.1:80",real_server="10\.1\.0\.1:80"\} 0/);
+    expect(out.restarted).toContain('-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m -w 0');
+    expect(out.undrain).toMatch(/^restored 10\.1\.0\.2:80 of TCP 10\.0\.0\.1:80\nexit=0\n/);
+    expect(out.undrain).toContain('-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m -w 1');
+    expect(out['stopped-again']).toBe(out.pristine);
   });
 
   it('removes what it programmed on SIGTERM and exits 0', () => {
