@@ -166,9 +166,7 @@ export class Director {
       const fileOutcome = this.fileOutcomes(config);
       const states = new Map(plans.map((plan) => [plan.name, carryOver(plan, this.plans.get(plan.name), fileOutcome)]));
       // As reload would: drains of real servers that stay keep their weight at what the drain gives.
-      const wanted = [...states.values()].flatMap(
-        (state) => wantedFor(state.plan, state.verdicts, state.quorumUp, (realServer, weight) => this.drains.weightInIpvs({ virtualServer: state.plan.name, realServer }, weight)).services,
-      );
+      const wanted = [...states.values()].flatMap((state) => wantedFor(state.plan, state.verdicts, state.quorumUp, this.weightsInIpvs(state.plan.name)).services);
       const owned = ownershipOfPlans([...this.plans.values()].map((s) => s.plan), plans);
       return diff(this.kernel, wanted, owned).map(describeOp);
     });
@@ -303,6 +301,11 @@ export class Director {
     return targets;
   }
 
+  /** The weight IPVS gets for each real server of `virtualServer`: what its checks give, unless drained. */
+  private weightsInIpvs(virtualServer: string): (realServer: string, weight: number) => number {
+    return (realServer, weight) => this.drains.weightInIpvs({ virtualServer, realServer }, weight);
+  }
+
   private hasRealServer({ virtualServer, realServer }: DrainTarget): boolean {
     return this.plans.get(virtualServer)?.plan.config.realServers.some((rs) => realServerKey(rs) === realServer) ?? false;
   }
@@ -347,8 +350,7 @@ export class Director {
 
   /** The plan's wanted services; runs quorum scripts when its quorum flips. */
   private recompute(state: PlanState): IpvsService[] {
-    const virtualServer = state.plan.name;
-    const wanted = wantedFor(state.plan, state.verdicts, state.quorumUp, (realServer, weight) => this.drains.weightInIpvs({ virtualServer, realServer }, weight));
+    const wanted = wantedFor(state.plan, state.verdicts, state.quorumUp, this.weightsInIpvs(state.plan.name));
     const { quorumUp: quorumScriptUp, quorumDown } = state.plan.config;
     if (state.quorumUp !== undefined && wanted.quorumUp !== state.quorumUp) {
       this.log.info({ virtualServer: state.plan.name, aliveWeight: wanted.aliveWeight }, wanted.quorumUp ? 'quorum gained' : 'quorum lost');

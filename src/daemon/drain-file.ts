@@ -19,7 +19,7 @@ export function fileDrainStore(path: string, log: Logger): DrainStore {
         return [];
       }
       const drains = parseDrains(text);
-      log.info({ file: path, drains: drains.map((d) => `${d.realServer} of ${d.virtualServer}`) }, 'drains taken up from the last run');
+      if (drains.length > 0) log.info({ file: path, drains: drains.map((d) => `${d.realServer} of ${d.virtualServer}`) }, 'drains taken up from the last run');
       return drains;
     },
     save(drains: readonly Drain[]): void {
