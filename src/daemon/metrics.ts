@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DirectorStatus } from './status.ts';
 
 /** Connection counters of one kernel service, summed over its destinations. */
@@ -13,48 +14,83 @@ export interface MetricsSnapshot {
   readonly connections: readonly ServiceConnections[];
 }
 
-/** Prometheus text exposition format 0.0.4. */
-export function renderMetrics({ status, connections }: MetricsSnapshot): string {
-  const out: string[] = [];
-  const family = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[Record<string, string>, number]>): void => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) out.push(`${name}${formatLabels(labels)} ${value}`);
-  };
-  const realServers = status.virtualServers.flatMap((vs) => vs.realServers.map((rs) => ({ labels: { virtual_server: vs.name, real_server: rs.address }, rs })));
-  family('lvsd_real_server_up', 'gauge', 'Whether the real server passes its checks (1) or not (0).', realServers.map(({ labels, rs }) => [labels, rs.up ? 1 : 0]));
-  family('lvsd_real_server_weight', 'gauge', 'Weight of the real server in IPVS (absent: not in IPVS).',
-    realServers.filter(({ rs }) => rs.ipvsWeight !== undefined).map(({ labels, rs }) => [labels, rs.ipvsWeight ?? 0]));
-  family('lvsd_real_server_check_latency_seconds', 'gauge', 'Duration of the last check of the real server.',
-    realServers.filter(({ rs }) => rs.lastCheckLatencyMs !== undefined).map(({ labels, rs }) => [labels, (rs.lastCheckLatencyMs ?? 0) / 1000]));
-  family('lvsd_real_server_drained', 'gauge', 'Whether an operator drained the real server (lvsctl drain): weight 0 in IPVS, checks as usual.',
-    realServers.map(({ labels, rs }) => [labels, rs.drain ? 1 : 0]));
-  family('lvsd_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has its quorum.',
-    status.virtualServers.map((vs) => [{ virtual_server: vs.name }, vs.quorum.up ? 1 : 0]));
-  family('lvsd_service_active_connections', 'gauge', 'Active connections of the IPVS service (from the kernel).',
-    connections.map((c) => [{ service: c.service }, c.active]));
-  family('lvsd_service_inactive_connections', 'gauge', 'Inactive connections of the IPVS service (from the kernel).',
-    connections.map((c) => [{ service: c.service }, c.inactive]));
-  family('lvsd_reloads_total', 'counter', 'Configuration reloads by result.', [
-    [{ result: 'success' }, status.reloads.count - status.reloads.failed],
-    [{ result: 'failure' }, status.reloads.failed],
-  ]);
-  family('lvsd_vrrp_master', 'gauge', 'Whether the VRRP instance is MASTER.', status.vrrp.map((v) => [{ instance: v.name }, v.state === 'MASTER' ? 1 : 0]));
-  return `${out.join('\n')}\n`;
-}
-
-function formatLabels(labels: Record<string, string>): string {
-  const pairs = Object.entries(labels).map(([key, value]) => `${key}="${value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`);
-  return pairs.length ? `{${pairs.join(',')}}` : '';
+/**
+ * lvsd's metrics as prom-client gauges and counters, read from a snapshot of the daemon at each
+ * scrape, beside prom-client's default process and Node.js metrics (CPU, memory, file
+ * descriptors, event-loop lag) under the `lvsd_` prefix.
+ */
+export function metricsRegistry(read: () => MetricsSnapshot): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'lvsd_' });
+  // Gauges named like counters, which promtool faults; the same counts are in lvsd_nodejs_active_{handles,requests,resources} by type.
+  for (const misnamed of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`lvsd_nodejs_${misnamed}_total`);
+  const realServers = (status: DirectorStatus) =>
+    status.virtualServers.flatMap((vs) => vs.realServers.map((rs) => ({ labels: { virtual_server: vs.name, real_server: rs.address }, rs })));
+  const gauge = (name: string, help: string, labelNames: readonly string[], fill: (set: (labels: Record<string, string>, value: number) => void, data: MetricsSnapshot) => void) =>
+    new Gauge({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        fill((labels, value) => this.set(labels, value), read());
+      },
+    });
+  const RS = ['virtual_server', 'real_server'];
+  gauge('lvsd_real_server_up', 'Whether the real server passes its checks (1) or not (0).', RS, (set, { status }) => {
+    for (const { labels, rs } of realServers(status)) set(labels, rs.up ? 1 : 0);
+  });
+  gauge('lvsd_real_server_weight', 'Weight of the real server in IPVS (absent: not in IPVS).', RS, (set, { status }) => {
+    for (const { labels, rs } of realServers(status)) if (rs.ipvsWeight !== undefined) set(labels, rs.ipvsWeight);
+  });
+  gauge('lvsd_real_server_check_latency_seconds', 'Duration of the last check of the real server.', RS, (set, { status }) => {
+    for (const { labels, rs } of realServers(status)) if (rs.lastCheckLatencyMs !== undefined) set(labels, rs.lastCheckLatencyMs / 1000);
+  });
+  gauge('lvsd_real_server_drained', 'Whether an operator drained the real server (lvsctl drain): weight 0 in IPVS, checks as usual.', RS, (set, { status }) => {
+    for (const { labels, rs } of realServers(status)) set(labels, rs.drain ? 1 : 0);
+  });
+  gauge('lvsd_virtual_server_quorum_up', 'Whether the virtual server has its quorum.', ['virtual_server'], (set, { status }) => {
+    for (const vs of status.virtualServers) set({ virtual_server: vs.name }, vs.quorum.up ? 1 : 0);
+  });
+  gauge('lvsd_service_active_connections', 'Active connections of the IPVS service (from the kernel).', ['service'], (set, { connections }) => {
+    for (const c of connections) set({ service: c.service }, c.active);
+  });
+  gauge('lvsd_service_inactive_connections', 'Inactive connections of the IPVS service (from the kernel).', ['service'], (set, { connections }) => {
+    for (const c of connections) set({ service: c.service }, c.inactive);
+  });
+  new Counter({
+    name: 'lvsd_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers: [registry],
+    collect() {
+      const { reloads } = read().status;
+      this.reset();
+      this.inc({ result: 'success' }, reloads.count - reloads.failed);
+      this.inc({ result: 'failure' }, reloads.failed);
+    },
+  });
+  gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['instance'], (set, { status }) => {
+    for (const v of status.vrrp) set({ instance: v.name }, v.state === 'MASTER' ? 1 : 0);
+  });
+  return registry;
 }
 
 export async function serveMetrics(address: { host: string; port: number }, snapshot: () => Promise<MetricsSnapshot>): Promise<Server> {
+  let latest: MetricsSnapshot | undefined;
+  const registry = metricsRegistry(() => latest!);
+  // One scrape at a time, each from one snapshot that every metric reads.
+  let scraping: Promise<unknown> = Promise.resolve();
+  const scrape = (): Promise<string> => {
+    const text = scraping.then(async () => {
+      latest = await snapshot();
+      return registry.metrics();
+    });
+    scraping = text.catch(() => undefined);
+    return text;
+  };
   const server = createServer((request, response) => {
     if (request.url !== '/metrics') {
       response.writeHead(404).end('see /metrics\n');
       return;
     }
-    snapshot().then(
-      (data) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(data)),
+    scrape().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (error: Error) => response.writeHead(500).end(`${error.message}\n`),
     );
   });

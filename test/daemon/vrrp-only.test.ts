@@ -95,6 +95,27 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(await vipPresent()).toBe(false);
   });
 
+  it('serves metrics that promtool finds nothing to fault in, with the process metrics of prom-client', async () => {
+    const { daemon, output } = await startLvsd(VRRP, ['-P', '--metrics', '127.0.0.1:9651']);
+    expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
+    const fetch = 'fetch("http://127.0.0.1:9651/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))';
+    const { stdout: metrics } = await inNs(process.execPath, '-e', fetch);
+    expect(metrics).toMatch(/^lvsd_vrrp_master\{instance="VI_1"\} 1$/m);
+    expect(metrics).toMatch(/^lvsd_reloads_total\{result="failure"\} 0$/m);
+    expect(metrics).toMatch(/^lvsd_process_resident_memory_bytes \d+$/m);
+    expect(metrics).toMatch(/^lvsd_nodejs_eventloop_lag_p99_seconds /m);
+    const lint = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const promtool = spawn('promtool', ['check', 'metrics']);
+      let text = '';
+      promtool.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      promtool.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      promtool.on('exit', (code) => resolve({ code, output: text }));
+      promtool.stdin.end(metrics);
+    });
+    expect(lint).toEqual({ code: 0, output: '' });
+    expect(await stop(daemon)).toBe(0);
+  });
+
   it('exits 1 with the reason, not a stack trace, when the interface has no IPv4 address', async () => {
     const { daemon, socket, output } = await startLvsd(VRRP.replace('interface lan0', 'interface bare0'), ['-P']);
     const code = await new Promise((resolve) => (daemon.exitCode !== null ? resolve(daemon.exitCode) : daemon.once('exit', resolve)));
