@@ -11,6 +11,8 @@ const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
 const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
 const LVSCTL_BUNDLE = fileURLToPath(new URL('../../bin/lvsctl.cjs', import.meta.url));
 const NS = `lvsd-vrrp-${process.pid}`;
+/** Unpacked from Debian's prometheus package by scripts/setup. */
+const PROMTOOL = fileURLToPath(new URL('../../.cache/prometheus/usr/bin/promtool', import.meta.url));
 const run = promisify(execFile);
 const inNs = (...argv: string[]) => run('ip', ['netns', 'exec', NS, ...argv], { timeout: 10_000 });
 
@@ -105,7 +107,7 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(metrics).toMatch(/^lvsd_process_resident_memory_bytes \d+$/m);
     expect(metrics).toMatch(/^lvsd_nodejs_eventloop_lag_p99_seconds /m);
     const lint = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const promtool = spawn('promtool', ['check', 'metrics']);
+      const promtool = spawn(PROMTOOL, ['check', 'metrics']);
       let text = '';
       promtool.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       promtool.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
