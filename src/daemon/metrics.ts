@@ -65,8 +65,8 @@ export function metricsRegistry(read: () => MetricsSnapshot): Registry {
       this.inc({ result: 'failure' }, reloads.failed);
     },
   });
-  gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['instance'], (set, { status }) => {
-    for (const v of status.vrrp) set({ instance: v.name }, v.state === 'MASTER' ? 1 : 0);
+  gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['vrrp_instance'], (set, { status }) => {
+    for (const v of status.vrrp) set({ vrrp_instance: v.name }, v.state === 'MASTER' ? 1 : 0);
   });
   return registry;
 }

@@ -102,7 +102,7 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
     const fetch = 'fetch("http://127.0.0.1:9651/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))';
     const { stdout: metrics } = await inNs(process.execPath, '-e', fetch);
-    expect(metrics).toMatch(/^lvsd_vrrp_master\{instance="VI_1"\} 1$/m);
+    expect(metrics).toMatch(/^lvsd_vrrp_master\{vrrp_instance="VI_1"\} 1$/m);
     expect(metrics).toMatch(/^lvsd_reloads_total\{result="failure"\} 0$/m);
     expect(metrics).toMatch(/^lvsd_process_resident_memory_bytes \d+$/m);
     expect(metrics).toMatch(/^lvsd_nodejs_eventloop_lag_p99_seconds /m);
