@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 // This host's kernel has no IPVS: lvsd's VRRP part must run anyway, in a namespace of its own.
 const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
@@ -53,6 +53,8 @@ async function startLvsd(config: string, args: string[]): Promise<{ daemon: Chil
   writeFileSync(join(dir, 'keepalived.conf'), config);
   const socket = join(dir, 's.sock');
   const daemon = spawn('ip', ['netns', 'exec', NS, LVSD, '-f', join(dir, 'keepalived.conf'), '--socket', socket, ...args]);
+  // A failed assertion must not leave it holding the VIP for the next test.
+  onTestFinished(() => void daemon.kill('SIGKILL'));
   let output = '';
   daemon.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   daemon.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -112,6 +114,7 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
       promtool.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       promtool.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
       promtool.on('exit', (code) => resolve({ code, output: text }));
+      promtool.on('error', (error) => resolve({ code: null, output: `${PROMTOOL}: ${error.message} (scripts/setup unpacks it)` }));
       promtool.stdin.end(metrics);
     });
     expect(lint).toEqual({ code: 0, output: '' });
