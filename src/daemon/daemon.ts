@@ -10,6 +10,7 @@ import { DrainBook } from './drains.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
+import type { ReloadObserver } from './metrics.ts';
 import { withoutInaccessibleScripts } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
@@ -53,9 +54,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let startComplete: () => void = () => {};
   const started = new Promise<void>((resolve) => (startComplete = resolve));
   process.on('SIGHUP', () => {
+    // A reload's duration counts from the signal: waiting behind another reload is part of it.
+    const requestedAt = performance.now();
     reloading = reloading.then(() => started).then(() => {
       log.info('SIGHUP: reloading');
-      return reload();
+      return reload(requestedAt);
     }).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
   });
   const usable = (next: KeepalivedConfig): KeepalivedConfig => withoutInaccessibleScripts(next, (message) => log.warn(message));
@@ -112,23 +115,26 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return done;
   };
 
-  const reload = async (): Promise<ReloadOutcome> => {
+  const reload = async (requestedAt = performance.now()): Promise<ReloadOutcome> => {
     await started;
     if (stopping) return { ok: false, message: 'lvsd is stopping: reload not applied' };
+    const counted = (ok: boolean, message: string): void => {
+      if (!ok) reloads.failed++;
+      reloads.count++;
+      reloads.last = { at: new Date().toISOString(), ok, message };
+      metrics?.observeReload(ok, (performance.now() - requestedAt) / 1000);
+    };
     const next = parseConfigFile(options.configFile);
     const lines: string[] = [];
     if (!report(next, (line) => lines.push(line))) {
       const message = lines.join('\n');
-      reloads.failed++;
-      reloads.count++;
-      reloads.last = { at: new Date().toISOString(), ok: false, message };
+      counted(false, message);
       log.error({ diagnostics: lines }, 'reload rejected: the configuration is not usable, keeping the running one');
       return { ok: false, message };
     }
     for (const line of lines) log.warn(line);
     const outcome = await applyConfig(usable(next.config));
-    reloads.count++;
-    reloads.last = { at: new Date().toISOString(), ok: true, message: outcome.message };
+    counted(true, outcome.message);
     log.info(outcome.message);
     return outcome;
   };
@@ -153,7 +159,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // The control socket and the metrics listener come up before IPVS is touched, so that a
   // socket problem stops lvsd with nothing changed.
   let control: Server;
-  let metrics: Server | undefined;
+  let metrics: { server: Server; observeReload: ReloadObserver } | undefined;
   try {
     control = await serveControl(options.socketPath, async (request: ControlRequest) => {
       switch (request.command) {
@@ -200,7 +206,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (!director) {
         process.stderr.write(`lvsd: VRRP cannot start: ${reason}\n`);
         control.close();
-        metrics?.close();
+        metrics?.server.close();
         rmSync(options.socketPath, { force: true });
         if (options.pidFile) rmSync(options.pidFile, { force: true });
         return 1;
@@ -215,7 +221,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   stopping = true;
   log.info(`${signal}: removing what lvsd programmed`);
   control.close();
-  metrics?.close();
+  metrics?.server.close();
   await reloading;
   const [ipvsStop] = await Promise.all([director?.stop(), vrrp?.stop()]);
   ipvs?.close();

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DirectorStatus } from './status.ts';
 
 /** Connection counters of one kernel service, summed over its destinations. */
@@ -14,12 +14,16 @@ export interface MetricsSnapshot {
   readonly connections: readonly ServiceConnections[];
 }
 
+/** Called by the daemon when a reload has an outcome, with the seconds since it was requested. */
+export type ReloadObserver = (ok: boolean, seconds: number) => void;
+
 /**
  * lvsd's metrics as prom-client gauges and counters, read from a snapshot of the daemon at each
  * scrape, beside prom-client's default process and Node.js metrics (CPU, memory, file
- * descriptors, event-loop lag) under the `lvsd_` prefix.
+ * descriptors, event-loop lag) under the `lvsd_` prefix. Reload durations are events, not state:
+ * the daemon reports each through observeReload.
  */
-export function metricsRegistry(read: () => MetricsSnapshot): Registry {
+export function metricsRegistry(read: () => MetricsSnapshot): { registry: Registry; observeReload: ReloadObserver } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'lvsd_' });
   // Gauges named like counters, which promtool faults; the same counts are in lvsd_nodejs_active_{handles,requests,resources} by type.
@@ -68,12 +72,16 @@ export function metricsRegistry(read: () => MetricsSnapshot): Registry {
   gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['vrrp_instance'], (set, { status }) => {
     for (const v of status.vrrp) set({ vrrp_instance: v.name }, v.state === 'MASTER' ? 1 : 0);
   });
-  return registry;
+  const reloadDuration = new Histogram({
+    name: 'lvsd_reload_duration_seconds', help: 'Time from a reload request (SIGHUP or lvsctl reload) to its outcome, by result.', labelNames: ['result'], registers: [registry],
+  });
+  const observeReload: ReloadObserver = (ok, seconds) => reloadDuration.observe({ result: ok ? 'success' : 'failure' }, seconds);
+  return { registry, observeReload };
 }
 
-export async function serveMetrics(address: { host: string; port: number }, snapshot: () => Promise<MetricsSnapshot>): Promise<Server> {
+export async function serveMetrics(address: { host: string; port: number }, snapshot: () => Promise<MetricsSnapshot>): Promise<{ server: Server; observeReload: ReloadObserver }> {
   let latest: MetricsSnapshot | undefined;
-  const registry = metricsRegistry(() => latest!);
+  const { registry, observeReload } = metricsRegistry(() => latest!);
   // One scrape at a time, each from one snapshot that every metric reads.
   let scraping: Promise<unknown> = Promise.resolve();
   const scrape = (): Promise<string> => {
@@ -98,5 +106,5 @@ export async function serveMetrics(address: { host: string; port: number }, snap
     server.once('error', reject);
     server.listen(address.port, address.host, () => resolve());
   });
-  return server;
+  return { server, observeReload };
 }
