@@ -1,41 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLan, deleteLan, lanNamespace, LVSCTL, promtoolCheck, run, scrape as scrapeInNs, startLvsd, WITH_VIRTUAL_SERVER } from '../daemon/netns-lvsd.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../contrib/grafana/lvsd.json', import.meta.url));
-const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
-const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
-/** Unpacked from Debian's prometheus package by scripts/setup. */
-const PROMTOOL = fileURLToPath(new URL('../../.cache/prometheus/usr/bin/promtool', import.meta.url));
 // Its own namespace and port, so that it runs beside test/daemon/vrrp-only.test.ts.
-const NS = `lvsd-grafana-${process.pid}`;
+const ns = lanNamespace(`lvsd-grafana-${process.pid}`);
 const METRICS_PORT = 9652;
-const run = promisify(execFile);
-const inNs = (...argv: string[]) => run('ip', ['netns', 'exec', NS, ...argv], { timeout: 10_000 });
-
 // A VRRP instance and a virtual server, so that lvsd has every kind of family to register.
-const CONFIG = `
-vrrp_instance VI_1 {
-  state MASTER
-  interface lan0
-  virtual_router_id 51
-  priority 150
-  advert_int 1
-  virtual_ipaddress {
-    192.0.2.100/24
-  }
-}
-virtual_server 192.0.2.100 80 {
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 192.0.2.10 80 { }
-}
-`;
+const CONFIG = WITH_VIRTUAL_SERVER;
 
 interface Dashboard {
   templating: { list: Array<{ name: string; type: string; query: string | { query: string } }> };
@@ -74,22 +47,7 @@ function isExported(name: string, families: Map<string, string>): boolean {
   return histogram !== null && families.get(histogram[1]!) === 'histogram';
 }
 
-async function promtoolCheck(metrics: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const promtool = spawn(PROMTOOL, ['check', 'metrics'], { timeout: 30_000 });
-    let text = '';
-    promtool.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    promtool.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    promtool.on('exit', (code) => resolve({ code, output: text }));
-    promtool.on('error', (error) => resolve({ code: null, output: `${PROMTOOL}: ${error.message} (scripts/setup unpacks it)` }));
-    promtool.stdin.end(metrics);
-  });
-}
-
-async function scrape(): Promise<string> {
-  const fetch = `fetch("http://127.0.0.1:${METRICS_PORT}/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))`;
-  return (await inNs(process.execPath, '-e', fetch)).stdout;
-}
+const scrape = async (): Promise<string> => scrapeInNs(ns, METRICS_PORT);
 
 async function scrapeWhenListening(ms: number): Promise<string> {
   const end = Date.now() + ms;
@@ -119,31 +77,15 @@ describe('contrib/grafana/lvsd.json', () => {
   });
 
   describe('against a running lvsd', () => {
-    beforeAll(async () => {
-      await run('ip', ['netns', 'add', NS]);
-      await inNs('ip', 'link', 'set', 'lo', 'up');
-      await inNs('ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1');
-      await inNs('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'lan0');
-      await inNs('ip', 'link', 'set', 'lan0', 'up');
-      await inNs('ip', 'link', 'set', 'lan1', 'up');
-    });
-    afterAll(async () => {
-      await run('ip', ['netns', 'del', NS], { timeout: 10_000 }).catch(() => undefined);
-    });
+    beforeAll(async () => createLan(ns));
+    afterAll(async () => deleteLan(ns));
 
     it('uses only metric families that lvsd exports, reload duration included, in a scrape promtool finds nothing to fault in', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'lvsd-grafana-'));
-      writeFileSync(join(dir, 'keepalived.conf'), CONFIG);
-      const socket = join(dir, 's.sock');
-      const daemon = spawn('ip', ['netns', 'exec', NS, LVSD, '-f', join(dir, 'keepalived.conf'), '--socket', socket, '--metrics', `127.0.0.1:${METRICS_PORT}`]);
-      onTestFinished(() => void daemon.kill('SIGKILL'));
-      let output = '';
-      daemon.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      daemon.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const { socket, output } = startLvsd(ns, CONFIG, ['--metrics', `127.0.0.1:${METRICS_PORT}`]);
 
       await scrapeWhenListening(20_000);
       const reload = await run(LVSCTL, ['reload', '--socket', socket], { timeout: 20_000 });
-      expect(reload.stdout, output).toMatch(/^reloaded: /);
+      expect(reload.stdout, output()).toMatch(/^reloaded: /);
       const metrics = await scrape();
       expect(metrics).toMatch(/^lvsd_reload_duration_seconds_count\{result="success"\} 1$/m);
 

@@ -1,41 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLan, deleteLan, lanNamespace, LVSCTL, promtoolCheck, run, scrape, startLvsd as startInNs, VRRP, WITH_VIRTUAL_SERVER } from './netns-lvsd.js';
 
 // This host's kernel has no IPVS: lvsd's VRRP part must run anyway, in a namespace of its own.
-const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
-const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
 const LVSCTL_BUNDLE = fileURLToPath(new URL('../../bin/lvsctl.cjs', import.meta.url));
-const NS = `lvsd-vrrp-${process.pid}`;
-/** Unpacked from Debian's prometheus package by scripts/setup. */
-const PROMTOOL = fileURLToPath(new URL('../../.cache/prometheus/usr/bin/promtool', import.meta.url));
-const run = promisify(execFile);
-const inNs = (...argv: string[]) => run('ip', ['netns', 'exec', NS, ...argv], { timeout: 10_000 });
-
-const VRRP = `
-vrrp_instance VI_1 {
-  state MASTER
-  interface lan0
-  virtual_router_id 51
-  priority 150
-  advert_int 1
-  virtual_ipaddress {
-    192.0.2.100/24
-  }
-}
-`;
-const WITH_VIRTUAL_SERVER = `${VRRP}
-virtual_server 192.0.2.100 80 {
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 192.0.2.10 80 { }
-}
-`;
+const ns = lanNamespace(`lvsd-vrrp-${process.pid}`);
+const inNs = ns.exec;
+const startLvsd = (config: string, args: string[]) => startInNs(ns, config, args);
 
 async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -48,19 +21,6 @@ async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<b
 
 const vipPresent = async () => (await inNs('ip', '-4', 'addr', 'show', 'dev', 'lan0')).stdout.includes('192.0.2.100/24');
 
-async function startLvsd(config: string, args: string[]): Promise<{ daemon: ChildProcess; socket: string; output: () => string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-'));
-  writeFileSync(join(dir, 'keepalived.conf'), config);
-  const socket = join(dir, 's.sock');
-  const daemon = spawn('ip', ['netns', 'exec', NS, LVSD, '-f', join(dir, 'keepalived.conf'), '--socket', socket, ...args]);
-  // A failed assertion must not leave it holding the VIP for the next test.
-  onTestFinished(() => void daemon.kill('SIGKILL'));
-  let output = '';
-  daemon.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  daemon.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { daemon, socket, output: () => output };
-}
-
 async function stop(daemon: ChildProcess): Promise<number | null> {
   daemon.kill('SIGTERM');
   return new Promise((resolve) => (daemon.exitCode !== null ? resolve(daemon.exitCode) : daemon.once('exit', (code) => resolve(code))));
@@ -68,18 +28,11 @@ async function stop(daemon: ChildProcess): Promise<number | null> {
 
 describe('lvsd with VRRP on a kernel without IPVS', () => {
   beforeAll(async () => {
-    await run('ip', ['netns', 'add', NS]);
-    await inNs('ip', 'link', 'set', 'lo', 'up');
-    await inNs('ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1');
-    await inNs('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'lan0');
-    await inNs('ip', 'link', 'set', 'lan0', 'up');
-    await inNs('ip', 'link', 'set', 'lan1', 'up');
+    await createLan(ns);
     await inNs('ip', 'link', 'add', 'bare0', 'type', 'veth', 'peer', 'name', 'bare1');
     await inNs('ip', 'link', 'set', 'bare0', 'up');
   });
-  afterAll(async () => {
-    await run('ip', ['netns', 'del', NS]).catch(() => undefined);
-  });
+  afterAll(async () => deleteLan(ns));
 
   it('lvsd -P becomes master, holds the VIP, shows it in lvsctl status and removes it at stop', async () => {
     const { daemon, socket, output } = await startLvsd(VRRP, ['-P']);
@@ -102,21 +55,12 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
   it('serves metrics that promtool finds nothing to fault in, with the process metrics of prom-client', async () => {
     const { daemon, output } = await startLvsd(VRRP, ['-P', '--metrics', '127.0.0.1:9651']);
     expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
-    const fetch = 'fetch("http://127.0.0.1:9651/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))';
-    const { stdout: metrics } = await inNs(process.execPath, '-e', fetch);
+    const metrics = await scrape(ns, 9651);
     expect(metrics).toMatch(/^lvsd_vrrp_master\{vrrp_instance="VI_1"\} 1$/m);
     expect(metrics).toMatch(/^lvsd_reloads_total\{result="failure"\} 0$/m);
     expect(metrics).toMatch(/^lvsd_process_resident_memory_bytes \d+$/m);
     expect(metrics).toMatch(/^lvsd_nodejs_eventloop_lag_p99_seconds /m);
-    const lint = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const promtool = spawn(PROMTOOL, ['check', 'metrics']);
-      let text = '';
-      promtool.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      promtool.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      promtool.on('exit', (code) => resolve({ code, output: text }));
-      promtool.on('error', (error) => resolve({ code: null, output: `${PROMTOOL}: ${error.message} (scripts/setup unpacks it)` }));
-      promtool.stdin.end(metrics);
-    });
+    const lint = await promtoolCheck(metrics);
     expect(lint).toEqual({ code: 0, output: '' });
     expect(await stop(daemon)).toBe(0);
   });
