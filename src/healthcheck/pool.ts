@@ -111,6 +111,13 @@ interface Due extends Scheduled {
  */
 const START_TOGETHER_MS = 20;
 
+/**
+ * Probes started before the loop turns to read answers: a burst of hundreds started at once would
+ * leave the first answers unread until the last probe started, and the next check of each is due
+ * delay_loop after its answer is read, so every check would drift late by the burst's length.
+ */
+const LAUNCHES_PER_TURN = 64;
+
 /** Lag histogram: 1 ms buckets below 1 s, then 100 ms buckets up to 60 s; the last one takes the rest. */
 const FINE_LAG_MS = 1000;
 const COARSE_LAG_STEP_MS = 100;
@@ -143,6 +150,8 @@ export class CheckerPool {
   private lagHistogram = new Uint32Array(LAG_BUCKETS);
   private lagCount = 0;
   private lagMaxMs = 0;
+  private launchBudget = LAUNCHES_PER_TURN;
+  private nextTurn: NodeJS.Immediate | null = null;
   private readonly runner: ProbeRunner;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -182,6 +191,8 @@ export class CheckerPool {
     this.running = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.nextTurn !== null) clearImmediate(this.nextTurn);
+    this.nextTurn = null;
     this.armedForMs = Number.POSITIVE_INFINITY;
     this.queue.clear();
     this.waitingQueue.length = 0;
@@ -351,13 +362,26 @@ export class CheckerPool {
 
   private startWaiting(): void {
     while (this.inFlight < this.maxConcurrent && this.waitingHead < this.waitingQueue.length) {
+      if (this.launchBudget === 0) return this.continueNextTurn();
       const due = this.waitingQueue[this.waitingHead++]!;
-      if (this.isCurrent(due)) this.launch(due);
+      if (this.isCurrent(due)) {
+        this.launchBudget--;
+        this.launch(due);
+      }
     }
     if (this.waitingHead === this.waitingQueue.length) {
       this.waitingQueue.length = 0;
       this.waitingHead = 0;
     }
+  }
+
+  /** The rest of a burst starts after the loop has read the answers that came meanwhile. */
+  private continueNextTurn(): void {
+    this.nextTurn ??= setImmediate(() => {
+      this.nextTurn = null;
+      this.launchBudget = LAUNCHES_PER_TURN;
+      if (this.running) this.startWaiting();
+    });
   }
 
   private launch(due: Due): void {
