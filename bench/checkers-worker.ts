@@ -1,14 +1,17 @@
 // bench/checkers' lvsd side: the checker pool on the bench's keepalived.conf, driven over
-// stdin/stdout ("mark", "end"). bench/checkers bundles this file as lvsd is bundled, and runs it.
+// stdin/stdout ("mark", "end"). bench/checkers bundles this file as lvsd is bundled, and runs it
+// with lvsd's heap setting.
 //
 //   node dist/bench/checkers-worker.cjs CONFIG [--javascript] [--concurrency N]
 import { createInterface } from 'node:readline';
 import { parseConfigFile } from '../src/config/index.ts';
+import { boundHeapGrowth } from '../src/daemon/heap.ts';
 import { checkSpecsFromConfig } from '../src/healthcheck/from-config.ts';
 import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
 import { NetworkProbeRunner } from '../src/healthcheck/probe-runner.ts';
 
 async function worker(configFile: string, maxConcurrent: number | undefined, javascriptOnly: boolean): Promise<void> {
+  boundHeapGrowth();
   const parsed = parseConfigFile(configFile);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   const { specs, warnings } = checkSpecsFromConfig(parsed.config, {

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { serveControl, type ControlRequest } from './control.ts';
+import { boundHeapGrowth } from './heap.ts';
 import { renderStatus } from './status-view.ts';
 import { drainsFileOf, fileDrainStore } from './drain-file.ts';
 import { DrainBook } from './drains.ts';
@@ -216,6 +217,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   }
 
   startComplete();
+  // From here the heap holds a steady working set; start is left to V8's default growth.
+  boundHeapGrowth();
 
   const signal = await stopSignal;
   stopping = true;
