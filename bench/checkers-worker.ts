@@ -11,7 +11,6 @@ import { CheckerPool, type PoolStats } from '../src/healthcheck/pool.ts';
 import { NetworkProbeRunner } from '../src/healthcheck/probe-runner.ts';
 
 async function worker(configFile: string, maxConcurrent: number | undefined, javascriptOnly: boolean): Promise<void> {
-  boundHeapGrowth();
   const parsed = parseConfigFile(configFile);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   const { specs, warnings } = checkSpecsFromConfig(parsed.config, {
@@ -27,6 +26,8 @@ async function worker(configFile: string, maxConcurrent: number | undefined, jav
     ...(maxConcurrent ? { maxConcurrent } : {}),
   });
   await pool.start();
+  // Where lvsd sets it: once start is complete.
+  boundHeapGrowth();
   const reply = (stats: PoolStats): void => {
     const latencies = pool
       .snapshot()
