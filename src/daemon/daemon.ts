@@ -1,15 +1,15 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
-import pino, { type Logger } from 'pino';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { serveControl, type ControlRequest } from './control.ts';
-import { boundHeapGrowth } from './heap.ts';
 import { renderStatus } from './status-view.ts';
 import { drainsFileOf, fileDrainStore } from './drain-file.ts';
 import { DrainBook } from './drains.ts';
 import { Director, type DiffOutcome, type ReloadOutcome } from './director.ts';
 import { PoolHealth } from './health-adapter.ts';
+import { boundHeapGrowth } from './heap.ts';
+import { DeferredLog } from './log.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
 import type { ReloadObserver } from './metrics.ts';
 import { withoutInaccessibleScripts } from './scripts.ts';
@@ -42,7 +42,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (!unreadable) process.stderr.write(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
     return 1;
   }
-  const log: Logger = pino({ level: options.logDetail ? 'debug' : 'info', base: { pid: process.pid } });
+  const log = new DeferredLog(options.logDetail ? 'debug' : 'info');
+  try {
+    return await serve(options, parsed.config, log);
+  } finally {
+    // However start ended, what was logged before pino loaded is written.
+    await log.pino();
+  }
+}
+
+async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log: DeferredLog): Promise<number> {
   // Signals are caught from here on: a HUP or TERM during start must not kill the process
   // with half its work done; they take effect once start is complete.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -63,7 +72,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
   });
   const usable = (next: KeepalivedConfig): KeepalivedConfig => withoutInaccessibleScripts(next, (message) => log.warn(message));
-  const config = usable(parsed.config);
+  const config = usable(parsedConfig);
   const runScript = (script: { command: string }, reason: string): void => {
     const argv = splitCommandLine(script.command);
     void runCommand(argv, { timeoutMs: SCRIPT_TIMEOUT_MS }).then((outcome) => {
@@ -145,7 +154,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
     if (stopping) return outcome;
     if (vrrp) await vrrp.update(next);
-    else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, log);
+    else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, await log.pino());
     return outcome;
   };
 
@@ -198,9 +207,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
+  // Loaded once the table is programmed: loading pino took longer than programming a small table.
+  const logger = await log.pino();
   if (wantVrrp) {
     try {
-      vrrp = await startVrrpFor(config, log);
+      vrrp = await startVrrpFor(config, logger);
     } catch (error) {
       // An interface that is missing or has no address: the speaker has undone what it started.
       const reason = (error as Error).message;

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Log } from './log.ts';
 import type { FileCheck, KeepalivedConfig, ScriptCommand } from '../config/model.ts';
 import { trackedFileOf } from '../healthcheck/from-config.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
@@ -91,7 +91,7 @@ export class Director {
     private readonly ipvs: IpvsPort,
     private readonly health: HealthPort,
     private readonly runScript: ScriptRunner,
-    private readonly log: Logger,
+    private readonly log: Log,
     private readonly drains = new DrainBook(memoryDrainStore(), Date.now),
   ) {
     const plans = planVirtualServers(config);

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Log } from './log.ts';
 import { parseDrains, type Drain, type DrainStore } from './drains.ts';
 
 /** Beside the control socket (under /run by default): `/run/lvsd/lvsd.sock` keeps `/run/lvsd/lvsd.drains.json`. */
@@ -9,7 +9,7 @@ export function drainsFileOf(socketPath: string): string {
 }
 
 /** Drains kept in a file, so that a restarted lvsd (or one after a crash) programs them in its first table. */
-export function fileDrainStore(path: string, log: Logger): DrainStore {
+export function fileDrainStore(path: string, log: Log): DrainStore {
   return {
     load(): Drain[] {
       let text: string;

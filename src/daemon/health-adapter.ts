@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
+import type { Log } from './log.ts';
 import type { KeepalivedConfig, RealServer } from '../config/model.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
 import type { CheckerPool, Verdict } from '../healthcheck/pool.ts';
@@ -14,7 +14,7 @@ export class PoolHealth implements HealthPort {
   private readonly lastUp = new Map<string, boolean>();
 
   constructor(
-    private readonly log: Logger,
+    private readonly log: Log,
     private readonly onVerdict: (plan: string, realServer: string, verdict: RealServerVerdict) => void,
     private readonly runScript: ScriptRunner,
   ) {}

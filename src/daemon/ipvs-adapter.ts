@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { IpvsClient } from '../ipvs/client.ts';
+import { builtin } from '../util/builtin.ts';
 import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId } from '../ipvs/model.ts';
 import type { IpvsPort } from './director.ts';
 import type { ServiceConnections } from './metrics.ts';
@@ -20,6 +21,7 @@ export async function openIpvs(): Promise<{ ok: true; connection: IpvsConnection
   try {
     return { ok: true, connection: connectionOf(await IpvsClient.open()) };
   } catch {
+    const { execFile } = builtin<typeof ChildProcess>('node:child_process');
     await new Promise<void>((resolve) => execFile('modprobe', ['ip_vs'], { timeout: MODPROBE_TIMEOUT_MS }, () => resolve()));
     try {
       return { ok: true, connection: connectionOf(await IpvsClient.open()) };

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { builtin } from './builtin.ts';
 
 /** Running keepalived's scripts (notify, quorum, vrrp_script, misc_path): argument vectors, never a shell. */
 
@@ -36,9 +37,11 @@ export interface RunOptions {
 
 export type ScriptOutcome = { succeeded: true } | { succeeded: false; why: string };
 
+/** node:child_process (with net and dgram under it) loads with the first script, not at every start. */
 export function runCommand(argv: string[], options: RunOptions): Promise<ScriptOutcome> {
   const [file, ...args] = argv;
   if (file === undefined) return Promise.resolve({ succeeded: false, why: 'empty command' });
+  const { execFile } = builtin<typeof ChildProcess>('node:child_process');
   return new Promise((resolve) => {
     execFile(
       file,
