@@ -11,7 +11,7 @@ import type {
 import type { Token } from './source.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, type HandlerTable, type Mutable,
+  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, type Handler, type HandlerTable, type Mutable,
 } from './values.ts';
 
 const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
@@ -95,6 +95,8 @@ interface RealServerFields {
 
 interface ParsedRealServer {
   readonly at: Statement['at'];
+  /** The virtual server's lb_kind when this real_server was read: keepalived copies it then. */
+  readonly inheritedForwarding?: ForwardingMethod | undefined;
   readonly address: IpAddress;
   readonly port: number | undefined;
   readonly settings: Mutable<Inheritable>;
@@ -196,17 +198,41 @@ interface VirtualServerState {
   protocolToken?: Token;
   ipFamily?: AddressFamily;
   persistenceGiven: boolean;
+  /** `weight` of the virtual_server: the weight of its real servers that set none. */
+  realServerWeight?: number;
   readonly flags: SchedulerFlags;
-  readonly sorry: { statement?: Statement; forwarding?: ForwardingMethod; inhibit: boolean };
+  readonly sorry: { statement?: Statement; forwarding?: ForwardingMethod; inheritedForwarding?: ForwardingMethod | undefined; inhibit: boolean };
   readonly realServers: ParsedRealServer[];
 }
 
+/**
+ * A flag keepalived 2.2.7 reads no argument for in a virtual_server (a real_server or a checker
+ * reads yes/no): there `alpha no` sets alpha. lvsd sets it too, and points at the word.
+ */
+const bareFlag = (set: (vs: VirtualServerState) => void) => (s: Statement, vs: VirtualServerState, d: Diagnostics) => {
+  const ignored = s.args[0];
+  if (ignored) d.warn(ignored.at, `'${name(s)} ${ignored.text}' sets ${name(s)}: keepalived 2.2.7 reads no argument after ${name(s)} in a virtual_server`);
+  set(vs);
+};
+
+/** keepalived 2.2.7 ignores sorry_server_inhibit and sorry_server_lvs_method written before sorry_server. */
+const ofSorryServer = (handler: Handler<VirtualServerState>): Handler<VirtualServerState> => (s, vs, d) => {
+  if (vs.sorry.statement) handler(s, vs, d);
+  else d.warn(s.at, `'${name(s)}' before sorry_server is ignored, as keepalived 2.2.7 ignores it`);
+};
+
 const setFlag = (key: keyof SchedulerFlags) => (_s: Statement, vs: VirtualServerState) => { vs.flags[key] = true; };
+/** sh-port and sh-fallback count only once `lb_algo sh` is read (mh-* once mh is): keepalived 2.2.7 ignores them otherwise. */
+const schedulerFlag = (scheduler: LbAlgo, key: keyof SchedulerFlags) => (s: Statement, vs: VirtualServerState, d: Diagnostics) => {
+  if (vs.v.lbAlgo === scheduler) vs.flags[key] = true;
+  else d.warn(s.at, `${name(s)} only applies to the ${scheduler} scheduler, set before it: ignored, as keepalived 2.2.7 ignores it`);
+};
 const readAlgo = (s: Statement, vs: VirtualServerState, d: Diagnostics) => { vs.v.lbAlgo = oneOf(s, 0, d, LB_ALGOS) ?? vs.v.lbAlgo; };
 const readKind = (s: Statement, vs: VirtualServerState, d: Diagnostics) => { vs.v.forwarding = forwardingMethod(s, d) ?? vs.v.forwarding; };
 
 const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   ...lift(INHERITABLE, (vs: VirtualServerState) => vs.settings),
+  alpha: bareFlag((vs) => { vs.settings.alpha = true; }),
   lb_algo: readAlgo,
   lvs_sched: readAlgo,
   lb_kind: readKind,
@@ -228,33 +254,45 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
     vs.v.persistenceTimeoutSec ??= DEFAULT_PERSISTENCE_TIMEOUT_SEC;
   },
   persistence_engine: (s, vs, d) => { vs.v.persistenceEngine = text(s, 0, d, 'an engine name'); },
-  ha_suspend: (s, vs, d) => { vs.v.haSuspend = flag(s, 0, d) ?? vs.v.haSuspend; },
+  ha_suspend: (s, vs, d) => {
+    d.warn(s.at, "ha_suspend is not supported yet: lvsd goes on checking the real servers while the virtual server's address is not on this host, where keepalived 2.2.7 suspends their checks");
+    bareFlag((state) => { state.v.haSuspend = true; })(s, vs, d);
+  },
   smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
   snmp_name: (s, vs, d) => { vs.v.snmpName = text(s, 0, d); },
-  omega: (s, vs, d) => { vs.v.omega = flag(s, 0, d) ?? vs.v.omega; },
+  omega: bareFlag((vs) => { vs.v.omega = true; }),
+  weight: (s, vs, d) => { vs.realServerWeight = integer(s, 0, d, 1, MAX_WEIGHT) ?? vs.realServerWeight; },
   quorum: (s, vs, d) => { vs.v.quorum = integer(s, 0, d, 1, 0x7fffffff) ?? vs.v.quorum; },
   hysteresis: (s, vs, d) => { vs.v.hysteresis = integer(s, 0, d, 0, 0x7fffffff) ?? vs.v.hysteresis; },
   quorum_up: (s, vs, d) => { vs.v.quorumUp = script(s, d) ?? vs.v.quorumUp; },
   quorum_down: (s, vs, d) => { vs.v.quorumDown = script(s, d) ?? vs.v.quorumDown; },
   ip_family: (s, vs, d) => { vs.ipFamily = oneOf(s, 0, d, ['inet', 'inet6'] as const) ?? vs.ipFamily; },
-  inhibit_on_failure: (s, vs, d) => { vs.v.inhibitOnFailure = flag(s, 0, d) ?? vs.v.inhibitOnFailure; },
-  sorry_server: (s, vs) => { vs.sorry.statement = s; },
-  sorry_server_inhibit: (s, vs, d) => { vs.sorry.inhibit = flag(s, 0, d) ?? vs.sorry.inhibit; },
-  sorry_server_lvs_method: (s, vs, d) => { vs.sorry.forwarding = forwardingMethod(s, d) ?? vs.sorry.forwarding; },
+  inhibit_on_failure: bareFlag((vs) => { vs.v.inhibitOnFailure = true; }),
+  sorry_server: (s, vs) => {
+    vs.sorry.statement = s;
+    vs.sorry.inheritedForwarding = vs.v.forwarding;
+  },
+  sorry_server_inhibit: ofSorryServer(bareFlag((vs) => { vs.sorry.inhibit = true; })),
+  sorry_server_lvs_method: ofSorryServer((s, vs, d) => { vs.sorry.forwarding = forwardingMethod(s, d) ?? vs.sorry.forwarding; }),
   'flag-1': setFlag('flag1'),
-  'sh-fallback': setFlag('flag1'),
-  'mh-fallback': setFlag('flag1'),
+  'sh-fallback': schedulerFlag('sh', 'flag1'),
+  'mh-fallback': schedulerFlag('mh', 'flag1'),
   'flag-2': setFlag('flag2'),
-  'sh-port': setFlag('flag2'),
-  'mh-port': setFlag('flag2'),
+  'sh-port': schedulerFlag('sh', 'flag2'),
+  'mh-port': schedulerFlag('mh', 'flag2'),
   'flag-3': setFlag('flag3'),
-  ops: (s, vs, d) => { vs.v.ops = flag(s, 0, d) ?? vs.v.ops; },
+  ops: bareFlag((vs) => { vs.v.ops = true; }),
   nat_mask: (s, _vs, d) => d.warn(s.at, "'nat_mask' is obsolete and ignored"),
   real_server: (s, vs, d) => {
     const rs = parseRealServer(s, d);
-    if (rs) vs.realServers.push(rs);
+    if (rs) vs.realServers.push({ ...rs, inheritedForwarding: vs.v.forwarding });
   },
 };
+
+/** Its own lvs_method, else the lb_kind in force when it was read, else the virtual server's. */
+function forwardingOf(rs: ParsedRealServer, forwarding: ForwardingMethod): ForwardingMethod {
+  return rs.fields.forwarding ?? rs.inheritedForwarding ?? forwarding;
+}
 
 /** A virtual_server block read but not yet resolved against groups and track files. */
 export interface VirtualServerDraft {
@@ -294,7 +332,7 @@ function forwardedPort(
 
 export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
   const { at, described, key: parsedKey } = draft;
-  const { settings, v, protocolToken, ipFamily, persistenceGiven, flags, sorry, realServers } = draft.state;
+  const { settings, v, protocolToken, ipFamily, persistenceGiven, realServerWeight, flags, sorry, realServers } = draft.state;
   if (!parsedKey) return undefined;
 
   if (!v.lbAlgo) d.warn(at, `${described}: no scheduler set, setting default 'wlc'`);
@@ -327,7 +365,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
       }
       groupFamily = familyOfGroup(group);
     }
-    const nonTunnelled = realServers.find((rs) => (rs.fields.forwarding ?? forwarding).kind !== 'TUN');
+    const nonTunnelled = realServers.find((rs) => forwardingOf(rs, forwarding).kind !== 'TUN');
     family = ipFamily ?? groupFamily ?? nonTunnelled?.address.family ?? realServers[0]?.address.family ?? 'inet';
   }
 
@@ -336,7 +374,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
   const seen = new Set<string>();
   const resolvedServers: RealServer[] = [];
   for (const rs of realServers) {
-    const rsForwarding = rs.fields.forwarding ?? forwarding;
+    const rsForwarding = forwardingOf(rs, forwarding);
     const configuredPort = rs.port ?? vsPort;
     const id = `${rs.address.text}|${configuredPort}`;
     if (seen.has(id)) {
@@ -360,7 +398,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
       address: rs.address.text,
       port: rsPort,
       family: rs.address.family,
-      weight: f.weight ?? 1,
+      weight: f.weight ?? realServerWeight ?? 1,
       forwarding: rsForwarding,
       inhibitOnFailure: f.inhibitOnFailure ?? v.inhibitOnFailure ?? false,
       notifyUp: f.notifyUp,
@@ -379,7 +417,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
   let sorryServer: SorryServer | undefined;
   if (sorry.statement) {
     const target = addressAndPort(sorry.statement, d, 'sorry_server');
-    const sorryForwarding = sorry.forwarding ?? forwarding;
+    const sorryForwarding = sorry.forwarding ?? sorry.inheritedForwarding ?? forwarding;
     if (target && sorryForwarding.kind !== 'TUN' && target.address.family !== family) {
       d.error(sorry.statement.at, `sorry_server ${target.address.text} is not in the virtual server's address family (${family})`);
     } else if (target) {

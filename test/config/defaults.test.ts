@@ -198,6 +198,58 @@ describe('real_server defaults and fix-ups', () => {
     expect(vs.realServers.map((rs) => `${rs.address} ${rs.weight}`)).toEqual(['10.0.1.1 1', '10.0.1.2 2', '10.0.1.3 3']);
   });
 
+  it("gives real servers without a weight the virtual_server's weight, as keepalived 2.2.7 does", () => {
+    const vs = parseOk(minimalVs('  protocol TCP\n  weight 4', '', '10.0.0.1 80').replace('}\n}', '}\n  real_server 192.168.1.11 80 { weight 2 }\n}')).virtualServers[0]!;
+    expect(vs.realServers.map((rs) => rs.weight)).toEqual([4, 2]);
+    expect(parse(minimalVs('  protocol TCP\n  weight 0')).ok).toBe(false);
+  });
+
+  it('sets alpha, omega, ha_suspend, inhibit_on_failure and ops of a virtual_server whatever their argument, as keepalived 2.2.7 reads none', () => {
+    const result = parse(minimalVs('  protocol UDP\n  alpha no\n  omega no\n  ha_suspend no\n  inhibit_on_failure no\n  ops no'));
+    expect(messages(result, 'warnings')).toEqual(expect.arrayContaining([
+      "/etc/keepalived/keepalived.conf:4:9: warning: 'alpha no' sets alpha: keepalived 2.2.7 reads no argument after alpha in a virtual_server",
+      "/etc/keepalived/keepalived.conf:7:22: warning: 'inhibit_on_failure no' sets inhibit_on_failure: keepalived 2.2.7 reads no argument after inhibit_on_failure in a virtual_server",
+    ]));
+    if (!result.ok) return;
+    const vs = result.config.virtualServers[0]!;
+    expect([vs.omega, vs.haSuspend, vs.ops, vs.inhibitOnFailure]).toEqual([true, true, true, true]);
+    expect([vs.realServers[0]!.alpha, vs.realServers[0]!.inhibitOnFailure]).toEqual([true, true]);
+    // A real_server reads yes and no.
+    const rs = parseOk(minimalVs('  protocol TCP\n  alpha\n  inhibit_on_failure', '    alpha no\n    inhibit_on_failure no')).virtualServers[0]!.realServers[0]!;
+    expect([rs.alpha, rs.inhibitOnFailure]).toEqual([false, false]);
+  });
+
+  it('ignores sorry_server_inhibit and sorry_server_lvs_method written before sorry_server, and reads no argument after sorry_server_inhibit', () => {
+    const sorryOf = (body: string) => parseOk(minimalVs(`  protocol TCP\n  lb_kind NAT\n${body}`)).virtualServers[0]!.sorryServer!;
+    expect(sorryOf('  sorry_server_inhibit\n  sorry_server_lvs_method DR\n  sorry_server 192.168.1.99 80')).toMatchObject({ inhibit: false, forwarding: { kind: 'NAT' } });
+    expect(sorryOf('  sorry_server 192.168.1.99 80\n  sorry_server_inhibit no\n  sorry_server_lvs_method DR')).toMatchObject({ inhibit: true, forwarding: { kind: 'DR' } });
+  });
+
+  it('reads sh-port and sh-fallback only after lb_algo sh, and mh-* only after mh, as keepalived 2.2.7 does', () => {
+    const flagsOf = (body: string) => {
+      const vs = parseOk(minimalVs(`  protocol TCP\n${body}`)).virtualServers[0]!;
+      return [vs.lbAlgo, vs.schedulerFlags];
+    };
+    expect(flagsOf('  lb_algo sh\n  sh-port\n  sh-fallback')).toEqual(['sh', { flag1: true, flag2: true, flag3: false }]);
+    expect(flagsOf('  sh-port\n  lb_algo sh')).toEqual(['sh', { flag1: false, flag2: false, flag3: false }]);
+    expect(flagsOf('  lb_algo rr\n  mh-fallback\n  flag-3')).toEqual(['rr', { flag1: false, flag2: false, flag3: true }]);
+    expect(flagsOf('  lb_algo mh\n  mh-fallback\n  sh-port')).toEqual(['mh', { flag1: true, flag2: false, flag3: false }]);
+  });
+
+  it('gives a real server or sorry server the lb_kind in force when it was read, as keepalived copies it then', () => {
+    const vs = parseOk(`virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_kind DR
+  sorry_server 192.168.1.99 80
+  real_server 192.168.1.10 80 { }
+  lb_kind TUN
+  real_server 192.168.1.11 80 { }
+}`).virtualServers[0]!;
+    expect(vs.realServers.map((rs) => rs.forwarding.kind)).toEqual(['DR', 'TUN']);
+    expect(vs.sorryServer?.forwarding.kind).toBe('DR');
+    expect(vs.forwarding.kind).toBe('TUN');
+  });
+
   it('uses the virtual server port when a real server has none', () => {
     expect(parseOk('virtual_server 10.0.0.1 80 { real_server 10.0.0.9 { } }').virtualServers[0]!.realServers[0]!.port).toBe(80);
   });
