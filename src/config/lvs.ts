@@ -442,8 +442,13 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     d.warn(at, `${described}: quorum ${quorum} exceeds total weight of real servers ${totalWeight}, reducing quorum to ${totalWeight}`);
     quorum = totalWeight;
   }
+  // keepalived checks the protocol only of a service by address: a group of fwmarks keeps ops.
+  const byAddress = key.kind === 'address' || (key.kind === 'group' && (context.groups.get(key.group)?.entries.some((entry) => entry.kind === 'range') ?? false));
+  if (key.kind === 'group' && v.persistenceGranularity !== undefined) {
+    d.warn(at, `${described}: persistence_granularity is not programmed for a virtual_server_group's services: keepalived 2.2.7 resets it for every group entry, and so does lvsd`);
+  }
   let ops = v.ops ?? false;
-  if (ops && key.kind !== 'fwmark' && protocol !== 'UDP') {
+  if (ops && byAddress && protocol !== 'UDP') {
     d.warn(at, `${described}: one packet scheduling requires UDP - resetting`);
     ops = false;
   }

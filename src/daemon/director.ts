@@ -9,7 +9,7 @@ import { correctionsOf, describeCorrection, type Correction } from '../ipvs/corr
 import { destKey, serviceKey, serviceName, type DestConnections, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
 import { DrainBook, memoryDrainStore, namesRealServer, type DrainTarget } from './drains.ts';
-import { ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
+import { destInService, ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
 import type { RealServerStatus, VirtualServerStatus } from './status.ts';
 
 /** The kernel side as the director needs it; the netlink client implements it. */
@@ -225,7 +225,7 @@ export class Director {
           address: key,
           up: verdict?.up ?? false,
           configuredWeight: rs.weight,
-          ipvsWeight: ipvsWeights.get(destKey({ addr: rs.address, port: rs.port })),
+          ipvsWeight: ipvsInFirst(plan, key, ipvsWeights),
           ...(details?.failure && !verdict?.up && { failure: details.failure }),
           stateAgeMs: details?.stateAgeMs ?? 0,
           lastCheckLatencyMs: details?.lastCheckLatencyMs,
@@ -283,7 +283,11 @@ export class Director {
     this.drainConnections = new Map(
       drains.map((drain) => {
         const services = this.plans.get(drain.virtualServer)?.plan.services ?? [];
-        const dests = services.flatMap((s) => byKey.get(serviceKey(s.id))?.dests ?? []).filter((dest) => realServerKey({ address: dest.addr, port: dest.port }) === drain.realServer);
+        const template = this.plans.get(drain.virtualServer)?.plan.destTemplates.get(drain.realServer);
+        const dests = template === undefined ? [] : services.flatMap((s) => {
+          const wanted = destKey(destInService(s.id, template));
+          return (byKey.get(serviceKey(s.id))?.dests ?? []).filter((dest) => destKey(dest) === wanted);
+        });
         const sum = (count: keyof DestConnections) => dests.reduce((total, dest) => total + (dest.stats?.[count] ?? 0), 0);
         const connections = { activeConnections: sum('activeConnections'), inactiveConnections: sum('inactiveConnections'), persistentConnections: sum('persistentConnections') };
         return [healthKey(drain.virtualServer, drain.realServer), connections];
@@ -430,4 +434,11 @@ function carryOver(plan: VirtualServerPlan, previous: PlanState | undefined, fil
   const keys = new Set(plan.table.realServers.map((rs) => rs.key));
   const verdicts = new Map([...initialVerdicts(plan, fileOutcome), ...[...previous.verdicts].filter(([key]) => keys.has(key)), ...uncheckedVerdicts(plan)]);
   return { ...previous, plan, verdicts };
+}
+
+/** The weight IPVS holds for a real server in the plan's first service (the port it has there). */
+function ipvsInFirst(plan: VirtualServerPlan, realServer: string, weights: ReadonlyMap<string, number>): number | undefined {
+  const template = plan.destTemplates.get(realServer);
+  const first = plan.services[0];
+  return template && first ? weights.get(destKey(destInService(first.id, template))) : undefined;
 }

@@ -134,9 +134,11 @@ function schedulerFlagsOf(vs: VirtualServer): SchedulerFlag[] {
   return flags;
 }
 
+/** A virtual_server_group's services get no granularity: keepalived 2.2.7 resets it for every entry (ipvs_group_range_cmd). */
 function persistenceOf(vs: VirtualServer): ServiceSettings['persistence'] {
   if (vs.persistenceTimeoutSec === undefined) return null;
-  return { timeout: vs.persistenceTimeoutSec, prefix: granularityPrefix(vs.persistenceGranularity, vs.family) };
+  const granularity = vs.key.kind === 'group' ? undefined : vs.persistenceGranularity;
+  return { timeout: vs.persistenceTimeoutSec, prefix: granularityPrefix(granularity, vs.family) };
 }
 
 /** `persistence_granularity` is a netmask for IPv4 (255.255.255.0) and a prefix length for IPv6. */
@@ -179,6 +181,17 @@ function addressRange(first: string, last: string, family: Family): string[] {
   return addresses;
 }
 
+/**
+ * A destination as one service of its virtual server holds it. keepalived programs a DR or TUN
+ * destination with the service's own port, and a virtual_server_group's services have theirs:
+ * each address entry its port, each fwmark entry none (ipvs_group_cmd); NAT keeps its own.
+ */
+export function destInService(id: ServiceId, dest: IpvsDest): IpvsDest {
+  if (dest.fwd === 'masq') return dest;
+  const port = id.kind === 'fwmark' ? 0 : id.port;
+  return dest.port === port ? dest : { ...dest, port };
+}
+
 /** What the plan's services should hold for these verdicts (keyed by realServerKey). */
 export function wantedFor(
   plan: VirtualServerPlan,
@@ -199,7 +212,7 @@ export function wantedFor(
     return verdict?.up ? sum + verdict.weight : sum;
   }, 0);
   return {
-    services: plan.services.map((settings) => ({ ...settings, dests })),
+    services: plan.services.map((settings) => ({ ...settings, dests: dests.map((dest) => destInService(settings.id, dest)) })),
     quorumUp: wanted.quorumUp,
     aliveWeight,
     sorryServerActive: wanted.sorryServerActive,
@@ -212,6 +225,6 @@ export function wantedFor(
  */
 export function ownershipOfPlans(...configurations: ReadonlyArray<readonly VirtualServerPlan[]>): Ownership {
   return ownershipOf(
-    configurations.flat().flatMap((plan) => plan.services.map((settings) => ({ ...settings, dests: plan.possibleDests }))),
+    configurations.flat().flatMap((plan) => plan.services.map((settings) => ({ ...settings, dests: plan.possibleDests.map((dest) => destInService(settings.id, dest)) }))),
   );
 }

@@ -53,6 +53,48 @@ describe('director', () => {
     );
   });
 
+  it("programs a group's DR and TUN real servers with each service's port, none for an fwmark entry, and shows their weight", async () => {
+    const { director, kernel } = await started(`virtual_server_group G {
+  10.0.0.1 80
+  10.0.0.2 443
+  fwmark 7
+}
+virtual_server group G {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  real_server 10.0.1.1 8080 { }
+  real_server 10.0.1.2 8080 { lvs_method NAT }
+}`);
+    expect(kernel.rules().split('\n').filter((line) => line.startsWith('-a')).sort()).toEqual([
+      '-a -f 7 -r 10.0.1.1:0 -g -w 1',
+      '-a -f 7 -r 10.0.1.2:8080 -m -w 1',
+      '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1',
+      '-a -t 10.0.0.1:80 -r 10.0.1.2:8080 -m -w 1',
+      '-a -t 10.0.0.2:443 -r 10.0.1.1:443 -g -w 1',
+      '-a -t 10.0.0.2:443 -r 10.0.1.2:8080 -m -w 1',
+    ]);
+    expect(director.virtualServerStatus()[0]!.realServers.map((rs) => [rs.address, rs.ipvsWeight])).toEqual([['10.0.1.1:8080', 1], ['10.0.1.2:8080', 1]]);
+  });
+
+  it('programs group services without persistence_granularity, and keeps ops for a group of fwmarks, as keepalived 2.2.7 does', async () => {
+    const group = (entries: string) => `virtual_server_group G {
+${entries}
+}
+virtual_server group G {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  persistence_timeout 60
+  persistence_granularity 255.255.255.0
+  ops
+  real_server 10.0.1.1 80 { }
+}`;
+    const services = async (entries: string) => (await started(group(entries))).kernel.rules().split('\n').filter((line) => line.startsWith('-A'));
+    expect(await services('  10.0.0.1 80\n  fwmark 7')).toEqual(['-A -t 10.0.0.1:80 -s rr -p 60', '-A -f 7 -s rr -p 60']);
+    expect(await services('  fwmark 7')).toEqual(['-A -f 7 -s rr -p 60 -o']);
+  });
+
   it('keeps alpha real servers out until their first success', async () => {
     const { director, kernel } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  alpha'));
     expect(kernel.rules()).toBe('-A -t 10.0.0.1:80 -s rr\n');
