@@ -6,8 +6,11 @@ import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
 import { normalizeTable } from '../../src/ipvs/model.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { CASES, sampleCases, type ConformanceCase } from './cases.ts';
+import { generatedLvsCases } from './generated-lvs.ts';
 
 const RUN_CASE = fileURLToPath(new URL('./run-case.mjs', import.meta.url));
+/** Generated virtual_server cases in every run (generated-lvs.ts); a larger sweep: LVSD_GENERATED_SEEDS=1-300. */
+const GENERATED_IN_CI = 24;
 
 interface CaseOutcome {
   snapshots: Record<string, string>;
@@ -53,7 +56,7 @@ describe.concurrent('lvsd leaves IPVS as keepalived does', () => {
   });
   const samples = sampleCases();
   if (samples.length === 0) it.skip('Debian keepalived samples: not installed (apt-get install keepalived)', () => {});
-  for (const testCase of [...CASES, ...samples]) {
+  for (const testCase of [...CASES, ...samples, ...generatedLvsCases(GENERATED_IN_CI)]) {
     it(testCase.name, async () => {
       const [keepalived, lvsd] = await Promise.all([runWith('keepalived', testCase), runWith('lvsd', testCase)]);
       if (keepalived.programmedMs !== undefined) startTimes.keepalived.push(keepalived.programmedMs);

@@ -1,0 +1,192 @@
+import type { ConformanceCase, ServerSpec } from './cases.ts';
+
+// Differential cases generated from keepalived 2.2.7's own keyword lists for virtual_server and
+// real_server (install_keyword in keepalived/check/check_parser.c), so that no keyword's default,
+// and no way a virtual_server's setting reaches its real servers, is left untried. Each case runs
+// with keepalived and with lvsd (conformance.vm.test.ts): `ipvsadm -S -n` must be the same at
+// start and after one checker event (a real server stops answering).
+//
+// Values stay inside what keepalived accepts without an "invalid - ignoring" (lvsd refuses those
+// on purpose) and inside timings both daemons resolve the same way on a loaded emulated CPU:
+// delay_loop 1, connect_timeout 1, warmup at most 1 s.
+
+/** keepalived 2.2.7's virtual_server keywords: what each case may set, and what it never sets (and why). */
+export const VIRTUAL_SERVER_KEYWORDS = {
+  generated: [
+    'ip_family', 'retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop', 'inhibit_on_failure',
+    'lb_algo', 'lvs_sched', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback',
+    'lb_kind', 'lvs_method', 'persistence_timeout', 'persistence_granularity', 'protocol', 'smtp_alert',
+    'virtualhost', 'snmp_name', 'alpha', 'omega', 'quorum', 'hysteresis', 'weight', 'sorry_server',
+    'sorry_server_inhibit', 'sorry_server_lvs_method', 'real_server',
+  ],
+  notGenerated: {
+    hashed: 'a scheduler flag of Linux 2.6 (IP_VS_SVC_F_HASHED), never set by a user',
+    ha_suspend: 'not supported by lvsd yet (warned at the keyword): keepalived suspends the checks of a service whose address is not local',
+    persistence_engine: 'needs a SIP client to show any effect',
+    quorum_up: 'a script: covered by the MISC and notify cases',
+    quorum_down: 'a script: covered by the MISC and notify cases',
+  },
+} as const;
+
+export const REAL_SERVER_KEYWORDS = {
+  generated: ['weight', 'lvs_method', 'uthreshold', 'lthreshold', 'inhibit_on_failure', 'alpha', 'retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop', 'smtp_alert', 'virtualhost', 'snmp_name'],
+  notGenerated: { notify_up: 'a script: covered by the notify cases', notify_down: 'a script: covered by the notify cases' },
+} as const;
+
+type Random = () => number;
+
+/** mulberry32: a small seeded generator, so a failing case is rebuilt from its seed alone. */
+function seeded(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(random: Random, choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
+const maybe = (random: Random, probability = 0.35): boolean => random() < probability;
+
+const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
+const METHODS = ['NAT', 'DR', 'TUN'];
+const FLAGS = ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
+const PORT = 80;
+
+type Family = 'inet' | 'inet6';
+type Head = { kind: 'address'; family: Family } | { kind: 'fwmark' } | { kind: 'group'; family: Family; fwmark: boolean };
+
+function serverAddress(family: Family, n: number): string {
+  return family === 'inet' ? `10.1.0.${n}` : `fd00:1::${n}`;
+}
+
+/** Settings shared by virtual_server and real_server: checker timing and the ones with no effect on the table. */
+function timingLines(random: Random, indent: string): string[] {
+  const lines: string[] = [];
+  // retry 0 is a checker's setting only: keepalived ignores it here ("invalid"), lvsd refuses it.
+  if (maybe(random)) lines.push(`retry ${pick(random, [1, 2])}`);
+  if (maybe(random)) lines.push('delay_before_retry 1');
+  if (maybe(random)) lines.push(`warmup ${pick(random, [0, 1])}`);
+  if (maybe(random)) lines.push('connect_timeout 1');
+  if (maybe(random)) lines.push('delay_loop 1');
+  if (maybe(random)) lines.push(`inhibit_on_failure${pick(random, ['', ' yes', ' no'])}`);
+  // At the virtual_server level keepalived ignores a flag's argument (`alpha no` sets alpha); a
+  // real_server reads it.
+  if (maybe(random)) lines.push(`alpha${pick(random, ['', '', ' yes', ' no'])}`);
+  if (maybe(random, 0.15)) lines.push('smtp_alert');
+  if (maybe(random, 0.15)) lines.push('virtualhost www.example.com');
+  if (maybe(random, 0.15)) lines.push('snmp_name generated');
+  return lines.map((line) => `${indent}${line}\n`);
+}
+
+function realServer(random: Random, family: Family, n: number): string {
+  const lines = timingLines(random, '    ');
+  if (maybe(random, 0.5)) lines.push(`    weight ${pick(random, [0, 1, 2, 3, 5])}\n`);
+  if (maybe(random, 0.25)) lines.push(`    lvs_method ${pick(random, METHODS)}\n`);
+  if (maybe(random, 0.2)) lines.push(`    uthreshold ${pick(random, [0, 10, 100])}\n`);
+  if (maybe(random, 0.2)) lines.push(`    lthreshold ${pick(random, [0, 5])}\n`);
+  const port = maybe(random, 0.15) ? '' : ` ${PORT}`;
+  const check = `    TCP_CHECK {\n      connect_timeout 1\n${port === '' ? `      connect_port ${PORT}\n` : ''}    }\n`;
+  return `  real_server ${serverAddress(family, n)}${port} {\n${lines.join('')}${check}  }\n`;
+}
+
+function headOf(head: Head, index: number): { line: string; group?: string } {
+  switch (head.kind) {
+    case 'address':
+      return { line: `${head.family === 'inet' ? `10.0.0.${index + 1}` : `fd00:2::${index + 1}`} ${PORT}` };
+    case 'fwmark':
+      return { line: `fwmark ${index + 1}` };
+    case 'group': {
+      const name = `G${index + 1}`;
+      const entries = head.fwmark
+        ? [`  fwmark ${index + 11}\n`]
+        : head.family === 'inet'
+          ? [`  10.0.${index + 1}.1 ${PORT}\n`, `  10.0.${index + 1}.5-7 ${PORT}\n`]
+          : [`  fd00:2:${index + 1}::1 ${PORT}\n`];
+      return { line: `group ${name}`, group: `virtual_server_group ${name} {\n${entries.join('')}}\n` };
+    }
+  }
+}
+
+function virtualServer(random: Random, index: number, serversOf: (family: Family) => number[]): string {
+  const head: Head = pick<Head>(random, [
+    { kind: 'address', family: 'inet' },
+    { kind: 'address', family: 'inet' },
+    { kind: 'address', family: 'inet6' },
+    { kind: 'fwmark' },
+    { kind: 'group', family: 'inet', fwmark: false },
+    { kind: 'group', family: 'inet', fwmark: true },
+    { kind: 'group', family: 'inet6', fwmark: false },
+  ]);
+  const family: Family = head.kind === 'fwmark' || (head.kind === 'group' && head.fwmark) ? (maybe(random, 0.2) ? 'inet6' : 'inet') : head.family;
+  const { line, group } = headOf(head, index);
+  const lines = timingLines(random, '  ');
+  if (family === 'inet6' && (head.kind === 'fwmark' || (head.kind === 'group' && head.fwmark))) lines.push('  ip_family inet6\n');
+  if (maybe(random, 0.8)) lines.push(`  ${pick(random, ['lb_algo', 'lvs_sched'])} ${pick(random, SCHEDULERS)}\n`);
+  for (const flag of FLAGS) if (maybe(random, 0.08)) lines.push(`  ${flag}\n`);
+  if (maybe(random, 0.7)) lines.push(`  ${pick(random, ['lb_kind', 'lvs_method'])} ${pick(random, METHODS)}\n`);
+  // keepalived 2.2.7 defaults a service without protocol to UDP, with a warning.
+  const protocol = maybe(random, 0.85) ? pick(random, ['TCP', 'TCP', 'UDP']) : undefined;
+  if (protocol) lines.push(`  protocol ${protocol}\n`);
+  if (maybe(random, 0.15)) lines.push(`  ops${pick(random, ['', ' no'])}\n`);
+  if (maybe(random)) lines.push(`  persistence_timeout${pick(random, ['', ' 1', ' 50', ' 360', ' 3600'])}\n`);
+  if (maybe(random, 0.25)) lines.push(`  persistence_granularity ${family === 'inet' ? pick(random, ['255.255.255.0', '255.255.0.0']) : pick(random, ['64', '128'])}\n`);
+  if (maybe(random, 0.15)) lines.push(`  omega${pick(random, ['', ' no'])}\n`);
+  if (maybe(random)) lines.push(`  quorum ${pick(random, [1, 2, 3, 6])}\n`);
+  if (maybe(random, 0.25)) lines.push(`  hysteresis ${pick(random, [0, 1, 2])}\n`);
+  if (maybe(random, 0.25)) lines.push(`  weight ${pick(random, [1, 2, 4])}\n`);
+  if (maybe(random, 0.4)) {
+    const sorry = `  sorry_server ${serverAddress(family, 9)} ${pick(random, [PORT, 8080])}\n`;
+    const after: string[] = [];
+    if (maybe(random)) after.push(`  sorry_server_inhibit${pick(random, ['', ' yes', ' no'])}\n`);
+    if (maybe(random)) after.push(`  sorry_server_lvs_method ${pick(random, METHODS)}\n`);
+    // keepalived ignores the two sorry_server settings written before sorry_server itself.
+    lines.push(...(maybe(random, 0.2) ? [...after, sorry] : [sorry, ...after]));
+  }
+  const chosen = serversOf(family).filter(() => maybe(random, 0.75));
+  // A service without real servers is not programmed at all, by either daemon.
+  const reals = (chosen.length > 0 ? chosen : [1]).map((n) => realServer(random, family, n));
+  // A second lb_kind after the real servers: keepalived gives each real server the method in force when it was read.
+  const again = maybe(random, 0.15) ? `  lb_kind ${pick(random, METHODS)}\n` : '';
+  return `${group ?? ''}virtual_server ${line} {\n${lines.join('')}${reals.join('')}${again}}\n`;
+}
+
+/** One generated case: one or two virtual servers over three real servers, rs1 stopped after the start snapshot. */
+export function generatedLvsCase(seed: number): ConformanceCase {
+  const random = seeded(seed);
+  const count = maybe(random, 0.4) ? 2 : 1;
+  const config = Array.from({ length: count }, (_, index) => virtualServer(random, index, () => [1, 2, 3])).join('');
+  // Listeners only where the configuration has real servers: each is a process on the emulated CPU.
+  const servers: ServerSpec[] = (['inet', 'inet6'] as const)
+    .filter((family) => config.includes(`real_server ${serverAddress(family, 1).slice(0, -1)}`))
+    .flatMap((family) => [1, 2, 3].map((n) => ({ name: `rs${n}${family === 'inet' ? '' : '-v6'}`, address: serverAddress(family, n), port: PORT })));
+  return {
+    name: `generated virtual_server settings (seed ${seed})`,
+    config,
+    servers,
+    deliberate: {
+      why: 'at SIGTERM lvsd removes everything it programmed; keepalived 2.2.7 leaves some virtual_server_group services behind (seeds 49, 52 and 58 of the first 60)',
+      expect: { stopped: '' },
+    },
+    steps: [
+      { wait: 2_500 },
+      { snapshot: 'start' },
+      ...servers.filter((server) => server.name.startsWith('rs1')).map((server) => ({ stop: server.name })),
+      { wait: 5_000 },
+      { snapshot: 'rs1 down' },
+    ],
+  };
+}
+
+/** `LVSD_GENERATED_SEEDS=1-200` (or `3,17`) runs a larger sweep; CI runs the first `count`. */
+export function generatedLvsCases(count: number, override = process.env.LVSD_GENERATED_SEEDS): ConformanceCase[] {
+  const seeds = override
+    ? override.split(',').flatMap((part) => {
+        const [from, to = from] = part.split('-').map(Number);
+        return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+      })
+    : Array.from({ length: count }, (_, i) => i + 1);
+  return seeds.map(generatedLvsCase);
+}
