@@ -37,6 +37,8 @@ describe('generated virtual_server conformance cases', () => {
 
   it('take their seeds from LVSD_GENERATED_SEEDS when it is set', () => {
     expect(generatedLvsCases(2, '').map((c) => c.name)).toEqual(['generated virtual_server settings (seed 1)', 'generated virtual_server settings (seed 2)']);
+    expect(generatedLvsCases(13, '').map((c) => c.name)).not.toContain('generated virtual_server settings (seed 12)');
+    expect(generatedLvsCases(13, '12').map((c) => c.name)).toEqual(['generated virtual_server settings (seed 12)']);
     expect(generatedLvsCases(2, '5-6,9').map((c) => c.name)).toEqual([5, 6, 9].map((seed) => `generated virtual_server settings (seed ${seed})`));
   });
 });

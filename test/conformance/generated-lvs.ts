@@ -180,13 +180,23 @@ export function generatedLvsCase(seed: number): ConformanceCase {
   };
 }
 
-/** `LVSD_GENERATED_SEEDS=1-200` (or `3,17`) runs a larger sweep; CI runs the first `count`. */
+/**
+ * Seeds whose keepalived table depends on timing, left out of CI (a sweep still runs them).
+ * keepalived 2.2.7's update_quorum_state drops quorum whenever the live weight is 0 and raises it
+ * again at the next real-server event once the quorum was reduced to 0, so which one a snapshot
+ * sees is a race; lvsd keeps such a service's quorum up.
+ */
+export const TIMING_DEPENDENT_SEEDS: ReadonlyMap<number, string> = new Map([
+  [12, 'fwmark 2: its real servers all have weight 0, quorum reduced to 0'],
+]);
+
+/** `LVSD_GENERATED_SEEDS=1-200` (or `3,17`) runs a larger sweep; CI runs the first `count` seeds that do not race. */
 export function generatedLvsCases(count: number, override = process.env.LVSD_GENERATED_SEEDS): ConformanceCase[] {
   const seeds = override
     ? override.split(',').flatMap((part) => {
         const [from, to = from] = part.split('-').map(Number);
         return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
       })
-    : Array.from({ length: count }, (_, i) => i + 1);
+    : Array.from({ length: count }, (_, i) => i + 1).filter((seed) => !TIMING_DEPENDENT_SEEDS.has(seed));
   return seeds.map(generatedLvsCase);
 }
