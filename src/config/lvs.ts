@@ -215,6 +215,8 @@ const bareFlag = (set: (vs: VirtualServerState) => void) => (s: Statement, vs: V
   set(vs);
 };
 
+const setHaSuspend = bareFlag((vs) => { vs.v.haSuspend = true; });
+
 /** keepalived 2.2.7 ignores sorry_server_inhibit and sorry_server_lvs_method written before sorry_server. */
 const ofSorryServer = (handler: Handler<VirtualServerState>): Handler<VirtualServerState> => (s, vs, d) => {
   if (vs.sorry.statement) handler(s, vs, d);
@@ -256,7 +258,7 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   persistence_engine: (s, vs, d) => { vs.v.persistenceEngine = text(s, 0, d, 'an engine name'); },
   ha_suspend: (s, vs, d) => {
     d.warn(s.at, "ha_suspend is not supported yet: lvsd goes on checking the real servers while the virtual server's address is not on this host, where keepalived 2.2.7 suspends their checks");
-    bareFlag((state) => { state.v.haSuspend = true; })(s, vs, d);
+    setHaSuspend(s, vs, d);
   },
   smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
   snmp_name: (s, vs, d) => { vs.v.snmpName = text(s, 0, d); },

@@ -54,6 +54,8 @@ const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed'
 const METHODS = ['NAT', 'DR', 'TUN'];
 const FLAGS = ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 const PORT = 80;
+/** rs1, rs2 and rs3: 10.1.0.N and fd00:1::N. */
+const SERVER_NUMBERS = [1, 2, 3];
 
 type Family = 'inet' | 'inet6';
 type Head = { kind: 'address'; family: Family } | { kind: 'fwmark' } | { kind: 'group'; family: Family; fwmark: boolean };
@@ -110,7 +112,7 @@ function headOf(head: Head, index: number): { line: string; group?: string } {
   }
 }
 
-function virtualServer(random: Random, index: number, serversOf: (family: Family) => number[]): string {
+function virtualServer(random: Random, index: number): string {
   const head: Head = pick<Head>(random, [
     { kind: 'address', family: 'inet' },
     { kind: 'address', family: 'inet' },
@@ -145,7 +147,7 @@ function virtualServer(random: Random, index: number, serversOf: (family: Family
     // keepalived ignores the two sorry_server settings written before sorry_server itself.
     lines.push(...(maybe(random, 0.2) ? [...after, sorry] : [sorry, ...after]));
   }
-  const chosen = serversOf(family).filter(() => maybe(random, 0.75));
+  const chosen = SERVER_NUMBERS.filter(() => maybe(random, 0.75));
   // A service without real servers is not programmed at all, by either daemon.
   const reals = (chosen.length > 0 ? chosen : [1]).map((n) => realServer(random, family, n));
   // A second lb_kind after the real servers: keepalived gives each real server the method in force when it was read.
@@ -157,11 +159,11 @@ function virtualServer(random: Random, index: number, serversOf: (family: Family
 export function generatedLvsCase(seed: number): ConformanceCase {
   const random = seeded(seed);
   const count = maybe(random, 0.4) ? 2 : 1;
-  const config = Array.from({ length: count }, (_, index) => virtualServer(random, index, () => [1, 2, 3])).join('');
+  const config = Array.from({ length: count }, (_, index) => virtualServer(random, index)).join('');
   // Listeners only where the configuration has real servers: each is a process on the emulated CPU.
   const servers: ServerSpec[] = (['inet', 'inet6'] as const)
     .filter((family) => config.includes(`real_server ${serverAddress(family, 1).slice(0, -1)}`))
-    .flatMap((family) => [1, 2, 3].map((n) => ({ name: `rs${n}${family === 'inet' ? '' : '-v6'}`, address: serverAddress(family, n), port: PORT })));
+    .flatMap((family) => SERVER_NUMBERS.map((n) => ({ name: `rs${n}${family === 'inet' ? '' : '-v6'}`, address: serverAddress(family, n), port: PORT })));
   return {
     name: `generated virtual_server settings (seed ${seed})`,
     config,
