@@ -5,7 +5,7 @@
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
 //   options: --rs N  --seconds S  --only lvsd|keepalived  --concurrency N (lvsd's probes in flight)
 //            --kind mixed|tcp|http|ssl  --javascript (lvsd without its native probe engine)
-//            --profile DIR (CPU profile of lvsd's pool)
+//            --profile DIR (CPU profile of lvsd's pool)  --tcp-check syn (lvsd's half-open TCP_CHECK)
 //
 // By default half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s;
 // --kind ssl gives every one an SSL_GET (use --rs 200 or so: the TLS listener is one node process).
@@ -15,7 +15,9 @@
 // would only measure how they share two cores). Checks per second are the
 // connects this host's network namespace makes (ActiveOpens in /proc/net/snmp:
 // lvsd's TCP checks end before the listener could accept them), HTTP checks are
-// also counted at the listeners; CPU and peak RSS from /proc for lvsd's pool process and
+// also counted at the listeners. With --tcp-check syn, lvsd's TCP checks open no connection: each
+// is counted by the RST this host's kernel sends in answer to the SYN-ACK, and each HTTP check by
+// the RST that ends its connection (OutRsts); CPU and peak RSS from /proc for lvsd's pool process and
 // keepalived's checker child, split into user and kernel time: both sides make
 // the same connect/write/close system calls, so the user part is where they
 // differ. This host has no IPVS, so keepalived runs with the LD_PRELOAD shim
@@ -34,7 +36,7 @@ import type { PoolStats } from '../src/healthcheck/pool.ts';
 import { buildNoIpvsShim, startKeepalivedChecker } from '../test/healthcheck/keepalived.ts';
 import { createNetns, ip, type TestNetns } from '../test/healthcheck/netns.ts';
 import { selfSignedCertificate } from '../test/healthcheck/servers.ts';
-import { activeOpens } from './proc.ts';
+import { activeOpens, resetsSent } from './proc.ts';
 
 const SUBNET = 233;
 /** Real servers live on 10.233.1.1-100 (routed into the namespace), many ports each. */
@@ -50,6 +52,7 @@ interface Sample {
   readonly peakRssMb: number;
   /** Connects made by this network namespace: one per TCP or HTTP check. */
   readonly opens: number;
+  readonly resets: number;
   readonly http: number;
   readonly atMs: number;
 }
@@ -133,9 +136,9 @@ type Kind = 'mixed' | 'tcp' | 'http' | 'ssl';
 type Checker = 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET';
 const CHECKER_OF = { tcp: 'TCP_CHECK', http: 'HTTP_GET', ssl: 'SSL_GET' } as const;
 
-function keepalivedConf(realServers: number, kind: Kind): string {
+function keepalivedConf(realServers: number, kind: Kind, globals = ''): string {
   const perVs = 100;
-  const blocks: string[] = ['global_defs {\n  router_id hcbench\n}\n'];
+  const blocks: string[] = [`global_defs {\n  router_id hcbench\n${globals}}\n`];
   for (let first = 0; first < realServers; first += perVs) {
     const vs = first / perVs;
     blocks.push(`virtual_server 198.18.${vs >> 8}.${vs & 255} 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n`);
@@ -168,12 +171,13 @@ async function processSample(pid: number): Promise<{ cpuSeconds: number; systemS
 
 async function sample(pid: number, listener: LineChannel): Promise<Sample> {
   const counts = JSON.parse(await listener.ask('count')) as { tcp: number; http: number };
-  return { ...(await processSample(pid)), opens: activeOpens(), http: counts.http, atMs: performance.now() };
+  return { ...(await processSample(pid)), opens: activeOpens(), resets: resetsSent(), http: counts.http, atMs: performance.now() };
 }
 
-function summarize(name: string, start: Sample, end: Sample, notes: string[], lag?: PoolStats['lagMs']): SideResult {
+function summarize(name: string, start: Sample, end: Sample, notes: string[], lag?: PoolStats['lagMs'], halfOpen = false): SideResult {
   const seconds = (end.atMs - start.atMs) / 1000;
-  const checks = end.opens - start.opens;
+  const connects = end.opens - start.opens;
+  const checks = halfOpen ? end.resets - start.resets : connects;
   const http = end.http - start.http;
   const cpu = end.cpuSeconds - start.cpuSeconds;
   notes.push(`TCP ${((checks - http) / seconds).toFixed(0)}/s, HTTP ${(http / seconds).toFixed(0)}/s (HTTP counted at the listeners)`);
@@ -213,7 +217,7 @@ async function buildWorker(): Promise<string> {
   return outfile;
 }
 
-async function runLvsd(configFile: string, seconds: number, listener: LineChannel): Promise<SideResult> {
+async function runLvsd(configFile: string, seconds: number, listener: LineChannel, halfOpen: boolean): Promise<SideResult> {
   const profileDir = flag('--profile');
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const concurrency = flag('--concurrency');
@@ -232,7 +236,8 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
     await new Promise((resolve) => child.once('exit', resolve));
     const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`];
-    return summarize(javascript.length > 0 ? 'lvsd (JS)' : 'lvsd', start, end, notes, stats.lagMs);
+    const name = javascript.length > 0 ? 'lvsd (JS)' : halfOpen ? 'lvsd (syn)' : 'lvsd';
+    return summarize(name, start, end, notes, stats.lagMs, halfOpen);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -309,12 +314,18 @@ async function main(): Promise<void> {
 
     const configFile = join(dir, 'keepalived.conf');
     await writeFile(configFile, keepalivedConf(realServers, kind));
+    const tcpCheck = flag('--tcp-check') ?? 'connect';
+    if (!['connect', 'syn'].includes(tcpCheck)) throw new Error('--tcp-check must be connect or syn');
+    const halfOpen = tcpCheck === 'syn';
+    // Only lvsd's copy names lvsd's keyword.
+    const lvsdConfigFile = join(dir, 'lvsd.conf');
+    await writeFile(lvsdConfigFile, keepalivedConf(realServers, kind, halfOpen ? '  lvsd_tcp_check syn\n' : ''));
     const checks = { mixed: 'half TCP_CHECK, half HTTP_GET', tcp: 'TCP_CHECK', http: 'HTTP_GET', ssl: 'SSL_GET' }[kind];
     console.log(`bench/checkers: ${realServers} real servers (${checks}), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
     console.log(`load average before the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
 
     const results: SideResult[] = [];
-    if (only !== 'keepalived') results.push(await runLvsd(configFile, seconds, listener));
+    if (only !== 'keepalived') results.push(await runLvsd(lvsdConfigFile, seconds, listener, halfOpen));
     if (only !== 'lvsd') {
       try {
         results.push(await runKeepalived(configFile, dir, seconds, listener));

@@ -9,8 +9,17 @@ export function procEntries(): number {
 
 /** Connects this network namespace has started (TCP ActiveOpens). */
 export function activeOpens(): number {
+  return tcpCounter('ActiveOpens');
+}
+
+/** Resets this network namespace's TCP has sent (TCP OutRsts). */
+export function resetsSent(): number {
+  return tcpCounter('OutRsts');
+}
+
+function tcpCounter(name: string): number {
   const tcp = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
-  return Number(tcp[1]!.split(/\s+/)[tcp[0]!.split(/\s+/).indexOf('ActiveOpens')]);
+  return Number(tcp[1]!.split(/\s+/)[tcp[0]!.split(/\s+/).indexOf(name)]);
 }
 
 /** CPU ticks of a process and its descendants (keepalived checks in a child process). */

@@ -3,6 +3,9 @@
  * servers x 10 real servers, each with a TCP_CHECK at delay_loop 1, the table programmed for real.
  * Each daemon runs alone: after its table is full and a settling time, checks per second (the VM's
  * TCP ActiveOpens: nothing else in the VM connects) and CPU per check over its process tree.
+ * lvsd runs twice: with its default TCP_CHECK (a connect), then half-open (`lvsd_tcp_check syn`),
+ * whose checks open no connection and are counted by the RSTs the VM's kernel sends in answer to
+ * the SYN-ACKs (OutRsts).
  *
  *   node --import tsx bench/vm-checks.bench.ts           30 s measured per daemon
  *   node --import tsx bench/vm-checks.bench.ts --quick   10 s
@@ -17,7 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelVm, VM_EXCHANGE_ENV } from '../test/kernel/vm.ts';
-import { activeOpens, procEntries, treeCpuTicks } from './proc.ts';
+import { activeOpens, procEntries, resetsSent, treeCpuTicks } from './proc.ts';
 import { REAL_SERVER_PORT, startDaemon, tcpCheckConfig, type Daemon } from './vm-daemons.ts';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,13 +30,14 @@ const SETTLE_MS = 15_000;
 const FILL_TIMEOUT_MS = 150_000;
 
 interface Measured {
-  daemon: Daemon;
+  name: string;
   checksPerSecond: number;
   cpuMsPerCheck: number;
   cores: number;
 }
 
-async function measure(daemon: Daemon, conf: string, seconds: number): Promise<Measured> {
+async function measure(daemon: Daemon, conf: string, seconds: number, halfOpen = false): Promise<Measured> {
+  const checksSoFar = halfOpen ? resetsSent : activeOpens;
   const dir = mkdtempSync(join(tmpdir(), `checks-${daemon}-`));
   const child = startDaemon(daemon, conf, dir);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -44,14 +48,14 @@ async function measure(daemon: Daemon, conf: string, seconds: number): Promise<M
       await sleep(50);
     }
     await sleep(SETTLE_MS);
-    const opens0 = activeOpens();
+    const checks0 = checksSoFar();
     const ticks0 = treeCpuTicks(child.pid!);
     const t0 = performance.now();
     await sleep(seconds * 1000);
-    const checks = activeOpens() - opens0;
+    const checks = checksSoFar() - checks0;
     const cpuMs = (treeCpuTicks(child.pid!) - ticks0) * 10;
     const elapsedS = (performance.now() - t0) / 1000;
-    return { daemon, checksPerSecond: checks / elapsedS, cpuMsPerCheck: cpuMs / checks, cores: cpuMs / 1000 / elapsedS };
+    return { name: halfOpen ? 'lvsd (syn)' : daemon, checksPerSecond: checks / elapsedS, cpuMsPerCheck: cpuMs / checks, cores: cpuMs / 1000 / elapsedS };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(60_000)]);
@@ -64,9 +68,16 @@ async function inVm(seconds: number): Promise<Measured[]> {
   // One listener for every real server: 127.0.0.0/8 is all local.
   const listener = createServer((socket) => socket.destroy()).listen(REAL_SERVER_PORT, '0.0.0.0');
   await new Promise((resolve) => listener.once('listening', resolve));
-  const conf = join(mkdtempSync(join(tmpdir(), 'checks-conf-')), 'keepalived.conf');
+  const dir = mkdtempSync(join(tmpdir(), 'checks-conf-'));
+  const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, tcpCheckConfig(SERVICES, DESTS_PER, 1));
-  const results = [await measure('keepalived', conf, seconds), await measure('lvsd', conf, seconds)];
+  const halfOpenConf = join(dir, 'lvsd-syn.conf');
+  writeFileSync(halfOpenConf, tcpCheckConfig(SERVICES, DESTS_PER, 1, '  lvsd_tcp_check syn\n'));
+  const results = [
+    await measure('keepalived', conf, seconds),
+    await measure('lvsd', conf, seconds),
+    await measure('lvsd', halfOpenConf, seconds, true),
+  ];
   listener.close();
   return results;
 }
@@ -74,13 +85,15 @@ async function inVm(seconds: number): Promise<Measured[]> {
 function report(results: readonly Measured[], seconds: number): void {
   console.log(`Kernel VM (TCG), same boot: ${SERVICES} x ${DESTS_PER} TCP_CHECK, delay_loop 1 (${SERVICES * DESTS_PER} checks/s configured), ${seconds} s each after ${SETTLE_MS / 1000} s`);
   for (const r of results) {
-    console.log(`  ${r.daemon.padEnd(10)} ${r.checksPerSecond.toFixed(0).padStart(6)} checks/s   ${r.cpuMsPerCheck.toFixed(3)} ms CPU per check   ${r.cores.toFixed(2)} cores`);
+    console.log(`  ${r.name.padEnd(10)} ${r.checksPerSecond.toFixed(0).padStart(6)} checks/s   ${r.cpuMsPerCheck.toFixed(3)} ms CPU per check   ${r.cores.toFixed(2)} cores`);
   }
-  const [keepalived, lvsd] = results;
-  console.log(
-    `  ratio lvsd/keepalived: checks/s ${(lvsd!.checksPerSecond / keepalived!.checksPerSecond).toFixed(2)} (goal >= 1), ` +
-      `CPU per check ${(lvsd!.cpuMsPerCheck / keepalived!.cpuMsPerCheck).toFixed(2)} (goal <= 1)`,
-  );
+  const [keepalived, ...lvsds] = results;
+  for (const lvsd of lvsds) {
+    console.log(
+      `  ratio ${lvsd.name}/keepalived: checks/s ${(lvsd.checksPerSecond / keepalived!.checksPerSecond).toFixed(2)} (goal >= 1), ` +
+        `CPU per check ${(lvsd.cpuMsPerCheck / keepalived!.cpuMsPerCheck).toFixed(2)} (goal <= 1)`,
+    );
+  }
 }
 
 const args = process.argv.slice(2);

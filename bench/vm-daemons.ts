@@ -9,7 +9,8 @@ export const REAL_SERVER_PORT = 8080;
 
 export type Daemon = 'keepalived' | 'lvsd';
 
-export function tcpCheckConfig(services: number, destsPer: number, delayLoop: number): string {
+/** `globals`: more global_defs lines, each ending in a newline. */
+export function tcpCheckConfig(services: number, destsPer: number, delayLoop: number, globals = ''): string {
   const blocks = Array.from({ length: services }, (_, s) => {
     const reals = Array.from(
       { length: destsPer },
@@ -17,7 +18,7 @@ export function tcpCheckConfig(services: number, destsPer: number, delayLoop: nu
     ).join('');
     return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop ${delayLoop}\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
   });
-  return `global_defs {\n  router_id lvsd_bench\n}\n${blocks.join('')}`;
+  return `global_defs {\n  router_id lvsd_bench\n${globals}}\n${blocks.join('')}`;
 }
 
 /** keepalived's checker alone, or lvsd's, with its pid and socket files in dir. */

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http_response.h"
+#include "syn_prober.h"
 #include "tls_client.h"
 
 #include <openssl/err.h>
@@ -32,7 +33,8 @@ struct Target {
   socklen_t sourceLength;  // 0: the kernel picks the source
 };
 
-enum Phase : int32_t { SOCKET = 1, BIND = 2, CONNECT = 3, HANDSHAKE = 4, WRITE = 5, READ = 6 };
+// RAW: a half-open probe found no raw socket (no CAP_NET_RAW) or no source ports to hold.
+enum Phase : int32_t { SOCKET = 1, BIND = 2, CONNECT = 3, HANDSHAKE = 4, WRITE = 5, READ = 6, RAW = 7 };
 
 // A result's code: 0 success, > 0 an errno, < 0 one of these.
 constexpr int32_t TIMEOUT = -1;
@@ -47,7 +49,15 @@ enum Flags : uint32_t {
   KEEP_BODY = 2,
   // keepalived's wire behaviour: the handshake's last ACK at once, and a FIN at the end.
   CLOSE_WITH_FIN = 4,
+  // TCP_CHECK: a SYN on a raw socket, up at the SYN-ACK (syn_prober.h).
+  HALF_OPEN = 8,
 };
+
+/** epoll tags of the raw sockets; a probe's tag holds its slot, far below these. */
+constexpr uint64_t RAW4_TAG = UINT32_MAX;
+constexpr uint64_t RAW6_TAG = UINT32_MAX - 1;
+/** An unanswered SYN goes again after 1 s, then 2 s later, and so on, as the kernel's would. */
+constexpr uint64_t FIRST_RESEND_NS = 1000000000;
 
 /** One result as JavaScript reads it (Int32Array / Float64Array views over the batch). */
 struct Record {
@@ -64,6 +74,10 @@ struct Probe {
   uint32_t id = 0;
   uint32_t generation = 0;
   int fd = -1;
+  /** A half-open probe in flight: it has no socket of its own. */
+  bool syn = false;
+  uint64_t resendNs = 0;
+  uint64_t resendGapNs = 0;
   bool http = false;
   bool tls = false;
   /** SSL_GET's connection, from the end of the TCP handshake on. */
@@ -89,6 +103,8 @@ struct Deadline {
 
 /** epoll data: which slot, and which use of it (a slot is reused once its probe ended). */
 uint64_t tag(uint32_t slot, uint32_t generation) { return uint64_t(generation) << 32 | slot; }
+
+bool inFlight(const Probe& probe) { return probe.fd >= 0 || probe.syn; }
 
 bool parseAddress(const std::string& host, uint16_t port, sockaddr_storage* out, socklen_t* length) {
   addrinfo hints{};
@@ -256,14 +272,15 @@ class Engine : public Napi::ObjectWrap<Engine> {
       Napi::Buffer<uint8_t> session = info[6].As<Napi::Buffer<uint8_t>>();
       probe.session.assign(reinterpret_cast<const char*>(session.Data()), session.Length());
     }
-    const int32_t failure = Connect(probe, target);
+    const bool halfOpen = kind == Kind::TCP && (probe.flags & HALF_OPEN) && !(probe.flags & CLOSE_WITH_FIN);
+    const int32_t failure = halfOpen ? SendSyn(probe, slot, target) : Connect(probe, target);
     if (failure != 0) {
       if (probe.fd >= 0) close(probe.fd);
       probe.fd = -1;
       free_.push_back(slot);
       return Napi::Number::New(env, failure);
     }
-    deadlines_.push({probe.deadlineNs, slot, probe.generation});
+    deadlines_.push({NextDeadline(probe), slot, probe.generation});
     if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
     Arm();
     return Napi::Number::New(env, 0);
@@ -280,6 +297,33 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
     probes_[slot].generation++;
     return slot;
+  }
+
+  /**
+   * 0 once the SYN is sent, else phase << 16 | errno. A probe from a configured source port
+   * (bind_port), or to a destination that already has a probe from every held port, connects.
+   */
+  int32_t SendSyn(Probe& probe, uint32_t slot, const struct Target& target) {
+    sockaddr_storage source{};
+    if (target.sourceLength != 0) source = target.source;
+    const uint16_t sourcePort = ntohs(source.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(source).sin6_port
+                                                                     : reinterpret_cast<sockaddr_in&>(source).sin_port);
+    if (sourcePort != 0) return Connect(probe, target);
+    probe.phase = CONNECT;
+    bool openFailed = false;
+    const int error = syn_.Start(slot, probe.generation, target.destination, source, poll_->epollFd,
+                                 target.destination.ss_family == AF_INET ? RAW4_TAG : RAW6_TAG, &openFailed);
+    if (error == EADDRINUSE) return Connect(probe, target);
+    if (error != 0) return (openFailed ? RAW : CONNECT) << 16 | error;
+    probe.syn = true;
+    probe.resendGapNs = FIRST_RESEND_NS;
+    probe.resendNs = probe.startNs + FIRST_RESEND_NS;
+    return 0;
+  }
+
+  /** When the deadline heap next needs this probe: its deadline, or an earlier resend of its SYN. */
+  static uint64_t NextDeadline(const Probe& probe) {
+    return probe.syn && probe.resendNs < probe.deadlineNs ? probe.resendNs : probe.deadlineNs;
   }
 
   /** 0 once the connect is under way, else phase << 16 | errno. */
@@ -323,6 +367,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
       const int count = epoll_wait(poll_->epollFd, events, 256, 0);
       if (count <= 0) return;
       for (int i = 0; i < count; i++) {
+        if (events[i].data.u64 == RAW4_TAG || events[i].data.u64 == RAW6_TAG) {
+          ReadSynAnswers(events[i].data.u64 == RAW4_TAG ? AF_INET : AF_INET6);
+          continue;
+        }
         const uint32_t slot = static_cast<uint32_t>(events[i].data.u64);
         const uint32_t generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
         if (slot < probes_.size() && probes_[slot].generation == generation && probes_[slot].fd >= 0) {
@@ -330,6 +378,15 @@ class Engine : public Napi::ObjectWrap<Engine> {
         }
       }
       if (count < 256) return;
+    }
+  }
+
+  void ReadSynAnswers(int family) {
+    synAnswers_.clear();
+    syn_.Receive(family, &synAnswers_);
+    for (const SynAnswer& answer : synAnswers_) {
+      Probe& probe = probes_[answer.slot];
+      if (probe.generation == answer.generation && probe.syn) Finish(probe, answer.refused ? ECONNREFUSED : 0);
     }
   }
 
@@ -444,6 +501,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void Restart(Probe& probe) { probe.deadlineNs = uv_hrtime() + probe.timeoutNs; }
 
   void Finish(Probe& probe, int32_t code, const std::string& reason = std::string()) {
+    const uint32_t slot = static_cast<uint32_t>(&probe - probes_.data());
+    if (probe.syn) {
+      syn_.Forget(slot, code == TIMEOUT);
+      probe.syn = false;
+      return Report(probe, slot, code, reason);
+    }
     const bool connected = probe.phase >= HANDSHAKE || (probe.phase == CONNECT && code == 0);
     if (probe.ssl != nullptr) EndTls(probe);
     if (connected && !(probe.flags & CLOSE_WITH_FIN)) {
@@ -453,6 +516,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
     close(probe.fd);
     probe.fd = -1;
+    Report(probe, slot, code, reason);
+  }
+
+  void Report(Probe& probe, uint32_t slot, int32_t code, const std::string& reason) {
     Record record{};
     record.id = probe.id;
     record.code = code;
@@ -465,7 +532,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
       if (probe.flags & KEEP_BODY) bodies_.emplace_back(probe.id, probe.reader.body());
     }
     results_.push_back(record);
-    const uint32_t slot = static_cast<uint32_t>(&probe - probes_.data());
     free_.push_back(slot);
     if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
   }
@@ -491,9 +557,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
       const Deadline due = deadlines_.top();
       deadlines_.pop();
       Probe& probe = probes_[due.slot];
-      if (probe.generation != due.generation || probe.fd < 0) continue;
+      if (probe.generation != due.generation || !inFlight(probe)) continue;
       if (probe.deadlineNs > due.atNs) {
-        deadlines_.push({probe.deadlineNs, due.slot, due.generation});
+        if (probe.syn && probe.resendNs <= due.atNs) {
+          // A resend that fails (no route any more) leaves the probe to its deadline, as the
+          // kernel leaves a connect whose retransmission fails.
+          syn_.Resend(due.slot);
+          probe.resendGapNs *= 2;
+          probe.resendNs += probe.resendGapNs;
+        }
+        deadlines_.push({NextDeadline(probe), due.slot, due.generation});
         continue;
       }
       Finish(probe, TIMEOUT);
@@ -506,7 +579,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     while (!deadlines_.empty()) {
       const Deadline& top = deadlines_.top();
       const Probe& probe = probes_[top.slot];
-      if (probe.generation == top.generation && probe.fd >= 0) break;
+      if (probe.generation == top.generation && inFlight(probe)) break;
       deadlines_.pop();
     }
     if (closed_ || deadlines_.empty() || deadlines_.top().atNs == armedNs_) return;
@@ -552,7 +625,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
       probe.ssl = nullptr;
       if (probe.fd >= 0) close(probe.fd);
       probe.fd = -1;
+      probe.syn = false;
     }
+    syn_.Close();
     active_ = 0;
     if (cleanupHook_) {
       napi_remove_env_cleanup_hook(Env(), ShutdownAtExit, this);
@@ -587,6 +662,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::vector<std::pair<uint32_t, std::string>> sessions_;
   std::vector<std::pair<uint32_t, std::string>> reasons_;
   TlsClient tls_;
+  SynProber syn_;
+  std::vector<SynAnswer> synAnswers_;
 };
 
 // parseHttpResponse(chunks: Buffer[], flags): { code, status, md5, body }, as a probe would read

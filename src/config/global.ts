@@ -73,6 +73,7 @@ export function defaultGlobals(hostname: string): GlobalDefs {
     enableScriptSecurity: false,
     dynamicInterfaces: false,
     probeClose: 'reset',
+    tcpCheck: 'connect',
     vrrp: {
       mcastGroup4: '224.0.0.18',
       mcastGroup6: 'ff02::12',
@@ -158,6 +159,7 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     dynamic_interfaces: (s) => { g.dynamicInterfaces = s.args[0]?.text !== 'allow_if_changes' ? flag(s, 0, d) ?? false : true; },
     checker_process_name: (s) => { g.checkerProcessName = text(s, 0, d); },
     lvsd_probe_close: (s) => { g.probeClose = oneOf(s, 0, d, ['reset', 'fin'] as const) ?? g.probeClose; },
+    lvsd_tcp_check: (s) => { g.tcpCheck = oneOf(s, 0, d, ['connect', 'syn'] as const) ?? g.tcpCheck; },
     vrrp_mcast_group4: (s) => {
       const address = ip(s, 0, d);
       if (address?.family === 'inet') vrrp.mcastGroup4 = address.text;

@@ -94,6 +94,11 @@ export interface GlobalDefs {
    * Default reset (HAProxy's way, no TIME_WAIT); fin is keepalived's wire behaviour.
    */
   readonly probeClose: 'reset' | 'fin';
+  /**
+   * lvsd only (`lvsd_tcp_check connect|syn`): how TCP_CHECK asks whether a port answers. Default
+   * connect; syn sends a SYN on a raw socket and reads the SYN-ACK there (no socket per check).
+   */
+  readonly tcpCheck: 'connect' | 'syn';
   readonly vrrp: VrrpGlobals;
   /** Keywords keepalived accepts in global_defs that lvsd does not act on, kept verbatim. */
   readonly unhandled: readonly UnhandledKeyword[];

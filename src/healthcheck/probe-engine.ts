@@ -37,6 +37,7 @@ export interface ProbeEngineAddon {
 export const HASH_BODY = 1;
 export const KEEP_BODY = 2;
 const CLOSE_WITH_FIN = 4;
+const HALF_OPEN = 8;
 
 /** Result codes below zero; above zero a code is an errno. */
 export const TIMEOUT = -1;
@@ -45,7 +46,9 @@ export const HEADER_TOO_LARGE = -3;
 export const CLOSED_BEFORE_HEADER = -4;
 export const TLS_FAILED = -5;
 
-const PHASES = ['', 'socket', 'bind', 'connect', 'handshake', 'write', 'read'] as const;
+const PHASES = ['', 'socket', 'bind', 'connect', 'handshake', 'write', 'read', 'raw socket'] as const;
+/** A half-open probe found no raw socket or no source ports to hold: the engine connects instead. */
+const RAW_PHASE = 7;
 /** Record layout of engine.cc: id, code, status, phase (int32), elapsedMs (float64), md5 (16 bytes). */
 const RECORD_BYTES = 40;
 
@@ -72,8 +75,12 @@ export class ProbeEngine {
   /** SSL_GET: each checker's last session, offered on its next probe. */
   private readonly sessions = new WeakMap<HttpProbeOptions, Buffer>();
   private nextId = 0;
+  private halfOpenFailed = false;
 
-  constructor(addon: ProbeEngineAddon) {
+  constructor(
+    addon: ProbeEngineAddon,
+    private readonly onWarning: (message: string) => void = () => {},
+  ) {
     this.engine = new addon.Engine((records, bodies, sessions, reasons) => this.onBatch(records, bodies, sessions, reasons));
   }
 
@@ -84,7 +91,7 @@ export class ProbeEngine {
       if (typeof target === 'string') return resolve({ ok: false, latencyMs: 0, reason: target });
       const id = this.newId();
       const flags = options.closeWithFin === true ? CLOSE_WITH_FIN : 0;
-      const started = this.engine.tcp(id, target, timeoutOf(options.timeoutMs), flags);
+      const started = this.startTcp(id, target, timeoutOf(options.timeoutMs), flags, options.halfOpen === true);
       const waiter: Waiter = (code, _status, phase, elapsedMs) => {
         resolve(code === 0 ? { ok: true, latencyMs: elapsedMs } : { ok: false, latencyMs: elapsedMs, reason: failure(code, phase, options, 'connect timeout') });
       };
@@ -117,6 +124,17 @@ export class ProbeEngine {
       this.started(id, started, waiter);
     });
   };
+
+  /** A half-open probe where it can run; where it cannot, a warning once and connects from then on. */
+  private startTcp(id: number, target: Buffer, timeoutMs: number, flags: number, halfOpen: boolean): number {
+    if (halfOpen && !this.halfOpenFailed) {
+      const started = this.engine.tcp(id, target, timeoutMs, flags | HALF_OPEN);
+      if (started >>> 16 !== RAW_PHASE) return started;
+      this.halfOpenFailed = true;
+      this.onWarning(`lvsd_tcp_check syn: no raw socket (${ERRNO_NAMES.get(started & 0xffff) ?? started & 0xffff}); TCP_CHECK connects instead`);
+    }
+    return this.engine.tcp(id, target, timeoutMs, flags);
+  }
 
   close(): void {
     this.engine.close();

@@ -112,7 +112,7 @@ export class NetworkProbeRunner implements ProbeRunner {
   private nativeEngine(): ProbeEngine | null {
     if (this.engine === undefined) {
       try {
-        this.engine = new ProbeEngine(loadProbeEngineAddon());
+        this.engine = new ProbeEngine(loadProbeEngineAddon(), this.options.onWarning);
       } catch (error) {
         this.engine = null;
         this.options.onWarning?.(

@@ -10,6 +10,8 @@ export interface TcpProbeOptions {
   readonly timeoutMs: number;
   /** keepalived's close (FIN) instead of the default reset; see native/probe. */
   readonly closeWithFin?: boolean;
+  /** A SYN on a raw socket, up at the SYN-ACK (`lvsd_tcp_check syn`); the native engine only. */
+  readonly halfOpen?: boolean;
 }
 
 /** Starts a TCP connection from the configured source address and port, if any. */

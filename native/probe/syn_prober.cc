@@ -1,0 +1,389 @@
+#include "syn_prober.h"
+
+#include <linux/filter.h>
+#include <netinet/ip.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+constexpr uint8_t TCP_SYN = 0x02;
+constexpr uint8_t TCP_RST = 0x04;
+constexpr uint8_t TCP_ACK = 0x10;
+/** A SYN with one option, the MSS: 24 bytes. */
+constexpr size_t SYN_BYTES = 24;
+
+const uint8_t* addressBytes(const sockaddr_storage& address, size_t* length) {
+  if (address.ss_family == AF_INET) {
+    *length = 4;
+    return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(address).sin_addr);
+  }
+  *length = 16;
+  return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6&>(address).sin6_addr);
+}
+
+uint16_t portOf(const sockaddr_storage& address) {
+  return ntohs(address.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(address).sin_port
+                                            : reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+}
+
+socklen_t lengthOf(const sockaddr_storage& address) {
+  return address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+}
+
+std::string addressKey(const sockaddr_storage& address) {
+  size_t length;
+  const uint8_t* bytes = addressBytes(address, &length);
+  return std::string(reinterpret_cast<const char*>(bytes), length);
+}
+
+/** What an answer and its probe share: our port, their address and port. */
+std::string socketKey(uint16_t localPort, const uint8_t* remote, size_t remoteLength, uint16_t remotePort) {
+  std::string key(4 + remoteLength, '\0');
+  key[0] = char(localPort >> 8);
+  key[1] = char(localPort);
+  key[2] = char(remotePort >> 8);
+  key[3] = char(remotePort);
+  std::memcpy(&key[4], remote, remoteLength);
+  return key;
+}
+
+uint32_t sum16(const uint8_t* data, size_t length, uint32_t sum) {
+  for (size_t i = 0; i + 1 < length; i += 2) sum += uint32_t(data[i]) << 8 | data[i + 1];
+  if (length % 2 == 1) sum += uint32_t(data[length - 1]) << 8;
+  return sum;
+}
+
+/** The TCP checksum over the pseudo-header of either family and the segment. */
+uint16_t tcpChecksum(const sockaddr_storage& source, const sockaddr_storage& destination, const uint8_t* segment,
+                     size_t length) {
+  size_t sourceLength, destinationLength;
+  const uint8_t* sourceBytes = addressBytes(source, &sourceLength);
+  const uint8_t* destinationBytes = addressBytes(destination, &destinationLength);
+  uint32_t sum = sum16(sourceBytes, sourceLength, 0);
+  sum = sum16(destinationBytes, destinationLength, sum);
+  sum += IPPROTO_TCP + uint32_t(length);
+  sum = sum16(segment, length, sum);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+/**
+ * Only SYN-ACKs and RSTs to the held ports reach the socket: a raw TCP socket is otherwise handed
+ * a copy of every TCP segment this host receives. `ipHeader`: IPv4 raw sockets read the IP header.
+ */
+int attachFilter(int fd, bool ipHeader, uint16_t firstPort, uint16_t lastPort) {
+  // Jumps count the instructions skipped; both end at the last two: accept, then drop.
+  std::vector<sock_filter> code;
+  if (ipHeader) {
+    code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6));
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 9, 0));  // a later fragment
+    code.push_back(BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0));             // X: the IP header's length
+  } else {
+    code.push_back(BPF_STMT(BPF_LDX | BPF_IMM, 0));
+  }
+  code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2));  // destination port
+  code.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, firstPort, 0, 6));
+  code.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, lastPort, 5, 0));
+  code.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13));  // flags
+  code.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, TCP_RST, 2, 0));
+  code.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, TCP_SYN | TCP_ACK));
+  code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCP_SYN | TCP_ACK, 0, 1));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 128));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 ? 0 : errno;
+}
+
+/** The kernel's range for connect()'s source ports; the held ports are taken from it. */
+void ephemeralRange(uint16_t* low, uint16_t* high) {
+  *low = 32768;
+  *high = 60999;
+  FILE* file = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (file == nullptr) return;
+  unsigned first = 0, last = 0;
+  if (std::fscanf(file, "%u %u", &first, &last) == 2 && first > 0 && last <= 65535 && last >= first + SynProber::PORTS) {
+    *low = uint16_t(first);
+    *high = uint16_t(last);
+  }
+  std::fclose(file);
+}
+
+}  // namespace
+
+SynProber::~SynProber() { Close(); }
+
+void SynProber::Close() {
+  if (fd4_ >= 0) close(fd4_);
+  if (fd6_ >= 0) close(fd6_);
+  fd4_ = fd6_ = -1;
+  for (int holder : holders_) close(holder);
+  holders_.clear();
+  basePort_ = 0;
+  flights_.clear();
+  bySocketKey_.clear();
+  sources_.clear();
+}
+
+uint32_t SynProber::Random() {
+  if (randomState_ == 0 && getrandom(&randomState_, sizeof randomState_, 0) != sizeof randomState_) {
+    randomState_ = 0x9e3779b97f4a7c15ull ^ uint64_t(getpid());
+  }
+  randomState_ ^= randomState_ << 13;
+  randomState_ ^= randomState_ >> 7;
+  randomState_ ^= randomState_ << 17;
+  return uint32_t(randomState_ >> 16);
+}
+
+/**
+ * Holds PORTS consecutive source ports with bound (never listening) TCP sockets: connect() skips
+ * a port bound so, and a SYN-ACK to it finds no socket, so the kernel resets the real server's side.
+ */
+int SynProber::HoldPorts() {
+  uint16_t low, high;
+  ephemeralRange(&low, &high);
+  int lastError = EADDRINUSE;
+  for (int attempt = 0; attempt < 32; attempt++) {
+    const uint16_t base = uint16_t(low + Random() % (high - low - PORTS + 1));
+    for (uint16_t i = 0; i < PORTS; i++) {
+      // One IPv6 socket open to IPv4 as well holds the port in both families; IPv4 alone where
+      // the host has no IPv6.
+      int holder = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_storage any{};
+      if (holder >= 0) {
+        const int off = 0;
+        setsockopt(holder, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        any.ss_family = AF_INET6;
+        reinterpret_cast<sockaddr_in6&>(any).sin6_port = htons(uint16_t(base + i));
+      } else {
+        holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (holder < 0) return errno;
+        any.ss_family = AF_INET;
+        reinterpret_cast<sockaddr_in&>(any).sin_port = htons(uint16_t(base + i));
+      }
+      if (bind(holder, reinterpret_cast<const sockaddr*>(&any), lengthOf(any)) != 0) {
+        lastError = errno;
+        close(holder);
+        break;
+      }
+      holders_.push_back(holder);
+    }
+    if (holders_.size() == PORTS) {
+      basePort_ = base;
+      return 0;
+    }
+    for (int holder : holders_) close(holder);
+    holders_.clear();
+  }
+  return lastError;
+}
+
+int SynProber::Open(int family, int epollFd, uint64_t epollTag) {
+  int& fd = family == AF_INET ? fd4_ : fd6_;
+  if (fd >= 0) return 0;
+  if (basePort_ == 0) {
+    const int error = HoldPorts();
+    if (error != 0) return error;
+  }
+  const int opened = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (opened < 0) return errno;
+  // Answers wait here while the event loop is busy: a thousand of them take about a megabyte of
+  // buffer, and one dropped is a check that times out. Root may exceed rmem_max.
+  const int buffer = 8 << 20;
+  if (setsockopt(opened, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0) {
+    setsockopt(opened, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  }
+  int error = attachFilter(opened, family == AF_INET, basePort_, uint16_t(basePort_ + PORTS - 1));
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLET;
+  event.data.u64 = epollTag;
+  if (error == 0 && epoll_ctl(epollFd, EPOLL_CTL_ADD, opened, &event) != 0) error = errno;
+  if (error != 0) {
+    close(opened);
+    return error;
+  }
+  fd = opened;
+  return 0;
+}
+
+int SynProber::SourceFor(const sockaddr_storage& destination, sockaddr_storage* source) {
+  const std::string key = addressKey(destination);
+  const auto known = sources_.find(key);
+  if (known != sources_.end()) {
+    *source = known->second;
+    return 0;
+  }
+  const int udp = socket(destination.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (udp < 0) return errno;
+  socklen_t length = sizeof *source;
+  int error = 0;
+  if (connect(udp, reinterpret_cast<const sockaddr*>(&destination), lengthOf(destination)) != 0 ||
+      getsockname(udp, reinterpret_cast<sockaddr*>(source), &length) != 0) {
+    error = errno;
+  }
+  close(udp);
+  if (error == 0) sources_[key] = *source;
+  return error;
+}
+
+int SynProber::Start(uint32_t slot, uint32_t generation, const sockaddr_storage& destination,
+                     const sockaddr_storage& source, int epollFd, uint64_t epollTag, bool* openFailed) {
+  *openFailed = false;
+  const int family = destination.ss_family;
+  if (const int error = Open(family, epollFd, epollTag); error != 0) {
+    *openFailed = true;
+    return error;
+  }
+  if (flights_.size() <= slot) flights_.resize(slot + 1);
+  Flight& flight = flights_[slot];
+  flight.destination = destination;
+  if (source.ss_family == 0) {
+    if (const int error = SourceFor(destination, &flight.source); error != 0) return error;
+  } else {
+    flight.source = source;
+  }
+  size_t remoteLength;
+  const uint8_t* remote = addressBytes(destination, &remoteLength);
+  const uint16_t remotePort = portOf(destination);
+  uint16_t localPort = portOf(source);
+  if (localPort == 0) {
+    // Any held port whose socket key is free: two checks of one real server each get their own.
+    for (uint16_t tried = 0; tried < PORTS; tried++) {
+      const uint16_t candidate = uint16_t(basePort_ + (nextPort_++ % PORTS));
+      if (bySocketKey_.count(socketKey(candidate, remote, remoteLength, remotePort)) == 0) {
+        localPort = candidate;
+        break;
+      }
+    }
+    if (localPort == 0) return EADDRINUSE;
+  }
+  flight.key = socketKey(localPort, remote, remoteLength, remotePort);
+  if (!bySocketKey_.emplace(flight.key, slot).second) return EADDRINUSE;
+  if (family == AF_INET) reinterpret_cast<sockaddr_in&>(flight.source).sin_port = htons(localPort);
+  else reinterpret_cast<sockaddr_in6&>(flight.source).sin6_port = htons(localPort);
+  flight.generation = generation;
+  flight.sequence = Random();
+  flight.live = true;
+  const int error = Send(flight);
+  if (error != 0) Forget(slot);
+  return error;
+}
+
+int SynProber::Resend(uint32_t slot) {
+  if (slot >= flights_.size() || !flights_[slot].live) return 0;
+  return Send(flights_[slot]);
+}
+
+int SynProber::Send(const Flight& flight) {
+  uint8_t segment[SYN_BYTES] = {};
+  const uint16_t localPort = portOf(flight.source);
+  const uint16_t remotePort = portOf(flight.destination);
+  segment[0] = uint8_t(localPort >> 8);
+  segment[1] = uint8_t(localPort);
+  segment[2] = uint8_t(remotePort >> 8);
+  segment[3] = uint8_t(remotePort);
+  segment[4] = uint8_t(flight.sequence >> 24);
+  segment[5] = uint8_t(flight.sequence >> 16);
+  segment[6] = uint8_t(flight.sequence >> 8);
+  segment[7] = uint8_t(flight.sequence);
+  segment[12] = uint8_t((SYN_BYTES / 4) << 4);
+  segment[13] = TCP_SYN;
+  segment[14] = 0xfa;  // window 64240
+  segment[15] = 0xf0;
+  segment[20] = 2;  // MSS 1460
+  segment[21] = 4;
+  segment[22] = 0x05;
+  segment[23] = 0xb4;
+  const uint16_t checksum = tcpChecksum(flight.source, flight.destination, segment, SYN_BYTES);
+  segment[16] = uint8_t(checksum >> 8);
+  segment[17] = uint8_t(checksum);
+
+  // The source address travels as packet info, so that the checksum's pseudo-header is the
+  // packet's own header.
+  union {
+    char bytes[CMSG_SPACE(sizeof(in6_pktinfo))];
+    cmsghdr align;
+  } control{};
+  iovec vector{segment, SYN_BYTES};
+  msghdr message{};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control.bytes;
+  cmsghdr* header = reinterpret_cast<cmsghdr*>(control.bytes);
+  const auto packetInfo = [&](int level, int type, const auto& info) {
+    header->cmsg_level = level;
+    header->cmsg_type = type;
+    header->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(header), &info, sizeof info);
+    message.msg_controllen = CMSG_SPACE(sizeof info);
+  };
+  int fd;
+  if (flight.destination.ss_family == AF_INET) {
+    fd = fd4_;
+    message.msg_namelen = sizeof(sockaddr_in);
+    in_pktinfo info{};
+    info.ipi_spec_dst = reinterpret_cast<const sockaddr_in&>(flight.source).sin_addr;
+    packetInfo(IPPROTO_IP, IP_PKTINFO, info);
+  } else {
+    fd = fd6_;
+    message.msg_namelen = sizeof(sockaddr_in6);
+    in6_pktinfo info{};
+    info.ipi6_addr = reinterpret_cast<const sockaddr_in6&>(flight.source).sin6_addr;
+    packetInfo(IPPROTO_IPV6, IPV6_PKTINFO, info);
+  }
+  // An IPv6 raw socket reads a destination's port as its protocol: none is given.
+  sockaddr_storage destination = flight.destination;
+  if (destination.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(destination).sin_port = 0;
+  else reinterpret_cast<sockaddr_in6&>(destination).sin6_port = 0;
+  message.msg_name = &destination;
+  return sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL) == ssize_t(SYN_BYTES) ? 0 : errno;
+}
+
+void SynProber::Forget(uint32_t slot, bool unanswered) {
+  if (slot >= flights_.size() || !flights_[slot].live) return;
+  Flight& flight = flights_[slot];
+  flight.live = false;
+  bySocketKey_.erase(flight.key);
+  if (unanswered) sources_.erase(addressKey(flight.destination));
+}
+
+void SynProber::Receive(int family, std::vector<SynAnswer>* answers) {
+  const int fd = family == AF_INET ? fd4_ : fd6_;
+  if (fd < 0) return;
+  uint8_t packet[128];
+  for (;;) {
+    sockaddr_storage from{};
+    socklen_t fromLength = sizeof from;
+    const ssize_t got = recvfrom(fd, packet, sizeof packet, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    size_t offset = 0;
+    if (family == AF_INET) {
+      if (got < 20) continue;
+      offset = size_t(packet[0] & 0x0f) * 4;
+    }
+    if (size_t(got) < offset + 14) continue;
+    const uint8_t* tcp = packet + offset;
+    const uint16_t remotePort = uint16_t(tcp[0] << 8 | tcp[1]);
+    const uint16_t localPort = uint16_t(tcp[2] << 8 | tcp[3]);
+    const uint32_t acknowledged = uint32_t(tcp[8]) << 24 | uint32_t(tcp[9]) << 16 | uint32_t(tcp[10]) << 8 | tcp[11];
+    const uint8_t flags = tcp[13];
+    size_t remoteLength;
+    const uint8_t* remote = addressBytes(from, &remoteLength);
+    const auto found = bySocketKey_.find(socketKey(localPort, remote, remoteLength, remotePort));
+    if (found == bySocketKey_.end()) continue;
+    const Flight& flight = flights_[found->second];
+    // Only an answer to this SYN: an old connection's segment to the same ports is not one.
+    if (!(flags & TCP_ACK) || acknowledged != flight.sequence + 1) continue;
+    const bool refused = (flags & TCP_RST) != 0;
+    if (!refused && (flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK)) continue;
+    answers->push_back({found->second, flight.generation, refused});
+  }
+}

@@ -1,0 +1,76 @@
+// TCP_CHECK's half-open mode (`lvsd_tcp_check syn`): a SYN sent on a raw socket, and the answer read
+// there. A SYN-ACK is up, an RST refused; the kernel answers the SYN-ACK with an RST itself, since
+// no socket of its own owns the connection. The real server's application never sees the check,
+// and neither side creates a socket for it.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+/** A raw socket's answer to the SYN of the probe in `slot`. */
+struct SynAnswer {
+  uint32_t slot;
+  uint32_t generation;
+  bool refused;
+};
+
+class SynProber {
+ public:
+  /** Source ports held for half-open probes; no connect() on this host picks them meanwhile. */
+  static constexpr uint16_t PORTS = 64;
+
+  ~SynProber();
+
+  /**
+   * Sends the SYN of the probe in `slot` to `destination`, from `source` (family 0: the address
+   * the kernel's route gives) and `sourcePort` (0: one of the held ports). The raw socket of the
+   * family is opened on first use and added to `epollFd` with `epollTag`. 0 when sent, else
+   * errno: EADDRINUSE when every held port has a probe to this destination in flight;
+   * `*openFailed` tells whether the raw socket or the held ports could not be had at all.
+   */
+  int Start(uint32_t slot, uint32_t generation, const sockaddr_storage& destination, const sockaddr_storage& source,
+            int epollFd, uint64_t epollTag, bool* openFailed);
+  /** The same SYN again, as the kernel retransmits an unanswered one. 0 or errno. */
+  int Resend(uint32_t slot);
+  /**
+   * The probe in `slot` ended: an answer to it is no longer one. `unanswered`: it timed out, so
+   * the next probe to its destination asks the route for the source address again.
+   */
+  void Forget(uint32_t slot, bool unanswered = false);
+  /** Reads every answer queued on the family's raw socket. */
+  void Receive(int family, std::vector<SynAnswer>* answers);
+  void Close();
+
+ private:
+  struct Flight {
+    bool live = false;
+    uint32_t generation = 0;
+    uint32_t sequence = 0;
+    std::string key;
+    sockaddr_storage destination{};
+    sockaddr_storage source{};
+  };
+
+  int Open(int family, int epollFd, uint64_t epollTag);
+  int HoldPorts();
+  int SourceFor(const sockaddr_storage& destination, sockaddr_storage* source);
+  int Send(const Flight& flight);
+  uint32_t Random();
+
+  int fd4_ = -1;
+  int fd6_ = -1;
+  uint16_t basePort_ = 0;
+  uint16_t nextPort_ = 0;
+  std::vector<int> holders_;
+  std::vector<Flight> flights_;
+  /** (local port, remote address, remote port) of each probe in flight, to its slot. */
+  std::unordered_map<std::string, uint32_t> bySocketKey_;
+  /** The kernel's source address towards a destination, as a connected UDP socket reports it. */
+  std::unordered_map<std::string, sockaddr_storage> sources_;
+  uint64_t randomState_ = 0;
+};
