@@ -2,6 +2,10 @@
 // configuration exactly as the daemon would, print every diagnostic, and say
 // whether the daemon could use it.
 import { parseConfigFile, formatDiagnostic } from '../config/index.ts';
+import type { KeepalivedConfig } from '../config/model.ts';
+import { realServerKey, virtualServerName } from '../daemon/engine.ts';
+import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
+import { vrrpSpecsFromConfig } from '../vrrp/from-config.ts';
 import { parseCommandLine } from './args.ts';
 
 export const DEFAULT_CHECK_FILE = '/etc/keepalived/keepalived.conf';
@@ -29,10 +33,21 @@ export async function checkCommand(argv: string[], out: NodeJS.WritableStream, e
     return 0;
   }
   const { config } = result;
+  const unhonoured = unhonouredSettings(config);
+  for (const warning of unhonoured) err.write(`${warning}\n`);
   const realServers = config.virtualServers.reduce((n, vs) => n + vs.realServers.length, 0);
   out.write(
     `${file}: configuration OK: ${config.virtualServers.length} virtual server(s), ${realServers} real server(s), ` +
-      `${config.vrrpInstances.length} vrrp instance(s), ${result.warnings.length} warning(s)\n`,
+      `${config.vrrpInstances.length} vrrp instance(s), ${result.warnings.length + unhonoured.length} warning(s)\n`,
   );
   return 0;
+}
+
+/**
+ * What the daemon's checkers and VRRP speaker would warn about at start: settings lvsd reads but
+ * does not honour. An operator who checks first learns of them before the daemon runs.
+ */
+function unhonouredSettings(config: KeepalivedConfig): string[] {
+  const checks = checkSpecsFromConfig(config, { virtualServer: virtualServerName, realServer: realServerKey });
+  return [...checks.warnings, ...vrrpSpecsFromConfig(config).warnings].map((warning) => warning.replace(/^(.+?:\d+): /, '$1: warning: '));
 }

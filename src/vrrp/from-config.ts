@@ -39,6 +39,10 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
   if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
   if (instance.trackFiles.length > 0) warn('track_file is not supported and is ignored');
   if (instance.garpMasterRefreshMs > 0) warn('garp_master_refresh is not supported; gratuitous ARPs are sent on becoming master only');
+  // keepalived acts on these; lvsd reads them and says so at each one's own line.
+  for (const setting of instance.unhandled) {
+    warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored`);
+  }
   const group = instance.syncGroup === undefined ? undefined : config.vrrpSyncGroups.find((candidate) => candidate.name === instance.syncGroup);
   const trackScripts = [...instance.trackScripts, ...(group?.trackScripts ?? [])].flatMap((tracked): TrackedScript[] => {
     const script = config.vrrpScripts.find((candidate) => candidate.name === tracked.name);

@@ -84,6 +84,49 @@ describe('lvsctl check', () => {
     expect(out).toContain('configuration OK: 0 virtual server(s), 0 real server(s), 0 vrrp instance(s), 1 warning(s)');
   });
 
+  it("names, with file:line, the checker and VRRP settings the daemon would not honour, before the daemon runs", async () => {
+    const file = join(scratch, 'unhonoured.conf');
+    writeFileSync(
+      file,
+      [
+        'vrrp_instance VI_1 {',
+        '  interface lo',
+        '  virtual_router_id 51',
+        '  priority 100',
+        '  authentication {',
+        '    auth_type AH',
+        '    auth_pass secret',
+        '  }',
+        '  use_vmac',
+        '  unicast_ttl 5',
+        '  virtual_ipaddress {',
+        '    192.0.2.10/32',
+        '  }',
+        '}',
+        'virtual_server 192.0.2.10 80 {',
+        '  protocol TCP',
+        '  lb_algo rr',
+        '  lb_kind NAT',
+        '  real_server 10.0.0.2 80 {',
+        '    TCP_CHECK {',
+        '      bind_if eth9',
+        '    }',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const { code, out, err } = await check(['-f', file]);
+    expect(code).toBe(0);
+    expect(err.split('\n').filter((line) => line !== '')).toEqual([
+      `${file}:20: warning: TCP 192.0.2.10:80 real_server 10.0.0.2:80 TCP_CHECK#0: bind_if eth9 is not supported`,
+      `${file}:1: warning: vrrp_instance VI_1: auth_type AH is not supported by lvsd; adverts are sent and accepted without authentication`,
+      `${file}:1: warning: vrrp_instance VI_1: use_vmac is not supported; the VIPs go on the interface itself`,
+      `${file}:10: warning: vrrp_instance VI_1: unicast_ttl is not supported and is ignored`,
+    ]);
+    expect(out).toContain('1 vrrp instance(s), 4 warning(s)');
+  });
+
   it('-i selects the @config-id lines, as keepalived -i does', async () => {
     const file = join(scratch, 'ids.conf');
     writeFileSync(file, 'global_defs {\n@lb1 router_id first\n@lb2 router_id second\n}\n');
