@@ -18,6 +18,7 @@ const ACCEPTED_UNHANDLED_INSTANCE = [
   'lower_prio_no_advert', 'higher_prio_send_advert', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src',
   'unicast_ttl', 'down_timer_adverts', 'notify_priority_changes', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
+  'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
 
 /** `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L] [peer P] [options...]` */

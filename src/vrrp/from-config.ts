@@ -39,6 +39,14 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
   if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
   if (instance.trackFiles.length > 0) warn('track_file is not supported and is ignored');
   if (instance.garpMasterRefreshMs > 0) warn('garp_master_refresh is not supported; gratuitous ARPs are sent on becoming master only');
+  if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
+  if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
+  if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
+  if (instance.dontTrackPrimary) warn(`dont_track_primary is not supported: lvsd goes to FAULT while ${instance.interface ?? 'its interface'} is down`);
+  if (instance.smtpAlert === true) warn('smtp_alert is not supported: lvsd sends no mail');
+  if (instance.notify.deleted) warn('notify_deleted is not supported: the script is not run');
+  if (instance.notify.masterRxLowerPri) warn('notify_master_rx_lower_pri is not supported: the script is not run');
+  if (instance.lvsSyncDaemonInterface !== undefined) warn('lvs_sync_daemon_interface is not supported yet: no IPVS sync daemon runs');
   // keepalived acts on these; lvsd reads them and says so at each one's own line.
   for (const setting of instance.unhandled) {
     warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored`);
