@@ -46,9 +46,15 @@ function lvsSyncDaemon(s: Statement, d: Diagnostics): LvsSyncDaemon | undefined 
       case 'ttl': sync.ttl = integer(s, valueIndex, d, 1, 255); break;
       case 'group': sync.group = ip(s, valueIndex, d)?.text ?? DEFAULT_SYNC_DAEMON_GROUP; break;
       default:
-        // The instance may be given without `inst` for backward compatibility.
+        // The instance, and after it the sync id, may be given without their words, as before
+        // keepalived 1.2.20.
         if (i === 1) {
           sync.vrrpInstance = word;
+          continue;
+        }
+        if (i === 2) {
+          sync.syncId = integer(s, i, d, 0, 255);
+          d.warn(s.args[i]!.at, 'Please use keyword "id" before lvs_sync_daemon SYNCID');
           continue;
         }
         d.error(s.args[i]!.at, `unknown lvs_sync_daemon option '${word}'`);

@@ -15,6 +15,8 @@ import type { ReloadObserver } from './metrics.ts';
 import { withoutInaccessibleScripts } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
+import { SyncDaemons } from './sync-adapter.ts';
+import { syncDaemonPlan } from './sync-daemons.ts';
 import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
 
 const SCRIPT_TIMEOUT_MS = 10_000;
@@ -80,17 +82,13 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     });
   };
 
-  const warnUnsupported = (next: KeepalivedConfig): void => {
-    const sync = next.globalDefs.lvsSyncDaemon;
-    if (sync) log.warn(`${sync.at.file}:${sync.at.line}: lvs_sync_daemon is not supported yet: no IPVS sync daemon is started`);
-  };
-  warnUnsupported(config);
-
   const wantIpvs = options.runCheckers && config.virtualServers.length > 0;
   const wantVrrp = options.runVrrp && config.vrrpInstances.length > 0;
+  // Sync daemons are IPVS too: a VRRP-only director that syncs needs the netlink family.
+  const wantSync = syncDaemonPlan(config) !== undefined && (options.runCheckers || wantVrrp);
   let ipvs: IpvsConnection | undefined;
   let ipvsProblem: string | undefined;
-  if (wantIpvs) {
+  if (wantIpvs || wantSync) {
     const opened = await openIpvs();
     if (opened.ok) ipvs = opened.connection;
     else ipvsProblem = opened.reason;
@@ -105,6 +103,11 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   const reloads: { count: number; failed: number; last?: ReloadStatus['last'] } = { count: 0, failed: 0 };
   let director: Director | undefined;
   let vrrp: VrrpPart | undefined;
+  const syncDaemons = ipvs && new SyncDaemons(
+    ipvs,
+    { runsCheckers: options.runCheckers, stateOf: (instance) => vrrp?.status().find((v) => v.name === instance)?.state },
+    { info: (message) => log.info(message), error: (message) => log.error(message) },
+  );
 
   const status = (): DirectorStatus => ({
     version: packageVersion(),
@@ -115,6 +118,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     ipvs: ipvsProblem !== undefined ? { state: 'unavailable', problem: ipvsProblem } : { state: wantIpvs ? 'in use' : 'unused' },
     virtualServers: director?.virtualServerStatus() ?? [],
     vrrp: vrrp?.status() ?? [],
+    syncDaemons: syncDaemons?.status() ?? [],
   });
 
   const drainCommand = async (act: (director: Director) => Promise<string[]>): Promise<string[]> => {
@@ -150,13 +154,15 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   };
 
   const applyConfig = async (next: KeepalivedConfig): Promise<ReloadOutcome> => {
-    warnUnsupported(next);
     const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
     if (stopping) return outcome;
     if (vrrp) await vrrp.update(next);
-    else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, await log.pino());
+    else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, await log.pino(), onTransition);
+    await syncDaemons?.follow(syncDaemonPlan(next));
     return outcome;
   };
+  // The followed instance's every move swaps the sync daemons (keepalived: ipvs_syncd_master / _backup).
+  const onTransition = (): void => void syncDaemons?.reconcile();
 
   const diff = async (configFile: string): Promise<DiffOutcome> => {
     await started;
@@ -207,11 +213,13 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
+  // Before VRRP starts, so that the followed instance's first state starts its daemon.
+  await syncDaemons?.follow(syncDaemonPlan(config));
   // Loaded once the table is programmed: loading pino took longer than programming a small table.
   const logger = await log.pino();
   if (wantVrrp) {
     try {
-      vrrp = await startVrrpFor(config, logger);
+      vrrp = await startVrrpFor(config, logger, onTransition);
     } catch (error) {
       // An interface that is missing or has no address: the speaker has undone what it started.
       const reason = (error as Error).message;
@@ -238,6 +246,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   metrics?.server.close();
   await reloading;
   const [ipvsStop] = await Promise.all([director?.stop(), vrrp?.stop()]);
+  await syncDaemons?.stop();
   ipvs?.close();
   rmSync(options.socketPath, { force: true });
   if (options.pidFile) rmSync(options.pidFile, { force: true });

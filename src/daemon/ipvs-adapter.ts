@@ -1,11 +1,13 @@
 import type * as ChildProcess from 'node:child_process';
 import { IpvsClient } from '../ipvs/client.ts';
 import { builtin } from '../util/builtin.ts';
-import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId } from '../ipvs/model.ts';
+import { serviceKey, serviceName, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type SyncDaemon } from '../ipvs/model.ts';
 import type { IpvsPort } from './director.ts';
 import type { ServiceConnections } from './metrics.ts';
 
 export interface IpvsConnection extends IpvsPort {
+  /** The sync daemons the kernel runs. */
+  daemons(): Promise<SyncDaemon[]>;
   /** Connection counters of these services, read from the kernel now. */
   connections(services: readonly IpvsService[]): Promise<ServiceConnections[]>;
   close(): void;
@@ -38,6 +40,7 @@ function connectionOf(first: IpvsClient): IpvsConnection {
   let client = first;
   return {
     dump: (destsOf?: (service: ServiceId) => boolean): Promise<IpvsTable> => client.dump(destsOf),
+    daemons: () => client.getDaemons(),
     async apply(ops: readonly IpvsOp[]) {
       const results = await client.apply(ops);
       return results.flatMap((result) => (result.ok ? [] : [{ op: result.op, error: result.error.message }]));

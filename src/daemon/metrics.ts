@@ -69,6 +69,9 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
       this.inc({ result: 'failure' }, reloads.failed);
     },
   });
+  gauge('lvsd_sync_daemon_running', 'Whether the kernel runs this IPVS connection-sync daemon (lvs_sync_daemon).', ['state', 'interface'], (set, { status }) => {
+    for (const daemon of status.syncDaemons) set({ state: daemon.state, interface: daemon.interface }, 1);
+  });
   gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['vrrp_instance'], (set, { status }) => {
     for (const v of status.vrrp) set({ vrrp_instance: v.name }, v.state === 'MASTER' ? 1 : 0);
   });

@@ -72,6 +72,20 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
     }
     lines.push('', render(rows));
   }
+  if (status.syncDaemons.length > 0) {
+    const rows: Cell[][] = [['SYNC DAEMON', 'IF', 'SYNCID', 'GROUP', 'FOLLOWS'].map(header)];
+    for (const daemon of status.syncDaemons) {
+      rows.push([
+        paint('good', daemon.state),
+        plain(daemon.interface),
+        plain(String(daemon.syncId)),
+        plain(daemon.group === null ? '-' : `${daemon.group}${daemon.port === null ? '' : ` port ${daemon.port}`}`),
+        plain(daemon.follows ?? '-'),
+      ]);
+      if (daemon.problem !== undefined) rows.push([paint('bad', `  ! ${daemon.problem}`)]);
+    }
+    lines.push('', render(rows));
+  }
   if (status.virtualServers.length === 0 && status.vrrp.length === 0) lines.push('', 'nothing configured');
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,21 @@ export interface DirectorStatus {
   readonly ipvs: { readonly state: 'in use' | 'unused' | 'unavailable'; readonly problem?: string };
   readonly virtualServers: readonly VirtualServerStatus[];
   readonly vrrp: readonly VrrpInstanceStatus[];
+  /** The IPVS connection-sync daemons the kernel runs (lvs_sync_daemon). */
+  readonly syncDaemons: readonly SyncDaemonStatus[];
+}
+
+export interface SyncDaemonStatus {
+  readonly state: 'master' | 'backup';
+  readonly interface: string;
+  readonly syncId: number;
+  /** As the kernel reports them; null where it reports none. */
+  readonly group: string | null;
+  readonly port: number | null;
+  /** The VRRP instance whose state picks master or backup; absent: both run. */
+  readonly follows?: string;
+  /** Why the last change to the daemons failed. */
+  readonly problem?: string;
 }
 
 export interface ReloadStatus {

@@ -10,7 +10,7 @@ export interface VrrpPart {
 }
 
 /** Loaded on demand: `lvsd -C` and configurations without vrrp_instance never load the speaker. */
-export async function startVrrpFor(config: KeepalivedConfig, log: Logger): Promise<VrrpPart> {
+export async function startVrrpFor(config: KeepalivedConfig, log: Logger, onTransition?: (instance: string) => void): Promise<VrrpPart> {
   const [{ vrrpSpecsFromConfig }, { startVrrp }] = await Promise.all([import('../vrrp/from-config.ts'), import('../vrrp/speaker.ts')]);
   const specsOf = (next: KeepalivedConfig) => {
     const specs = vrrpSpecsFromConfig(next);
@@ -18,7 +18,7 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger): Promi
     return specs;
   };
   let current = specsOf(config);
-  const handle = await startVrrp(current.instances, { logger: log, syncGroups: current.syncGroups });
+  const handle = await startVrrp(current.instances, { logger: log, syncGroups: current.syncGroups, ...(onTransition && { onTransition }) });
   return {
     status: () =>
       handle.status().map((instance) => ({

@@ -46,7 +46,6 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
   if (instance.smtpAlert === true) warn('smtp_alert is not supported: lvsd sends no mail');
   if (instance.notify.deleted) warn('notify_deleted is not supported: the script is not run');
   if (instance.notify.masterRxLowerPri) warn('notify_master_rx_lower_pri is not supported: the script is not run');
-  if (instance.lvsSyncDaemonInterface !== undefined) warn('lvs_sync_daemon_interface is not supported yet: no IPVS sync daemon runs');
   // keepalived acts on these; lvsd reads them and says so at each one's own line.
   for (const setting of instance.unhandled) {
     warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored`);

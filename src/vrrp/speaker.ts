@@ -27,6 +27,8 @@ export interface VrrpOptions {
   syncGroups?: VrrpSyncGroupSpec[];
   /** Monotonic milliseconds; performance.now() unless a test injects another clock. */
   now?: () => number;
+  /** Each instance's every change of state, after the speaker has acted on it. */
+  onTransition?: (instance: string, to: VrrpState) => void;
 }
 
 export interface VrrpInstanceStatus {
@@ -76,6 +78,7 @@ class Speaker {
   private readonly netlink = new Rtnetlink();
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly onTransition: VrrpOptions['onTransition'];
   private readonly instances = new Map<string, InstanceRunner>();
   private readonly channels = new Map<string, VrrpChannel>();
   private readonly scripts = new Map<string, ScriptWatcher>();
@@ -89,6 +92,7 @@ class Speaker {
   constructor(options: VrrpOptions) {
     this.now = options.now ?? (() => performance.now());
     this.logger = options.logger;
+    this.onTransition = options.onTransition;
   }
 
   status(): VrrpInstanceStatus[] {
@@ -182,7 +186,10 @@ class Speaker {
       logger: this.logger.child({ instance: spec.name }),
       now: this.now,
       links: this.links,
-      onTransition: (from, to) => this.followSyncGroup(spec.name, to),
+      onTransition: (from, to) => {
+        this.followSyncGroup(spec.name, to);
+        this.onTransition?.(spec.name, to);
+      },
       syncGroupHoldsMaster: () => this.syncGroupHoldsMaster(spec.name),
     });
     this.instances.set(spec.name, runner);

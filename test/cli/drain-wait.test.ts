@@ -11,7 +11,7 @@ import type { DirectorStatus } from '../../src/daemon/status.ts';
 // answers with the statuses a draining lvsd would give, counters falling as connections end.
 const VS = 'TCP 10.0.0.1:80';
 const statusWith = (active: number): DirectorStatus => ({
-  version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' }, vrrp: [],
+  version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' }, vrrp: [], syncDaemons: [],
   virtualServers: [{
     name: VS, scheduler: 'rr', method: 'NAT', quorum: { up: true, needed: 1, alive: 1 },
     realServers: [{

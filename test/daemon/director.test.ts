@@ -182,7 +182,7 @@ virtual_server 10.0.0.1 80 {
     expect(kernel.rules()).toContain('-A -u 10.9.9.9:53 -s rr');
     expect(kernel.rules()).toContain('-A -t 10.0.0.1:80 -s rr');
     expect(director.virtualServerStatus()[0]?.correctedAtStart).toEqual(['scheduler wlc -> rr', '10.0.1.1:80 weight 5 -> 2']);
-    const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' as const }, vrrp: [] };
+    const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' as const }, vrrp: [], syncDaemons: [] };
     expect(renderStatus({ ...status, virtualServers: director.virtualServerStatus() }, { color: false })).toContain(
       'TCP 10.0.0.1:80  rr     NAT     up 3/1  -\n  ! was in IPVS before lvsd with other settings, corrected: scheduler wlc -> rr; 10.0.1.1:80 weight 5 -> 2\n',
     );

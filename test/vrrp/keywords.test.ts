@@ -85,7 +85,7 @@ const HONOURED = new Set([
   'unicast_peer', 'native_ipv6', 'state', 'interface', 'track_interface', 'track_script', 'mcast_src_ip', 'unicast_src_ip',
   'virtual_router_id', 'version', 'priority', 'advert_int', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes',
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
-  'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication',
+  'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

@@ -1,0 +1,87 @@
+// Runs one lvs_sync_daemon scenario with one daemon (keepalived or lvsd, VRRP and checkers) inside
+// the kernel VM, in its job's network namespace, and records `ipvsadm -Ln --daemon` at each step:
+// once the instance is MASTER, once a failing vrrp_script put it in FAULT, once it is MASTER again,
+// and after SIGTERM. Plain JavaScript: it starts fast under TCG.
+//
+//   node run-sync.mjs CONFIG DAEMON OUT.json
+//
+// @WORK@ in CONFIG stands for this run's work directory; the instance's script fails while
+// @WORK@/fail exists. The instance speaks VRRP on eth0, the sync daemons use eth1.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const [configTemplate, daemon, outFile] = process.argv.slice(2);
+const checkout = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const work = mkdtempSync('/tmp/sync-');
+const run = (argv) => execFileSync(argv[0], argv.slice(1), { timeout: 20_000, encoding: 'utf8' });
+const VIP = '192.0.2.10';
+const snapshots = {};
+const events = [];
+
+function topology() {
+  for (const [name, address] of [['eth0', '10.8.0.1/24'], ['eth1', '10.9.0.1/24']]) {
+    run(['ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+    run(['ip', 'addr', 'add', address, 'dev', name]);
+    run(['ip', 'link', 'set', name, 'up']);
+    run(['ip', 'link', 'set', `${name}p`, 'up']);
+  }
+}
+
+const vipHeld = () => run(['ip', '-o', 'addr', 'show', 'dev', 'eth0']).includes(` ${VIP}/`);
+const daemons = () => run(['ipvsadm', '-L', '-n', '--daemon']);
+
+async function waitFor(condition, what, maxMs = 60_000) {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    if (condition()) return;
+    await sleep(200);
+  }
+  events.push(`${what} did not happen within ${maxMs / 1000} s`);
+}
+
+/** The daemons a second after the state changed: the swap follows the transition at once. */
+async function snapshotAfter(name, condition, what) {
+  await waitFor(condition, what);
+  await sleep(1500);
+  snapshots[name] = daemons();
+}
+
+async function main() {
+  topology();
+  const configFile = join(work, 'keepalived.conf');
+  writeFileSync(configFile, readFileSync(configTemplate, 'utf8').replaceAll('@WORK@', work));
+  const argv =
+    daemon === 'keepalived'
+      ? ['keepalived', '-n', '-l', '-D', '-f', configFile, '-p', join(work, 'k.pid'), '-c', join(work, 'c.pid'), '-r', join(work, 'v.pid')]
+      : [process.execPath, join(checkout, 'bin', 'lvsd'), '-f', configFile, '--socket', join(work, 'lvsd.sock')];
+  const log = [];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (chunk) => log.push(chunk.toString()));
+  child.stderr.on('data', (chunk) => log.push(chunk.toString()));
+  try {
+    await snapshotAfter('master', vipHeld, 'MASTER');
+    writeFileSync(join(work, 'fail'), '');
+    await snapshotAfter('fault', () => !vipHeld(), 'FAULT');
+    rmSync(join(work, 'fail'));
+    await snapshotAfter('master again', vipHeld, 'MASTER again');
+  } finally {
+    child.kill('SIGTERM');
+    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    if ((await Promise.race([exited, sleep(30_000, 'timeout', { ref: false })])) === 'timeout') {
+      events.push('daemon did not exit within 30 s of SIGTERM');
+      child.kill('SIGKILL');
+    }
+  }
+  snapshots.stopped = daemons();
+  return { snapshots, events, log: log.join('').slice(-20_000) };
+}
+
+main()
+  .then((result) => writeFileSync(outFile, JSON.stringify(result)))
+  .catch((error) => writeFileSync(outFile, JSON.stringify({ error: String(error?.stack ?? error), snapshots, events })))
+  .finally(() => {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  });
