@@ -220,6 +220,8 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   if (wantVrrp) {
     try {
       vrrp = await startVrrpFor(config, logger, onTransition);
+      // The first states came while the speaker started, before `vrrp` could report them.
+      await syncDaemons?.reconcile();
     } catch (error) {
       // An interface that is missing or has no address: the speaker has undone what it started.
       const reason = (error as Error).message;

@@ -1,6 +1,6 @@
 // Runs one lvs_sync_daemon scenario with one daemon (keepalived or lvsd, VRRP and checkers) inside
 // the kernel VM, in its job's network namespace, and records `ipvsadm -Ln --daemon` at each step:
-// once the instance is MASTER, once a failing vrrp_script put it in FAULT, once it is MASTER again,
+// in FAULT from the start (its vrrp_script fails), once it is MASTER, in FAULT again, MASTER again,
 // and after SIGTERM. Plain JavaScript: it starts fast under TCG.
 //
 //   node run-sync.mjs CONFIG DAEMON OUT.json
@@ -58,10 +58,13 @@ async function main() {
       ? ['keepalived', '-n', '-l', '-D', '-f', configFile, '-p', join(work, 'k.pid'), '-c', join(work, 'c.pid'), '-r', join(work, 'v.pid')]
       : [process.execPath, join(checkout, 'bin', 'lvsd'), '-f', configFile, '--socket', join(work, 'lvsd.sock')];
   const log = [];
+  writeFileSync(join(work, 'fail'), '');
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk.toString()));
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
   try {
+    await snapshotAfter('fault at start', () => daemons() !== '', 'a sync daemon');
+    rmSync(join(work, 'fail'));
     await snapshotAfter('master', vipHeld, 'MASTER');
     writeFileSync(join(work, 'fail'), '');
     await snapshotAfter('fault', () => !vipHeld(), 'FAULT');

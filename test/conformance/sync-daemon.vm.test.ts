@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sharedVm } from '../kernel/vm.ts';
 
-// lvs_sync_daemon as keepalived 2.2.7 runs it: the same `ipvsadm -Ln --daemon` once the instance is
-// MASTER, in FAULT, MASTER again, and after SIGTERM, keepalived and lvsd each in a network
+// lvs_sync_daemon as keepalived 2.2.7 runs it: the same `ipvsadm -Ln --daemon` while the instance is
+// in FAULT from its start, once it is MASTER, in FAULT, MASTER again, and after SIGTERM, keepalived and lvsd each in a network
 // namespace of one kernel VM at the same time (run-sync.mjs).
 
 const RUN_SYNC = fileURLToPath(new URL('./run-sync.mjs', import.meta.url));
