@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { sharedVm } from '../kernel/vm.ts';
 import { describeSummary, summarize, type FailoverRun } from './failover-outcome.ts';
 
-// Failover that keeps connections (failover.mjs): 200 long-lived connections through an LVS-DR
-// VIP, the master director killed for real, the backup taking over. With lvs_sync_daemon the
+// Failover that keeps connections (failover.mjs): 200 long-lived connections through a VIP, LVS-DR
+// and LVS-NAT, the master director killed for real, the backup taking over. With lvs_sync_daemon the
 // backup's IPVS already knows every connection; without it, they die. keepalived 2.2.7 runs the
 // same scenario as the reference. The three runs go one after another, so that each has the VM's
 // CPU that the others left to it.
@@ -14,10 +14,10 @@ import { describeSummary, summarize, type FailoverRun } from './failover-outcome
 const FAILOVER = fileURLToPath(new URL('./failover.mjs', import.meta.url));
 const CONNECTIONS = 200;
 
-async function failover(daemon: 'lvsd' | 'keepalived', sync: 'on' | 'off'): Promise<FailoverRun> {
+async function failover(daemon: 'lvsd' | 'keepalived', sync: 'on' | 'off', method: 'dr' | 'nat'): Promise<FailoverRun> {
   const vm = await sharedVm();
-  const outFile = join(vm.scratchDir(), `failover-${daemon}-${sync}.json`);
-  const job = await vm.run(['node', FAILOVER, daemon, sync, String(CONNECTIONS), outFile], { timeoutMs: 400_000 });
+  const outFile = join(vm.scratchDir(), `failover-${daemon}-${sync}-${method}.json`);
+  const job = await vm.run(['node', FAILOVER, daemon, sync, method, String(CONNECTIONS), outFile], { timeoutMs: 400_000 });
   let run: FailoverRun;
   try {
     run = JSON.parse(readFileSync(outFile, 'utf8')) as FailoverRun;
@@ -28,11 +28,11 @@ async function failover(daemon: 'lvsd' | 'keepalived', sync: 'on' | 'off'): Prom
   return run;
 }
 
-describe('a director failover with lvs_sync_daemon (LVS-DR)', () => {
-  it(`keeps at least 99 % of ${CONNECTIONS} connections on their real servers, as keepalived does; without sync they die`, async () => {
-    const lvsd = summarize(await failover('lvsd', 'on'));
-    const keepalived = summarize(await failover('keepalived', 'on'));
-    const control = summarize(await failover('lvsd', 'off'));
+describe('a director failover with lvs_sync_daemon', () => {
+  it(`LVS-DR: keeps at least 99 % of ${CONNECTIONS} connections on their real servers, as keepalived does; without sync they die`, async () => {
+    const lvsd = summarize(await failover('lvsd', 'on', 'dr'));
+    const keepalived = summarize(await failover('keepalived', 'on', 'dr'));
+    const control = summarize(await failover('lvsd', 'off', 'dr'));
     for (const [name, summary] of [['lvsd', lvsd], ['keepalived', keepalived], ['lvsd without sync', control]] as const) {
       console.log(describeSummary(name, summary));
     }
@@ -43,5 +43,15 @@ describe('a director failover with lvs_sync_daemon (LVS-DR)', () => {
     // The control shows the test can fail: the same failover without sync loses most connections.
     expect(control.established).toBe(CONNECTIONS);
     expect(control.survived).toBeLessThan(CONNECTIONS / 2);
+  }, 1_200_000);
+
+  it(`LVS-NAT, the real servers' gateway a second VIP in a sync group: keeps at least 99 % of ${CONNECTIONS} connections, as keepalived does`, async () => {
+    const lvsd = summarize(await failover('lvsd', 'on', 'nat'));
+    const keepalived = summarize(await failover('keepalived', 'on', 'nat'));
+    for (const [name, summary] of [['lvsd', lvsd], ['keepalived', keepalived]] as const) console.log(describeSummary(`NAT, ${name}`, summary));
+    expect(lvsd.established).toBe(CONNECTIONS);
+    expect(lvsd.survived).toBeGreaterThanOrEqual(Math.ceil(CONNECTIONS * 0.99));
+    expect(lvsd.moved).toBe(0);
+    expect(lvsd.survived).toBeGreaterThanOrEqual(keepalived.survived);
   }, 1_200_000);
 });
