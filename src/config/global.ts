@@ -103,6 +103,7 @@ export function defaultGlobals(hostname: string): GlobalDefs {
 
 /** Several global_defs blocks merge, later settings winning, as in keepalived. */
 export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: Diagnostics): GlobalDefs {
+  let halfOpenAt: Statement['at'] | undefined;
   const g: Mutable<GlobalDefs> = { ...previous, at: previous.at ?? statement.at };
   const vrrp: Mutable<VrrpGlobals> = { ...previous.vrrp };
   const extra: UnhandledKeyword[] = [...previous.unhandled];
@@ -165,7 +166,10 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     dynamic_interfaces: (s) => { g.dynamicInterfaces = s.args[0]?.text !== 'allow_if_changes' ? flag(s, 0, d) ?? false : true; },
     checker_process_name: (s) => { g.checkerProcessName = text(s, 0, d); },
     lvsd_probe_close: (s) => { g.probeClose = oneOf(s, 0, d, ['reset', 'fin'] as const) ?? g.probeClose; },
-    lvsd_tcp_check: (s) => { g.tcpCheck = oneOf(s, 0, d, ['connect', 'syn'] as const) ?? g.tcpCheck; },
+    lvsd_tcp_check: (s) => {
+      g.tcpCheck = oneOf(s, 0, d, ['connect', 'syn'] as const) ?? g.tcpCheck;
+      halfOpenAt = s.at;
+    },
     vrrp_mcast_group4: (s) => {
       const address = ip(s, 0, d);
       if (address?.family === 'inet') vrrp.mcastGroup4 = address.text;
@@ -202,6 +206,9 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     ...Object.entries(handlers),
   ]);
   dispatch(block(statement, d) ?? [], withUnhandled, d, 'global_defs');
+  if (halfOpenAt !== undefined && g.tcpCheck === 'syn' && g.probeClose === 'fin') {
+    d.warn(halfOpenAt, 'lvsd_tcp_check syn is not used under lvsd_probe_close fin, which asks for whole connections');
+  }
   return { ...g, vrrp, unhandled: extra };
 }
 

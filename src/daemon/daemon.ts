@@ -213,7 +213,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
-  // Before VRRP starts, so that the followed instance's first state starts its daemon.
+  // The plan first: without an instance both daemons start now; with one, they follow its states.
   await syncDaemons?.follow(syncDaemonPlan(config));
   // Loaded once the table is programmed: loading pino took longer than programming a small table.
   const logger = await log.pino();

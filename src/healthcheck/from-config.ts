@@ -62,7 +62,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
 function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {
   switch (checker.kind) {
     case 'TCP_CHECK':
-      return { kind: 'TCP_CHECK', options: { ...target(checker.connection, warn), ...closeMode(config), ...tcpMode(config, warn) } };
+      return { kind: 'TCP_CHECK', options: { ...target(checker.connection, warn), ...closeMode(config), ...tcpMode(config) } };
     case 'HTTP_GET':
     case 'SSL_GET':
       return { kind: checker.kind, options: { ...httpOptions(checker, warn), ...closeMode(config) } };
@@ -114,13 +114,9 @@ function closeMode(config: KeepalivedConfig): { closeWithFin?: true } {
   return config.globalDefs.probeClose === 'fin' ? { closeWithFin: true } : {};
 }
 
-function tcpMode(config: KeepalivedConfig, warn: (m: string) => void): { halfOpen?: true } {
-  if (config.globalDefs.tcpCheck !== 'syn') return {};
-  if (config.globalDefs.probeClose === 'fin') {
-    warn('lvsd_tcp_check syn is not used under lvsd_probe_close fin, which asks for whole connections');
-    return {};
-  }
-  return { halfOpen: true };
+/** Half-open where asked, except under keepalived's close, which wants whole connections (warned at the keyword). */
+function tcpMode(config: KeepalivedConfig): { halfOpen?: true } {
+  return config.globalDefs.tcpCheck === 'syn' && config.globalDefs.probeClose !== 'fin' ? { halfOpen: true } : {};
 }
 
 function target(c: CheckerConnection, warn: (m: string) => void): TcpProbeOptions {
