@@ -313,8 +313,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
     bool openFailed = false;
     const int error = syn_.Start(slot, probe.generation, target.destination, source, poll_->epollFd,
                                  target.destination.ss_family == AF_INET ? RAW4_TAG : RAW6_TAG, &openFailed);
+    // No raw socket or no ports to hold comes first: EADDRINUSE from holding the ports must not
+    // read as "every held port is busy", or each probe would try to hold them again.
+    if (openFailed) return RAW << 16 | error;
     if (error == EADDRINUSE) return Connect(probe, target);
-    if (error != 0) return (openFailed ? RAW : CONNECT) << 16 | error;
+    if (error != 0) return CONNECT << 16 | error;
     probe.syn = true;
     probe.resendGapNs = FIRST_RESEND_NS;
     probe.resendNs = probe.startNs + FIRST_RESEND_NS;
