@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 namespace {
@@ -76,42 +75,40 @@ uint16_t tcpChecksum(const sockaddr_storage& source, const sockaddr_storage& des
 /**
  * Only SYN-ACKs and RSTs to the held ports reach the socket: a raw TCP socket is otherwise handed
  * a copy of every TCP segment this host receives. `ipHeader`: IPv4 raw sockets read the IP header.
+ * The ports are compared one by one: they are wherever bind() found them free, not a range.
  */
-int attachFilter(int fd, bool ipHeader, uint16_t firstPort, uint16_t lastPort) {
-  // Jumps count the instructions skipped; both end at the last two: accept, then drop.
+int attachFilter(int fd, bool ipHeader, const std::vector<uint16_t>& ports) {
+  static_assert(SynProber::PORTS < 200, "jump offsets of classic BPF are 8 bits");
   std::vector<sock_filter> code;
+  std::vector<size_t> jumpsToDrop;
   if (ipHeader) {
     code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6));
-    code.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 9, 0));  // a later fragment
+    jumpsToDrop.push_back(code.size());
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 0, 0));  // a later fragment
     code.push_back(BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0));             // X: the IP header's length
   } else {
     code.push_back(BPF_STMT(BPF_LDX | BPF_IMM, 0));
   }
   code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2));  // destination port
-  code.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, firstPort, 0, 6));
-  code.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, lastPort, 5, 0));
-  code.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13));  // flags
+  std::vector<size_t> jumpsToFlags;
+  for (const uint16_t port : ports) {
+    jumpsToFlags.push_back(code.size());
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));  // not a held port
+  const size_t flags = code.size();
+  code.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13));
   code.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, TCP_RST, 2, 0));
   code.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, TCP_SYN | TCP_ACK));
   code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCP_SYN | TCP_ACK, 0, 1));
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 128));
+  const size_t drop = code.size();
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  // A jump's offset counts the instructions it skips.
+  for (const size_t at : jumpsToFlags) code[at].jt = uint8_t(flags - at - 1);
+  for (const size_t at : jumpsToDrop) code[at].jt = uint8_t(drop - at - 1);
   sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 ? 0 : errno;
-}
-
-/** The kernel's range for connect()'s source ports; the held ports are taken from it. */
-void ephemeralRange(uint16_t* low, uint16_t* high) {
-  *low = 32768;
-  *high = 60999;
-  FILE* file = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-  if (file == nullptr) return;
-  unsigned first = 0, last = 0;
-  if (std::fscanf(file, "%u %u", &first, &last) == 2 && first > 0 && last <= 65535 && last >= first + SynProber::PORTS) {
-    *low = uint16_t(first);
-    *high = uint16_t(last);
-  }
-  std::fclose(file);
 }
 
 }  // namespace
@@ -124,7 +121,7 @@ void SynProber::Close() {
   fd4_ = fd6_ = -1;
   for (int holder : holders_) close(holder);
   holders_.clear();
-  basePort_ = 0;
+  ports_.clear();
   flights_.clear();
   bySocketKey_.clear();
   sources_.clear();
@@ -141,52 +138,50 @@ uint32_t SynProber::Random() {
 }
 
 /**
- * Holds PORTS consecutive source ports with bound (never listening) TCP sockets: connect() skips
- * a port bound so, and a SYN-ACK to it finds no socket, so the kernel resets the real server's side.
+ * Holds PORTS source ports with sockets bound to port 0 (never listening): bind() takes ports that
+ * nothing uses, TIME_WAITs included, and connect() then skips them; a SYN-ACK to one finds no
+ * socket, so the kernel resets the real server's side.
  */
 int SynProber::HoldPorts() {
-  uint16_t low, high;
-  ephemeralRange(&low, &high);
-  int lastError = EADDRINUSE;
-  for (int attempt = 0; attempt < 32; attempt++) {
-    const uint16_t base = uint16_t(low + Random() % (high - low - PORTS + 1));
-    for (uint16_t i = 0; i < PORTS; i++) {
-      // One IPv6 socket open to IPv4 as well holds the port in both families; IPv4 alone where
-      // the host has no IPv6.
-      int holder = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_storage any{};
-      if (holder >= 0) {
-        const int off = 0;
-        setsockopt(holder, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-        any.ss_family = AF_INET6;
-        reinterpret_cast<sockaddr_in6&>(any).sin6_port = htons(uint16_t(base + i));
-      } else {
-        holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (holder < 0) return errno;
-        any.ss_family = AF_INET;
-        reinterpret_cast<sockaddr_in&>(any).sin_port = htons(uint16_t(base + i));
-      }
-      if (bind(holder, reinterpret_cast<const sockaddr*>(&any), lengthOf(any)) != 0) {
-        lastError = errno;
-        close(holder);
+  int error = 0;
+  for (uint16_t i = 0; i < PORTS; i++) {
+    // One IPv6 socket open to IPv4 as well holds the port in both families; IPv4 alone where the
+    // host has no IPv6.
+    int holder = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage any{};
+    if (holder >= 0) {
+      const int off = 0;
+      setsockopt(holder, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+      any.ss_family = AF_INET6;
+    } else {
+      holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (holder < 0) {
+        error = errno;
         break;
       }
-      holders_.push_back(holder);
+      any.ss_family = AF_INET;
     }
-    if (holders_.size() == PORTS) {
-      basePort_ = base;
-      return 0;
+    socklen_t length = sizeof any;
+    if (bind(holder, reinterpret_cast<const sockaddr*>(&any), lengthOf(any)) != 0 ||
+        getsockname(holder, reinterpret_cast<sockaddr*>(&any), &length) != 0) {
+      error = errno;
+      close(holder);
+      break;
     }
-    for (int holder : holders_) close(holder);
-    holders_.clear();
+    holders_.push_back(holder);
+    ports_.push_back(portOf(any));
   }
-  return lastError;
+  if (error == 0) return 0;
+  for (int holder : holders_) close(holder);
+  holders_.clear();
+  ports_.clear();
+  return error;
 }
 
 int SynProber::Open(int family, int epollFd, uint64_t epollTag) {
   int& fd = family == AF_INET ? fd4_ : fd6_;
   if (fd >= 0) return 0;
-  if (basePort_ == 0) {
+  if (ports_.empty()) {
     const int error = HoldPorts();
     if (error != 0) return error;
   }
@@ -198,7 +193,7 @@ int SynProber::Open(int family, int epollFd, uint64_t epollTag) {
   if (setsockopt(opened, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0) {
     setsockopt(opened, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   }
-  int error = attachFilter(opened, family == AF_INET, basePort_, uint16_t(basePort_ + PORTS - 1));
+  int error = attachFilter(opened, family == AF_INET, ports_);
   epoll_event event{};
   event.events = EPOLLIN | EPOLLET;
   event.data.u64 = epollTag;
@@ -254,7 +249,7 @@ int SynProber::Start(uint32_t slot, uint32_t generation, const sockaddr_storage&
   if (localPort == 0) {
     // Any held port whose socket key is free: two checks of one real server each get their own.
     for (uint16_t tried = 0; tried < PORTS; tried++) {
-      const uint16_t candidate = uint16_t(basePort_ + (nextPort_++ % PORTS));
+      const uint16_t candidate = ports_[nextPort_++ % PORTS];
       if (bySocketKey_.count(socketKey(candidate, remote, remoteLength, remotePort)) == 0) {
         localPort = candidate;
         break;

@@ -64,9 +64,10 @@ class SynProber {
 
   int fd4_ = -1;
   int fd6_ = -1;
-  uint16_t basePort_ = 0;
   uint16_t nextPort_ = 0;
   std::vector<int> holders_;
+  /** The ports the holders are bound to; empty until held. */
+  std::vector<uint16_t> ports_;
   std::vector<Flight> flights_;
   /** (local port, remote address, remote port) of each probe in flight, to its slot. */
   std::unordered_map<std::string, uint32_t> bySocketKey_;

@@ -116,20 +116,7 @@ describe('TCP_CHECK half-open (lvsd_tcp_check syn)', () => {
 
   it('connects instead, with one warning, where it may not open a raw socket', async () => {
     const { port } = await countingServer();
-    const dir = await mkdtemp(join(tmpdir(), 'syn-'));
-    closers.push(() => rm(dir, { recursive: true, force: true }));
-    const script = join(dir, 'probe.mts');
-    await writeFile(
-      script,
-      `import { loadProbeEngineAddon, ProbeEngine } from ${JSON.stringify(new URL('../../src/healthcheck/probe-engine.ts', import.meta.url).pathname)};
-const warnings = [];
-const engine = new ProbeEngine(loadProbeEngineAddon(), (m) => warnings.push(m));
-const results = [];
-for (let i = 0; i < 3; i++) results.push(await engine.tcp({ host: '127.0.0.1', port: ${port}, timeoutMs: 1000, halfOpen: true }));
-engine.close();
-console.log(JSON.stringify({ ok: results.map((r) => r.ok), warnings }));
-`,
-    );
+    const script = await probeScript(`const port = ${port};`);
     const { stdout } = await promisify(execFile)(
       'setpriv',
       ['--inh-caps=-net_raw', '--bounding-set=-net_raw', process.execPath, '--import', 'tsx', script],
@@ -140,4 +127,46 @@ console.log(JSON.stringify({ ok: results.map((r) => r.ok), warnings }));
       warnings: [expect.stringMatching(/^lvsd_tcp_check syn: no raw socket or no source ports to hold \(EPERM\); TCP_CHECK connects instead$/)],
     });
   });
+
+  it('holds its source ports where the free ones are scattered, as on a director with many TIME_WAITs', async () => {
+    // In a namespace of its own, whose ephemeral range has every other port taken by a listener:
+    // 100 ports free, but no two in a row.
+    const script = await probeScript(`
+const net = await import('node:net');
+const taken = [];
+for (let port = 40000; port < 40200; port += 2) {
+  taken.push(await new Promise((resolve) => { const server = net.createServer().listen(port, '127.0.0.1', () => resolve(server)); }));
+}
+const port = 40000;`, 'for (const server of taken) server.close();');
+    const { stdout } = await promisify(execFile)(
+      'unshare',
+      ['--net', 'sh', '-c', 'ip link set lo up && sysctl -q -w net.ipv4.ip_local_port_range="40000 40199" && exec "$@"', 'probe', process.execPath, '--import', 'tsx', script],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ ok: [true, true, true], warnings: [] });
+  });
 });
+
+/**
+ * A script that makes three half-open checks of 127.0.0.1:port in a process of its own and prints
+ * their outcomes and the engine's warnings. `setUp` defines `port`.
+ */
+async function probeScript(setUp: string, tearDown = ''): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'syn-'));
+  closers.push(() => rm(dir, { recursive: true, force: true }));
+  const script = join(dir, 'probe.mts');
+  await writeFile(
+    script,
+    `import { loadProbeEngineAddon, ProbeEngine } from ${JSON.stringify(new URL('../../src/healthcheck/probe-engine.ts', import.meta.url).pathname)};
+${setUp}
+const warnings = [];
+const engine = new ProbeEngine(loadProbeEngineAddon(), (m) => warnings.push(m));
+const results = [];
+for (let i = 0; i < 3; i++) results.push(await engine.tcp({ host: '127.0.0.1', port, timeoutMs: 1000, halfOpen: true }));
+engine.close();
+${tearDown}
+console.log(JSON.stringify({ ok: results.map((r) => r.ok), warnings }));
+`,
+  );
+  return script;
+}
