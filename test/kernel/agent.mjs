@@ -42,9 +42,11 @@ function setUp() {
 }
 
 const seen = new Set();
-/** Jobs found but not yet started, oldest first. */
+/** Jobs found but not yet started, oldest first: { id, job }. */
 const queued = [];
 let running = 0;
+/** A job that asked for the VM to itself (job.exclusive) is running: nothing starts beside it. */
+let exclusiveRunning = false;
 let slots = Infinity;
 let slotsReadAt = 0;
 
@@ -63,9 +65,8 @@ function currentSlots() {
   return slots;
 }
 
-function runJob(id) {
+function runJob(id, job) {
   const dir = join(jobsDir, id);
-  const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8'));
   writeFileSync(join(dir, 'started'), '');
   const out = openSync(join(dir, 'stdout'), 'w');
   const err = openSync(join(dir, 'stderr'), 'w');
@@ -80,6 +81,7 @@ function runJob(id) {
     if (finished) return;
     finished = true;
     running -= 1;
+    if (job.exclusive) exclusiveRunning = false;
     clearTimeout(timer);
     closeSync(out);
     closeSync(err);
@@ -93,6 +95,7 @@ function runJob(id) {
     detached: true,
   });
   running += 1;
+  if (job.exclusive) exclusiveRunning = true;
   const timer = setTimeout(() => {
     timedOut = true;
     try {
@@ -110,12 +113,18 @@ function poll() {
   for (const id of readdirSync(jobsDir)) {
     if (seen.has(id) || !existsSync(join(jobsDir, id, 'job.json'))) continue;
     seen.add(id);
-    queued.push(id);
-  }
-  while (queued.length > 0 && running < currentSlots()) {
-    const id = queued.shift();
     try {
-      runJob(id);
+      queued.push({ id, job: JSON.parse(readFileSync(join(jobsDir, id, 'job.json'), 'utf8')) });
+    } catch (error) {
+      writeAtomically(join(jobsDir, id, 'result.json'), JSON.stringify({ code: null, spawnError: String(error) }));
+    }
+  }
+  // In order: an exclusive job at the head waits for the running ones to end, and holds back the
+  // jobs behind it, so that a heavy job neither starves nor is starved by timing-sensitive ones.
+  while (queued.length > 0 && !exclusiveRunning && (queued[0].job.exclusive ? running === 0 : running < currentSlots())) {
+    const { id, job } = queued.shift();
+    try {
+      runJob(id, job);
     } catch (error) {
       writeAtomically(join(jobsDir, id, 'result.json'), JSON.stringify({ code: null, spawnError: String(error) }));
     }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { sharedVm, vmRun } from './vm.ts';
 
@@ -34,5 +35,20 @@ describe('kernel VM harness', () => {
     expect(failing.stderr).toMatch(/No such service/);
     const slow = await vmRun(['sleep', '30'], { timeoutMs: 500 });
     expect(slow.timedOut).toBe(true);
+  });
+
+  it('runs an exclusive job with the VM to itself: no other job runs while it does', async () => {
+    // Each job prints when it started and ended, on the VM's clock.
+    const span = (seconds: number) => ['sh', '-c', `date +%s%N; sleep ${seconds}; date +%s%N`];
+    const before = vmRun(span(3));
+    await sleep(1_000);
+    const exclusive = vmRun(span(2), { exclusive: true });
+    await sleep(1_000);
+    const after = vmRun(span(1));
+    const [b, e, a] = (await Promise.all([before, exclusive, after])).map((job) => job.stdout.trim().split('\n').map(BigInt));
+    for (const other of [b!, a!]) {
+      const disjoint = other[1]! <= e![0]! || other[0]! >= e![1]!;
+      expect(disjoint, `exclusive ${e} overlaps ${other}`).toBe(true);
+    }
   });
 });

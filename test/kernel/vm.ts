@@ -25,6 +25,11 @@ export interface VmRunOptions {
   netns?: boolean;
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Run with the VM to itself: start once every running job has ended, and start nothing else
+   * until it ends. For jobs whose load would make timing-sensitive jobs beside them miss.
+   */
+  exclusive?: boolean;
 }
 
 export interface VmRunResult {
@@ -116,7 +121,7 @@ export class KernelVm {
     const dir = join(this.exchangeDir, 'jobs', id);
     mkdirSync(dir);
     const timeoutMs = options.timeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
-    const job = { argv, timeoutMs, netns: options.netns ?? true, env: options.env ?? {}, cwd: options.cwd };
+    const job = { argv, timeoutMs, netns: options.netns ?? true, env: options.env ?? {}, cwd: options.cwd, exclusive: options.exclusive ?? false };
     writeFileSync(join(dir, 'job.json.tmp'), JSON.stringify(job));
     renameSync(join(dir, 'job.json.tmp'), join(dir, 'job.json'));
     // The agent enforces the timeout from the job's start (it may queue the job first); the host
