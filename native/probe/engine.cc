@@ -389,7 +389,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     syn_.Receive(family, &synAnswers_);
     for (const SynAnswer& answer : synAnswers_) {
       Probe& probe = probes_[answer.slot];
-      if (probe.generation == answer.generation && probe.syn) Finish(probe, answer.refused ? ECONNREFUSED : 0);
+      if (probe.generation == answer.generation && probe.syn) Finish(probe, answer.error);
     }
   }
 

@@ -1,5 +1,6 @@
 #include "syn_prober.h"
 
+#include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <netinet/ip.h>
 #include <sys/epoll.h>
@@ -194,6 +195,12 @@ int SynProber::Open(int family, int epollFd, uint64_t epollTag) {
     setsockopt(opened, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   }
   int error = attachFilter(opened, family == AF_INET, ports_);
+  // ICMP errors about the SYNs (a neighbour that never answers, an unreachable network) reach the
+  // error queue, as they end a connect.
+  const int on = 1;
+  if (error == 0 && setsockopt(opened, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) != 0) {
+    error = errno;
+  }
   epoll_event event{};
   event.events = EPOLLIN | EPOLLET;
   event.data.u64 = epollTag;
@@ -347,6 +354,13 @@ void SynProber::Forget(uint32_t slot, bool unanswered) {
   if (unanswered) sources_.erase(addressKey(flight.destination));
 }
 
+const uint32_t* SynProber::SlotOf(uint16_t localPort, const sockaddr_storage& remote, uint16_t remotePort) const {
+  size_t remoteLength;
+  const uint8_t* remoteBytes = addressBytes(remote, &remoteLength);
+  const auto found = bySocketKey_.find(socketKey(localPort, remoteBytes, remoteLength, remotePort));
+  return found == bySocketKey_.end() ? nullptr : &found->second;
+}
+
 void SynProber::Receive(int family, std::vector<SynAnswer>* answers) {
   const int fd = family == AF_INET ? fd4_ : fd6_;
   if (fd < 0) return;
@@ -356,8 +370,9 @@ void SynProber::Receive(int family, std::vector<SynAnswer>* answers) {
     socklen_t fromLength = sizeof from;
     const ssize_t got = recvfrom(fd, packet, sizeof packet, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
     if (got < 0) {
-      if (errno == EINTR) continue;
-      return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // EINTR, or the pending error of an ICMP message, whose details wait in the error queue.
+      continue;
     }
     size_t offset = 0;
     if (family == AF_INET) {
@@ -370,15 +385,61 @@ void SynProber::Receive(int family, std::vector<SynAnswer>* answers) {
     const uint16_t localPort = uint16_t(tcp[2] << 8 | tcp[3]);
     const uint32_t acknowledged = uint32_t(tcp[8]) << 24 | uint32_t(tcp[9]) << 16 | uint32_t(tcp[10]) << 8 | tcp[11];
     const uint8_t flags = tcp[13];
-    size_t remoteLength;
-    const uint8_t* remote = addressBytes(from, &remoteLength);
-    const auto found = bySocketKey_.find(socketKey(localPort, remote, remoteLength, remotePort));
-    if (found == bySocketKey_.end()) continue;
-    const Flight& flight = flights_[found->second];
+    const uint32_t* slot = SlotOf(localPort, from, remotePort);
+    if (slot == nullptr) continue;
+    const Flight& flight = flights_[*slot];
     // Only an answer to this SYN: an old connection's segment to the same ports is not one.
     if (!(flags & TCP_ACK) || acknowledged != flight.sequence + 1) continue;
     const bool refused = (flags & TCP_RST) != 0;
     if (!refused && (flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK)) continue;
-    answers->push_back({found->second, flight.generation, refused});
+    answers->push_back({*slot, flight.generation, refused ? ECONNREFUSED : 0});
+  }
+  ReceiveErrors(fd, answers);
+}
+
+/**
+ * ICMP errors about the SYNs, from the error queue: the kernel ends a connect in SYN_SENT with the
+ * error's errno, except for "fragmentation needed", which only lowers the path MTU.
+ */
+void SynProber::ReceiveErrors(int fd, std::vector<SynAnswer>* answers) {
+  for (;;) {
+    uint8_t quoted[64];
+    sockaddr_storage destination{};
+    union {
+      char bytes[512];
+      cmsghdr align;
+    } control;
+    iovec vector{quoted, sizeof quoted};
+    msghdr message{};
+    message.msg_name = &destination;
+    message.msg_namelen = sizeof destination;
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    const ssize_t got = recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    // The quoted segment starts with the SYN's ports and sequence number.
+    if (got < 8) continue;
+    const sock_extended_err* error = nullptr;
+    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+      if ((header->cmsg_level == IPPROTO_IP && header->cmsg_type == IP_RECVERR) ||
+          (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_RECVERR)) {
+        error = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(header));
+      }
+    }
+    if (error == nullptr || error->ee_errno == 0 || error->ee_errno == EMSGSIZE ||
+        (error->ee_origin != SO_EE_ORIGIN_ICMP && error->ee_origin != SO_EE_ORIGIN_ICMP6)) {
+      continue;
+    }
+    const uint16_t localPort = uint16_t(quoted[0] << 8 | quoted[1]);
+    const uint16_t remotePort = uint16_t(quoted[2] << 8 | quoted[3]);
+    const uint32_t sequence = uint32_t(quoted[4]) << 24 | uint32_t(quoted[5]) << 16 | uint32_t(quoted[6]) << 8 | quoted[7];
+    const uint32_t* slot = SlotOf(localPort, destination, remotePort);
+    if (slot == nullptr || flights_[*slot].sequence != sequence) continue;
+    answers->push_back({*slot, flights_[*slot].generation, int(error->ee_errno)});
   }
 }

@@ -1,5 +1,6 @@
 // TCP_CHECK's half-open mode (`lvsd_tcp_check syn`): a SYN sent on a raw socket, and the answer read
-// there. A SYN-ACK is up, an RST refused; the kernel answers the SYN-ACK with an RST itself, since
+// there. A SYN-ACK is up, an RST refused, an ICMP error the connect's errno; the kernel answers the
+// SYN-ACK with an RST itself, since
 // no socket of its own owns the connection. The real server's application never sees the check,
 // and neither side creates a socket for it.
 #pragma once
@@ -16,7 +17,8 @@
 struct SynAnswer {
   uint32_t slot;
   uint32_t generation;
-  bool refused;
+  /** 0: a SYN-ACK; ECONNREFUSED: an RST; else the errno an ICMP error gives a connect. */
+  int error;
 };
 
 class SynProber {
@@ -42,7 +44,7 @@ class SynProber {
    * the next probe to its destination asks the route for the source address again.
    */
   void Forget(uint32_t slot, bool unanswered = false);
-  /** Reads every answer queued on the family's raw socket. */
+  /** Reads every answer queued on the family's raw socket, and every ICMP error about a SYN. */
   void Receive(int family, std::vector<SynAnswer>* answers);
   void Close();
 
@@ -60,6 +62,9 @@ class SynProber {
   int HoldPorts();
   int SourceFor(const sockaddr_storage& destination, sockaddr_storage* source);
   int Send(const Flight& flight);
+  void ReceiveErrors(int fd, std::vector<SynAnswer>* answers);
+  /** The probe a segment or error about `localPort` to `remote`:`remotePort` concerns, if any. */
+  const uint32_t* SlotOf(uint16_t localPort, const sockaddr_storage& remote, uint16_t remotePort) const;
   uint32_t Random();
 
   int fd4_ = -1;

@@ -72,6 +72,20 @@ describe('TCP_CHECK half-open (lvsd_tcp_check syn)', () => {
     expect(await syn(ns.silentAddress, 80)).toMatchObject({ ok: false, reason: 'connect timeout after 300 ms' });
   });
 
+  it('is down with the ICMP error a connect gets: a neighbour that never answers, a router that forbids', async () => {
+    const noNeighbour = `10.${SUBNET}.0.77`;
+    const forbidden = `10.${SUBNET}.0.99`;
+    await ip('route', 'add', `${forbidden}/32`, 'via', ns.nsAddress);
+    closers.push(() => ip('route', 'del', `${forbidden}/32`).then(() => undefined));
+    await ns.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await ns.exec(['ip', 'route', 'add', 'prohibit', `${forbidden}/32`]);
+    for (const host of [noNeighbour, forbidden]) {
+      const [halfOpen, connect] = await Promise.all([syn(host, 80, { timeoutMs: 6000 }), engine.tcp({ host, port: 80, timeoutMs: 6000 })]);
+      expect(connect).toMatchObject({ ok: false, reason: `EHOSTUNREACH: connect EHOSTUNREACH ${host}:80` });
+      expect({ ok: halfOpen.ok, reason: halfOpen.reason }).toEqual({ ok: connect.ok, reason: connect.reason });
+    }
+  });
+
   it('resends an unanswered SYN after 1 s, as the kernel resends a connect', async () => {
     // The host routes .4 to the namespace, which drops it until it holds .4 and listens there.
     const late = `10.${SUBNET}.0.4`;
