@@ -5,7 +5,8 @@
 //   node --import tsx bench/checkers.bench.ts --full     10,000 real servers, 60 s per side
 //   options: --rs N  --seconds S  --only lvsd|keepalived  --concurrency N (lvsd's probes in flight)
 //            --kind mixed|tcp|http|ssl  --javascript (lvsd without its native probe engine)
-//            --profile DIR (CPU profile of lvsd's pool)  --tcp-check syn (lvsd's half-open TCP_CHECK)
+//            --profile DIR (CPU profile of lvsd's pool)  --tcp-check connect (lvsd's TCP_CHECK as a
+//            connect, instead of its default half-open SYN)
 //
 // By default half the real servers have a TCP_CHECK, half an HTTP_GET, all with delay_loop 1 s;
 // --kind ssl gives every one an SSL_GET (use --rs 200 or so: the TLS listener is one node process).
@@ -15,7 +16,7 @@
 // would only measure how they share two cores). Checks per second are the
 // connects this host's network namespace makes (ActiveOpens in /proc/net/snmp:
 // lvsd's TCP checks end before the listener could accept them), HTTP checks are
-// also counted at the listeners. With --tcp-check syn, lvsd's TCP checks open no connection: each
+// also counted at the listeners. lvsd's TCP checks are half-open by default and open no connection: each
 // is counted by the RST this host's kernel sends in answer to the SYN-ACK, and each HTTP check by
 // the RST that ends its connection (OutRsts); CPU and peak RSS from /proc for lvsd's pool process and
 // keepalived's checker child, split into user and kernel time: both sides make
@@ -236,7 +237,7 @@ async function runLvsd(configFile: string, seconds: number, listener: LineChanne
     const { stats, down, latencyP99Ms } = JSON.parse(await channel.ask('end')) as { stats: PoolStats; down: number; latencyP99Ms: number };
     await new Promise((resolve) => child.once('exit', resolve));
     const notes = [`${down} down verdicts`, `lag max ${stats.lagMs.max.toFixed(0)} ms`, `check latency p99 ${latencyP99Ms.toFixed(1)} ms`];
-    const name = javascript.length > 0 ? 'lvsd (JS)' : halfOpen ? 'lvsd (syn)' : 'lvsd';
+    const name = javascript.length > 0 ? 'lvsd (JS)' : halfOpen ? 'lvsd' : 'lvsd (connect)';
     return summarize(name, start, end, notes, stats.lagMs, halfOpen);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -314,12 +315,13 @@ async function main(): Promise<void> {
 
     const configFile = join(dir, 'keepalived.conf');
     await writeFile(configFile, keepalivedConf(realServers, kind));
-    const tcpCheck = flag('--tcp-check') ?? 'connect';
+    const tcpCheck = flag('--tcp-check') ?? 'syn';
     if (!['connect', 'syn'].includes(tcpCheck)) throw new Error('--tcp-check must be connect or syn');
-    const halfOpen = tcpCheck === 'syn';
+    // The JavaScript probes always connect.
+    const halfOpen = tcpCheck === 'syn' && !process.argv.includes('--javascript');
     // Only lvsd's copy names lvsd's keyword.
     const lvsdConfigFile = join(dir, 'lvsd.conf');
-    await writeFile(lvsdConfigFile, keepalivedConf(realServers, kind, halfOpen ? '  lvsd_tcp_check syn\n' : ''));
+    await writeFile(lvsdConfigFile, keepalivedConf(realServers, kind, halfOpen ? '' : '  lvsd_tcp_check connect\n'));
     const checks = { mixed: 'half TCP_CHECK, half HTTP_GET', tcp: 'TCP_CHECK', http: 'HTTP_GET', ssl: 'SSL_GET' }[kind];
     console.log(`bench/checkers: ${realServers} real servers (${checks}), delay_loop 1 s, ${seconds} s per side after ${WARMUP_MS / 1000} s warm-up`);
     console.log(`load average before the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);

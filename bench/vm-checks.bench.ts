@@ -3,9 +3,9 @@
  * servers x 10 real servers, each with a TCP_CHECK at delay_loop 1, the table programmed for real.
  * Each daemon runs alone: after its table is full and a settling time, checks per second (the VM's
  * TCP ActiveOpens: nothing else in the VM connects) and CPU per check over its process tree.
- * lvsd runs twice: with its default TCP_CHECK (a connect), then half-open (`lvsd_tcp_check syn`),
- * whose checks open no connection and are counted by the RSTs the VM's kernel sends in answer to
- * the SYN-ACKs (OutRsts).
+ * lvsd runs twice: with its default TCP_CHECK (half-open: its checks open no connection and are
+ * counted by the RSTs the VM's kernel sends in answer to the SYN-ACKs, OutRsts), then as a connect
+ * (`lvsd_tcp_check connect`).
  *
  *   node --import tsx bench/vm-checks.bench.ts           30 s measured per daemon
  *   node --import tsx bench/vm-checks.bench.ts --quick   10 s
@@ -37,6 +37,7 @@ interface Measured {
 }
 
 async function measure(daemon: Daemon, conf: string, seconds: number, halfOpen = false): Promise<Measured> {
+  const name = daemon === 'lvsd' && !halfOpen ? 'lvsd (connect)' : daemon;
   const checksSoFar = halfOpen ? resetsSent : activeOpens;
   const dir = mkdtempSync(join(tmpdir(), `checks-${daemon}-`));
   const child = startDaemon(daemon, conf, dir);
@@ -55,7 +56,7 @@ async function measure(daemon: Daemon, conf: string, seconds: number, halfOpen =
     const checks = checksSoFar() - checks0;
     const cpuMs = (treeCpuTicks(child.pid!) - ticks0) * 10;
     const elapsedS = (performance.now() - t0) / 1000;
-    return { name: halfOpen ? 'lvsd (syn)' : daemon, checksPerSecond: checks / elapsedS, cpuMsPerCheck: cpuMs / checks, cores: cpuMs / 1000 / elapsedS };
+    return { name, checksPerSecond: checks / elapsedS, cpuMsPerCheck: cpuMs / checks, cores: cpuMs / 1000 / elapsedS };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(60_000)]);
@@ -71,12 +72,12 @@ async function inVm(seconds: number): Promise<Measured[]> {
   const dir = mkdtempSync(join(tmpdir(), 'checks-conf-'));
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, tcpCheckConfig(SERVICES, DESTS_PER, 1));
-  const halfOpenConf = join(dir, 'lvsd-syn.conf');
-  writeFileSync(halfOpenConf, tcpCheckConfig(SERVICES, DESTS_PER, 1, '  lvsd_tcp_check syn\n'));
+  const connectConf = join(dir, 'lvsd-connect.conf');
+  writeFileSync(connectConf, tcpCheckConfig(SERVICES, DESTS_PER, 1, '  lvsd_tcp_check connect\n'));
   const results = [
     await measure('keepalived', conf, seconds),
-    await measure('lvsd', conf, seconds),
-    await measure('lvsd', halfOpenConf, seconds, true),
+    await measure('lvsd', conf, seconds, true),
+    await measure('lvsd', connectConf, seconds),
   ];
   listener.close();
   return results;

@@ -79,7 +79,7 @@ export function defaultGlobals(hostname: string): GlobalDefs {
     enableScriptSecurity: false,
     dynamicInterfaces: false,
     probeClose: 'reset',
-    tcpCheck: 'connect',
+    tcpCheck: 'syn',
     vrrp: {
       mcastGroup4: '224.0.0.18',
       mcastGroup6: 'ff02::12',

@@ -96,7 +96,8 @@ export interface GlobalDefs {
   readonly probeClose: 'reset' | 'fin';
   /**
    * lvsd only (`lvsd_tcp_check connect|syn`): how TCP_CHECK asks whether a port answers. Default
-   * connect; syn sends a SYN on a raw socket and reads the SYN-ACK there (no socket per check).
+   * syn: a SYN on a raw socket, the SYN-ACK read there (no socket per check; the same SYN, SYN-ACK,
+   * RST on the wire as the reset close of a connect). connect makes a socket and connects.
    */
   readonly tcpCheck: 'connect' | 'syn';
   readonly vrrp: VrrpGlobals;

@@ -131,7 +131,7 @@ export class ProbeEngine {
       const started = this.engine.tcp(id, target, timeoutMs, flags | HALF_OPEN);
       if (started >>> 16 !== RAW_PHASE) return started;
       this.halfOpenFailed = true;
-      this.onWarning(`lvsd_tcp_check syn: no raw socket or no source ports to hold (${ERRNO_NAMES.get(started & 0xffff) ?? started & 0xffff}); TCP_CHECK connects instead`);
+      this.onWarning(`half-open TCP_CHECK (lvsd_tcp_check syn): no raw socket or no source ports to hold (${ERRNO_NAMES.get(started & 0xffff) ?? started & 0xffff}); TCP_CHECK connects instead`);
     }
     return this.engine.tcp(id, target, timeoutMs, flags);
   }

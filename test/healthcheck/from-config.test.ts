@@ -126,7 +126,7 @@ describe('checkSpecsFromConfig', () => {
     expect(bad.ok).toBe(false);
   });
 
-  it('sends TCP_CHECK half-open under lvsd_tcp_check syn, but not where lvsd_probe_close fin asks for whole connections', () => {
+  it('sends TCP_CHECK half-open by default and under lvsd_tcp_check syn, but not under lvsd_tcp_check connect or where lvsd_probe_close fin asks for whole connections', () => {
     const withGlobals = (globals: string) => {
       const r = parseConfigText(CONF.replace('smtp_helo_name director.test', `smtp_helo_name director.test\n${globals}`), '/k.conf', () => '', () => [], { hostname: 'd1' });
       if (!r.ok) return { errors: r.errors.map((e) => e.message) };
@@ -134,7 +134,8 @@ describe('checkSpecsFromConfig', () => {
       const tcp = specs.flatMap((s) => s.checkers.map((c) => c.probe)).filter((p) => p.kind === 'TCP_CHECK');
       return { halfOpen: tcp.map((p) => (p.options as { halfOpen?: boolean }).halfOpen ?? false), warnings: r.warnings.map((w) => w.message).filter((m) => m.includes('lvsd_tcp_check')) };
     };
-    expect(withGlobals('')).toMatchObject({ halfOpen: [false] });
+    expect(withGlobals('')).toMatchObject({ halfOpen: [true], warnings: [] });
+    expect(withGlobals(' lvsd_probe_close fin')).toMatchObject({ halfOpen: [false], warnings: [] });
     expect(withGlobals(' lvsd_tcp_check connect')).toMatchObject({ halfOpen: [false] });
     expect(withGlobals(' lvsd_tcp_check syn')).toMatchObject({ halfOpen: [true], warnings: [] });
     expect(withGlobals(' lvsd_tcp_check syn\n lvsd_probe_close fin')).toMatchObject({
