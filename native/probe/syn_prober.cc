@@ -364,37 +364,55 @@ const uint32_t* SynProber::SlotOf(uint16_t localPort, const sockaddr_storage& re
 void SynProber::Receive(int family, std::vector<SynAnswer>* answers) {
   const int fd = family == AF_INET ? fd4_ : fd6_;
   if (fd < 0) return;
-  uint8_t packet[128];
+  // Answers come in bursts, as checks start together: one system call reads up to a batch.
+  constexpr unsigned BATCH = ReadBuffers::BATCH;
+  auto& [packets, senders, vectors, messages] = read_;
+  bool errorPending = false;
   for (;;) {
-    sockaddr_storage from{};
-    socklen_t fromLength = sizeof from;
-    const ssize_t got = recvfrom(fd, packet, sizeof packet, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLength);
+    for (unsigned i = 0; i < BATCH; i++) {
+      vectors[i] = {packets[i], sizeof packets[i]};
+      messages[i].msg_hdr = {};
+      messages[i].msg_hdr.msg_name = &senders[i];
+      messages[i].msg_hdr.msg_namelen = sizeof senders[i];
+      messages[i].msg_hdr.msg_iov = &vectors[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = recvmmsg(fd, messages, BATCH, MSG_DONTWAIT, nullptr);
     if (got < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      // EINTR, or the pending error of an ICMP message, whose details wait in the error queue.
+      // The pending error of an ICMP message (its details wait in the error queue), or EINTR.
+      errorPending = errorPending || errno != EINTR;
       continue;
     }
-    size_t offset = 0;
-    if (family == AF_INET) {
-      if (got < 20) continue;
-      offset = size_t(packet[0] & 0x0f) * 4;
-    }
-    if (size_t(got) < offset + 14) continue;
-    const uint8_t* tcp = packet + offset;
-    const uint16_t remotePort = uint16_t(tcp[0] << 8 | tcp[1]);
-    const uint16_t localPort = uint16_t(tcp[2] << 8 | tcp[3]);
-    const uint32_t acknowledged = uint32_t(tcp[8]) << 24 | uint32_t(tcp[9]) << 16 | uint32_t(tcp[10]) << 8 | tcp[11];
-    const uint8_t flags = tcp[13];
-    const uint32_t* slot = SlotOf(localPort, from, remotePort);
-    if (slot == nullptr) continue;
-    const Flight& flight = flights_[*slot];
-    // Only an answer to this SYN: an old connection's segment to the same ports is not one.
-    if (!(flags & TCP_ACK) || acknowledged != flight.sequence + 1) continue;
-    const bool refused = (flags & TCP_RST) != 0;
-    if (!refused && (flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK)) continue;
-    answers->push_back({*slot, flight.generation, refused ? ECONNREFUSED : 0});
+    for (int i = 0; i < got; i++) Decode(family, packets[i], messages[i].msg_len, senders[i], answers);
+    // Fewer than asked for: the queue was empty, and the next answer wakes epoll again.
+    if (unsigned(got) < BATCH) break;
   }
-  ReceiveErrors(fd, answers);
+  // With IP_RECVERR every ICMP error also sets the socket's pending error, which the read returns.
+  if (errorPending) ReceiveErrors(fd, answers);
+}
+
+void SynProber::Decode(int family, const uint8_t* packet, size_t length, const sockaddr_storage& from,
+                       std::vector<SynAnswer>* answers) const {
+  size_t offset = 0;
+  if (family == AF_INET) {
+    if (length < 20) return;
+    offset = size_t(packet[0] & 0x0f) * 4;
+  }
+  if (length < offset + 14) return;
+  const uint8_t* tcp = packet + offset;
+  const uint16_t remotePort = uint16_t(tcp[0] << 8 | tcp[1]);
+  const uint16_t localPort = uint16_t(tcp[2] << 8 | tcp[3]);
+  const uint32_t acknowledged = uint32_t(tcp[8]) << 24 | uint32_t(tcp[9]) << 16 | uint32_t(tcp[10]) << 8 | tcp[11];
+  const uint8_t flags = tcp[13];
+  const uint32_t* slot = SlotOf(localPort, from, remotePort);
+  if (slot == nullptr) return;
+  const Flight& flight = flights_[*slot];
+  // Only an answer to this SYN: an old connection's segment to the same ports is not one.
+  if (!(flags & TCP_ACK) || acknowledged != flight.sequence + 1) return;
+  const bool refused = (flags & TCP_RST) != 0;
+  if (!refused && (flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK)) return;
+  answers->push_back({*slot, flight.generation, refused ? ECONNREFUSED : 0});
 }
 
 /**

@@ -62,6 +62,8 @@ class SynProber {
   int HoldPorts();
   int SourceFor(const sockaddr_storage& destination, sockaddr_storage* source);
   int Send(const Flight& flight);
+  void Decode(int family, const uint8_t* packet, size_t length, const sockaddr_storage& from,
+              std::vector<SynAnswer>* answers) const;
   void ReceiveErrors(int fd, std::vector<SynAnswer>* answers);
   /** The probe a segment or error about `localPort` to `remote`:`remotePort` concerns, if any. */
   const uint32_t* SlotOf(uint16_t localPort, const sockaddr_storage& remote, uint16_t remotePort) const;
@@ -79,4 +81,12 @@ class SynProber {
   /** The kernel's source address towards a destination, as a connected UDP socket reports it. */
   std::unordered_map<std::string, sockaddr_storage> sources_;
   uint64_t randomState_ = 0;
+  /** Receive()'s batch of answers, read with one recvmmsg. */
+  struct ReadBuffers {
+    static constexpr unsigned BATCH = 32;
+    uint8_t packets[BATCH][128];
+    sockaddr_storage senders[BATCH];
+    iovec vectors[BATCH];
+    mmsghdr messages[BATCH];
+  } read_{};
 };
