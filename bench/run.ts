@@ -1,4 +1,4 @@
-// npm run bench [-- NAME... [--quick|--full]]: runs bench/NAME.bench.ts (all of them by default)
+// npm run bench [-- NAME... [--quick|--full|--FLAG VALUE...]]: runs bench/NAME.bench.ts (all of them by default)
 // one after another, each in its own process, passing the flags through.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -9,9 +9,12 @@ const available = readdirSync(dir)
   .filter((file) => file.endsWith('.bench.ts'))
   .map((file) => file.slice(0, -'.bench.ts'.length))
   .sort();
+// Names come first; from the first flag on, everything goes to each benchmark, so that a flag
+// keeps its value (`checkers --kind tcp`).
 const args = process.argv.slice(2);
-const flags = args.filter((arg) => arg.startsWith('-'));
-const named = args.filter((arg) => !arg.startsWith('-'));
+const firstFlag = args.findIndex((arg) => arg.startsWith('-'));
+const named = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : args.slice(firstFlag);
 const unknown = named.filter((name) => !available.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark ${unknown.join(', ')}; available: ${available.join(', ')}\n`);

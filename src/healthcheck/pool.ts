@@ -95,13 +95,11 @@ interface Unit {
   readonly unwatch: (() => void)[];
 }
 
-interface Scheduled {
+/** One check of one checker, from the timer queue through the wait for a slot to its probe. */
+interface Due {
   readonly unit: Unit;
   readonly checker: number;
   readonly token: number;
-}
-
-interface Due extends Scheduled {
   readonly dueMs: number;
 }
 
@@ -138,7 +136,7 @@ function bucketLagMs(bucket: number): number {
  */
 export class CheckerPool {
   private readonly units = new Map<string, Unit>();
-  private readonly queue = new TimerQueue<Scheduled>();
+  private readonly queue = new TimerQueue<Due>();
   private readonly waitingQueue: Due[] = [];
   private waitingHead = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -324,7 +322,7 @@ export class CheckerPool {
 
   private schedule(unit: Unit, checker: number, dueMs: number): void {
     const token = ++unit.scheduleTokens[checker]!;
-    this.queue.push(dueMs, { unit, checker, token });
+    this.queue.push({ unit, checker, token, dueMs });
     if (dueMs < this.armedForMs) this.arm();
   }
 
@@ -334,7 +332,7 @@ export class CheckerPool {
     else this.schedule(unit, checker, this.now());
   }
 
-  private isCurrent(s: Scheduled): boolean {
+  private isCurrent(s: Due): boolean {
     return !s.unit.removed && s.unit.scheduleTokens[s.checker] === s.token;
   }
 
@@ -354,7 +352,7 @@ export class CheckerPool {
     this.armedForMs = Number.POSITIVE_INFINITY;
     const untilMs = this.now() + START_TOGETHER_MS;
     for (let due = this.queue.popDue(untilMs); due !== undefined; due = this.queue.popDue(untilMs)) {
-      if (this.isCurrent(due.item)) this.waitingQueue.push({ unit: due.item.unit, checker: due.item.checker, token: due.item.token, dueMs: due.dueMs });
+      if (this.isCurrent(due)) this.waitingQueue.push(due);
     }
     this.startWaiting();
     this.arm();

@@ -61,9 +61,13 @@ export function loadProbeEngineAddon(): ProbeEngineAddon {
   return createRequire(import.meta.url)(ADDON_PATH) as ProbeEngineAddon;
 }
 
+/** `md5Of(records, md5At)` reads the digest: a TCP check, the common case, makes no closure for it. */
 type Waiter = (
-  code: number, status: number, phase: number, elapsedMs: number, md5Hex: () => string, body: Buffer | null, reason: string, session: Buffer | undefined,
+  code: number, status: number, phase: number, elapsedMs: number, records: Buffer, md5At: number, body: Buffer | null, reason: string, session: Buffer | undefined,
 ) => void;
+
+const md5Of = (records: Buffer, md5At: number): string => records.toString('hex', md5At, md5At + 16);
+const NO_RECORDS = Buffer.alloc(0);
 
 const NO_SESSION = Buffer.alloc(0);
 
@@ -113,11 +117,11 @@ export class ProbeEngine {
       const started = options.tls
         ? this.engine.https(id, target, timeoutMs, flags, request, options.sni ?? '', this.sessions.get(options) ?? NO_SESSION)
         : this.engine.http(id, target, timeoutMs, flags, request);
-      const waiter: Waiter = (code, status, phase, _elapsedMs, md5Hex, body, reason, session) => {
+      const waiter: Waiter = (code, status, phase, _elapsedMs, records, md5At, body, reason, session) => {
         if (session !== undefined) this.sessions.set(options, session);
         resolve(
           code === 0
-            ? { ok: true, status, md5: hashBody ? md5Hex() : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
+            ? { ok: true, status, md5: hashBody ? md5Of(records, md5At) : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
             : { ok: false, error: code === TLS_FAILED ? `TLS ${PHASES[phase]}: ${reason}` : failure(code, phase, options, 'timeout') },
         );
       };
@@ -140,7 +144,7 @@ export class ProbeEngine {
     this.engine.close();
     const stranded = [...this.waiting.values()];
     this.waiting.clear();
-    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, () => '', null, '', undefined);
+    for (const waiter of stranded) waiter(TIMEOUT, 0, 0, 0, NO_RECORDS, 0, null, '', undefined);
   }
 
   private newId(): number {
@@ -150,7 +154,7 @@ export class ProbeEngine {
   /** `started`: what engine.tcp() or engine.http() returned. */
   private started(id: number, started: number, waiter: Waiter): void {
     if (started === 0) this.waiting.set(id, waiter);
-    else waiter(started & 0xffff, 0, started >>> 16, 0, () => '', null, '', undefined);
+    else waiter(started & 0xffff, 0, started >>> 16, 0, NO_RECORDS, 0, null, '', undefined);
   }
 
   /** The encoded target, or why there can be none (an address the engine cannot use). */
@@ -193,9 +197,7 @@ export class ProbeEngine {
       const waiter = this.waiting.get(id);
       if (waiter === undefined) continue;
       this.waiting.delete(id);
-      const md5At = i * RECORD_BYTES + 24;
-      const md5Hex = () => bytes.toString('hex', md5At, md5At + 16);
-      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, md5Hex, bodyOf?.get(id) ?? null, reasonOf?.get(id) ?? '', sessionOf?.get(id));
+      waiter(ints[i * 10 + 1]!, ints[i * 10 + 2]!, ints[i * 10 + 3]!, floats[i * 5 + 2]!, bytes, i * RECORD_BYTES + 24, bodyOf?.get(id) ?? null, reasonOf?.get(id) ?? '', sessionOf?.get(id));
     }
   }
 }

@@ -1,16 +1,23 @@
-/** A binary min-heap of due times: the pool's single timer queue. */
-export class TimerQueue<T> {
-  private readonly heap: { dueMs: number; order: number; item: T }[] = [];
+/** An entry of the queue: it carries its own due time, so that a check allocates nothing more. */
+export interface Timed {
+  readonly dueMs: number;
+}
+
+/** A binary min-heap of due times: the pool's single timer queue. Equal due times keep push order. */
+export class TimerQueue<T extends Timed> {
+  private readonly heap: T[] = [];
+  /** Push order of each heap entry, moved with it. */
+  private readonly orders: number[] = [];
   private order = 0;
 
   get size(): number {
     return this.heap.length;
   }
 
-  push(dueMs: number, item: T): void {
-    const heap = this.heap;
-    heap.push({ dueMs, order: this.order++, item });
-    let i = heap.length - 1;
+  push(item: T): void {
+    this.heap.push(item);
+    this.orders.push(this.order++);
+    let i = this.heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.before(i, parent)) break;
@@ -24,13 +31,15 @@ export class TimerQueue<T> {
   }
 
   /** Removes and returns the earliest entry if it is due at `nowMs`. */
-  popDue(nowMs: number): { dueMs: number; item: T } | undefined {
+  popDue(nowMs: number): T | undefined {
     const heap = this.heap;
     const top = heap[0];
     if (top === undefined || top.dueMs > nowMs) return undefined;
-    const last = heap.pop() as (typeof heap)[number];
+    const last = heap.pop()!;
+    const lastOrder = this.orders.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
+      this.orders[0] = lastOrder;
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
@@ -43,17 +52,18 @@ export class TimerQueue<T> {
         i = smallest;
       }
     }
-    return { dueMs: top.dueMs, item: top.item };
+    return top;
   }
 
   clear(): void {
     this.heap.length = 0;
+    this.orders.length = 0;
   }
 
   private before(a: number, b: number): boolean {
-    const x = this.heap[a]!;
-    const y = this.heap[b]!;
-    return x.dueMs < y.dueMs || (x.dueMs === y.dueMs && x.order < y.order);
+    const x = this.heap[a]!.dueMs;
+    const y = this.heap[b]!.dueMs;
+    return x < y || (x === y && this.orders[a]! < this.orders[b]!);
   }
 
   private swap(a: number, b: number): void {
@@ -61,5 +71,9 @@ export class TimerQueue<T> {
     const t = heap[a]!;
     heap[a] = heap[b]!;
     heap[b] = t;
+    const orders = this.orders;
+    const o = orders[a]!;
+    orders[a] = orders[b]!;
+    orders[b] = o;
   }
 }
