@@ -392,10 +392,7 @@ export class CheckerPool {
     this.checksStarted++;
     due.unit.probing[due.checker] = true;
     const spec = due.unit.checkers[due.checker]!;
-    this.runner.run(spec.probe).then(
-      (result) => this.onProbeResult(due, spec, result),
-      (error: unknown) => this.onProbeResult(due, spec, { ok: false, latencyMs: this.now() - startMs, reason: `probe crashed: ${String(error)}` }),
-    );
+    this.runner.run(spec.probe, (result) => this.onProbeResult(due, spec, result));
   }
 
   private onProbeResult(due: Due, spec: PoolCheckerSpec, result: ProbeResult): void {

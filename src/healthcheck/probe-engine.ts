@@ -90,17 +90,20 @@ export class ProbeEngine {
 
   /** TCP_CHECK: up once the handshake completes within the timeout. */
   tcp(options: TcpProbeOptions): Promise<ProbeResult> {
-    return new Promise((resolve) => {
-      const target = this.targetOf(options, options);
-      if (typeof target === 'string') return resolve({ ok: false, latencyMs: 0, reason: target });
-      const id = this.newId();
-      const flags = options.closeWithFin === true ? CLOSE_WITH_FIN : 0;
-      const started = this.startTcp(id, target, timeoutOf(options.timeoutMs), flags, options.halfOpen === true);
-      const waiter: Waiter = (code, _status, phase, elapsedMs) => {
-        resolve(code === 0 ? { ok: true, latencyMs: elapsedMs } : { ok: false, latencyMs: elapsedMs, reason: failure(code, phase, options, 'connect timeout') });
-      };
-      this.started(id, started, waiter);
-    });
+    return new Promise((resolve) => this.tcpThen(options, resolve));
+  }
+
+  /** tcp() with a callback: the checker pool's path, without a promise per check. */
+  tcpThen(options: TcpProbeOptions, done: (result: ProbeResult) => void): void {
+    const target = this.targetOf(options, options);
+    if (typeof target === 'string') return done({ ok: false, latencyMs: 0, reason: target });
+    const id = this.newId();
+    const flags = options.closeWithFin === true ? CLOSE_WITH_FIN : 0;
+    const started = this.startTcp(id, target, timeoutOf(options.timeoutMs), flags, options.halfOpen === true);
+    const waiter: Waiter = (code, _status, phase, elapsedMs) => {
+      done(code === 0 ? { ok: true, latencyMs: elapsedMs } : { ok: false, latencyMs: elapsedMs, reason: failure(code, phase, options, 'connect timeout') });
+    };
+    this.started(id, started, waiter);
   }
 
   /** One HTTP_GET or SSL_GET url on a fresh connection, read like keepalived and genhash read it. */

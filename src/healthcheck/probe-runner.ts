@@ -44,7 +44,8 @@ export type ProbeSpec =
     };
 
 export interface ProbeRunner {
-  run(spec: ProbeSpec): Promise<ProbeResult>;
+  /** Runs one probe and calls `done` with its result, once; a probe that throws is a failure. */
+  run(spec: ProbeSpec, done: (result: ProbeResult) => void): void;
   /** One-time preparation before a checker's first run (track_file init_file); an error message or null. */
   prepare(spec: ProbeSpec): Promise<string | null>;
   close(): Promise<void>;
@@ -68,12 +69,23 @@ export class NetworkProbeRunner implements ProbeRunner {
     if (options.javascriptOnly === true) this.engine = null;
   }
 
-  run(spec: ProbeSpec): Promise<ProbeResult> {
+  run(spec: ProbeSpec, done: (result: ProbeResult) => void): void {
+    const startMs = performance.now();
+    const crashed = (error: unknown): void => done({ ok: false, latencyMs: performance.now() - startMs, reason: `probe crashed: ${String(error)}` });
+    try {
+      // The native TCP_CHECK, most of a director's checks, calls back without a promise.
+      const engine = spec.kind === 'TCP_CHECK' ? this.nativeEngine() : null;
+      if (engine !== null && spec.kind === 'TCP_CHECK') engine.tcpThen(spec.options, done);
+      else this.promised(spec).then(done, crashed);
+    } catch (error) {
+      crashed(error);
+    }
+  }
+
+  private promised(spec: ProbeSpec): Promise<ProbeResult> {
     switch (spec.kind) {
-      case 'TCP_CHECK': {
-        const engine = this.nativeEngine();
-        return engine === null ? probes.tcp().then((m) => m.tcpProbe(spec.options)) : engine.tcp(spec.options);
-      }
+      case 'TCP_CHECK':
+        return probes.tcp().then((m) => m.tcpProbe(spec.options));
       case 'HTTP_GET':
       case 'SSL_GET': {
         const engine = this.nativeEngine();

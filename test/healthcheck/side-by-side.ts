@@ -5,14 +5,19 @@ import { NetworkProbeRunner, type ProbeSpec } from '../../src/healthcheck/probe-
 import type { HttpProbeOptions, HttpUrlExpectation } from '../../src/healthcheck/probes/http.ts';
 import type { ProbeResult } from '../../src/healthcheck/state.ts';
 
+/** One probe through `runner`, as a promise. */
+function probeOnce(runner: NetworkProbeRunner, spec: ProbeSpec): Promise<ProbeResult> {
+  return new Promise((done) => runner.run(spec, done));
+}
+
 export function sideBySide() {
   const native = new NetworkProbeRunner();
   const javascript = new NetworkProbeRunner({ javascriptOnly: true });
   return {
-    native,
+    native: { run: (spec: ProbeSpec) => probeOnce(native, spec) },
     /** The engine's verdict, after checking that the JavaScript probe's is the same. */
     async both(spec: ProbeSpec): Promise<ProbeResult> {
-      const [fromEngine, fromJavascript] = await Promise.all([native.run(spec), javascript.run(spec)]);
+      const [fromEngine, fromJavascript] = await Promise.all([probeOnce(native, spec), probeOnce(javascript, spec)]);
       expect(fromEngine.ok).toBe(fromJavascript.ok);
       return fromEngine;
     },
