@@ -36,20 +36,14 @@ socklen_t lengthOf(const sockaddr_storage& address) {
   return address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
 }
 
-std::string addressKey(const sockaddr_storage& address) {
+/** What an answer and its probe share: our port, their address and port (ports 0: an address). */
+FlowKey flowKey(const sockaddr_storage& remote, uint16_t localPort = 0, uint16_t remotePort = 0) {
+  FlowKey key{};
   size_t length;
-  const uint8_t* bytes = addressBytes(address, &length);
-  return std::string(reinterpret_cast<const char*>(bytes), length);
-}
-
-/** What an answer and its probe share: our port, their address and port. */
-std::string socketKey(uint16_t localPort, const uint8_t* remote, size_t remoteLength, uint16_t remotePort) {
-  std::string key(4 + remoteLength, '\0');
-  key[0] = char(localPort >> 8);
-  key[1] = char(localPort);
-  key[2] = char(remotePort >> 8);
-  key[3] = char(remotePort);
-  std::memcpy(&key[4], remote, remoteLength);
+  const uint8_t* bytes = addressBytes(remote, &length);
+  key.ports = uint32_t(localPort) << 16 | remotePort;
+  key.family = remote.ss_family;
+  std::memcpy(key.address, bytes, length);
   return key;
 }
 
@@ -214,7 +208,7 @@ int SynProber::Open(int family, int epollFd, uint64_t epollTag) {
 }
 
 int SynProber::SourceFor(const sockaddr_storage& destination, sockaddr_storage* source) {
-  const std::string key = addressKey(destination);
+  const FlowKey key = flowKey(destination);
   const auto known = sources_.find(key);
   if (known != sources_.end()) {
     *source = known->second;
@@ -249,22 +243,20 @@ int SynProber::Start(uint32_t slot, uint32_t generation, const sockaddr_storage&
   } else {
     flight.source = source;
   }
-  size_t remoteLength;
-  const uint8_t* remote = addressBytes(destination, &remoteLength);
   const uint16_t remotePort = portOf(destination);
   uint16_t localPort = portOf(source);
   if (localPort == 0) {
     // Any held port whose socket key is free: two checks of one real server each get their own.
     for (uint16_t tried = 0; tried < PORTS; tried++) {
       const uint16_t candidate = ports_[nextPort_++ % PORTS];
-      if (bySocketKey_.count(socketKey(candidate, remote, remoteLength, remotePort)) == 0) {
+      if (bySocketKey_.count(flowKey(destination, candidate, remotePort)) == 0) {
         localPort = candidate;
         break;
       }
     }
     if (localPort == 0) return EADDRINUSE;
   }
-  flight.key = socketKey(localPort, remote, remoteLength, remotePort);
+  flight.key = flowKey(destination, localPort, remotePort);
   if (!bySocketKey_.emplace(flight.key, slot).second) return EADDRINUSE;
   if (family == AF_INET) reinterpret_cast<sockaddr_in&>(flight.source).sin_port = htons(localPort);
   else reinterpret_cast<sockaddr_in6&>(flight.source).sin6_port = htons(localPort);
@@ -351,13 +343,11 @@ void SynProber::Forget(uint32_t slot, bool unanswered) {
   Flight& flight = flights_[slot];
   flight.live = false;
   bySocketKey_.erase(flight.key);
-  if (unanswered) sources_.erase(addressKey(flight.destination));
+  if (unanswered) sources_.erase(flowKey(flight.destination));
 }
 
 const uint32_t* SynProber::SlotOf(uint16_t localPort, const sockaddr_storage& remote, uint16_t remotePort) const {
-  size_t remoteLength;
-  const uint8_t* remoteBytes = addressBytes(remote, &remoteLength);
-  const auto found = bySocketKey_.find(socketKey(localPort, remoteBytes, remoteLength, remotePort));
+  const auto found = bySocketKey_.find(flowKey(remote, localPort, remotePort));
   return found == bySocketKey_.end() ? nullptr : &found->second;
 }
 

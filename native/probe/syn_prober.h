@@ -9,9 +9,30 @@
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <string>
+#include <cstring>
 #include <unordered_map>
 #include <vector>
+
+/** Our port with their address and port, or an address alone (ports 0): hashed as raw words. */
+struct FlowKey {
+  uint32_t ports;
+  uint32_t family;
+  uint8_t address[16];
+  bool operator==(const FlowKey& other) const { return std::memcmp(this, &other, sizeof *this) == 0; }
+};
+
+static_assert(sizeof(FlowKey) == 24, "FlowKeyHash reads three words");
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& key) const {
+    uint64_t words[3];
+    std::memcpy(words, &key, sizeof words);
+    uint64_t hash = words[0] * 0x9e3779b97f4a7c15ull;
+    hash = (hash ^ words[1] ^ (hash >> 29)) * 0xbf58476d1ce4e5b9ull;
+    hash = (hash ^ words[2] ^ (hash >> 32)) * 0x94d049bb133111ebull;
+    return size_t(hash ^ (hash >> 31));
+  }
+};
 
 /** A raw socket's answer to the SYN of the probe in `slot`. */
 struct SynAnswer {
@@ -53,7 +74,7 @@ class SynProber {
     bool live = false;
     uint32_t generation = 0;
     uint32_t sequence = 0;
-    std::string key;
+    FlowKey key{};
     sockaddr_storage destination{};
     sockaddr_storage source{};
   };
@@ -77,9 +98,9 @@ class SynProber {
   std::vector<uint16_t> ports_;
   std::vector<Flight> flights_;
   /** (local port, remote address, remote port) of each probe in flight, to its slot. */
-  std::unordered_map<std::string, uint32_t> bySocketKey_;
+  std::unordered_map<FlowKey, uint32_t, FlowKeyHash> bySocketKey_;
   /** The kernel's source address towards a destination, as a connected UDP socket reports it. */
-  std::unordered_map<std::string, sockaddr_storage> sources_;
+  std::unordered_map<FlowKey, sockaddr_storage, FlowKeyHash> sources_;
   uint64_t randomState_ = 0;
   /** Receive()'s batch of answers, read with one recvmmsg. */
   struct ReadBuffers {
