@@ -27,6 +27,11 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   return () => (loaded ??= load());
 }
 
+/** A probe that threw (the engine closed under it, say) is a failure, never a lost check. */
+function crashed(error: unknown, startMs: number): ProbeResult {
+  return { ok: false, latencyMs: performance.now() - startMs, reason: `probe crashed: ${String(error)}` };
+}
+
 /** What one checker probes, with the options of its probe. */
 export type ProbeSpec =
   | { readonly kind: 'TCP_CHECK'; readonly options: TcpProbeOptions }
@@ -71,15 +76,24 @@ export class NetworkProbeRunner implements ProbeRunner {
 
   run(spec: ProbeSpec, done: (result: ProbeResult) => void): void {
     const startMs = performance.now();
-    const crashed = (error: unknown): void => done({ ok: false, latencyMs: performance.now() - startMs, reason: `probe crashed: ${String(error)}` });
-    try {
-      // The native TCP_CHECK, most of a director's checks, calls back without a promise.
-      const engine = spec.kind === 'TCP_CHECK' ? this.nativeEngine() : null;
-      if (engine !== null && spec.kind === 'TCP_CHECK') engine.tcpThen(spec.options, done);
-      else this.promised(spec).then(done, crashed);
-    } catch (error) {
-      crashed(error);
+    // The native TCP_CHECK, most of a director's checks, calls back without a promise.
+    if (spec.kind === 'TCP_CHECK') {
+      const engine = this.nativeEngine();
+      if (engine !== null) {
+        try {
+          return engine.tcpThen(spec.options, done);
+        } catch (error) {
+          return done(crashed(error, startMs));
+        }
+      }
     }
+    let probe: Promise<ProbeResult>;
+    try {
+      probe = this.promised(spec);
+    } catch (error) {
+      probe = Promise.reject(error);
+    }
+    probe.then(done, (error: unknown) => done(crashed(error, startMs)));
   }
 
   private promised(spec: ProbeSpec): Promise<ProbeResult> {
