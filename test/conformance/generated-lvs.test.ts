@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.ts';
-import { generatedLvsCase, generatedLvsCases, REAL_SERVER_KEYWORDS, VIRTUAL_SERVER_KEYWORDS } from './generated-lvs.ts';
+import { generatedLvsCase, generatedLvsCases, REAL_SERVER_KEYWORDS, timingDependence, VIRTUAL_SERVER_KEYWORDS } from './generated-lvs.ts';
 
 // The generator behind the generated conformance cases (run against keepalived in the kernel VM):
 // it must reach every keyword it claims, and only write configurations that both daemons accept.
@@ -40,5 +40,12 @@ describe('generated virtual_server conformance cases', () => {
     expect(generatedLvsCases(13, '').map((c) => c.name)).not.toContain('generated virtual_server settings (seed 12)');
     expect(generatedLvsCases(13, '12').map((c) => c.name)).toEqual(['generated virtual_server settings (seed 12)']);
     expect(generatedLvsCases(2, '5-6,9').map((c) => c.name)).toEqual([5, 6, 9].map((seed) => `generated virtual_server settings (seed ${seed})`));
+  });
+
+  it('leave out the seeds whose tables depend on timing: a quorum reduced to 0, and alpha real servers first checked anywhere in a long warmup', () => {
+    const seeds = generatedLvsCases(24, '').map((c) => Number(/seed (\d+)/.exec(c.name)![1]));
+    expect(seeds).toEqual(Array.from({ length: 24 }, (_, i) => i + 1).filter((seed) => ![7, 12, 22, 24].includes(seed)));
+    expect(timingDependence(7)).toBe('alpha with a first check anywhere in its warmup: 10.1.0.2:80');
+    expect(timingDependence(5)).toBeUndefined();
   });
 });
