@@ -284,16 +284,34 @@ export class CheckerPool {
         unwatch: [],
       };
       this.units.set(key, unit);
-      for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
-      for (const [index, checker] of unit.checkers.entries()) {
+      for (const checker of unit.checkers) {
         const warning = await this.runner.prepare(checker.probe);
         if (warning !== null) this.warn(`${unit.realServer} ${checker.id}: ${warning}`);
+      }
+      await this.readTrackedFiles(unit);
+      if (unit.removed) continue;
+      for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
+      for (const [index, checker] of unit.checkers.entries()) {
         // keepalived follows track files with inotify; the delay_loop read stays as a safety net.
         if (checker.probe.kind === 'FILE_CHECK') {
           unit.unwatch.push(this.watches.add(checker.probe.options.path, () => this.checkNow(unit, index)));
-        }
-        this.schedule(unit, index, nowMs + this.random() * checker.warmupMs);
+          this.schedule(unit, index, this.now() + checker.timing.delayLoopMs);
+        } else this.schedule(unit, index, nowMs + this.random() * checker.warmupMs);
       }
+    }
+  }
+
+  /**
+   * keepalived reads every track file at start, so the first table carries its value. Read before
+   * the first verdict goes out, which would otherwise hold the configured weight until the read.
+   */
+  private async readTrackedFiles(unit: Unit): Promise<void> {
+    for (const checker of unit.checkers) {
+      if (checker.probe.kind !== 'FILE_CHECK') continue;
+      this.checksStarted++;
+      const result = await new Promise<ProbeResult>((resolve) => this.runner.run(checker.probe, resolve));
+      this.checksCompleted++;
+      unit.health = applyProbeResult(unit.health, checker.id, result, this.now()).health;
     }
   }
 

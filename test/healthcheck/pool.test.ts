@@ -144,6 +144,26 @@ describe('CheckerPool', () => {
     expect(pool.stats().lagMs.max).toBeGreaterThanOrEqual(150);
   });
 
+  it('a FILE_CHECK\'s first verdict carries the tracked value, as keepalived reads track files at start: no weight flap before the first check', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hc-pool-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'boost');
+    await writeFile(path, '3\n');
+    const { pool, verdicts } = newPool([{
+      virtualServer: 'vs',
+      realServer: 'rs',
+      weight: 10,
+      checkers: [{
+        id: 'FILE_CHECK#0',
+        timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false },
+        warmupMs: 60_000,
+        probe: { kind: 'FILE_CHECK', options: { path, weight: 2, reverse: false } },
+      }],
+    }]);
+    await pool.start();
+    expect(verdicts).toEqual([expect.objectContaining({ up: true, weight: 16 })]);
+  });
+
   it('FILE_CHECK reacts to the tracked file at once (like keepalived\'s inotify), not only every delay_loop', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hc-pool-'));
     closers.push(() => rm(dir, { recursive: true, force: true }));
