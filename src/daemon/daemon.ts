@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
+import { writeStderr } from '../util/stderr.ts';
 import { serveControl, type ControlRequest } from './control.ts';
 import { renderStatus } from './status-view.ts';
 import { drainsFileOf, fileDrainStore } from './drain-file.ts';
@@ -39,9 +40,9 @@ function report(result: ConfigResult, log: (line: string) => void): result is Ex
  */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const parsed = parseConfigFile(options.configFile);
-  if (!report(parsed, (line) => process.stderr.write(`lvsd: ${line}\n`))) {
+  if (!report(parsed, (line) => writeStderr(`lvsd: ${line}\n`))) {
     const unreadable = parsed.errors.every((error) => error.at.line === 0);
-    if (!unreadable) process.stderr.write(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
+    if (!unreadable) writeStderr(`lvsd: ${options.configFile} is not usable; nothing was changed\n`);
     return 1;
   }
   const log = new DeferredLog(options.logDetail ? 'debug' : 'info');
@@ -94,7 +95,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     else ipvsProblem = opened.reason;
   }
   if (ipvsProblem !== undefined && !wantVrrp) {
-    process.stderr.write(`lvsd: ${ipvsProblem}\n`);
+    writeStderr(`lvsd: ${ipvsProblem}\n`);
     return 1;
   }
   if (ipvsProblem !== undefined) log.error(`IPVS unavailable, running VRRP only: ${ipvsProblem}`);
@@ -200,7 +201,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
       ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
       : undefined;
   } catch (error) {
-    process.stderr.write(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);
+    writeStderr(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);
     rmSync(options.socketPath, { force: true });
     ipvs?.close();
     return 1;
@@ -226,7 +227,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
       // An interface that is missing or has no address: the speaker has undone what it started.
       const reason = (error as Error).message;
       if (!director) {
-        process.stderr.write(`lvsd: VRRP cannot start: ${reason}\n`);
+        writeStderr(`lvsd: VRRP cannot start: ${reason}\n`);
         control.close();
         metrics?.server.close();
         rmSync(options.socketPath, { force: true });
