@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: "unit" runs on the host (pure cores, loopback and netns tests);
+// Three projects: "unit" runs on the host (pure cores, loopback and netns tests);
 // "kernel" runs files named *.vm.test.ts against a real IPVS kernel booted once
-// under QEMU by the global setup and shared by every kernel test file.
+// under QEMU by the global setup and shared by every kernel test file; "alone" runs
+// *.alone.vm.test.ts afterwards in a VM of their own, for tests whose load would make
+// the kernel project's timing cases miss (and whose own timing the suite's load would change).
 export default defineConfig({
   test: {
     projects: [
@@ -18,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: ['test/**/*.vm.test.ts'],
+          exclude: ['test/**/*.alone.vm.test.ts', 'node_modules/**'],
           globalSetup: ['test/kernel/global-setup.ts'],
           // Long enough for a case to wait for the VM's job slots on a loaded host (job-slots.ts).
           testTimeout: 600_000,
@@ -28,6 +31,15 @@ export default defineConfig({
           // A starved emulated CPU can push one daemon past a check interval; a failed case runs
           // once more with the same assertions.
           retry: 1,
+        },
+      },
+      {
+        test: {
+          name: 'alone',
+          include: ['test/**/*.alone.vm.test.ts'],
+          globalSetup: ['test/kernel/global-setup.ts'],
+          testTimeout: 1_200_000,
+          hookTimeout: 300_000,
         },
       },
     ],
