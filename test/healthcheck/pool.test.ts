@@ -22,6 +22,16 @@ function tcpChecker(port: number, over: Partial<PoolCheckerSpec> = {}): PoolChec
   return { id: 'TCP_CHECK#0', timing, warmupMs: 0, probe: { kind: 'TCP_CHECK', options: { host: '127.0.0.1', port, timeoutMs: 500, closeWithFin: true } }, ...over };
 }
 
+/** Real server `rs` of weight 10 with one FILE_CHECK, read every minute. */
+function fileChecked(checker: Pick<PoolCheckerSpec, 'warmupMs' | 'probe'>): RealServerCheckSpec {
+  return {
+    virtualServer: 'vs',
+    realServer: 'rs',
+    weight: 10,
+    checkers: [{ id: 'FILE_CHECK#0', timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false }, ...checker }],
+  };
+}
+
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -149,17 +159,7 @@ describe('CheckerPool', () => {
     closers.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'boost');
     await writeFile(path, '3\n');
-    const { pool, verdicts } = newPool([{
-      virtualServer: 'vs',
-      realServer: 'rs',
-      weight: 10,
-      checkers: [{
-        id: 'FILE_CHECK#0',
-        timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false },
-        warmupMs: 60_000,
-        probe: { kind: 'FILE_CHECK', options: { path, weight: 2, reverse: false } },
-      }],
-    }]);
+    const { pool, verdicts } = newPool([fileChecked({ warmupMs: 60_000, probe: { kind: 'FILE_CHECK', options: { path, weight: 2, reverse: false } } })]);
     await pool.start();
     expect(verdicts).toEqual([expect.objectContaining({ up: true, weight: 16 })]);
   });
@@ -168,17 +168,7 @@ describe('CheckerPool', () => {
     const dir = await mkdtemp(join(tmpdir(), 'hc-pool-'));
     closers.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'maintenance');
-    const { pool, verdicts } = newPool([{
-      virtualServer: 'vs',
-      realServer: 'rs',
-      weight: 10,
-      checkers: [{
-        id: 'FILE_CHECK#0',
-        timing: { delayLoopMs: 60_000, retry: 0, delayBeforeRetryMs: 1000, alpha: false },
-        warmupMs: 0,
-        probe: { kind: 'FILE_CHECK', options: { path, weight: 5, reverse: false }, initFile: { value: 0, overwrite: true } },
-      }],
-    }]);
+    const { pool, verdicts } = newPool([fileChecked({ warmupMs: 0, probe: { kind: 'FILE_CHECK', options: { path, weight: 5, reverse: false }, initFile: { value: 0, overwrite: true } } })]);
     await pool.start();
     await waitFor('first check', () => pool.stats().checksCompleted === 1);
     await writeFile(path, '2\n');
