@@ -116,7 +116,10 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     startedAt,
     configFile: options.configFile,
     reloads,
-    ipvs: ipvsProblem !== undefined ? { state: 'unavailable', problem: ipvsProblem } : { state: wantIpvs ? 'in use' : 'unused' },
+    ipvs:
+      ipvsProblem !== undefined
+        ? { state: 'unavailable', problem: ipvsProblem }
+        : { state: wantIpvs ? 'in use' : 'unused', ...(director && { drift: director.driftStatus(), refusals: director.refusalStatus() }) },
     virtualServers: director?.virtualServerStatus() ?? [],
     vrrp: vrrp?.status() ?? [],
     syncDaemons: syncDaemons?.status() ?? [],

@@ -83,6 +83,12 @@ export class Director {
   /** Entries that were in the kernel before the first table, and the settings lvsd changed in them. */
   private correctedAtStart: Correction[] = [];
   private restoreTimer: NodeJS.Timeout | undefined;
+  private driftTimer: NodeJS.Timeout | undefined;
+  private drift: DriftStatus = { repairs: 0 };
+  private lastDriftDumpMs = 0;
+  private refusals: RefusalStatus = { count: 0 };
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
   /** Connection counters of drained real servers, as last read for a status. */
   private drainConnections = new Map<string, DestConnections>();
 
@@ -118,6 +124,49 @@ export class Director {
       this.scheduleRestoreStep();
     });
     await this.health.update(this.config, this.planList());
+    this.scheduleDriftCheck();
+  }
+
+  /** What other tools changed in lvsd's services since start, and lvsd put back. */
+  driftStatus(): DriftStatus {
+    return this.drift;
+  }
+
+  /** Operations IPVS refused since start, and whether lvsd is still trying them. */
+  refusalStatus(): RefusalStatus {
+    return this.refusals;
+  }
+
+  /**
+   * keepalived never reads the kernel again after start: an `ipvsadm -d`, `-e` or `-C` by someone
+   * else stays until its next restart. lvsd reads it every delay_loop (the shortest configured; for
+   * a table so large that reading it takes longer than 2 % of that, less often) and puts back what
+   * it programmed; services it does not own are left as they are.
+   */
+  private scheduleDriftCheck(): void {
+    clearTimeout(this.driftTimer);
+    if (this.stopping) return;
+    const periodMs = Math.max(MIN_DRIFT_CHECK_MS, DRIFT_CHECK_COST_FACTOR * this.lastDriftDumpMs, Math.min(...this.config.virtualServers.map((vs) => vs.delayLoopMs)));
+    if (!Number.isFinite(periodMs)) return;
+    this.driftTimer = setTimeout(() => {
+      void this.serialized(() => this.repairDrift()).finally(() => this.scheduleDriftCheck());
+    }, periodMs).unref();
+  }
+
+  private async repairDrift(): Promise<void> {
+    if (this.stopping) return;
+    const dumpStart = performance.now();
+    const found = await this.ipvs.dump();
+    this.lastDriftDumpMs = performance.now() - dumpStart;
+    const ours = new Set(this.planList().flatMap((plan) => plan.services.map((service) => serviceKey(service.id))));
+    const programmed = this.kernel.filter((service) => ours.has(serviceKey(service.id)));
+    const repairs = diff(found, programmed, this.owned);
+    if (repairs.length === 0) return;
+    const changes = repairs.map((op) => driftOf(op, found));
+    this.log.warn({ changes }, `IPVS entries of lvsd changed by another tool: ${repairs.length} put back`);
+    this.drift = { repairs: this.drift.repairs + repairs.length, last: { at: new Date().toISOString(), changes } };
+    this.kernel = found;
+    await this.applyLogged(repairs);
   }
 
   onVerdict(plan: string, realServer: string, verdict: RealServerVerdict): void {
@@ -179,6 +228,8 @@ export class Director {
   async stop(): Promise<StopOutcome> {
     this.stopping = true;
     clearTimeout(this.restoreTimer);
+    clearTimeout(this.driftTimer);
+    clearTimeout(this.retryTimer);
     await this.health.stop();
     return this.serialized(async () => {
       const owned = this.config.globalDefs.lvsFlushOnstop === 'yes' ? ownsEverything : this.owned;
@@ -376,9 +427,35 @@ export class Director {
     } else {
       // Our picture of the kernel is no longer certain: read it again.
       this.kernel = await this.ipvs.dump();
+      this.retryRefused(failures);
     }
     // Described only when someone reads them: at start that is one line per entry of the table.
     if (this.log.isLevelEnabled('debug')) for (const op of ops) this.log.debug({ op: describeOp(op) }, 'ipvs');
+  }
+
+  /**
+   * A refused operation is tried again, with every other difference, after 1 s, then 2, 4, ... up
+   * to a minute between attempts, until one pass goes through; the queue goes on meanwhile.
+   */
+  private retryRefused(failures: ReadonlyArray<{ readonly op: IpvsOp; readonly error: string }>): void {
+    const last = failures.at(-1)!;
+    this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(FIRST_RETRY_DELAY_MS, 2 * this.retryDelayMs));
+    this.refusals = {
+      count: this.refusals.count + failures.length,
+      last: { at: new Date().toISOString(), op: describeOp(last.op), error: last.error },
+      retryInMs: this.retryDelayMs,
+    };
+    clearTimeout(this.retryTimer);
+    if (this.stopping) return;
+    this.retryTimer = setTimeout(() => {
+      const { retryInMs: _, ...settled } = this.refusals;
+      this.refusals = settled;
+      void this.serialized(async () => {
+        if (this.stopping) return;
+        await this.reconcile([...this.plans.keys()]);
+        if (this.refusals.retryInMs === undefined) this.retryDelayMs = 0;
+      });
+    }, this.retryDelayMs).unref();
   }
 
   /** What each FILE_CHECK of `config` reads now (with init_file, what the file will hold once written). */
@@ -402,6 +479,49 @@ export class Director {
 }
 
 const describeTarget = (target: DrainTarget): string => `${target.realServer} of ${target.virtualServer}`;
+
+/** The shortest drift check period: a 1 s delay_loop does not need a dump more often than that. */
+const MIN_DRIFT_CHECK_MS = 1000;
+/** A large table is read less often than every delay_loop, so that the reads take at most 2 % of a CPU. */
+const DRIFT_CHECK_COST_FACTOR = 50;
+
+const FIRST_RETRY_DELAY_MS = 1000;
+const MAX_RETRY_DELAY_MS = 60_000;
+
+export interface RefusalStatus {
+  /** IPVS operations the kernel refused since start */
+  readonly count: number;
+  readonly last?: { readonly at: string; readonly op: string; readonly error: string };
+  /** Set while lvsd has a retry of the refused operations pending. */
+  readonly retryInMs?: number;
+}
+
+export interface DriftStatus {
+  /** IPVS operations lvsd made to put its entries back */
+  readonly repairs: number;
+  readonly last?: { readonly at: string; readonly changes: readonly string[] };
+}
+
+/** One repair as the operator reads it: what lvsd found, and what it did about it. */
+function driftOf(op: IpvsOp, found: IpvsTable): string {
+  const repair = describeOp(op);
+  switch (op.op) {
+    case 'add-service':
+    case 'add-dest':
+      return `missing, added again: ${repair}`;
+    case 'edit-service': {
+      const was = found.find((service) => serviceKey(service.id) === serviceKey(op.service.id));
+      return was ? `was ${describeOp({ op: 'edit-service', service: was })}, set back: ${repair}` : `set back: ${repair}`;
+    }
+    case 'edit-dest': {
+      const dests = found.find((service) => serviceKey(service.id) === serviceKey(op.service))?.dests ?? [];
+      const was = dests.find((dest) => destKey(dest) === destKey(op.dest));
+      return was ? `was ${describeOp({ ...op, dest: was })}, set back: ${repair}` : `set back: ${repair}`;
+    }
+    default:
+      return `not programmed by lvsd, removed: ${repair}`;
+  }
+}
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
   return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };

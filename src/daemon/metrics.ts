@@ -69,6 +69,20 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
       this.inc({ result: 'failure' }, reloads.failed);
     },
   });
+  new Counter({
+    name: 'lvsd_ipvs_drift_repairs_total', help: 'IPVS operations that put back entries of lvsd\'s services another tool had changed.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read().status.ipvs.drift?.repairs ?? 0);
+    },
+  });
+  new Counter({
+    name: 'lvsd_ipvs_refusals_total', help: 'IPVS operations the kernel refused (each is tried again, with a backoff).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read().status.ipvs.refusals?.count ?? 0);
+    },
+  });
   gauge('lvsd_sync_daemon_running', 'Whether the kernel runs this IPVS connection-sync daemon (lvs_sync_daemon).', ['state', 'interface'], (set, { status }) => {
     for (const daemon of status.syncDaemons) set({ state: daemon.state, interface: daemon.interface }, 1);
   });

@@ -18,6 +18,15 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
   lines.push(`lvsd ${status.version}, pid ${status.pid}, up ${ago(Date.now() - Date.parse(status.startedAt))}, config ${status.configFile}${reload}`);
   if (status.reloads.last && !status.reloads.last.ok) lines.push(render([[paint('bad', `  reload rejected: ${status.reloads.last.message}`)]]));
   if (status.ipvs.state === 'unavailable') lines.push(render([[paint('bad', `IPVS unavailable: ${status.ipvs.problem ?? 'unknown'}`)]]));
+  const refusals = status.ipvs.refusals;
+  if (refusals?.last && refusals.retryInMs !== undefined) {
+    lines.push(render([[paint('bad', `IPVS refused ${refusals.count} operation${refusals.count === 1 ? '' : 's'} since start, retrying with a ${Math.round(refusals.retryInMs / 1000)} s backoff; last at ${refusals.last.at}: ${refusals.last.op}: ${refusals.last.error}`)]]));
+  }
+  const drift = status.ipvs.drift;
+  if (drift?.last) {
+    lines.push(render([[paint('warn', `IPVS changed by another tool, put back (${drift.repairs} operation${drift.repairs === 1 ? '' : 's'} since start); last at ${drift.last.at}:`)]]));
+    for (const change of drift.last.changes) lines.push(render([[plain(`  ${change}`)]]));
+  }
 
   if (status.virtualServers.length > 0) {
     const rows: Cell[][] = [['VIRTUAL SERVER', 'SCHED', 'METHOD', 'QUORUM', 'SORRY SERVER'].map(header)];

@@ -1,3 +1,4 @@
+import type { DriftStatus, RefusalStatus } from './director.ts';
 /** What `lvsctl status` shows: a snapshot of the running daemon, JSON-serialisable. */
 export interface DirectorStatus {
   readonly version: string;
@@ -6,7 +7,14 @@ export interface DirectorStatus {
   readonly configFile: string;
   readonly reloads: ReloadStatus;
   /** 'unused' with -P or without any virtual_server. */
-  readonly ipvs: { readonly state: 'in use' | 'unused' | 'unavailable'; readonly problem?: string };
+  readonly ipvs: {
+    readonly state: 'in use' | 'unused' | 'unavailable';
+    readonly problem?: string;
+    /** Entries of lvsd's services that another tool changed, and lvsd put back. */
+    readonly drift?: DriftStatus;
+    /** Operations the kernel refused, and whether lvsd is still trying them. */
+    readonly refusals?: RefusalStatus;
+  };
   readonly virtualServers: readonly VirtualServerStatus[];
   readonly vrrp: readonly VrrpInstanceStatus[];
   /** The IPVS connection-sync daemons the kernel runs (lvs_sync_daemon). */

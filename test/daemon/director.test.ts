@@ -4,6 +4,8 @@ import type { KeepalivedConfig } from '../../src/config/index.ts';
 import { Director, type HealthPort } from '../../src/daemon/director.ts';
 import type { VirtualServerPlan } from '../../src/daemon/engine.ts';
 import { renderStatus } from '../../src/daemon/status-view.ts';
+import { parseRules } from '../../src/ipvs/ipvsadm.ts';
+import type { IpvsOp } from '../../src/ipvs/model.ts';
 import { config, ModelKernel, WEB } from './fixtures.ts';
 
 /** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
@@ -212,6 +214,79 @@ virtual_server 10.0.0.1 80 {
     expect(kernel.rules()).not.toContain('10.0.0.2:443');
     await director.stop();
     expect(kernel.rules()).toBe('-A -u 10.9.9.9:53 -s rr\n');
+  });
+
+  it('puts back within one delay_loop what another tool changed in its services (keepalived never does), leaves the rest alone, and says what it found', async () => {
+    const text = `${WEB.replace('lb_algo rr', 'lb_algo rr\n  delay_loop 1')}
+virtual_server 10.0.0.9 80 {
+  delay_loop 1
+  real_server 10.0.1.1 80 { }
+}`;
+    const { director, kernel, logLines } = await started(text, new ModelKernel('-A -t 10.0.0.50:80 -s wlc\n-a -t 10.0.0.50:80 -r 10.0.1.7:80 -m -w 1\n'));
+    const lines = (rules: string) => rules.split('\n').filter((line) => line !== '').sort();
+    const programmed = lines(kernel.rules());
+    // What an operator does with ipvsadm: a destination deleted (-d), a weight edited (-e), a service
+    // deleted (-D), and a service lvsd does not own edited.
+    kernel.table = parseRules(
+      kernel.rules().split('\n')
+        .filter((line) => line !== '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2' && !line.includes('-u 10.0.0.9:80'))
+        .map((line) => line.replace('-r 10.0.1.2:80 -m -w 1', '-r 10.0.1.2:80 -m -w 7').replace('-r 10.0.1.7:80 -m -w 1', '-r 10.0.1.7:80 -m -w 3'))
+        .join('\n'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(lines(kernel.rules())).toEqual(programmed.map((line) => line.replace('-r 10.0.1.7:80 -m -w 1', '-r 10.0.1.7:80 -m -w 3')));
+    const drift = director.driftStatus();
+    expect(drift.repairs).toBe(4);
+    expect(drift.last?.changes).toEqual(expect.arrayContaining([
+      'missing, added again: -a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2',
+      'was -e -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 7, set back: -e -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1',
+      'missing, added again: -A -u 10.0.0.9:80 -s wlc',
+    ]));
+    expect(logLines.find((line) => String(line.msg).includes('changed by another tool'))).toMatchObject({ msg: 'IPVS entries of lvsd changed by another tool: 4 put back' });
+    const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, vrrp: [], syncDaemons: [] };
+    expect(renderStatus({ ...status, ipvs: { state: 'in use', drift }, virtualServers: director.virtualServerStatus() }, { color: false })).toContain(
+      `IPVS changed by another tool, put back (4 operations since start); last at ${drift.last!.at}:\n  missing, added again: -a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n`,
+    );
+    // A flush (ipvsadm -C) is repaired the same way; nothing changes while nobody touches it.
+    kernel.table = [];
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(lines(kernel.rules())).toEqual(programmed.filter((line) => !line.includes('10.0.0.50')));
+    const sent = kernel.sent.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(kernel.sent.length).toBe(sent);
+    await director.stop();
+  });
+
+  it('tries a refused operation again with a growing backoff until it goes through, without holding up other changes', async () => {
+    /** Refuses adding 10.0.1.1 `refusing` times, as the kernel refuses an entry that another tool left its service in a state to reject. */
+    class RefusingKernel extends ModelKernel {
+      refusing = 3;
+      override async apply(ops: readonly IpvsOp[]) {
+        const refused = ops.filter((op) => op.op === 'add-dest' && op.dest.addr === '10.0.1.1' && this.refusing > 0);
+        if (refused.length > 0) this.refusing--;
+        const failures = await super.apply(ops.filter((op) => !refused.includes(op)));
+        return [...failures, ...refused.map((op) => ({ op, error: 'ERANGE' }))];
+      }
+    }
+    const kernel = new RefusingKernel();
+    // The first table, then the first verdicts' pass: both tried it.
+    const { director } = await started(WEB, kernel);
+    expect(kernel.rules()).not.toContain('10.0.1.1');
+    expect(director.refusalStatus()).toMatchObject({ count: 2, last: { op: '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2', error: 'ERANGE' }, retryInMs: 2000 });
+    // A verdict's change goes through at once; the pass tries the refused entry too, and the backoff grows.
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 5 });
+    await settle();
+    expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 5');
+    expect(director.refusalStatus()).toMatchObject({ count: 3, retryInMs: 4000 });
+    const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, vrrp: [], syncDaemons: [] };
+    expect(renderStatus({ ...status, ipvs: { state: 'in use', refusals: director.refusalStatus() }, virtualServers: [] }, { color: false })).toContain(
+      'IPVS refused 3 operations since start, retrying with a 4 s backoff; last at',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 4_300));
+    expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2');
+    expect(director.refusalStatus().count).toBe(3);
+    expect(director.refusalStatus().retryInMs).toBeUndefined();
+    await director.stop();
   });
 
   it('shows a person what the kernel holds and why', async () => {

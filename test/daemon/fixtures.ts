@@ -16,7 +16,7 @@ export class ModelKernel implements IpvsPort {
   async dump(destsOf: (service: ServiceId) => boolean = () => true): Promise<IpvsTable> {
     return this.table.map((service) => (destsOf(service.id) ? service : { ...service, dests: [] }));
   }
-  async apply(ops: readonly IpvsOp[]) {
+  async apply(ops: readonly IpvsOp[]): Promise<Array<{ readonly op: IpvsOp; readonly error: string }>> {
     this.sent.push([...ops]);
     const result = applyOps(this.table, ops);
     this.table = result.table;

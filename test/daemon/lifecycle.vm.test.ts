@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedVm, type VmRunResult } from '../kernel/vm.ts';
+import { sections } from './vm-sections.ts';
 
 const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
 const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
@@ -70,15 +71,6 @@ section stopped-again; snap
 
 function sortedLines(text: string | undefined): string[] {
   return (text ?? '').split('\n').filter(Boolean).sort();
-}
-
-function sections(output: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const part of output.split(/^=== /m).slice(1)) {
-    const [name, ...lines] = part.split('\n');
-    result[name!] = lines.join('\n');
-  }
-  return result;
 }
 
 describe('lvsd lifecycle in a real IPVS kernel', () => {
