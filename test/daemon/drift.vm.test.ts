@@ -71,17 +71,65 @@ kill -TERM $pid; wait $pid
 section stopped; snap
 `;
 
+// A service deleted behind lvsd's back, then a verdict that changes one of its destinations: the
+// kernel refuses that edit (the service is gone), and lvsd's retry puts the service back. Drift
+// checks come only every 60 s here, so the retry is what mends it.
+const REFUSAL_CONFIG = `
+virtual_server 10.0.0.3 80 {
+  delay_loop 60
+  protocol TCP
+  lb_kind NAT
+  lb_algo rr
+  real_server 127.0.0.1 8081 {
+    delay_loop 1
+    TCP_CHECK { connect_timeout 1 }
+  }
+  real_server 127.0.0.1 8082 { weight 3 }
+}
+`;
+
+const REFUSAL_SCRIPT = `
+set -u
+dir=$1
+sock=/run/lvsd-refusal-$$.sock
+snap() { ipvsadm -S -n | sort; }
+section() { echo "=== $1"; }
+node -e 'require("node:net").createServer((s) => s.destroy()).listen(8081, "127.0.0.1")' &
+listener=$!
+${LVSD} -f "$dir/refusal.conf" --socket "$sock" --metrics 127.0.0.1:9652 > "$dir/lvsd.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do snap | grep -q 127.0.0.1:8081 && break; sleep 0.1; done
+sleep 1
+section programmed; snap
+ipvsadm -D -t 10.0.0.3:80
+kill $listener
+for _ in $(seq 40); do snap | grep -q 10.0.0.3 && break; sleep 0.5; done
+sleep 1
+section after; snap
+section metrics; node -e 'fetch("http://127.0.0.1:9652/metrics").then((r) => r.text()).then(process.stdout.write.bind(process.stdout))'
+section log; cat "$dir/lvsd.log"
+kill -TERM $pid; wait $pid
+section stopped; snap
+`;
+
 describe('IPVS changed behind the director by another tool', () => {
-  const out: Record<'lvsd' | 'keepalived', Record<string, string>> = { lvsd: {}, keepalived: {} };
+  const out: Record<'lvsd' | 'keepalived' | 'refusal', Record<string, string>> = { lvsd: {}, keepalived: {}, refusal: {} };
 
   beforeAll(async () => {
     const vm = await sharedVm();
-    await Promise.all((['lvsd', 'keepalived'] as const).map(async (daemon) => {
+    const drift = (['lvsd', 'keepalived'] as const).map(async (daemon) => {
       const dir = vm.scratchDir();
       writeFileSync(join(dir, 'drift.conf'), CONFIG);
       const run = await vm.run(['bash', '-c', SCRIPT, 'drift', dir, daemon], { timeoutMs: 240_000 });
       out[daemon] = sections(run.stdout);
-    }));
+    });
+    const refusal = (async () => {
+      const dir = vm.scratchDir();
+      writeFileSync(join(dir, 'refusal.conf'), REFUSAL_CONFIG);
+      const run = await vm.run(['bash', '-c', REFUSAL_SCRIPT, 'refusal', dir], { timeoutMs: 240_000 });
+      out.refusal = sections(run.stdout);
+    })();
+    await Promise.all([...drift, refusal]);
   });
 
   it('lvsd puts its own entries back, leaves the service it does not own as the other tool left it, and says what it found', () => {
@@ -100,5 +148,14 @@ describe('IPVS changed behind the director by another tool', () => {
   it('keepalived 2.2.7, the reference, leaves the changes in place', () => {
     expect(out.keepalived.programmed).toBe(out.lvsd.programmed);
     expect(out.keepalived.after).toBe(out.keepalived.changed);
+  });
+
+  it('lvsd tries an edit the kernel refused (its service deleted behind lvsd) again, which puts the service back', () => {
+    const { programmed, after, metrics, log } = out.refusal;
+    expect(programmed).toContain('-a -t 10.0.0.3:80 -r 127.0.0.1:8081 -m -w 1');
+    expect(after).toBe('-A -t 10.0.0.3:80 -s rr\n-a -t 10.0.0.3:80 -r 127.0.0.1:8082 -m -w 3\n');
+    expect(log).toContain('IPVS refused');
+    expect(metrics).toMatch(/^lvsd_ipvs_refusals_total [1-9]\d*$/m);
+    expect(out.refusal.stopped).toBe('');
   });
 });
