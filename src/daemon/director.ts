@@ -8,6 +8,7 @@ import { applyOps } from '../ipvs/apply-model.ts';
 import { correctionsOf, describeCorrection, type Correction } from '../ipvs/corrections.ts';
 import { destKey, serviceKey, serviceName, type DestConnections, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
 import { describeOp } from './describe.ts';
+import { driftOf, type DriftStatus, type RefusalStatus } from './drift.ts';
 import { DrainBook, memoryDrainStore, namesRealServer, type DrainTarget } from './drains.ts';
 import { destInService, ownershipOfPlans, planVirtualServers, realServerKey, wantedFor, type VirtualServerPlan } from './engine.ts';
 import type { RealServerStatus, VirtualServerStatus } from './status.ts';
@@ -488,40 +489,6 @@ const DRIFT_CHECK_COST_FACTOR = 50;
 const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 60_000;
 
-export interface RefusalStatus {
-  /** IPVS operations the kernel refused since start */
-  readonly count: number;
-  readonly last?: { readonly at: string; readonly op: string; readonly error: string };
-  /** Set while lvsd has a retry of the refused operations pending. */
-  readonly retryInMs?: number;
-}
-
-export interface DriftStatus {
-  /** IPVS operations lvsd made to put its entries back */
-  readonly repairs: number;
-  readonly last?: { readonly at: string; readonly changes: readonly string[] };
-}
-
-/** One repair as the operator reads it: what lvsd found, and what it did about it. */
-function driftOf(op: IpvsOp, found: IpvsTable): string {
-  const repair = describeOp(op);
-  switch (op.op) {
-    case 'add-service':
-    case 'add-dest':
-      return `missing, added again: ${repair}`;
-    case 'edit-service': {
-      const was = found.find((service) => serviceKey(service.id) === serviceKey(op.service.id));
-      return was ? `was ${describeOp({ op: 'edit-service', service: was })}, set back: ${repair}` : `set back: ${repair}`;
-    }
-    case 'edit-dest': {
-      const dests = found.find((service) => serviceKey(service.id) === serviceKey(op.service))?.dests ?? [];
-      const was = dests.find((dest) => destKey(dest) === destKey(op.dest));
-      return was ? `was ${describeOp({ ...op, dest: was })}, set back: ${repair}` : `set back: ${repair}`;
-    }
-    default:
-      return `not programmed by lvsd, removed: ${repair}`;
-  }
-}
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
   return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };

@@ -1,4 +1,4 @@
-import type { DriftStatus, RefusalStatus } from './director.ts';
+import type { DriftStatus, RefusalStatus } from './drift.ts';
 /** What `lvsctl status` shows: a snapshot of the running daemon, JSON-serialisable. */
 export interface DirectorStatus {
   readonly version: string;
