@@ -9,7 +9,10 @@
  *
  * Every real server has a TCP_CHECK against a listener the benchmark starts, so both daemons load
  * and start their checkers as a real director would; delay_loop 3600 lets both come to rest after
- * their first round of checks, so that the stop is measured on a daemon at rest. The VM runs this file with --in-vm.
+ * their first round of checks, so that the stop is measured on a daemon at rest. A second pass makes
+ * every real server alpha with warmup 0: each enters the table at its first passing check, so the
+ * time from the first entry (the service) to the last is how soon the checks start and answer once
+ * the table is programmed. The VM runs this file with --in-vm.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,8 @@ const REPS = 3;
 interface Run {
   /** exec until every entry is in /proc/net/ip_vs */
   fullMs: number;
+  /** from the first entry in /proc/net/ip_vs until every entry is in */
+  firstToFullMs: number;
   /** SIGTERM, once the daemon is at rest, until its entries are gone (or it exited), and how many it left */
   emptyMs: number;
   left: number;
@@ -44,6 +49,8 @@ interface SizeResult {
   services: number;
   destsPer: number;
   runs: Record<Daemon, Run[]>;
+  /** The same with every real server alpha and warmup 0: each enters at its first passing check. */
+  alphaRuns: Record<Daemon, Run[]>;
 }
 
 async function pollUntil(done: () => boolean, child: ChildProcess, what: string): Promise<void> {
@@ -76,9 +83,15 @@ async function once(daemon: Daemon, conf: string, entries: number): Promise<Run>
   const child = startDaemon(daemon, conf, dir);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await pollUntil(() => procEntries() >= entries || child.exitCode !== null, child, `${daemon} filling the table`);
+    let firstEntryAt: number | undefined;
+    await pollUntil(() => {
+      const found = procEntries();
+      if (found > 0) firstEntryAt ??= performance.now();
+      return found >= entries || child.exitCode !== null;
+    }, child, `${daemon} filling the table`);
     if (child.exitCode !== null) throw new Error(`${daemon} exited (${child.exitCode}) before the table was full`);
     const fullMs = performance.now() - t0;
+    const firstToFullMs = performance.now() - firstEntryAt!;
     // An operator stops a director that is running, not one still starting its checkers.
     await cpuQuiet(child.pid!).catch((error: Error) => Promise.reject(new Error(`${daemon}: ${error.message}`)));
     const t1 = performance.now();
@@ -90,7 +103,7 @@ async function once(daemon: Daemon, conf: string, entries: number): Promise<Run>
     await exited;
     const left = procEntries();
     if (left > 0) execFileSync('ipvsadm', ['-C'], { timeout: 60_000 });
-    return { fullMs, emptyMs, left };
+    return { fullMs, firstToFullMs, emptyMs, left };
   } finally {
     child.kill('SIGKILL');
   }
@@ -102,14 +115,19 @@ async function inVm(sizes: ReadonlyArray<readonly [number, number]>): Promise<Si
   await new Promise((resolve) => listener.once('listening', resolve));
   const results: SizeResult[] = [];
   for (const [services, destsPer] of sizes) {
-    const conf = join(mkdtempSync(join(tmpdir(), 'start-conf-')), 'keepalived.conf');
+    const dir = mkdtempSync(join(tmpdir(), 'start-conf-'));
+    const conf = join(dir, 'keepalived.conf');
     writeFileSync(conf, tcpCheckConfig(services, destsPer, 3600));
+    const alphaConf = join(dir, 'alpha.conf');
+    writeFileSync(alphaConf, tcpCheckConfig(services, destsPer, 3600, '', '  alpha\n  warmup 0\n'));
     const runs: Record<Daemon, Run[]> = { keepalived: [], lvsd: [] };
+    const alphaRuns: Record<Daemon, Run[]> = { keepalived: [], lvsd: [] };
     // Alternating, so that neither daemon gets the warmer page cache.
     for (let rep = 0; rep < REPS; rep++) {
       for (const daemon of ['keepalived', 'lvsd'] as const) runs[daemon].push(await once(daemon, conf, services * (destsPer + 1)));
+      for (const daemon of ['keepalived', 'lvsd'] as const) alphaRuns[daemon].push(await once(daemon, alphaConf, services * (destsPer + 1)));
     }
-    results.push({ services, destsPer, runs });
+    results.push({ services, destsPer, runs, alphaRuns });
   }
   listener.close();
   return results;
@@ -124,7 +142,7 @@ const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
 
 function reportVm(results: readonly SizeResult[]): void {
   console.log(`Kernel VM (TCG), same boot, medians of ${REPS} alternating runs; every real server has a TCP_CHECK`);
-  for (const { services, destsPer, runs } of results) {
+  for (const { services, destsPer, runs, alphaRuns } of results) {
     const full = { keepalived: median(runs.keepalived.map((r) => r.fullMs)), lvsd: median(runs.lvsd.map((r) => r.fullMs)) };
     const empty = { keepalived: median(runs.keepalived.map((r) => r.emptyMs)), lvsd: median(runs.lvsd.map((r) => r.emptyMs)) };
     const left = (daemon: Daemon): string => {
@@ -133,6 +151,10 @@ function reportVm(results: readonly SizeResult[]): void {
     };
     console.log(`  ${services} x ${destsPer}: exec to full table   lvsd ${ms(full.lvsd)}   keepalived ${ms(full.keepalived)}   ratio ${ratio(full.lvsd, full.keepalived)}`);
     console.log(`  ${' '.repeat(`${services} x ${destsPer}`.length)}  SIGTERM to empty     lvsd ${ms(empty.lvsd)}${left('lvsd')}   keepalived ${ms(empty.keepalived)}${left('keepalived')}`);
+    // alpha, warmup 0: the real servers enter at their first checks, which start with the table.
+    const checked = { keepalived: median(alphaRuns.keepalived.map((r) => r.firstToFullMs)), lvsd: median(alphaRuns.lvsd.map((r) => r.firstToFullMs)) };
+    const alphaFull = { keepalived: median(alphaRuns.keepalived.map((r) => r.fullMs)), lvsd: median(alphaRuns.lvsd.map((r) => r.fullMs)) };
+    console.log(`  ${' '.repeat(`${services} x ${destsPer}`.length)}  alpha: first entry to every real server checked in   lvsd ${ms(checked.lvsd)}   keepalived ${ms(checked.keepalived)}; exec to all in   lvsd ${ms(alphaFull.lvsd)}   keepalived ${ms(alphaFull.keepalived)}   ratio ${ratio(alphaFull.lvsd, alphaFull.keepalived)}`);
   }
 }
 

@@ -9,14 +9,14 @@ export const REAL_SERVER_PORT = 8080;
 
 export type Daemon = 'keepalived' | 'lvsd';
 
-/** `globals`: more global_defs lines, each ending in a newline. */
-export function tcpCheckConfig(services: number, destsPer: number, delayLoop: number, globals = ''): string {
+/** `globals`: more global_defs lines, each ending in a newline; `virtualServerLines` likewise, in each virtual_server. */
+export function tcpCheckConfig(services: number, destsPer: number, delayLoop: number, globals = '', virtualServerLines = ''): string {
   const blocks = Array.from({ length: services }, (_, s) => {
     const reals = Array.from(
       { length: destsPer },
       (_, d) => `  real_server 127.${1 + d}.${(s >> 8) & 255}.${s & 255} ${REAL_SERVER_PORT} {\n    TCP_CHECK {\n      connect_timeout 5\n    }\n  }\n`,
     ).join('');
-    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop ${delayLoop}\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${reals}}\n`;
+    return `virtual_server 10.${(s >> 8) & 255}.${s & 255}.1 80 {\n  delay_loop ${delayLoop}\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${virtualServerLines}${reals}}\n`;
   });
   return `global_defs {\n  router_id lvsd_bench\n${globals}}\n${blocks.join('')}`;
 }
