@@ -21,6 +21,7 @@ import { syncDaemonPlan } from './sync-daemons.ts';
 import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
 
 const SCRIPT_TIMEOUT_MS = 10_000;
+const FIRST_CHECKS_MAX_WAIT_MS = 1_000;
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -211,14 +212,19 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   }
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
 
+  let health: PoolHealth | undefined;
   if (ipvs) {
-    const health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
+    health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
     director = new Director(config, ipvs, health, runScript, log, new DrainBook(fileDrainStore(drainsFileOf(options.socketPath), log), Date.now));
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
   // The plan first: without an instance both daemons start now; with one, they follow its states.
   await syncDaemons?.follow(syncDaemonPlan(config));
+  // What loads after the table (pino, node:v8) takes a loaded machine's CPU for a second: without a
+  // VRRP speaker to start, it waits until the checks due at start have answered and their verdicts
+  // reached IPVS (at most FIRST_CHECKS_MAX_WAIT_MS), so that it holds none of them up.
+  if (!wantVrrp) await health?.settled(FIRST_CHECKS_MAX_WAIT_MS);
   // Loaded once the table is programmed: loading pino took longer than programming a small table.
   const logger = await log.pino();
   if (wantVrrp) {

@@ -38,6 +38,11 @@ export class PoolHealth implements HealthPort {
     await this.pool.start();
   }
 
+  /** Once the checks due now have answered and none is due for a moment, or after `maxMs`. */
+  async settled(maxMs: number): Promise<void> {
+    await this.pool?.settled(maxMs);
+  }
+
   details(): ReadonlyMap<string, HealthDetails> {
     const now = Date.now();
     const details = new Map<string, HealthDetails>();

@@ -116,6 +116,10 @@ const START_TOGETHER_MS = 20;
  */
 const LAUNCHES_PER_TURN = 64;
 
+/** settled(): a check due this soon counts as about to run; the state is looked at this often. */
+const SETTLED_GAP_MS = 100;
+const SETTLED_POLL_MS = 10;
+
 /** Lag histogram: 1 ms buckets below 1 s, then 100 ms buckets up to 60 s; the last one takes the rest. */
 const FINE_LAG_MS = 1000;
 const COARSE_LAG_STEP_MS = 100;
@@ -225,6 +229,20 @@ export class CheckerPool {
       }
     }
     return out;
+  }
+
+  /**
+   * Resolves once no check is in flight, waiting to start or due within SETTLED_GAP_MS, or after
+   * `maxMs`: a moment when loading code holds no check's verdict up.
+   */
+  async settled(maxMs: number): Promise<void> {
+    const deadline = this.now() + maxMs;
+    while (this.running && this.now() < deadline && this.busySoon()) await new Promise((resolve) => setTimeout(resolve, SETTLED_POLL_MS));
+  }
+
+  private busySoon(): boolean {
+    const next = this.queue.peekDueMs();
+    return this.inFlight > 0 || this.waitingHead < this.waitingQueue.length || (next !== undefined && next - this.now() < SETTLED_GAP_MS);
   }
 
   stats(): PoolStats {

@@ -154,6 +154,23 @@ describe('CheckerPool', () => {
     expect(pool.stats().lagMs.max).toBeGreaterThanOrEqual(150);
   });
 
+  it('settles once the checks due at start have answered, or after its bound while checks keep coming', async () => {
+    const target = await countingListener();
+    const verdicts: Verdict[] = [];
+    // The first check due 100 ms after start (half of a 200 ms warmup).
+    const pool = new CheckerPool([{ virtualServer: 'vs', realServer: 'rs', weight: 1, checkers: [tcpChecker(target.port, { warmupMs: 200, timing: { ...timing, delayLoopMs: 60_000 } })] }], { onVerdict: (v) => verdicts.push(v), random: () => 0.5 });
+    pools.push(pool);
+    await pool.start();
+    await pool.settled(5_000);
+    expect(pool.stats().checksCompleted).toBe(1);
+    // A check every 50 ms is always about to run: settled gives up at its bound.
+    const busy = newPool([{ virtualServer: 'vs', realServer: 'rs2', weight: 1, checkers: [tcpChecker(target.port, { timing: { ...timing, delayLoopMs: 50 } })] }]).pool;
+    await busy.start();
+    const startedAt = Date.now();
+    await busy.settled(300);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(290);
+  });
+
   it('a FILE_CHECK\'s first verdict carries the tracked value, as keepalived reads track files at start: no weight flap before the first check', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hc-pool-'));
     closers.push(() => rm(dir, { recursive: true, force: true }));
