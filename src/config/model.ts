@@ -488,6 +488,10 @@ export interface VrrpInstance {
   readonly accept: boolean;
   readonly skipCheckAdvAddr: boolean;
   readonly strictMode: boolean;
+  /** A master does not answer a lower priority advert with one of its own (RFC behaviour). */
+  readonly lowerPrioNoAdvert: boolean;
+  /** A master sends an advert before it yields to a higher priority one. */
+  readonly higherPrioSendAdvert: boolean;
   readonly nativeIpv6: boolean;
   /** Set when the instance is listed in a vrrp_sync_group. */
   readonly syncGroup?: string;

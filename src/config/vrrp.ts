@@ -15,7 +15,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_process', 'track_bfd', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
-  'lower_prio_no_advert', 'higher_prio_send_advert', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src',
+  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src',
   'unicast_ttl', 'down_timer_adverts', 'notify_priority_changes', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
@@ -185,7 +185,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     vips: [] as IpAddressSpec[], excluded: [] as IpAddressSpec[], routes: [] as IpRouteSpec[], rules: [] as IpRouteSpec[],
     interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], peers: [] as UnicastPeer[],
   };
-  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6') =>
+  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
     (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
   const handlers: Handlers = {
     ...Object.fromEntries(ACCEPTED_UNHANDLED_INSTANCE.map((k) => [k, (t: Statement) => void extra.push(unhandled(t))])),
@@ -241,6 +241,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     no_accept: (t) => { v.accept = !(flag(t, 0, d) ?? true); },
     skip_check_adv_addr: setFlag('skipCheckAdvAddr'),
     strict_mode: setFlag('strictMode'),
+    lower_prio_no_advert: setFlag('lowerPrioNoAdvert'),
+    higher_prio_send_advert: setFlag('higherPrioSendAdvert'),
     native_ipv6: setFlag('nativeIpv6'),
   };
   dispatch(block(s, d) ?? [], handlers, d, 'vrrp_instance');
@@ -281,6 +283,16 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     }
   }
   const strictMode = v.strictMode ?? globals.vrrp.strict;
+  let lowerPrioNoAdvert = v.lowerPrioNoAdvert ?? (strictMode || globals.vrrp.lowerPrioNoAdvert);
+  if (strictMode && !lowerPrioNoAdvert) {
+    d.warn(s.at, `(${instanceName}) Strict mode requires no lower priority advert. resetting`);
+    lowerPrioNoAdvert = true;
+  }
+  let higherPrioSendAdvert = v.higherPrioSendAdvert ?? (!strictMode && globals.vrrp.higherPrioSendAdvert);
+  if (strictMode && higherPrioSendAdvert) {
+    d.warn(s.at, `(${instanceName}) strict mode requires higher_prio_send_advert to be clear. resetting`);
+    higherPrioSendAdvert = false;
+  }
   let version = v.version ?? globals.vrrp.version;
   if (family === 'inet6' && version === 2) {
     if (v.version === 2) d.warn(s.at, `(${instanceName}) VRRP version 2 cannot carry IPv6, using version 3`);
@@ -376,6 +388,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     accept: v.accept ?? !globals.vrrp.strict,
     skipCheckAdvAddr: v.skipCheckAdvAddr ?? globals.vrrp.skipCheckAdvAddr,
     strictMode,
+    lowerPrioNoAdvert,
+    higherPrioSendAdvert,
     nativeIpv6: v.nativeIpv6 ?? false,
     unhandled: extra,
   };

@@ -76,6 +76,8 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     advertIntervalMs: instance.advertIntMs,
     preempt: !instance.nopreempt,
     preemptDelayMs: instance.preemptDelayMs,
+    lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
+    higherPrioSendAdvert: instance.higherPrioSendAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     authentication: instance.authentication?.type === 'PASS' ? { type: 'pass', password: instance.authentication.password } : { type: 'none' },

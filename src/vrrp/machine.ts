@@ -20,6 +20,10 @@ export interface MachineParams {
   advertIntervalMs: number;
   preempt: boolean;
   preemptDelayMs: number;
+  /** lower_prio_no_advert: a lower priority advert gets no advert back (keepalived answers one by default). */
+  lowerPrioNoAdvert: boolean;
+  /** higher_prio_send_advert: an advert goes out before yielding to a higher priority one. */
+  higherPrioSendAdvert: boolean;
   /** The address our adverts come from; ties between equal priorities go to the higher one. */
   ownAddress: string;
   /** Addresses listed in adverts (the VIPs of the instance's family, not the excluded ones). */
@@ -316,15 +320,18 @@ function masterReceives(
     advert.priority > state.effectivePriority ||
     (advert.priority === state.effectivePriority && compareAddresses(source, params.ownAddress) > 0);
   if (peerWins) {
+    if (params.higherPrioSendAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
     const backup = becomeBackup(params, state, now, 'higher-priority-master', actions);
     return followMaster(params, { ...backup, lastAdvertAt: now, masterAddress: source, masterPriority: advert.priority }, advert, now);
   }
-  // Another master that loses the election: answer at once so it steps down, and remember it.
-  actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority }, { type: 'advertise', priority: state.effectivePriority });
+  // Another master that loses the election: remember it, and (unless lower_prio_no_advert) answer
+  // at once so that it steps down before our next advert is due.
+  actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority });
+  if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
   const firstSeenAt = state.splitBrain?.peer === source ? state.splitBrain.firstSeenAt : now;
   return {
     ...state,
-    advertAt: now + params.advertIntervalMs,
+    advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs,
     splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt, lastSeenAt: now },
   };
 }

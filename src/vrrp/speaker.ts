@@ -382,6 +382,8 @@ class InstanceRunner {
       advertIntervalMs: spec.advertIntervalMs,
       preempt: spec.preempt,
       preemptDelayMs: spec.preemptDelayMs,
+      lowerPrioNoAdvert: spec.lowerPrioNoAdvert,
+      higherPrioSendAdvert: spec.higherPrioSendAdvert,
       ownAddress,
       advertisedAddresses: spec.virtualAddresses.filter((vip) => familyOf(vip.address) === spec.family).map((vip) => vip.address),
       authentication: spec.authentication,

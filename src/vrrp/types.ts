@@ -15,6 +15,8 @@ export interface VrrpInstanceSpec {
   advertIntervalMs: number;
   preempt: boolean;
   preemptDelayMs: number;
+  lowerPrioNoAdvert: boolean;
+  higherPrioSendAdvert: boolean;
   /** mcast_src_ip or unicast_src_ip; the interface's primary address otherwise. */
   sourceAddress: string | undefined;
   /** Non-empty means unicast adverts to these peers instead of multicast. */

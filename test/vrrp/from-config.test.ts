@@ -105,6 +105,24 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10 }]);
   });
 
+  it('reads lower_prio_no_advert and higher_prio_send_advert as keepalived 2.2.7 does: per instance, else global_defs, and strict_mode overrides both', () => {
+    const instance = (lines: string, globals = '') =>
+      `global_defs {\n${globals}}\nvrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n  priority 100\n${lines}  virtual_ipaddress {\n    192.0.2.9/24\n  }\n}\n`;
+    const read = (text: string) => {
+      const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+      if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+      const spec = vrrpSpecsFromConfig(result.config).instances[0]!;
+      return { lower: spec.lowerPrioNoAdvert, higher: spec.higherPrioSendAdvert, warnings: result.warnings.map((w) => w.message) };
+    };
+    expect(read(instance(''))).toMatchObject({ lower: false, higher: false });
+    expect(read(instance('  lower_prio_no_advert\n  higher_prio_send_advert\n'))).toMatchObject({ lower: true, higher: true });
+    expect(read(instance('  lower_prio_no_advert false\n', '  vrrp_lower_prio_no_advert\n  vrrp_higher_prio_send_advert\n'))).toMatchObject({ lower: false, higher: true });
+    expect(read(instance('  strict_mode\n'))).toMatchObject({ lower: true, higher: false });
+    const strict = read(instance('  strict_mode\n  lower_prio_no_advert off\n  higher_prio_send_advert on\n'));
+    expect(strict).toMatchObject({ lower: true, higher: false });
+    expect(strict.warnings).toEqual(expect.arrayContaining(['(V) Strict mode requires no lower priority advert. resetting', '(V) strict mode requires higher_prio_send_advert to be clear. resetting']));
+  });
+
   it('parses virtual_routes and names the ones it cannot program', () => {
     expect(v4?.virtualRoutes).toEqual([
       { destination: '203.0.113.0', prefixLength: 24, gateway: '192.0.2.254', dev: 'eth0', source: '192.0.2.100', table: undefined, metric: 5 },

@@ -86,6 +86,7 @@ const HONOURED = new Set([
   'virtual_router_id', 'version', 'priority', 'advert_int', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes',
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
+  'lower_prio_no_advert', 'higher_prio_send_advert',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

@@ -23,6 +23,8 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     advertIntervalMs: 1000,
     preempt: true,
     preemptDelayMs: 0,
+    lowerPrioNoAdvert: false,
+    higherPrioSendAdvert: false,
     ownAddress: '10.0.0.2',
     advertisedAddresses: [VIP],
     authentication: { type: 'none' },
@@ -161,6 +163,24 @@ describe('VRRP state machine', () => {
       expect(lower.state.state).toBe('MASTER');
       expect(lower.state.splitBrain).toMatchObject({ peer: '10.0.0.1', peerPriority: 100 });
       expect(types(lower.actions)).toEqual(['split-brain', 'advertise']);
+    });
+
+    it('with lower_prio_no_advert, lets a lower priority master be, until its own advert is due (the RFC; keepalived answers by default)', () => {
+      const p = params({ lowerPrioNoAdvert: true });
+      const from = master(p);
+      const lower = drive(p, [received(4500, 90)], from);
+      expect(lower.state.state).toBe('MASTER');
+      expect(types(lower.actions)).toEqual(['split-brain']);
+      expect(lower.state.advertAt).toBe(from.advertAt);
+      expect(types(drive(params(), [received(4500, 90)], master(params())).actions)).toEqual(['split-brain', 'advertise']);
+    });
+
+    it('with higher_prio_send_advert, sends one last advert before yielding to a higher priority master', () => {
+      const p = params({ higherPrioSendAdvert: true });
+      const { state, actions } = drive(p, [received(4500, 120)], master(p));
+      expect(state.state).toBe('BACKUP');
+      expect(actions[0]).toEqual({ type: 'advertise', priority: 100 });
+      expect(types(actions)).toEqual(['advertise', 'remove-addresses', 'transition']);
     });
 
     it('answers a priority 0 advert with an advert at once', () => {

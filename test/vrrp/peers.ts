@@ -65,6 +65,8 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     advertIntervalMs: peer.advertIntervalMs,
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
+    lowerPrioNoAdvert: false,
+    higherPrioSendAdvert: false,
     sourceAddress: peer.unicast?.source,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     authentication: peer.password ? { type: 'pass', password: peer.password } : { type: 'none' },
