@@ -159,9 +159,7 @@ export class Director {
     const dumpStart = performance.now();
     const found = await this.ipvs.dump();
     this.lastDriftDumpMs = performance.now() - dumpStart;
-    const ours = new Set(this.planList().flatMap((plan) => plan.services.map((service) => serviceKey(service.id))));
-    const programmed = this.kernel.filter((service) => ours.has(serviceKey(service.id)));
-    const repairs = diff(found, programmed, this.owned);
+    const repairs = diff(found, this.ownedKernelServices(), this.owned);
     if (repairs.length === 0) return;
     const changes = repairs.map((op) => driftOf(op, found));
     this.log.warn({ changes }, `IPVS entries of lvsd changed by another tool: ${repairs.length} put back`);
@@ -488,7 +486,6 @@ const DRIFT_CHECK_COST_FACTOR = 50;
 
 const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 60_000;
-
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
   return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };
