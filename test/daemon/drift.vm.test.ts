@@ -147,6 +147,7 @@ describe('IPVS changed behind the director by another tool', () => {
 
   it('keepalived 2.2.7, the reference, leaves the changes in place', () => {
     expect(out.keepalived.programmed).toBe(out.lvsd.programmed);
+    expect(out.keepalived.changed).not.toBe(out.keepalived.programmed);
     expect(out.keepalived.after).toBe(out.keepalived.changed);
   });
 
