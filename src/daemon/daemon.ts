@@ -177,6 +177,12 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     return { ok: true, changes: director ? await director.preview(usable(next.config)) : [] };
   };
 
+  // `lvsctl status --json` and the status page's /status.json: one rendering for both.
+  const statusJson = async (): Promise<string> => {
+    await director?.refreshDrainConnections();
+    return `${JSON.stringify(status(), null, 2)}\n`;
+  };
+
   // The control socket and the metrics listener come up before IPVS is touched, so that a
   // socket problem stops lvsd with nothing changed.
   let control: Server;
@@ -188,8 +194,9 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
           await director?.refreshDrainConnections();
           return status();
         case 'status-view':
+          if (request.format === 'json') return statusJson();
           await director?.refreshDrainConnections();
-          return request.format === 'json' ? `${JSON.stringify(status(), null, 2)}\n` : renderStatus(status(), { color: request.color });
+          return renderStatus(status(), { color: request.color });
         case 'drain':
           return drainCommand((d) => d.drain(request.realServer, request.virtualServer));
         case 'undrain':
@@ -202,7 +209,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     });
     // node:http is loaded only where metrics are served.
     metrics = options.metricsAddress
-      ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }))
+      ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }), statusJson)
       : undefined;
   } catch (error) {
     writeStderr(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DirectorStatus } from './status.ts';
+import { answerStatusPage, type StatusJson } from './status-page.ts';
 
 /** Connection counters of one kernel service, summed over its destinations. */
 export interface ServiceConnections {
@@ -96,7 +97,12 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
   return { registry, observeReload };
 }
 
-export async function serveMetrics(address: { host: string; port: number }, snapshot: () => Promise<MetricsSnapshot>): Promise<{ server: Server; observeReload: ReloadObserver }> {
+/** /metrics for Prometheus; / and /status.json for a person (status-page.ts). */
+export async function serveMetrics(
+  address: { host: string; port: number },
+  snapshot: () => Promise<MetricsSnapshot>,
+  statusJson: StatusJson,
+): Promise<{ server: Server; observeReload: ReloadObserver }> {
   let latest: MetricsSnapshot | undefined;
   const { registry, observeReload } = metricsRegistry(() => latest!);
   // One scrape at a time, each from one snapshot that every metric reads.
@@ -110,8 +116,15 @@ export async function serveMetrics(address: { host: string; port: number }, snap
     return text;
   };
   const server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end('see /metrics\n');
+    // HEAD as GET: node leaves the body out.
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end('GET or HEAD only\n');
+      return;
+    }
+    const path = new URL(request.url ?? '/', 'http://lvsd').pathname;
+    if (answerStatusPage(path, response, statusJson)) return;
+    if (path !== '/metrics') {
+      response.writeHead(404).end('see /metrics, / or /status.json\n');
       return;
     }
     scrape().then(
