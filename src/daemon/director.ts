@@ -63,6 +63,10 @@ interface PlanState {
   quorumUp: boolean | undefined;
   aliveWeight: number;
   sorryServerActive: boolean;
+  /** Times the quorum was lost or gained since start. */
+  quorumChanges: number;
+  /** Per real server: times it went up or down since start. */
+  readonly stateChanges: Map<string, number>;
 }
 
 /**
@@ -171,6 +175,8 @@ export class Director {
   onVerdict(plan: string, realServer: string, verdict: RealServerVerdict): void {
     const state = this.plans.get(plan);
     if (!state || this.stopping) return;
+    const was = state.verdicts.get(realServer);
+    if (was !== undefined && was.up !== verdict.up) state.stateChanges.set(realServer, (state.stateChanges.get(realServer) ?? 0) + 1);
     state.verdicts.set(realServer, verdict);
     this.dirty.add(plan);
     this.scheduleReconcile();
@@ -278,6 +284,7 @@ export class Director {
           ipvsWeight: ipvsInFirst(plan, key, ipvsWeights),
           ...(details?.failure && !verdict?.up && { failure: details.failure }),
           stateAgeMs: details?.stateAgeMs ?? 0,
+          stateChanges: state.stateChanges.get(key) ?? 0,
           lastCheckLatencyMs: details?.lastCheckLatencyMs,
           checkers: rs.checkers.length,
           ...(drain && {
@@ -292,7 +299,7 @@ export class Director {
         name: plan.name,
         scheduler: plan.config.lbAlgo,
         method: plan.config.lbKind,
-        quorum: { up: state.quorumUp ?? false, needed: plan.config.quorum, alive: state.aliveWeight },
+        quorum: { up: state.quorumUp ?? false, needed: plan.config.quorum, alive: state.aliveWeight, changes: state.quorumChanges },
         ...(sorry && { sorryServer: { address: realServerKey(sorry), active: state.sorryServerActive } }),
         ...(corrected.length > 0 && { correctedAtStart: corrected.map(describeCorrection) }),
         realServers,
@@ -410,6 +417,7 @@ export class Director {
       this.log.info({ virtualServer: state.plan.name, aliveWeight: wanted.aliveWeight }, wanted.quorumUp ? 'quorum gained' : 'quorum lost');
       const script = wanted.quorumUp ? quorumScriptUp : quorumDown;
       if (script) this.runScript(script, wanted.quorumUp ? 'quorum_up' : 'quorum_down');
+      state.quorumChanges++;
     }
     state.quorumUp = wanted.quorumUp;
     state.aliveWeight = wanted.aliveWeight;
@@ -488,7 +496,7 @@ const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 60_000;
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
-  return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false };
+  return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false, quorumChanges: 0, stateChanges: new Map() };
 }
 
 /** keepalived counts a real server without any checker as always up, at its configured weight. */

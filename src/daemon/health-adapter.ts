@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Log } from './log.ts';
 import type { KeepalivedConfig, RealServer } from '../config/model.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
+import type { CheckTally } from '../healthcheck/check-tally.ts';
 import type { CheckerPool, Verdict } from '../healthcheck/pool.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
@@ -55,6 +56,11 @@ export class PoolHealth implements HealthPort {
       });
     }
     return details;
+  }
+
+  /** Every check since start, by checker kind. */
+  checkTallies(): CheckTally[] {
+    return this.pool?.checkTallies() ?? [];
   }
 
   async stop(): Promise<void> {

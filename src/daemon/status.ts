@@ -45,7 +45,8 @@ export interface VirtualServerStatus {
   readonly name: string;
   readonly scheduler: string;
   readonly method: string;
-  readonly quorum: { readonly up: boolean; readonly needed: number; readonly alive: number };
+  /** `changes`: times it was lost or gained since start. */
+  readonly quorum: { readonly up: boolean; readonly needed: number; readonly alive: number; readonly changes: number };
   readonly sorryServer?: { readonly address: string; readonly active: boolean };
   /** Settings lvsd changed at start in entries that were in IPVS before it: `scheduler wlc -> rr`. */
   readonly correctedAtStart?: readonly string[];
@@ -63,6 +64,8 @@ export interface RealServerStatus {
   readonly failure?: { readonly checker: string; readonly reason: string };
   /** How long it has been in its current state. */
   readonly stateAgeMs: number;
+  /** Times it went up or down since start. */
+  readonly stateChanges: number;
   readonly lastCheckLatencyMs: number | undefined;
   readonly checkers: number;
   /** While an operator drains it (`lvsctl drain`); connections as last read for a status. */
@@ -83,4 +86,9 @@ export interface VrrpInstanceStatus {
   readonly lastAdvertAgeMs?: number;
   readonly virtualAddresses: readonly string[];
   readonly warnings: readonly string[];
+  /** Since start: VRRP packets that reached the instance, and those dropped, by reason. */
+  readonly adverts: { readonly received: number; readonly dropped: Readonly<Partial<Record<string, number>>> };
+  /** Since start: entries into each state. */
+  readonly transitions: Readonly<Partial<Record<string, number>>>;
+  readonly splitBrains: number;
 }

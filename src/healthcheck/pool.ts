@@ -1,4 +1,5 @@
 import { applyProbeResult, initialHealth, type CheckerTiming, type Failing, type ProbeResult, type RealServerHealth } from './state.ts';
+import { CheckTallies, type CheckTally } from './check-tally.ts';
 import { FileWatches } from './file-watch.ts';
 import { NetworkProbeRunner, type ProbeRunner, type ProbeSpec } from './probe-runner.ts';
 import { TimerQueue } from './timer-queue.ts';
@@ -152,6 +153,7 @@ export class CheckerPool {
   private lagHistogram = new Uint32Array(LAG_BUCKETS);
   private lagCount = 0;
   private lagMaxMs = 0;
+  private readonly tallies = new CheckTallies();
   private launchBudget = LAUNCHES_PER_TURN;
   private nextTurn: NodeJS.Immediate | null = null;
   private readonly runner: ProbeRunner;
@@ -265,6 +267,11 @@ export class CheckerPool {
   }
 
   /** Starts a new lag measurement window. */
+  /** Every check since start, by checker kind: outcomes and durations. */
+  checkTallies(): CheckTally[] {
+    return this.tallies.snapshot();
+  }
+
   resetLag(): void {
     this.lagHistogram = new Uint32Array(LAG_BUCKETS);
     this.lagCount = 0;
@@ -434,6 +441,7 @@ export class CheckerPool {
   private onProbeResult(due: Due, spec: PoolCheckerSpec, result: ProbeResult): void {
     this.inFlight--;
     this.checksCompleted++;
+    this.tallies.record(spec.probe.kind, result.ok, result.latencyMs);
     const unit = due.unit;
     unit.probing[due.checker] = false;
     if (this.running && !unit.removed) {

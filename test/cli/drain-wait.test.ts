@@ -13,9 +13,9 @@ const VS = 'TCP 10.0.0.1:80';
 const statusWith = (active: number): DirectorStatus => ({
   version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' }, vrrp: [], syncDaemons: [],
   virtualServers: [{
-    name: VS, scheduler: 'rr', method: 'NAT', quorum: { up: true, needed: 1, alive: 1 },
+    name: VS, scheduler: 'rr', method: 'NAT', quorum: { up: true, needed: 1, alive: 1, changes: 0 },
     realServers: [{
-      address: '10.1.0.2:80', up: true, configuredWeight: 1, ipvsWeight: 0, stateAgeMs: 0, lastCheckLatencyMs: undefined, checkers: 0,
+      address: '10.1.0.2:80', up: true, configuredWeight: 1, ipvsWeight: 0, stateAgeMs: 0, stateChanges: 0, lastCheckLatencyMs: undefined, checkers: 0,
       drain: { state: 'draining', sinceMs: 0, connections: { activeConnections: active, inactiveConnections: 0, persistentConnections: 0 } },
     }],
   }],

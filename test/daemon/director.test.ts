@@ -175,6 +175,10 @@ virtual_server 10.0.0.1 80 {
     director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: true, weight: 2 });
     await settle();
     expect(scripts).toEqual(['quorum_down /bin/down.sh', 'quorum_up /bin/up.sh']);
+    // Counted for /metrics: the quorum flipped twice, the real server went down and came back.
+    const [vs] = director.virtualServerStatus();
+    expect(vs?.quorum.changes).toBe(2);
+    expect(vs?.realServers.map((rs) => [rs.address, rs.stateChanges])).toEqual([['10.0.1.1:80', 2], ['10.0.1.2:80', 0]]);
   });
 
   it('leaves services it does not own alone and corrects its own in place, saying what it changed', async () => {

@@ -45,7 +45,7 @@ describe('drain and undrain', () => {
     expect(weightOf(kernel, '10.0.1.1:80')).toBe('0');
     expect(weightOf(kernel, '10.0.1.2:80')).toBe('1');
     const [vs] = d.virtualServerStatus();
-    expect(vs?.quorum).toEqual({ up: true, needed: 1, alive: 3 });
+    expect(vs?.quorum).toEqual({ up: true, needed: 1, alive: 3, changes: 0 });
     expect(vs?.realServers[0]).toMatchObject({ up: true, ipvsWeight: 0, drain: { state: 'draining' } });
 
     d.onVerdict(VS, '10.0.1.1:80', { up: false, weight: 2 });

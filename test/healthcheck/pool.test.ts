@@ -91,6 +91,12 @@ describe('CheckerPool', () => {
     await target.reopen();
     await waitFor('up again', () => verdicts.at(-1)?.up === true && verdicts.filter((v) => v.up).length === 4);
     expect(verdicts.at(-1)).toMatchObject({ up: true, reason: 'ok', checker: 'TCP_CHECK#0' });
+    // Every answered check is counted for /metrics, with its duration.
+    const [tally] = pool.checkTallies();
+    expect(tally).toMatchObject({ kind: 'TCP_CHECK' });
+    expect(tally!.passed + tally!.failed).toBe(pool.stats().checksCompleted);
+    expect(tally!.failed).toBeGreaterThanOrEqual(2);
+    expect(tally!.durationCounts.reduce((sum, n) => sum + n, 0)).toBe(pool.stats().checksCompleted);
   });
 
   it('alpha: a real server starts down and joins after its first successful check', async () => {
