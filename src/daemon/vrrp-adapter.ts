@@ -31,6 +31,9 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger, onTran
         ...(instance.lastAdvertAgeMs !== undefined && { lastAdvertAgeMs: instance.lastAdvertAgeMs }),
         virtualAddresses: current.instances.find((spec) => spec.name === instance.name)?.virtualAddresses.map((vip) => `${vip.address}/${vip.prefixLength}`) ?? [],
         warnings: instance.splitBrain ? [`split brain: another master for VRID ${instance.vrid}, ${describeSplitBrain(instance.splitBrain)}`] : [],
+        adverts: { received: instance.advertsReceived, dropped: instance.droppedPackets },
+        transitions: instance.transitions,
+        splitBrains: instance.splitBrains,
       })),
     async update(next: KeepalivedConfig) {
       current = specsOf(next);

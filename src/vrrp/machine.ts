@@ -42,6 +42,9 @@ export interface SplitBrain {
   lastSeenAt: number;
 }
 
+/** A split brain has ended when the other master has been quiet this many of our advert intervals. */
+const SPLIT_BRAIN_QUIET_ADVERTS = 3;
+
 export interface MachineState {
   state: VrrpState;
   effectivePriority: number;
@@ -328,7 +331,9 @@ function masterReceives(
   // at once so that it steps down before our next advert is due.
   actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority });
   if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
-  const firstSeenAt = state.splitBrain?.peer === source ? state.splitBrain.firstSeenAt : now;
+  const seen = state.splitBrain;
+  const ongoing = seen !== undefined && seen.peer === source && now - seen.lastSeenAt <= SPLIT_BRAIN_QUIET_ADVERTS * params.advertIntervalMs;
+  const firstSeenAt = ongoing ? seen.firstSeenAt : now;
   return {
     ...state,
     advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs,

@@ -46,6 +46,12 @@ export interface VrrpInstanceStatus {
   /** Another master for our VRID that we out-prioritised (split brain), while we are master. */
   splitBrain: (SplitBrain & { ageMs: number }) | undefined;
   droppedPackets: Partial<Record<DropReason, number>>;
+  /** VRRP packets that reached this instance since start, dropped ones included. */
+  advertsReceived: number;
+  /** Entries into each state since start. */
+  transitions: Partial<Record<VrrpState, number>>;
+  /** Split brains since start: another master for our VRID, after it had been quiet (or never seen). */
+  splitBrains: number;
 }
 
 export interface VrrpHandle {
@@ -57,6 +63,8 @@ export interface VrrpHandle {
 }
 
 const NOTIFY_TIMEOUT_MS = 10_000;
+/** Version/type, VRID, priority, address count, and the rest of the fixed header: the least that names a VRID. */
+const VRRP_HEADER_BYTES = 8;
 const NOTIFY_STATES: Partial<Record<VrrpState, NotifyState>> = { MASTER: 'MASTER', BACKUP: 'BACKUP', FAULT: 'FAULT', STOPPED: 'STOP' };
 
 export async function startVrrp(instances: VrrpInstanceSpec[], options: VrrpOptions): Promise<VrrpHandle> {
@@ -242,6 +250,8 @@ class Speaker {
     const runner = candidates.find((candidate) => candidate.spec.vrid === vrid);
     if (!runner) {
       this.logger.debug({ source: packet.source, vrid }, 'VRRP advert for a VRID we do not run');
+      const reason: DropReason = packet.payload.length < VRRP_HEADER_BYTES ? 'truncated' : 'unknown-vrid';
+      for (const candidate of candidates) candidate.receiveForeign(reason);
       return;
     }
     runner.receive(packet);
@@ -365,6 +375,9 @@ class InstanceRunner {
   /** Notify scripts run in order too, but never hold up the VIPs. */
   private notifications: Promise<void> = Promise.resolve();
   private garpTimers = new Set<ReturnType<typeof setTimeout>>();
+  private advertsReceived = 0;
+  private readonly transitions: Partial<Record<VrrpState, number>> = {};
+  private splitBrains = 0;
 
   constructor(
     readonly spec: VrrpInstanceSpec,
@@ -420,12 +433,23 @@ class InstanceRunner {
     const destination = packet.destination ?? (this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
     const decoded = decodeAdvertisement(packet.payload, { family: this.spec.family, source: packet.source, destination });
     const now = this.context.now();
+    this.advertsReceived++;
     if (!decoded.ok) {
-      this.machine = { ...this.machine, drops: { ...this.machine.drops, [decoded.reason]: (this.machine.drops[decoded.reason] ?? 0) + 1 } };
+      this.countDrop(decoded.reason);
       this.context.logger.debug({ source: packet.source, reason: decoded.reason }, 'dropped VRRP packet');
       return;
     }
     this.dispatch({ type: 'advert', now, source: packet.source, ttl: packet.ttl, advert: decoded.value });
+  }
+
+  /** A packet on this instance's link that no instance here runs: for another VRID, or too short to name one. */
+  receiveForeign(reason: DropReason): void {
+    this.advertsReceived++;
+    this.countDrop(reason);
+  }
+
+  private countDrop(reason: DropReason): void {
+    this.machine = { ...this.machine, drops: { ...this.machine.drops, [reason]: (this.machine.drops[reason] ?? 0) + 1 } };
   }
 
   dispatch(event: MachineEvent): void {
@@ -449,6 +473,9 @@ class InstanceRunner {
       lastAdvertAgeMs: machine.lastAdvertAt === undefined ? undefined : Math.round(now - machine.lastAdvertAt),
       splitBrain: machine.splitBrain && { ...machine.splitBrain, ageMs: Math.round(now - machine.splitBrain.lastSeenAt) },
       droppedPackets: machine.drops,
+      advertsReceived: this.advertsReceived,
+      transitions: { ...this.transitions },
+      splitBrains: this.splitBrains,
     };
   }
 
@@ -511,11 +538,14 @@ class InstanceRunner {
         logger.info({ from: action.from, to: action.to, reason: action.reason }, `VRRP_Instance(${this.spec.name}) Entering ${action.to} STATE`);
         this.notifications = this.notifications.then(() => this.notify(action.to)).catch((error: unknown) => logger.error({ err: error }, 'notify failed'));
         this.context.onTransition(action.from, action.to);
+        this.transitions[action.to] = (this.transitions[action.to] ?? 0) + 1;
         return;
       case 'dropped':
         logger.debug({ source: action.source, reason: action.reason }, 'dropped VRRP advert');
         return;
       case 'split-brain':
+        if (this.machine.splitBrain?.firstSeenAt !== this.machine.splitBrain?.lastSeenAt) return;
+        this.splitBrains++;
         logger.warn({ peer: action.peer, peerPriority: action.peerPriority }, 'another master for our VRID (split brain); sending an advert so it steps down');
         return;
     }
