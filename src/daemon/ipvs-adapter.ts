@@ -10,7 +10,15 @@ export interface IpvsConnection extends IpvsPort {
   daemons(): Promise<SyncDaemon[]>;
   /** Connection counters of these services, read from the kernel now. */
   connections(services: readonly IpvsService[]): Promise<ServiceConnections[]>;
+  /** Netlink requests since start, by operation: how many the kernel carried out and how many it refused. */
+  operationCounts(): NetlinkOperationCount[];
   close(): void;
+}
+
+export interface NetlinkOperationCount {
+  readonly operation: IpvsOp['op'] | 'dump';
+  readonly ok: number;
+  readonly failed: number;
 }
 
 const MODPROBE_TIMEOUT_MS = 5_000;
@@ -38,20 +46,39 @@ export async function openIpvs(): Promise<{ ok: true; connection: IpvsConnection
 
 function connectionOf(first: IpvsClient): IpvsConnection {
   let client = first;
+  const counts = new Map<NetlinkOperationCount['operation'], { ok: number; failed: number }>();
+  const count = (operation: NetlinkOperationCount['operation'], ok: boolean): void => {
+    let entry = counts.get(operation);
+    if (entry === undefined) counts.set(operation, (entry = { ok: 0, failed: 0 }));
+    if (ok) entry.ok++;
+    else entry.failed++;
+  };
+  const dump = async (destsOf?: (service: ServiceId) => boolean): Promise<IpvsTable> => {
+    try {
+      const table = await client.dump(destsOf);
+      count('dump', true);
+      return table;
+    } catch (error) {
+      count('dump', false);
+      throw error;
+    }
+  };
   return {
-    dump: (destsOf?: (service: ServiceId) => boolean): Promise<IpvsTable> => client.dump(destsOf),
+    dump,
     daemons: () => client.getDaemons(),
     async apply(ops: readonly IpvsOp[]) {
       const results = await client.apply(ops);
+      for (const result of results) count(result.op.op, result.ok);
       return results.flatMap((result) => (result.ok ? [] : [{ op: result.op, error: result.error.message }]));
     },
+    operationCounts: () => [...counts].map(([operation, { ok, failed }]) => ({ operation, ok, failed })),
     async reconnect() {
       client.close();
       client = await IpvsClient.open();
     },
     async connections(services: readonly IpvsService[]): Promise<ServiceConnections[]> {
       const wanted = new Set(services.map((service) => serviceKey(service.id)));
-      const table = await client.dump();
+      const table = await dump();
       return table
         .filter((service) => wanted.has(serviceKey(service.id)))
         .map((service) => ({
