@@ -12,7 +12,7 @@ import { PoolHealth } from './health-adapter.ts';
 import { boundHeapGrowth } from './heap.ts';
 import { DeferredLog } from './log.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
-import type { ReloadObserver } from './metrics.ts';
+import type { MetricsSnapshot, ReloadObserver } from './metrics.ts';
 import { withoutInaccessibleScripts } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
@@ -183,6 +183,14 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     return `${JSON.stringify(status(), null, 2)}\n`;
   };
 
+  let health: PoolHealth | undefined;
+  const metricsSnapshot = async (): Promise<MetricsSnapshot> => ({
+    status: status(),
+    connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [],
+    checks: health?.checkTallies() ?? [],
+    netlink: ipvs?.operationCounts() ?? [],
+  });
+
   // The control socket and the metrics listener come up before IPVS is touched, so that a
   // socket problem stops lvsd with nothing changed.
   let control: Server;
@@ -209,7 +217,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     });
     // node:http is loaded only where metrics are served.
     metrics = options.metricsAddress
-      ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, async () => ({ status: status(), connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [] }), statusJson)
+      ? await (await import('./metrics.ts')).serveMetrics(options.metricsAddress, metricsSnapshot, statusJson)
       : undefined;
   } catch (error) {
     writeStderr(`lvsd: cannot listen: ${(error as Error).message}; nothing was changed\n`);
@@ -219,7 +227,6 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   }
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
 
-  let health: PoolHealth | undefined;
   if (ipvs) {
     health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
     director = new Director(config, ipvs, health, runScript, log, new DrainBook(fileDrainStore(drainsFileOf(options.socketPath), log), Date.now));

@@ -130,6 +130,10 @@ describe('lvsd lifecycle in a real IPVS kernel', () => {
     expect(out.metrics).toMatch(/lvsd_real_server_up\{virtual_server="TCP 10\.0\.0\.1:80",real_server="10\.1\.0\.1:80"\} 1/);
     expect(out.metrics).toMatch(/lvsd_reloads_total\{result="failure"\} 1/);
     expect(out.metrics).toMatch(/lvsd_service_active_connections\{service="TCP 10\.0\.0\.1:80"\} 0/);
+    // The first table: two services and three destinations, each one netlink request the kernel carried out.
+    expect(out.metrics).toMatch(/^lvsd_netlink_operations_total\{operation="add-service",result="ok"\} 2$/m);
+    expect(out.metrics).toMatch(/^lvsd_netlink_operations_total\{operation="add-dest",result="ok"\} 3$/m);
+    expect(out.metrics).toMatch(/^lvsd_netlink_operations_total\{operation="add-dest",result="error"\} 0$/m);
   });
 
   it('applies a good reload on SIGHUP in place', () => {

@@ -57,6 +57,8 @@ describe('lvsd with VRRP on a kernel without IPVS', () => {
     expect(await waitFor(vipPresent, 20_000), output()).toBe(true);
     const metrics = await scrape(ns, 9651);
     expect(metrics).toMatch(/^lvsd_vrrp_master\{vrrp_instance="VI_1"\} 1$/m);
+    expect(metrics).toMatch(/^lvsd_vrrp_transitions_total\{vrrp_instance="VI_1",state="MASTER"\} 1$/m);
+    expect(metrics).toMatch(/^lvsd_vrrp_split_brains_total\{vrrp_instance="VI_1"\} 0$/m);
     expect(metrics).toMatch(/^lvsd_reloads_total\{result="failure"\} 0$/m);
     expect(metrics).toMatch(/^lvsd_process_resident_memory_bytes \d+$/m);
     expect(metrics).toMatch(/^lvsd_nodejs_eventloop_lag_p99_seconds /m);
