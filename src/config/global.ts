@@ -1,7 +1,10 @@
 import type { Diagnostics } from './diagnostics.ts';
 import type { GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
-import { block, dispatch, flag, integer, ip, listWords, oneOf, port, text, timerMs, unhandled, type Handlers, type Mutable } from './values.ts';
+import {
+  block, dispatch, flag, INT_MAX, integer, ip, listWords, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
+  type Mutable,
+} from './values.ts';
 
 /** keepalived global_defs keywords lvsd accepts but does not act on (kept in `unhandled`). */
 const ACCEPTED_UNHANDLED = [
@@ -19,8 +22,7 @@ const ACCEPTED_UNHANDLED = [
   'vrrp_rx_bufs_multiplier', 'vrrp_startup_delay', 'log_unknown_vrids', 'vmac_prefix', 'vmac_addr_prefix',
   'random_seed', 'reload_time_file', 'reload_repeat', 'reload_file', 'tmp_config_directory', 'config_save_dir',
   'umask', 'net_namespace_ipvs', 'namespace_with_ipsets', 'child_wait_time', 'data_use_instance',
-  'vrrp_down_timer_adverts', 'vrrp_track_process', 'fifo_write_vrrp_states_on_reload', 'vrrp_min_garp',
-  'vrrp_garp_lower_prio_delay', 'vrrp_garp_lower_prio_repeat', 'vrrp_garp_interval', 'vrrp_gna_interval',
+  'vrrp_track_process', 'fifo_write_vrrp_states_on_reload', 'vrrp_min_garp', 'vrrp_garp_interval', 'vrrp_gna_interval',
   'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_skip_check_adv_addr', 'vrrp_check_unicast_src',
   'vrrp_startup_delay', 'dynamic_interfaces', 'smtp_alert_vrrp', 'smtp_alert_checker',
 ];
@@ -87,6 +89,8 @@ export function defaultGlobals(hostname: string): GlobalDefs {
       garpMasterRepeat: 5,
       garpMasterRefreshMs: 0,
       garpMasterRefreshRepeat: 1,
+      downTimerAdverts: 3,
+      notifyPriorityChanges: false,
       garpIntervalMs: 0,
       gnaIntervalMs: 0,
       lowerPrioNoAdvert: false,
@@ -182,10 +186,12 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     },
     vrrp_garp_master_delay: (s) => { vrrp.garpMasterDelayMs = timerMs(s, 0, d) ?? vrrp.garpMasterDelayMs; },
     vrrp_garp_master_repeat: (s) => { vrrp.garpMasterRepeat = integer(s, 0, d, 1, 255) ?? vrrp.garpMasterRepeat; },
-    vrrp_garp_master_refresh: (s) => { vrrp.garpMasterRefreshMs = timerMs(s, 0, d) ?? vrrp.garpMasterRefreshMs; },
-    vrrp_garp_master_refresh_repeat: (s) => {
-      vrrp.garpMasterRefreshRepeat = integer(s, 0, d, 1, 255) ?? vrrp.garpMasterRefreshRepeat;
-    },
+    vrrp_garp_master_refresh: (s) => { vrrp.garpMasterRefreshMs = wholeSecondsMs(s, d) ?? vrrp.garpMasterRefreshMs; },
+    vrrp_garp_lower_prio_delay: (s) => { vrrp.garpLowerPrioDelayMs = wholeSecondsMs(s, d) ?? vrrp.garpLowerPrioDelayMs; },
+    vrrp_garp_lower_prio_repeat: (s) => { vrrp.garpLowerPrioRepeat = integer(s, 0, d, 0, INT_MAX) ?? vrrp.garpLowerPrioRepeat; },
+    vrrp_down_timer_adverts: (s) => { vrrp.downTimerAdverts = integer(s, 0, d, 1, 100) ?? vrrp.downTimerAdverts; },
+    vrrp_notify_priority_changes: setBool((v) => (vrrp.notifyPriorityChanges = v)),
+    vrrp_garp_master_refresh_repeat: (s) => { vrrp.garpMasterRefreshRepeat = refreshRepeat(s, d) ?? vrrp.garpMasterRefreshRepeat; },
     vrrp_garp_interval: (s) => { vrrp.garpIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.garpIntervalMs; },
     vrrp_gna_interval: (s) => { vrrp.gnaIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.gnaIntervalMs; },
     vrrp_lower_prio_no_advert: setBool((v) => (vrrp.lowerPrioNoAdvert = v)),

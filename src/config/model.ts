@@ -118,6 +118,14 @@ export interface VrrpGlobals {
   readonly garpMasterRefreshMs: number;
   /** default 1 */
   readonly garpMasterRefreshRepeat: number;
+  /** vrrp_garp_lower_prio_delay; keepalived defaults it to vrrp_garp_master_delay */
+  readonly garpLowerPrioDelayMs?: number;
+  /** vrrp_garp_lower_prio_repeat; keepalived defaults it to vrrp_garp_master_repeat */
+  readonly garpLowerPrioRepeat?: number;
+  /** default 3 */
+  readonly downTimerAdverts: number;
+  /** default false */
+  readonly notifyPriorityChanges: boolean;
   /** default 0 */
   readonly garpIntervalMs: number;
   /** default 0 */
@@ -482,6 +490,13 @@ export interface VrrpInstance {
   readonly garpMasterRepeat: number;
   readonly garpMasterRefreshMs: number;
   readonly garpMasterRefreshRepeat: number;
+  readonly garpLowerPrioDelayMs: number;
+  readonly garpLowerPrioRepeat: number;
+  readonly downTimerAdverts: number;
+  /** As configured; 0 when set without unicast peers (keepalived 2.2.7's reset). */
+  readonly unicastTtl?: number;
+  /** Unset: the sync group's, else global_defs' vrrp_notify_priority_changes. */
+  readonly notifyPriorityChanges?: boolean;
   readonly lvsSyncDaemonInterface?: string;
   readonly notify: VrrpNotify;
   readonly smtpAlert?: boolean;
@@ -522,6 +537,7 @@ export interface VrrpSyncGroup {
   readonly instances: readonly string[];
   readonly notify: VrrpNotify;
   readonly smtpAlert?: boolean;
+  readonly notifyPriorityChanges?: boolean;
   readonly globalTracking: boolean;
   readonly trackInterfaces: readonly TrackedInterface[];
   readonly trackScripts: readonly TrackedScript[];

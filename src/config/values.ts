@@ -57,6 +57,23 @@ const TRUE_WORDS = new Set(['yes', 'true', 'on']);
 const FALSE_WORDS = new Set(['no', 'false', 'off']);
 
 /** A flag keyword: present means true, unless followed by no/false/off. */
+/** garp_master_refresh_repeat: keepalived still takes the 0 of releases before 2.0.7, as 1. */
+export function refreshRepeat(s: Statement, d: Diagnostics): number | undefined {
+  const repeat = integer(s, 0, d, 0, 2 ** 32 - 1);
+  if (repeat !== 0) return repeat;
+  d.warn(s.at, `${name(s)} must be greater than 0, setting to 1`);
+  return 1;
+}
+
+/** keepalived's C `int` limit, the largest repeat count it reads. */
+export const INT_MAX = 2 ** 31 - 1;
+
+/** Timers keepalived reads as whole seconds (garp_master_refresh, garp_lower_prio_delay), in ms. */
+export function wholeSecondsMs(s: Statement, d: Diagnostics): number | undefined {
+  const seconds = integer(s, 0, d, 0, 2 ** 32 - 1);
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
 export function flag(s: Statement, index: number, d: Diagnostics): boolean | undefined {
   const token = s.args[index];
   if (!token) return true;

@@ -8,15 +8,15 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, integer, ip, listWords, name, oneOf, script, text, timerMs, unhandled, type Handlers, type Mutable,
+  block, dispatch, flag, INT_MAX, integer, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
+  type Handlers, type Mutable,
 } from './values.ts';
 
 const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
-  'debug', 'linkbeat_use_polling', 'track_process', 'track_bfd', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
-  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src',
-  'unicast_ttl', 'down_timer_adverts', 'notify_priority_changes', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
+  'debug', 'linkbeat_use_polling', 'track_process', 'track_bfd',
+  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -180,6 +180,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   const notify: Mutable<VrrpNotify> = {};
   const extra: UnhandledKeyword[] = [];
   let stateToken: Statement | undefined;
+  let unicastTtlAt: Statement['at'] | undefined;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
   const lists = {
     vips: [] as IpAddressSpec[], excluded: [] as IpAddressSpec[], routes: [] as IpRouteSpec[], rules: [] as IpRouteSpec[],
@@ -230,8 +231,16 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     dont_track_primary: setFlag('dontTrackPrimary'),
     garp_master_delay: (t) => { v.garpMasterDelayMs = timerMs(t, 0, d) ?? v.garpMasterDelayMs; },
     garp_master_repeat: (t) => { v.garpMasterRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRepeat; },
-    garp_master_refresh: (t) => { v.garpMasterRefreshMs = timerMs(t, 0, d) ?? v.garpMasterRefreshMs; },
-    garp_master_refresh_repeat: (t) => { v.garpMasterRefreshRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRefreshRepeat; },
+    garp_master_refresh: (t) => { v.garpMasterRefreshMs = wholeSecondsMs(t, d) ?? v.garpMasterRefreshMs; },
+    garp_master_refresh_repeat: (t) => { v.garpMasterRefreshRepeat = refreshRepeat(t, d) ?? v.garpMasterRefreshRepeat; },
+    garp_lower_prio_delay: (t) => { v.garpLowerPrioDelayMs = wholeSecondsMs(t, d) ?? v.garpLowerPrioDelayMs; },
+    garp_lower_prio_repeat: (t) => { v.garpLowerPrioRepeat = integer(t, 0, d, 0, INT_MAX) ?? v.garpLowerPrioRepeat; },
+    down_timer_adverts: (t) => { v.downTimerAdverts = integer(t, 0, d, 1, 100) ?? v.downTimerAdverts; },
+    unicast_ttl: (t) => {
+      v.unicastTtl = integer(t, 0, d, 0, 255) ?? v.unicastTtl;
+      unicastTtlAt = t.at;
+    },
+    notify_priority_changes: (t) => { v.notifyPriorityChanges = flag(t, 0, d) ?? v.notifyPriorityChanges; },
     lvs_sync_daemon_interface: (t) => {
       d.warn(t.at, `(${instanceName}) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon`);
       v.lvsSyncDaemonInterface = text(t, 0, d, 'an interface');
@@ -282,7 +291,27 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       d.warn(route.at, `(${instanceName}) cannot track route '${route.words.join(' ')}' with no interface specified, not tracking`);
     }
   }
+  let unicastTtl = v.unicastTtl;
+  if (unicastTtl !== undefined && lists.peers.length === 0) {
+    d.warn(unicastTtlAt ?? s.at, `(${instanceName}): Cannot use unicast_ttl without unicast peers - resetting (keepalived 2.2.7 resets it to 0, so no advert leaves the host; lvsd does the same)`);
+    unicastTtl = 0;
+  }
   const strictMode = v.strictMode ?? globals.vrrp.strict;
+  const strictReset = <T>(value: T | undefined, fallback: T, relaxed: T, what: string): T => {
+    if (value === undefined) return strictMode ? relaxed : fallback;
+    if (strictMode && value !== relaxed) {
+      d.warn(s.at, `(${instanceName}) ${what} - resetting`);
+      return relaxed;
+    }
+    return value;
+  };
+  const garpLowerPrioRepeat = strictReset(v.garpLowerPrioRepeat, globals.vrrp.garpLowerPrioRepeat ?? globals.vrrp.garpMasterRepeat, 0, 'Strict mode requires no repeat garps.');
+  const garpLowerPrioDelayMs = strictReset(v.garpLowerPrioDelayMs, globals.vrrp.garpLowerPrioDelayMs ?? globals.vrrp.garpMasterDelayMs, 0, 'Strict mode requires no repeat garp delay.');
+  let downTimerAdverts = v.downTimerAdverts ?? globals.vrrp.downTimerAdverts;
+  if (strictMode && downTimerAdverts !== 3) {
+    d.warn(s.at, `(${instanceName}) down_timer_adverts is incompatible with strict mode - resetting`);
+    downTimerAdverts = 3;
+  }
   let lowerPrioNoAdvert = v.lowerPrioNoAdvert ?? (strictMode || globals.vrrp.lowerPrioNoAdvert);
   if (strictMode && !lowerPrioNoAdvert) {
     d.warn(s.at, `(${instanceName}) Strict mode requires no lower priority advert. resetting`);
@@ -382,6 +411,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     garpMasterRepeat: v.garpMasterRepeat ?? globals.vrrp.garpMasterRepeat,
     garpMasterRefreshMs: v.garpMasterRefreshMs ?? globals.vrrp.garpMasterRefreshMs,
     garpMasterRefreshRepeat: v.garpMasterRefreshRepeat ?? globals.vrrp.garpMasterRefreshRepeat,
+    garpLowerPrioDelayMs,
+    garpLowerPrioRepeat,
+    downTimerAdverts,
+    ...(unicastTtl !== undefined && { unicastTtl }),
+    ...(v.notifyPriorityChanges !== undefined && { notifyPriorityChanges: v.notifyPriorityChanges }),
     ...(v.lvsSyncDaemonInterface !== undefined && { lvsSyncDaemonInterface: v.lvsSyncDaemonInterface }),
     notify,
     ...((v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert) !== undefined && { smtpAlert: v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert }),
@@ -405,6 +439,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     ...notifyHandlers(notify, d),
     group: (t) => { instances.push(...listWords(block(t, d) ?? []).map((w) => w.text)); },
     smtp_alert: (t) => { g.smtpAlert = flag(t, 0, d) ?? g.smtpAlert; },
+    notify_priority_changes: (t) => { g.notifyPriorityChanges = flag(t, 0, d) ?? g.notifyPriorityChanges; },
     global_tracking: (t) => {
       d.warn(t.at, "'global_tracking' is deprecated, use track_interface/track_script/track_file on the group");
       g.globalTracking = flag(t, 0, d) ?? g.globalTracking;
@@ -421,6 +456,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     instances,
     notify,
     ...(g.smtpAlert !== undefined && { smtpAlert: g.smtpAlert }),
+    ...(g.notifyPriorityChanges !== undefined && { notifyPriorityChanges: g.notifyPriorityChanges }),
     globalTracking: g.globalTracking ?? false,
     trackInterfaces: lists.interfaces,
     trackScripts: lists.scripts,

@@ -1,5 +1,6 @@
 import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpInstance } from '../config/model.ts';
 import { familyOf } from './ip.ts';
+import { VRRP_TTL } from './packet.ts';
 import type { TrackedInterface, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
@@ -38,7 +39,6 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
   if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
   if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
   if (instance.trackFiles.length > 0) warn('track_file is not supported and is ignored');
-  if (instance.garpMasterRefreshMs > 0) warn('garp_master_refresh is not supported; gratuitous ARPs are sent on becoming master only');
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
   if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
@@ -80,13 +80,23 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     higherPrioSendAdvert: instance.higherPrioSendAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
+    advertTtl: instance.unicastTtl ?? VRRP_TTL,
+    downTimerAdverts: instance.downTimerAdverts,
     authentication: instance.authentication?.type === 'PASS' ? { type: 'pass', password: instance.authentication.password } : { type: 'none' },
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
     trackScripts,
     trackInterfaces,
-    garp: { masterDelayMs: instance.garpMasterDelayMs, masterRepeat: instance.garpMasterRepeat, intervalMs: garpIntervalMs },
+    garp: {
+      masterDelayMs: instance.garpMasterDelayMs,
+      masterRepeat: instance.garpMasterRepeat,
+      intervalMs: garpIntervalMs,
+      refreshMs: instance.garpMasterRefreshMs,
+      refreshRepeat: instance.garpMasterRefreshRepeat,
+      lowerPrioRepeat: instance.garpLowerPrioRepeat,
+      lowerPrioDelayMs: instance.garpLowerPrioDelayMs,
+    },
     notify: {
       master: instance.notify.master?.command,
       backup: instance.notify.backup?.command,
@@ -94,6 +104,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
       stop: instance.notify.stop?.command,
       any: instance.notify.any?.command,
       fifo,
+      priorityChanges: instance.notifyPriorityChanges ?? group?.notifyPriorityChanges ?? config.globalDefs.vrrp.notifyPriorityChanges,
     },
   };
 }

@@ -33,6 +33,19 @@ export interface MachineParams {
   unicastPeers: string[];
   /** Second burst of gratuitous ARP after becoming master; 0 disables it. */
   garpMasterDelayMs: number;
+  /** Gratuitous ARPs (unsolicited NAs) per address in each burst on becoming master. */
+  garpMasterRepeat: number;
+  /** garp_master_refresh: while master, a burst goes with the first advert sent once this has passed; 0 disables it. */
+  garpRefreshMs: number;
+  garpRefreshRepeat: number;
+  /** garp_lower_prio_repeat: a burst on hearing a master that loses to us; 0 disables it and the delayed one. */
+  garpLowerPrioRepeat: number;
+  /** garp_lower_prio_delay: another such burst this long after; 0 disables it. */
+  garpLowerPrioDelayMs: number;
+  /** down_timer_adverts: the adverts a backup misses before the master is down (RFC 3768/5798: 3). */
+  downTimerAdverts: number;
+  /** notify_priority_changes: each change of effective priority is announced (keepalived's FIFO line). */
+  notifyPriorityChanges: boolean;
 }
 
 export interface SplitBrain {
@@ -57,6 +70,10 @@ export interface MachineState {
   advertAt: number | undefined;
   masterDownAt: number | undefined;
   garpAt: number | undefined;
+  /** garp_master_refresh: the refresh burst is due with the first advert from then on. */
+  garpRefreshAt: number | undefined;
+  /** garp_lower_prio_delay: one pending burst per lower priority advert heard, as keepalived queues them. */
+  lowerPrioGarpAt: number[];
   /** With preempt_delay: the time from which a lower priority master is no longer accepted. */
   preemptAt: number | undefined;
   splitBrain: SplitBrain | undefined;
@@ -92,7 +109,10 @@ export type MachineAction =
   | { type: 'advertise'; priority: number }
   | { type: 'add-addresses' }
   | { type: 'remove-addresses' }
-  | { type: 'gratuitous-arp' }
+  /** `repeat` packets per address: garp_master_repeat, garp_master_refresh_repeat or garp_lower_prio_repeat. */
+  | { type: 'gratuitous-arp'; repeat: number }
+  /** notify_priority_changes: keepalived's MASTER_PRIORITY or BACKUP_PRIORITY (any other state) FIFO event. */
+  | { type: 'priority-notify'; event: 'MASTER_PRIORITY' | 'BACKUP_PRIORITY'; priority: number }
   | { type: 'transition'; from: VrrpState; to: VrrpState; reason: TransitionReason }
   | { type: 'dropped'; reason: DropReason; source: string }
   | { type: 'split-brain'; peer: string; peerPriority: number };
@@ -111,12 +131,8 @@ export function initialMachineState(params: MachineParams): MachineState {
     masterAddress: undefined,
     masterPriority: undefined,
     lastAdvertAt: undefined,
-    advertAt: undefined,
-    masterDownAt: undefined,
-    garpAt: undefined,
-    preemptAt: undefined,
+    ...NO_TIMERS,
     splitBrain: undefined,
-    wantsMaster: false,
     drops: {},
   };
 }
@@ -128,12 +144,13 @@ export function skewTimeMs(params: MachineParams, state: MachineState): number {
 
 export function masterDownIntervalMs(params: MachineParams, state: MachineState): number {
   const interval = params.version === 2 ? params.advertIntervalMs : state.masterAdvertIntervalMs;
-  return 3 * interval + skewTimeMs(params, state);
+  return params.downTimerAdverts * interval + skewTimeMs(params, state);
 }
 
 /** The earliest time at which a `tick` has work to do. */
 export function nextDeadline(state: MachineState): number | undefined {
-  const deadlines = [state.advertAt, state.masterDownAt, state.garpAt].filter((at): at is number => at !== undefined);
+  // The refresh rides on an advert, so it needs no deadline of its own.
+  const deadlines = [state.advertAt, state.masterDownAt, state.garpAt, ...state.lowerPrioGarpAt].filter((at): at is number => at !== undefined);
   return deadlines.length === 0 ? undefined : Math.min(...deadlines);
 }
 
@@ -163,7 +180,7 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
     case 'advert':
       return onAdvert(params, state, event, actions);
     case 'priority':
-      return { ...state, effectivePriority: event.effectivePriority };
+      return onPriority(params, state, event.effectivePriority, actions);
     case 'fault':
       return onFault(params, { ...state, faulty: event.faulty }, event.now, actions);
     case 'sync':
@@ -182,16 +199,27 @@ function transition(state: MachineState, to: VrrpState, reason: TransitionReason
   return { ...state, state: to };
 }
 
+const NO_TIMERS = {
+  advertAt: undefined,
+  masterDownAt: undefined,
+  garpAt: undefined,
+  garpRefreshAt: undefined,
+  lowerPrioGarpAt: [],
+  preemptAt: undefined,
+  wantsMaster: false,
+} as const satisfies Partial<MachineState>;
+
 function clearTimers(state: MachineState): MachineState {
-  return { ...state, advertAt: undefined, masterDownAt: undefined, garpAt: undefined, preemptAt: undefined, wantsMaster: false };
+  return { ...state, ...NO_TIMERS };
 }
 
 function becomeMaster(params: MachineParams, state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
-  actions.push({ type: 'advertise', priority: state.effectivePriority }, { type: 'add-addresses' }, { type: 'gratuitous-arp' });
+  actions.push({ type: 'advertise', priority: state.effectivePriority }, { type: 'add-addresses' }, garp(params.garpMasterRepeat));
   const master: MachineState = {
     ...clearTimers(state),
     advertAt: now + params.advertIntervalMs,
     garpAt: params.garpMasterDelayMs > 0 ? now + params.garpMasterDelayMs : undefined,
+    garpRefreshAt: params.garpRefreshMs > 0 ? now + params.garpRefreshMs : undefined,
     masterAddress: params.ownAddress,
     masterPriority: state.effectivePriority,
     masterAdvertIntervalMs: params.advertIntervalMs,
@@ -222,12 +250,34 @@ function onTick(params: MachineParams, state: MachineState, now: number, holdMas
   if (next.advertAt !== undefined && next.advertAt <= now) {
     actions.push({ type: 'advertise', priority: next.effectivePriority });
     next = { ...next, advertAt: now + params.advertIntervalMs, masterPriority: next.effectivePriority };
+    // keepalived looks at the refresh timer only as it sends an advert, after the advert.
+    if (next.garpRefreshAt !== undefined && next.garpRefreshAt <= now) {
+      actions.push(garp(params.garpRefreshRepeat));
+      next = { ...next, garpRefreshAt: now + params.garpRefreshMs };
+    }
   }
   if (next.garpAt !== undefined && next.garpAt <= now) {
-    actions.push({ type: 'gratuitous-arp' });
+    actions.push(garp(params.garpMasterRepeat));
     next = { ...next, garpAt: undefined };
   }
+  const lowerPrioDue = next.lowerPrioGarpAt.filter((at) => at <= now);
+  if (lowerPrioDue.length > 0) {
+    actions.push(...lowerPrioDue.map(() => garp(params.garpLowerPrioRepeat)));
+    next = { ...next, lowerPrioGarpAt: next.lowerPrioGarpAt.filter((at) => at > now) };
+  }
   return next;
+}
+
+function garp(repeat: number): MachineAction {
+  return { type: 'gratuitous-arp', repeat };
+}
+
+function onPriority(params: MachineParams, state: MachineState, effectivePriority: number, actions: MachineAction[]): MachineState {
+  if (effectivePriority === state.effectivePriority) return state;
+  if (params.notifyPriorityChanges) {
+    actions.push({ type: 'priority-notify', event: state.state === 'MASTER' ? 'MASTER_PRIORITY' : 'BACKUP_PRIORITY', priority: effectivePriority });
+  }
+  return { ...state, effectivePriority };
 }
 
 function onFault(params: MachineParams, state: MachineState, now: number, actions: MachineAction[]): MachineState {
@@ -247,7 +297,8 @@ function onSync(params: MachineParams, state: MachineState, to: 'MASTER' | 'BACK
 
 /** Why an advert that decoded cleanly is still not for us, or undefined when it is acceptable. */
 export function rejectAdvert(params: MachineParams, source: string, ttl: number, advert: Advertisement): DropReason | undefined {
-  if (ttl !== 255) return 'ttl';
+  // keepalived checks the TTL of multicast instances only: unicast adverts may cross routers (unicast_ttl).
+  if (params.unicastPeers.length === 0 && ttl !== 255) return 'ttl';
   if (advert.version !== params.version) return 'version';
   if (advert.vrid !== params.vrid) return 'unknown-vrid';
   if (params.unicastPeers.length > 0 && !params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) {
@@ -331,12 +382,17 @@ function masterReceives(
   // at once so that it steps down before our next advert is due.
   actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority });
   if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
+  const lowerPrioGarp = params.garpLowerPrioRepeat > 0;
+  if (lowerPrioGarp) actions.push(garp(params.garpLowerPrioRepeat));
+  const lowerPrioGarpAt =
+    lowerPrioGarp && params.garpLowerPrioDelayMs > 0 ? [...state.lowerPrioGarpAt, now + params.garpLowerPrioDelayMs] : state.lowerPrioGarpAt;
   const seen = state.splitBrain;
   const ongoing = seen !== undefined && seen.peer === source && now - seen.lastSeenAt <= SPLIT_BRAIN_QUIET_ADVERTS * params.advertIntervalMs;
   const firstSeenAt = ongoing ? seen.firstSeenAt : now;
   return {
     ...state,
     advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs,
+    lowerPrioGarpAt,
     splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt, lastSeenAt: now },
   };
 }

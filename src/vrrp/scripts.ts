@@ -4,13 +4,15 @@ import { constants } from 'node:fs';
 /** keepalived's notify conventions: the generic `notify` script's arguments and the notify_fifo line. */
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+/** notify_priority_changes: FIFO-only events, named after the state the instance is in. */
+export type PriorityEvent = 'MASTER_PRIORITY' | 'BACKUP_PRIORITY';
 
 /** keepalived's arguments to the generic `notify` script and its notify_fifo line. */
 export function notifyArguments(instance: string, state: NotifyState, priority: number): string[] {
   return ['INSTANCE', instance, state, String(priority)];
 }
 
-export function notifyFifoLine(instance: string, state: NotifyState, priority: number): string {
+export function notifyFifoLine(instance: string, state: NotifyState | PriorityEvent, priority: number): string {
   return `INSTANCE "${instance}" ${state} ${priority}\n`;
 }
 

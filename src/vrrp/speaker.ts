@@ -402,6 +402,13 @@ class InstanceRunner {
       authentication: spec.authentication,
       unicastPeers: spec.unicastPeers,
       garpMasterDelayMs: spec.garp.masterDelayMs,
+      garpMasterRepeat: spec.garp.masterRepeat,
+      garpRefreshMs: spec.garp.refreshMs,
+      garpRefreshRepeat: spec.garp.refreshRepeat,
+      garpLowerPrioRepeat: spec.garp.lowerPrioRepeat,
+      garpLowerPrioDelayMs: spec.garp.lowerPrioDelayMs,
+      downTimerAdverts: spec.downTimerAdverts,
+      notifyPriorityChanges: spec.notify.priorityChanges,
     };
     this.machine = initialMachineState(this.params);
   }
@@ -532,8 +539,13 @@ class InstanceRunner {
         this.enqueue('remove VIPs', () => this.removeAddresses());
         return;
       case 'gratuitous-arp':
-        this.enqueue('gratuitous ARP', async () => this.announceAddresses());
+        this.enqueue('gratuitous ARP', async () => this.announceAddresses(action.repeat));
         return;
+      case 'priority-notify': {
+        const fifo = this.spec.notify.fifo;
+        if (fifo) this.notifications = this.notifications.then(() => writeFifo(fifo, notifyFifoLine(this.spec.name, action.event, action.priority))).catch((error: unknown) => logger.error({ err: error }, 'notify failed'));
+        return;
+      }
       case 'transition':
         logger.info({ from: action.from, to: action.to, reason: action.reason }, `VRRP_Instance(${this.spec.name}) Entering ${action.to} STATE`);
         this.notifications = this.notifications.then(() => this.notify(action.to)).catch((error: unknown) => logger.error({ err: error }, 'notify failed'));
@@ -569,7 +581,7 @@ class InstanceRunner {
         },
         { family: this.spec.family, source: this.params.ownAddress, destination },
       );
-      this.channel.send(packet, this.params.ownAddress, destination).catch((error: unknown) => {
+      this.channel.send(packet, this.params.ownAddress, destination, this.spec.advertTtl).catch((error: unknown) => {
         this.context.logger.error({ err: error, destination }, 'cannot send VRRP advert');
       });
     }
@@ -601,8 +613,8 @@ class InstanceRunner {
     for (const vip of this.allAddresses().filter(removeAddress)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
   }
 
-  /** garp_master_repeat packets per VIP, vrrp_garp_interval apart. */
-  private announceAddresses(): void {
+  /** `repeat` packets per VIP, vrrp_garp_interval apart. */
+  private announceAddresses(repeat: number): void {
     const frames = this.allAddresses().map((vip) => {
       const link = vip.dev === undefined ? this.link : (this.context.links.get(vip.dev) ?? this.link);
       const frame = familyOf(vip.address) === 4 ? gratuitousArpFrame(link.mac, vip.address) : unsolicitedNeighborAdvertisementFrame(link.mac, vip.address);
@@ -612,7 +624,7 @@ class InstanceRunner {
       for (const { linkIndex, frame } of frames) sendLinkLayerFrame(linkIndex, frame);
     };
     burst();
-    for (let repeat = 1; repeat < this.spec.garp.masterRepeat; repeat++) {
+    for (let sent = 1; sent < repeat; sent++) {
       if (this.spec.garp.intervalMs <= 0) {
         burst();
         continue;
@@ -620,7 +632,7 @@ class InstanceRunner {
       const timer = setTimeout(() => {
         this.garpTimers.delete(timer);
         if (this.machine.state === 'MASTER') burst();
-      }, repeat * this.spec.garp.intervalMs);
+      }, sent * this.spec.garp.intervalMs);
       this.garpTimers.add(timer);
     }
   }

@@ -55,7 +55,7 @@ export class VrrpChannel {
     this.socket.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
     if (family === 4) {
       // Building the IP header ourselves is the only way to pick mcast_src_ip/unicast_src_ip
-      // (raw-socket has no bind) and it carries TTL 255 for unicast and multicast alike.
+      // (raw-socket has no bind), and to set the TTL (255, or unicast_ttl).
       this.socket.setOption(IPPROTO_IP, IP_HDRINCL, 1);
       this.socket.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     } else {
@@ -98,8 +98,9 @@ export class VrrpChannel {
     this.socket.setOption(IPPROTO_IPV6, IPV6_PKTINFO, info, info.length);
   }
 
-  send(vrrp: Buffer, source: string, destination: string): Promise<void> {
-    const packet = this.family === 4 ? Buffer.concat([ipv4Header(source, destination, vrrp.length), vrrp]) : vrrp;
+  /** `ttl` is IPv4's; IPv6 adverts keep the socket's hop limit of 255. */
+  send(vrrp: Buffer, source: string, destination: string, ttl: number = VRRP_TTL): Promise<void> {
+    const packet = this.family === 4 ? Buffer.concat([ipv4Header(source, destination, vrrp.length, ttl), vrrp]) : vrrp;
     return new Promise((resolve, reject) => {
       this.socket.send(packet, 0, packet.length, destination, (error) => (error ? reject(error) : resolve()));
     });
@@ -110,12 +111,12 @@ export class VrrpChannel {
   }
 }
 
-function ipv4Header(source: string, destination: string, payloadLength: number): Buffer {
+function ipv4Header(source: string, destination: string, payloadLength: number, ttl: number): Buffer {
   const header = Buffer.alloc(20);
   header[0] = 0x45;
   header[1] = TOS_INTERNET_CONTROL;
   header.writeUInt16BE(20 + payloadLength, 2);
-  header[8] = VRRP_TTL;
+  header[8] = ttl;
   header[9] = VRRP_PROTOCOL;
   // Identification and header checksum are filled in by the kernel when left at zero.
   addressToBytes(source).copy(header, 12);

@@ -21,6 +21,13 @@ export interface VrrpInstanceSpec {
   sourceAddress: string | undefined;
   /** Non-empty means unicast adverts to these peers instead of multicast. */
   unicastPeers: string[];
+  /**
+   * The IPv4 TTL of adverts: 255, or unicast_ttl. keepalived 2.2.7 makes it 0 when unicast_ttl comes
+   * without unicast peers, and the kernel then sends none of them.
+   */
+  advertTtl: number;
+  /** down_timer_adverts: adverts missed before a backup takes over (3 by the RFCs). */
+  downTimerAdverts: number;
   authentication: Authentication;
   virtualAddresses: VirtualAddress[];
   /** virtual_ipaddress_excluded: moved with the instance but not listed in adverts. */
@@ -84,6 +91,12 @@ export interface GarpSettings {
   masterRepeat: number;
   /** Pause between two packets of a burst. */
   intervalMs: number;
+  /** garp_master_refresh: while master, a burst of refreshRepeat this often; 0 disables it. */
+  refreshMs: number;
+  refreshRepeat: number;
+  /** garp_lower_prio_repeat: a burst on hearing a lower priority master, and another lowerPrioDelayMs later. */
+  lowerPrioRepeat: number;
+  lowerPrioDelayMs: number;
 }
 
 export interface NotifySettings {
@@ -94,6 +107,8 @@ export interface NotifySettings {
   /** Called with keepalived's arguments: INSTANCE name state priority. */
   any: string | undefined;
   fifo: string | undefined;
+  /** notify_priority_changes: each change of effective priority is written to the FIFO. */
+  priorityChanges: boolean;
 }
 
 export interface VrrpSyncGroupSpec {

@@ -2,6 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
 
+/** One instance V on eth0 with `lines` added, and global_defs holding `globals`. */
+function instance(lines: string, globals = ''): string {
+  return `global_defs {\n${globals}}\nvrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n  priority 100\n${lines}  virtual_ipaddress {\n    192.0.2.9/24\n  }\n}\n`;
+}
+
+function parseInstance(text: string) {
+  const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return { spec: vrrpSpecsFromConfig(result.config).instances[0]!, warnings: result.warnings.map((w) => w.message) };
+}
+
 const CONF = `
 global_defs {
   router_id lb1
@@ -106,13 +117,9 @@ describe('vrrp specs from keepalived.conf', () => {
   });
 
   it('reads lower_prio_no_advert and higher_prio_send_advert as keepalived 2.2.7 does: per instance, else global_defs, and strict_mode overrides both', () => {
-    const instance = (lines: string, globals = '') =>
-      `global_defs {\n${globals}}\nvrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n  priority 100\n${lines}  virtual_ipaddress {\n    192.0.2.9/24\n  }\n}\n`;
     const read = (text: string) => {
-      const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
-      if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
-      const spec = vrrpSpecsFromConfig(result.config).instances[0]!;
-      return { lower: spec.lowerPrioNoAdvert, higher: spec.higherPrioSendAdvert, warnings: result.warnings.map((w) => w.message) };
+      const { spec, warnings } = parseInstance(text);
+      return { lower: spec.lowerPrioNoAdvert, higher: spec.higherPrioSendAdvert, warnings };
     };
     expect(read(instance(''))).toMatchObject({ lower: false, higher: false });
     expect(read(instance('  lower_prio_no_advert\n  higher_prio_send_advert\n'))).toMatchObject({ lower: true, higher: true });
@@ -121,6 +128,39 @@ describe('vrrp specs from keepalived.conf', () => {
     const strict = read(instance('  strict_mode\n  lower_prio_no_advert off\n  higher_prio_send_advert on\n'));
     expect(strict).toMatchObject({ lower: true, higher: false });
     expect(strict.warnings).toEqual(expect.arrayContaining(['(V) Strict mode requires no lower priority advert. resetting', '(V) strict mode requires higher_prio_send_advert to be clear. resetting']));
+  });
+
+  it('reads the garp refresh and lower priority settings, down_timer_adverts, unicast_ttl and notify_priority_changes as keepalived 2.2.7 does', () => {
+    const defaults = parseInstance(instance('')).spec;
+    expect(defaults).toMatchObject({ advertTtl: 255, downTimerAdverts: 3, notify: { priorityChanges: false } });
+    // keepalived's lower priority defaults are the global garp_master delay and repeat, not the instance's.
+    expect(defaults.garp).toMatchObject({ refreshMs: 0, refreshRepeat: 1, lowerPrioRepeat: 5, lowerPrioDelayMs: 5000 });
+    const globals = '  vrrp_garp_master_delay 2\n  vrrp_garp_master_repeat 3\n  vrrp_garp_master_refresh 30\n  vrrp_garp_master_refresh_repeat 2\n  vrrp_down_timer_adverts 4\n  vrrp_notify_priority_changes\n';
+    expect(parseInstance(instance('  garp_master_repeat 9\n', globals)).spec).toMatchObject({
+      garp: { masterRepeat: 9, refreshMs: 30_000, refreshRepeat: 2, lowerPrioRepeat: 3, lowerPrioDelayMs: 2000 },
+      downTimerAdverts: 4,
+      notify: { priorityChanges: true },
+    });
+    const own = parseInstance(
+      instance(
+        '  garp_master_refresh 10\n  garp_master_refresh_repeat 0\n  garp_lower_prio_delay 7\n  garp_lower_prio_repeat 0\n  down_timer_adverts 100\n  notify_priority_changes off\n  unicast_src_ip 192.0.2.1\n  unicast_peer {\n    192.0.2.2\n  }\n  unicast_ttl 5\n',
+        '  vrrp_notify_priority_changes\n',
+      ),
+    );
+    expect(own.spec).toMatchObject({ garp: { refreshMs: 10_000, refreshRepeat: 1, lowerPrioRepeat: 0, lowerPrioDelayMs: 7000 }, downTimerAdverts: 100, advertTtl: 5, notify: { priorityChanges: false } });
+    expect(own.warnings).toContain('garp_master_refresh_repeat must be greater than 0, setting to 1');
+    const noPeers = parseInstance(instance('  unicast_ttl 5\n'));
+    expect(noPeers.spec.advertTtl).toBe(0);
+    expect(noPeers.warnings.some((w) => w.startsWith('(V): Cannot use unicast_ttl without unicast peers - resetting'))).toBe(true);
+    const strict = parseInstance(instance('  strict_mode\n  down_timer_adverts 5\n  garp_lower_prio_repeat 2\n'));
+    expect(strict.spec).toMatchObject({ downTimerAdverts: 3, garp: { lowerPrioRepeat: 0, lowerPrioDelayMs: 0 } });
+    expect(strict.warnings).toEqual(expect.arrayContaining(['(V) down_timer_adverts is incompatible with strict mode - resetting', '(V) Strict mode requires no repeat garps. - resetting']));
+    expect(parseConfigText(instance('  down_timer_adverts 101\n'), 'k.conf', () => '', () => [], { hostname: 'lb1' }).ok).toBe(false);
+  });
+
+  it('takes notify_priority_changes from the sync group when the instance does not say', () => {
+    const text = `${instance('')}vrrp_sync_group G {\n  group {\n    V\n  }\n  notify_priority_changes\n}\n`;
+    expect(parseInstance(text).spec.notify.priorityChanges).toBe(true);
   });
 
   it('parses virtual_routes and names the ones it cannot program', () => {

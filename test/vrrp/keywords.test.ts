@@ -86,7 +86,8 @@ const HONOURED = new Set([
   'virtual_router_id', 'version', 'priority', 'advert_int', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes',
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
-  'lower_prio_no_advert', 'higher_prio_send_advert',
+  'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
+  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

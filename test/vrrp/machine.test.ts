@@ -30,6 +30,13 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     authentication: { type: 'none' },
     unicastPeers: [],
     garpMasterDelayMs: 5000,
+    garpMasterRepeat: 5,
+    garpRefreshMs: 0,
+    garpRefreshRepeat: 1,
+    garpLowerPrioRepeat: 0,
+    garpLowerPrioDelayMs: 0,
+    downTimerAdverts: 3,
+    notifyPriorityChanges: false,
     ...overrides,
   };
 }
@@ -234,16 +241,109 @@ describe('VRRP state machine', () => {
     const pass = Buffer.from('secret\0\0');
     const { state, actions } = drive(p, [
       { type: 'start', now: 0 },
-      received(1, 100, '10.0.0.1', { authType: 1, authData: pass }, 64),
       received(2, 100, '10.0.0.1', { authType: 1, authData: Buffer.from('wrong\0\0\0') }),
       received(3, 100, '10.0.0.1', { authType: 1, authData: pass, advertIntervalMs: 2000 }),
       received(4, 100, '10.0.0.1', { authType: 1, authData: pass, addresses: ['10.0.0.99'] }),
       received(5, 100, '10.0.0.7', { authType: 1, authData: pass }),
       received(6, 100, '10.0.0.1', { authType: 1, authData: pass, vrid: 52 }),
     ]);
-    expect(state.drops).toEqual({ ttl: 1, auth: 1, interval: 1, addresses: 1, 'unexpected-source': 1, 'unknown-vrid': 1 });
+    expect(state.drops).toEqual({ auth: 1, interval: 1, addresses: 1, 'unexpected-source': 1, 'unknown-vrid': 1 });
     expect(state.lastAdvertAt).toBeUndefined();
-    expect(actions.filter((a) => a.type === 'dropped')).toHaveLength(6);
+    expect(actions.filter((a) => a.type === 'dropped')).toHaveLength(5);
+  });
+});
+
+describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywords', () => {
+  /** Becomes master at 3700 (the master down timer of priority 100) and then sends adverts every second. */
+  function masterThenAdverts(until: number) {
+    const events: MachineEvent[] = [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }];
+    for (let now = 4700; now <= until; now += 1000) events.push({ type: 'tick', now });
+    return events;
+  }
+  /** When each gratuitous ARP burst went out, and how many per address. */
+  function garpsAt(p: MachineParams, events: MachineEvent[]) {
+    let state = initialMachineState(p);
+    const bursts: { now: number; repeat: number }[] = [];
+    for (const event of events) {
+      const result = step(p, state, event);
+      state = result.state;
+      for (const action of result.actions) if (action.type === 'gratuitous-arp') bursts.push({ now: event.now, repeat: action.repeat });
+    }
+    return bursts;
+  }
+
+  it('garp_master_refresh: a burst of garp_master_refresh_repeat goes with the first advert once the refresh interval has passed, and again from there', () => {
+    const p = params({ garpMasterDelayMs: 0, garpRefreshMs: 3000, garpRefreshRepeat: 2 });
+    expect(garpsAt(p, masterThenAdverts(10_700))).toEqual([
+      { now: 3700, repeat: 5 },
+      { now: 6700, repeat: 2 },
+      { now: 9700, repeat: 2 },
+    ]);
+  });
+
+  it('garp_master_refresh rides on adverts: a refresh not a multiple of advert_int waits for the next advert, and stops with mastership', () => {
+    const p = params({ garpMasterDelayMs: 0, garpRefreshMs: 2500, garpRefreshRepeat: 1 });
+    const events = [...masterThenAdverts(6700), received(6800, 200), { type: 'tick', now: 7700 } as MachineEvent];
+    expect(garpsAt(p, events)).toEqual([
+      { now: 3700, repeat: 5 },
+      { now: 6700, repeat: 1 },
+    ]);
+    const { state } = drive(p, events);
+    expect(state.garpRefreshAt).toBeUndefined();
+  });
+
+  it('garp_lower_prio_repeat: a master hearing a lower priority master sends that many at once, and again garp_lower_prio_delay later, one per advert heard', () => {
+    const p = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 3, garpLowerPrioDelayMs: 5000 });
+    const events: MachineEvent[] = [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50), received(4200, 50)];
+    const { state, actions } = drive(p, events);
+    expect(actions.slice(-2)).toEqual([{ type: 'advertise', priority: 100 }, { type: 'gratuitous-arp', repeat: 3 }]);
+    expect(state.lowerPrioGarpAt).toEqual([9000, 9200]);
+    expect(nextDeadline({ ...state, advertAt: undefined })).toBe(9000);
+    const later = drive(p, [{ type: 'tick', now: 9000 }, { type: 'tick', now: 9200 }], state);
+    expect(later.actions.filter((a) => a.type === 'gratuitous-arp')).toEqual([
+      { type: 'gratuitous-arp', repeat: 3 },
+      { type: 'gratuitous-arp', repeat: 3 },
+    ]);
+    expect(later.state.lowerPrioGarpAt).toEqual([]);
+  });
+
+  it('garp_lower_prio_repeat 0 sends nothing on a lower priority advert; garp_lower_prio_delay 0 sends no second burst; leaving master drops pending ones', () => {
+    const none = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 0, garpLowerPrioDelayMs: 5000 });
+    const heard = drive(none, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50)]);
+    expect(heard.actions.slice(-1)).toEqual([{ type: 'advertise', priority: 100 }]);
+    expect(heard.state.lowerPrioGarpAt).toEqual([]);
+    const noDelay = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 0 });
+    expect(drive(noDelay, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50)]).state.lowerPrioGarpAt).toEqual([]);
+    const delayed = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 5000 });
+    const yielded = drive(delayed, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50), received(4500, 200)]);
+    expect(yielded.state).toMatchObject({ state: 'BACKUP', lowerPrioGarpAt: [] });
+  });
+
+  it('down_timer_adverts: Master_Down_Interval = N x the master advert interval + skew, v2 and v3', () => {
+    const v2 = params({ downTimerAdverts: 5 });
+    expect(drive(v2, [{ type: 'start', now: 0 }]).state.masterDownAt).toBe(5000 + (156 * 1000) / 256);
+    const v3 = params({ version: 3, advertIntervalMs: 1000, downTimerAdverts: 1 });
+    const following = drive(v3, [{ type: 'start', now: 0 }, received(100, 200, '10.0.0.1', { version: 3, advertIntervalMs: 500 })]);
+    expect(following.state.masterDownAt).toBeCloseTo(100 + 500 + (156 * 500) / 256);
+  });
+
+  it('checks the TTL of multicast adverts only, as keepalived does: a unicast advert may come over routers (unicast_ttl)', () => {
+    const multicast = drive(params(), [{ type: 'start', now: 0 }, received(1, 100, '10.0.0.1', {}, 64)]);
+    expect(multicast.state.drops).toEqual({ ttl: 1 });
+    const unicast = drive(params({ unicastPeers: ['10.0.0.1'] }), [{ type: 'start', now: 0 }, received(1, 100, '10.0.0.1', {}, 64)]);
+    expect(unicast.state.drops).toEqual({});
+    expect(unicast.state.lastAdvertAt).toBe(1);
+  });
+
+  it('notify_priority_changes: each change of effective priority is a MASTER_PRIORITY or (in any other state) BACKUP_PRIORITY event', () => {
+    const p = params({ notifyPriorityChanges: true, garpMasterDelayMs: 0 });
+    const asBackup = drive(p, [{ type: 'start', now: 0 }, { type: 'priority', now: 1, effectivePriority: 80 }, { type: 'priority', now: 2, effectivePriority: 80 }]);
+    expect(asBackup.actions.filter((a) => a.type === 'priority-notify')).toEqual([{ type: 'priority-notify', event: 'BACKUP_PRIORITY', priority: 80 }]);
+    const asMaster = drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, { type: 'priority', now: 4000, effectivePriority: 120 }]);
+    expect(asMaster.actions.filter((a) => a.type === 'priority-notify')).toEqual([{ type: 'priority-notify', event: 'MASTER_PRIORITY', priority: 120 }]);
+    const quiet = drive(params(), [{ type: 'start', now: 0 }, { type: 'priority', now: 1, effectivePriority: 80 }]);
+    expect(quiet.actions.filter((a) => a.type === 'priority-notify')).toEqual([]);
+    expect(quiet.state.effectivePriority).toBe(80);
   });
 });
 

@@ -69,6 +69,8 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     higherPrioSendAdvert: false,
     sourceAddress: peer.unicast?.source,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
+    advertTtl: 255,
+    downTimerAdverts: 3,
     authentication: peer.password ? { type: 'pass', password: peer.password } : { type: 'none' },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],
@@ -92,7 +94,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
         ]
       : [],
     trackInterfaces: [],
-    garp: { masterDelayMs: 0, masterRepeat: 5, intervalMs: 0 },
+    garp: { masterDelayMs: 0, masterRepeat: 5, intervalMs: 0, refreshMs: 0, refreshRepeat: 1, lowerPrioRepeat: 5, lowerPrioDelayMs: 0 },
     notify: {
       master: undefined,
       backup: undefined,
@@ -100,6 +102,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
       stop: undefined,
       any: peer.notifyLog === undefined ? undefined : `/bin/sh -c 'echo "$*" >> ${peer.notifyLog}' notify`,
       fifo: undefined,
+      priorityChanges: false,
     },
   };
 }
