@@ -44,6 +44,11 @@ export interface ScriptCommand {
   /** Set only when given after the command (`notify_up "/x.sh" user group`). */
   readonly user?: string;
   readonly group?: string;
+  /**
+   * The uid:gid it runs as, set by the daemon's script security pass from the host's accounts
+   * (src/daemon/script-security.ts); absent until then, when it would run as lvsd's own user.
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 // ---------------------------------------------------------------- global_defs
@@ -85,7 +90,7 @@ export interface GlobalDefs {
   /** default eth0 */
   readonly defaultInterface: string;
   readonly enableScriptSecurity: boolean;
-  /** default user keepalived_script (or root if absent), resolved at run time */
+  /** default user keepalived_script (or lvsd's own if absent), resolved by the daemon's script security pass */
   readonly scriptUser?: { readonly user: string; readonly group?: string };
   readonly dynamicInterfaces: boolean;
   readonly checkerProcessName?: string;
