@@ -58,7 +58,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
       return [];
     }
     if (tracked.reverse || script.weightReverse) warn(`track_script ${tracked.name}: weight reverse is not supported; the weight applies as written`);
-    return [{ script: scriptSpec(script.name, script.script, script, warn), weight: tracked.weight ?? script.weight }];
+    return [{ script: scriptSpec(script.name, script.script, script), weight: tracked.weight ?? script.weight }];
   });
   const trackInterfaces = [...instance.trackInterfaces, ...(group?.trackInterfaces ?? [])].map((tracked): TrackedInterface => {
     if (tracked.reverse) warn(`track_interface ${tracked.name}: reverse is not supported`);
@@ -105,6 +105,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
       any: instance.notify.any?.command,
       fifo,
       priorityChanges: instance.notifyPriorityChanges ?? group?.notifyPriorityChanges ?? config.globalDefs.vrrp.notifyPriorityChanges,
+      runAs: { master: instance.notify.master?.runAs, backup: instance.notify.backup?.runAs, fault: instance.notify.fault?.runAs, stop: instance.notify.stop?.runAs, any: instance.notify.any?.runAs },
     },
   };
 }
@@ -113,11 +114,9 @@ function scriptSpec(
   name: string,
   command: ScriptCommand,
   timing: { intervalMs: number; timeoutMs: number; weight: number; fall: number; rise: number; initFail: boolean },
-  warn: (message: string) => void,
 ): VrrpScriptSpec {
-  if (command.user !== undefined && command.user !== 'root') warn(`vrrp_script ${name}: running as user ${command.user} is not supported; it runs as lvsd's user`);
   const { intervalMs, timeoutMs, weight, fall, rise, initFail } = timing;
-  return { name, command: command.command, intervalMs, timeoutMs, weight, fall, rise, initFail, user: undefined };
+  return { name, command: command.command, intervalMs, timeoutMs, weight, fall, rise, initFail, user: command.runAs };
 }
 
 function virtualAddress(vip: IpAddressSpec, warn: (message: string) => void): VirtualAddress {

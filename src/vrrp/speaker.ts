@@ -642,16 +642,17 @@ class InstanceRunner {
     if (!state) return;
     const priority = this.machine.effectivePriority;
     const notify = this.spec.notify;
-    const specific = { MASTER: notify.master, BACKUP: notify.backup, FAULT: notify.fault, STOP: notify.stop }[state];
+    const key = ({ MASTER: 'master', BACKUP: 'backup', FAULT: 'fault', STOP: 'stop' } as const)[state];
+    const specific = notify[key];
     const runs: Promise<unknown>[] = [];
-    if (specific) runs.push(this.runNotify(splitCommandLine(specific)));
-    if (notify.any) runs.push(this.runNotify([...splitCommandLine(notify.any), ...notifyArguments(this.spec.name, state, priority)]));
+    if (specific) runs.push(this.runNotify(splitCommandLine(specific), notify.runAs?.[key]));
+    if (notify.any) runs.push(this.runNotify([...splitCommandLine(notify.any), ...notifyArguments(this.spec.name, state, priority)], notify.runAs?.any));
     if (notify.fifo) runs.push(writeFifo(notify.fifo, notifyFifoLine(this.spec.name, state, priority)));
     await Promise.all(runs);
   }
 
-  private async runNotify(argv: string[]): Promise<void> {
-    const outcome = await runCommand(argv, { timeoutMs: NOTIFY_TIMEOUT_MS });
+  private async runNotify(argv: string[], user: { uid: number; gid: number } | undefined): Promise<void> {
+    const outcome = await runCommand(argv, { timeoutMs: NOTIFY_TIMEOUT_MS, user });
     if (!outcome.succeeded) this.context.logger.warn({ argv, why: outcome.why }, 'notify script failed');
   }
 }

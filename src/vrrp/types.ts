@@ -109,6 +109,8 @@ export interface NotifySettings {
   fifo: string | undefined;
   /** notify_priority_changes: each change of effective priority is written to the FIFO. */
   priorityChanges: boolean;
+  /** The uid:gid each script runs as (script security pass); absent: lvsd's own. */
+  runAs?: Partial<Record<'master' | 'backup' | 'fault' | 'stop' | 'any', { uid: number; gid: number }>>;
 }
 
 export interface VrrpSyncGroupSpec {
