@@ -4,6 +4,7 @@
 import { parseConfigFile, formatDiagnostic } from '../config/index.ts';
 import type { KeepalivedConfig } from '../config/model.ts';
 import { realServerKey, virtualServerName } from '../daemon/engine.ts';
+import { withScriptSecurity } from '../daemon/scripts.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
 import { vrrpSpecsFromConfig } from '../vrrp/from-config.ts';
 import { parseCommandLine } from './args.ts';
@@ -33,7 +34,10 @@ export async function checkCommand(argv: string[], out: NodeJS.WritableStream, e
     return 0;
   }
   const { config } = result;
-  const unhonoured = unhonouredSettings(config);
+  // Scripts are judged on this host, as the daemon started here would judge them.
+  const scriptWarnings: string[] = [];
+  withScriptSecurity(config, (line) => scriptWarnings.push(line.replace(/^(.+?:\d+): /, '$1: warning: ')));
+  const unhonoured = [...scriptWarnings, ...unhonouredSettings(config)];
   for (const warning of unhonoured) err.write(`${warning}\n`);
   const realServers = config.virtualServers.reduce((n, vs) => n + vs.realServers.length, 0);
   out.write(

@@ -1,7 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { formatDiagnostic, parseConfigFile, type ConfigResult, type KeepalivedConfig } from '../config/index.ts';
-import { runCommand, splitCommandLine } from '../util/command.ts';
 import { writeStderr } from '../util/stderr.ts';
 import { serveControl, type ControlRequest } from './control.ts';
 import { renderStatus } from './status-view.ts';
@@ -13,14 +12,13 @@ import { boundHeapGrowth } from './heap.ts';
 import { DeferredLog } from './log.ts';
 import { openIpvs, type IpvsConnection } from './ipvs-adapter.ts';
 import type { MetricsSnapshot, ReloadObserver } from './metrics.ts';
-import { withoutInaccessibleScripts } from './scripts.ts';
+import { notifyScriptRunner, withScriptSecurity } from './scripts.ts';
 import type { DaemonOptions } from './options.ts';
 import type { DirectorStatus, ReloadStatus } from './status.ts';
 import { SyncDaemons } from './sync-adapter.ts';
 import { syncDaemonPlan } from './sync-daemons.ts';
 import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
 
-const SCRIPT_TIMEOUT_MS = 10_000;
 const FIRST_CHECKS_MAX_WAIT_MS = 1_000;
 
 function packageVersion(): string {
@@ -75,14 +73,9 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
       return reload(requestedAt);
     }).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
   });
-  const usable = (next: KeepalivedConfig): KeepalivedConfig => withoutInaccessibleScripts(next, (message) => log.warn(message));
+  const usable = (next: KeepalivedConfig): KeepalivedConfig => withScriptSecurity(next, (message) => log.warn(message));
   const config = usable(parsedConfig);
-  const runScript = (script: { command: string }, reason: string): void => {
-    const argv = splitCommandLine(script.command);
-    void runCommand(argv, { timeoutMs: SCRIPT_TIMEOUT_MS }).then((outcome) => {
-      if (!outcome.succeeded) log.warn({ script: script.command, reason }, `script failed: ${outcome.why}`);
-    });
-  };
+  const runScript = notifyScriptRunner((script, reason, why) => log.warn({ script: script.command, reason }, `script failed: ${why}`));
 
   const wantIpvs = options.runCheckers && config.virtualServers.length > 0;
   const wantVrrp = options.runVrrp && config.vrrpInstances.length > 0;

@@ -1,43 +1,34 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import type { KeepalivedConfig } from '../config/model.ts';
-import { splitCommandLine } from '../util/command.ts';
+import type { KeepalivedConfig, ScriptCommand } from '../config/model.ts';
+import { runCommand, splitCommandLine } from '../util/command.ts';
+import type { ScriptRunner } from './director.ts';
+import { systemScriptHost } from './script-host.ts';
+import { applyScriptSecurity, type ScriptNotice } from './script-security.ts';
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether the command's program exists and may be executed (found on PATH when it has no slash). */
-export function commandRunnable(command: string): boolean {
-  const [program] = splitCommandLine(command);
-  if (program === undefined) return false;
-  if (program.includes('/')) return executable(program);
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, program)));
+function scriptNoticeLine(notice: ScriptNotice): string {
+  return `${notice.at.file}:${notice.at.line}: ${notice.message}`;
 }
 
 /**
- * keepalived disables a MISC_CHECK whose script cannot be accessed ("Disabling misc script …
- * since not found/accessible"): the real server then has one checker fewer, and with none left
- * it is simply up. lvsd does the same, on the host it runs on, at start and at each reload.
+ * keepalived's script rules on the host lvsd runs on, at start and at each reload: each script
+ * gets the uid:gid it runs as, and one keepalived would not run (not found, not executable by
+ * that user, an unknown user, or changeable by non-root while it runs as root under
+ * enable_script_security) is taken out. A real server whose only checker was a MISC_CHECK so
+ * taken out is then simply up, as in keepalived.
  */
-export function withoutInaccessibleScripts(config: KeepalivedConfig, warn: (message: string) => void): KeepalivedConfig {
-  let changed = false;
-  const virtualServers = config.virtualServers.map((vs) => ({
-    ...vs,
-    realServers: vs.realServers.map((rs) => {
-      const checkers = rs.checkers.filter((checker) => {
-        if (checker.kind !== 'MISC_CHECK' || commandRunnable(checker.script.command)) return true;
-        warn(`${checker.at.file}:${checker.at.line}: disabling misc script '${checker.script.command}' since not found/accessible`);
-        changed = true;
-        return false;
-      });
-      return checkers.length === rs.checkers.length ? rs : { ...rs, checkers };
-    }),
-  }));
-  return changed ? { ...config, virtualServers } : config;
+export function withScriptSecurity(config: KeepalivedConfig, warn: (message: string) => void): KeepalivedConfig {
+  const policy = applyScriptSecurity(config, systemScriptHost());
+  for (const notice of policy.notices) warn(scriptNoticeLine(notice));
+  return policy.config;
+}
+
+/** A notify or quorum script that hangs must not pile up behind the next state change. */
+const NOTIFY_TIMEOUT_MS = 10_000;
+
+/** Runs real server notify_up/notify_down and quorum_up/quorum_down scripts as their runAs user. */
+export function notifyScriptRunner(onFailure: (script: ScriptCommand, reason: string, why: string) => void): ScriptRunner {
+  return (script, reason) => {
+    void runCommand(splitCommandLine(script.command), { timeoutMs: NOTIFY_TIMEOUT_MS, user: script.runAs }).then((outcome) => {
+      if (!outcome.succeeded) onFailure(script, reason, outcome.why);
+    });
+  };
 }

@@ -87,10 +87,14 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string)
     case 'SMTP_CHECK':
       return { kind: 'SMTP_CHECK', options: { ...target(checker.connection, warn), heloName: checker.heloName } };
     case 'MISC_CHECK':
-      if (checker.script.user !== undefined) warn(`runs as lvsd's user, not ${checker.script.user}`);
       return {
         kind: 'MISC_CHECK',
-        options: { argv: splitCommandLine(checker.script.command), timeoutMs: checker.timeoutMs, dynamic: checker.dynamic },
+        options: {
+          argv: splitCommandLine(checker.script.command),
+          timeoutMs: checker.timeoutMs,
+          dynamic: checker.dynamic,
+          ...(checker.script.runAs && { user: checker.script.runAs }),
+        },
       };
     case 'FILE_CHECK': {
       const tracked = trackedFileOf(config, checker);

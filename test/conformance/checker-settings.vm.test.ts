@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type Checker, type KeepalivedConfig } from '../../src/config/index.ts';
-import { withoutInaccessibleScripts } from '../../src/daemon/scripts.ts';
+import { withScriptSecurity } from '../../src/daemon/scripts.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { CASES, sampleCases } from './cases.ts';
 import { dumpSection, keepalivedDump } from './keepalived-dump.ts';
@@ -146,7 +146,7 @@ function acceptingZeroSmtpTimeouts(ours: Probe[], theirs: readonly Probe[]): Pro
 }
 
 function lvsdProbes(config: KeepalivedConfig): Probe[] {
-  const effective = withoutInaccessibleScripts(config, () => {});
+  const effective = withScriptSecurity(config, () => {});
   const of = (rs: string, c: Checker): Probe | undefined => {
     if (c.kind === 'FILE_CHECK') return undefined;
     const connection = 'connection' in c ? c.connection : undefined;

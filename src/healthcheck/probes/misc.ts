@@ -8,6 +8,8 @@ export interface MiscProbeOptions {
   readonly timeoutMs: number;
   /** misc_dynamic: exit codes 2..255 mean "up with weight code - 2". */
   readonly dynamic: boolean;
+  /** The uid:gid to run as (keepalived's `user`, script_user or keepalived_script); absent: lvsd's own. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 /**
@@ -21,7 +23,7 @@ export function miscProbe(options: MiscProbeOptions): Promise<ProbeResult> {
   if (program === undefined) return Promise.resolve(clock.fail('empty misc_path'));
   return new Promise((resolve) => {
     let timedOut = false;
-    const child = spawn(program, args, { stdio: 'ignore' });
+    const child = spawn(program, args, { stdio: 'ignore', ...options.user });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
