@@ -181,6 +181,7 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     status: status(),
     connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [],
     checks: health?.checkTallies() ?? [],
+    checkLag: health?.takeCheckLag(),
     netlink: ipvs?.operationCounts() ?? [],
   });
 

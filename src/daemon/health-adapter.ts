@@ -3,7 +3,7 @@ import type { Log } from './log.ts';
 import type { KeepalivedConfig, RealServer } from '../config/model.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
 import type { CheckTally } from '../healthcheck/check-tally.ts';
-import type { CheckerPool, Verdict } from '../healthcheck/pool.ts';
+import type { CheckerPool, PoolStats, Verdict } from '../healthcheck/pool.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
 import { realServerKey, virtualServerName, type VirtualServerPlan } from './engine.ts';
@@ -61,6 +61,13 @@ export class PoolHealth implements HealthPort {
   /** Every check since start, by checker kind. */
   checkTallies(): CheckTally[] {
     return this.pool?.checkTallies() ?? [];
+  }
+
+  /** How late checks started since the previous call, which starts a new window (as each scrape does for the event-loop lag). */
+  takeCheckLag(): PoolStats['lagMs'] | undefined {
+    const lag = this.pool?.stats().lagMs;
+    this.pool?.resetLag();
+    return lag;
   }
 
   async stop(): Promise<void> {

@@ -16,6 +16,8 @@ export interface MetricsSnapshot {
   readonly status: DirectorStatus;
   readonly connections: readonly ServiceConnections[];
   readonly checks: readonly CheckTally[];
+  /** Since the previous snapshot; absent without checkers. */
+  readonly checkLag?: { readonly p99: number };
   readonly netlink: readonly NetlinkOperationCount[];
 }
 
@@ -96,6 +98,9 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
     }
   });
   registry.registerMetric(new CheckDurations(() => read().checks));
+  gauge('lvsd_check_lag_p99_seconds', 'How late checks started after they were due (p99), over the checks started since the previous scrape.', [], (set, { checkLag }) => {
+    if (checkLag) set({}, checkLag.p99 / 1000);
+  });
   counter('lvsd_real_server_state_changes_total', 'Times the real server went up or down.', RS, (add, { status }) => {
     for (const { labels, rs } of realServers(status)) add(labels, rs.stateChanges);
   });

@@ -28,6 +28,7 @@ function snapshot(): MetricsSnapshot {
     status,
     connections: [],
     checks: tallies.snapshot(),
+    checkLag: { p99: 12 },
     netlink: [{ operation: 'add-dest', ok: 5, failed: 1 }, { operation: 'dump', ok: 9, failed: 0 }],
   };
 }
@@ -47,6 +48,7 @@ describe('metrics an operator alerts on', () => {
       'lvsd_check_duration_seconds_bucket{le="+Inf",checker="TCP_CHECK"} 3',
       'lvsd_check_duration_seconds_count{checker="TCP_CHECK"} 3',
       'lvsd_check_duration_seconds_bucket{le="0.05",checker="HTTP_GET"} 1',
+      'lvsd_check_lag_p99_seconds 0.012',
       `lvsd_real_server_state_changes_total{virtual_server="${VS}",real_server="10.1.0.2:80"} 3`,
       `lvsd_virtual_server_quorum_changes_total{virtual_server="${VS}"} 2`,
       'lvsd_vrrp_transitions_total{vrrp_instance="VI_1",state="MASTER"} 2',
