@@ -1,15 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveMetrics } from '../../src/daemon/metrics.ts';
 import type { DirectorStatus, RealServerStatus } from '../../src/daemon/status.ts';
+import { listen, REPO, startModelLvsd, stop, waitFor } from './model-lvsd.ts';
 import { createLan, deleteLan, lanNamespace, LVSCTL, run, VRRP } from './netns-lvsd.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** Screenshots of the runs: test artifacts, ignored by git with the rest of .cache. */
 const ARTIFACTS = join(REPO, '.cache/artifacts');
 
@@ -77,32 +76,11 @@ virtual_server 192.0.2.100 443 {
 }
 `;
 
-/** A TCP listener in the namespace, as a real server: it accepts and closes. */
-function listen(...ports: number[]): ChildProcess {
-  const script = `for (const port of process.argv.slice(1)) require('node:net').createServer((s) => s.end()).listen(Number(port), '192.0.2.1');`;
-  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script, ...ports.map(String)], { stdio: 'ignore' });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function waitFor<T>(read: () => Promise<T | undefined>, ms: number): Promise<T | undefined> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 200))) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
 describe('the status page in headless Chromium, against a running lvsd', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-page-'));
   const socket = join(dir, 's.sock');
   let lvsd: ChildProcess;
-  let lvsdOutput = '';
+  let lvsdOutput = () => '';
   let doomed: ChildProcess;
   let steady: ChildProcess;
 
@@ -123,19 +101,16 @@ describe('the status page in headless Chromium, against a running lvsd', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await createLan(ns);
-    doomed = listen(8080);
-    steady = listen(8081, 8443);
+    doomed = listen(ns, '192.0.2.1', [8080]);
+    steady = listen(ns, '192.0.2.1', [8081, 8443]);
     writeFileSync(join(dir, 'keepalived.conf'), CONFIG);
-    lvsd = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', '--import', './test/daemon/model-ipvs.mjs', 'src/cli/lvsd.ts',
-      '-f', join(dir, 'keepalived.conf'), '--socket', socket, '--metrics', `127.0.0.1:${PORT}`], { cwd: REPO });
-    lvsd.stdout!.on('data', (chunk: Buffer) => (lvsdOutput += chunk.toString()));
-    lvsd.stderr!.on('data', (chunk: Buffer) => (lvsdOutput += chunk.toString()));
+    ({ daemon: lvsd, output: lvsdOutput } = startModelLvsd(ns, ['-f', join(dir, 'keepalived.conf'), '--socket', socket, '--metrics', `127.0.0.1:${PORT}`]));
     // VRRP starts after the checkers: its instance too, for the page to show.
     const started = await waitFor(async () => {
       const { virtualServers, vrrp } = await status();
       return vrrp.length > 0 && virtualServers.flatMap((vs) => vs.realServers).every((rs) => rs.up) ? true : undefined;
     }, 20_000);
-    expect(started, lvsdOutput).toBe(true);
+    expect(started, lvsdOutput()).toBe(true);
   }, 60_000);
 
   afterAll(async () => {
@@ -160,7 +135,7 @@ describe('the status page in headless Chromium, against a running lvsd', () => {
       const rs = await realServer(DOOMED);
       return rs && !rs.up ? rs : undefined;
     }, 20_000);
-    expect(down?.failure, lvsdOutput).toBeDefined();
+    expect(down?.failure, lvsdOutput()).toBeDefined();
     const reason = `${down!.failure!.checker}: ${down!.failure!.reason}`.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
     const row = await rowOf(DOOMED);
     expect(row).toMatch(/<td class="bad">DOWN<\/td>/);
