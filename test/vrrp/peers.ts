@@ -1,6 +1,6 @@
 // One description of a VRRP peer, rendered either as a keepalived.conf or as lvsd's speaker spec,
 // so interop tests configure both implementations identically.
-import { LAB_INTERFACE } from './lab.ts';
+import { LAB_INTERFACE, type Lab, type Node } from './lab.ts';
 import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
 
 export interface PeerConfig {
@@ -21,6 +21,16 @@ export interface PeerConfig {
   notifyLog?: string;
   /** A vrrp_script `test -e FILE` tracked with this weight. */
   checkFile?: { path: string; weight: number };
+  /** garp_master_repeat (5 by default). */
+  garpMasterRepeat?: number;
+  garpMasterRefresh?: { seconds: number; repeat: number };
+  /** garp_lower_prio_repeat and _delay; keepalived defaults them to the global garp_master repeat (5) and delay (0 here). */
+  garpLowerPrio?: { repeat: number; delaySeconds: number };
+  downTimerAdverts?: number;
+  unicastTtl?: number;
+  higherPrioSendAdvert?: boolean;
+  /** notify_priority_changes, with vrrp_notify_fifo at this path. */
+  priorityFifo?: string;
 }
 
 export function keepalivedConfig(peer: PeerConfig): string {
@@ -29,6 +39,7 @@ export function keepalivedConfig(peer: PeerConfig): string {
     `  router_id ${peer.name}`,
     '  script_user root',
     '  vrrp_garp_master_delay 0',
+    ...(peer.priorityFifo ? [`  vrrp_notify_fifo ${peer.priorityFifo}`] : []),
     '}',
   ];
   if (peer.checkFile) {
@@ -48,8 +59,20 @@ export function keepalivedConfig(peer: PeerConfig): string {
   if (peer.unicast) lines.push(`  unicast_src_ip ${peer.unicast.source}`, '  unicast_peer {', `    ${peer.unicast.peer}`, '  }');
   lines.push('  virtual_ipaddress {', `    ${peer.vip}/${peer.vipPrefix} dev ${LAB_INTERFACE}`, '  }');
   if (peer.checkFile) lines.push('  track_script {', '    check_file', '  }');
-  lines.push('}', '');
+  lines.push(...keywordLines(peer), '}', '');
   return lines.join('\n');
+}
+
+function keywordLines(peer: PeerConfig): string[] {
+  return [
+    ...(peer.garpMasterRepeat === undefined ? [] : [`  garp_master_repeat ${peer.garpMasterRepeat}`]),
+    ...(peer.garpMasterRefresh ? [`  garp_master_refresh ${peer.garpMasterRefresh.seconds}`, `  garp_master_refresh_repeat ${peer.garpMasterRefresh.repeat}`] : []),
+    ...(peer.garpLowerPrio ? [`  garp_lower_prio_repeat ${peer.garpLowerPrio.repeat}`, `  garp_lower_prio_delay ${peer.garpLowerPrio.delaySeconds}`] : []),
+    ...(peer.downTimerAdverts === undefined ? [] : [`  down_timer_adverts ${peer.downTimerAdverts}`]),
+    ...(peer.unicastTtl === undefined ? [] : [`  unicast_ttl ${peer.unicastTtl}`]),
+    ...(peer.priorityFifo ? ['  notify_priority_changes'] : []),
+    ...(peer.higherPrioSendAdvert ? ['  higher_prio_send_advert'] : []),
+  ];
 }
 
 export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
@@ -66,11 +89,11 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
     lowerPrioNoAdvert: false,
-    higherPrioSendAdvert: false,
+    higherPrioSendAdvert: peer.higherPrioSendAdvert ?? false,
     sourceAddress: peer.unicast?.source,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
-    advertTtl: 255,
-    downTimerAdverts: 3,
+    advertTtl: peer.unicastTtl ?? 255,
+    downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: 'pass', password: peer.password } : { type: 'none' },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],
@@ -94,15 +117,40 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
         ]
       : [],
     trackInterfaces: [],
-    garp: { masterDelayMs: 0, masterRepeat: 5, intervalMs: 0, refreshMs: 0, refreshRepeat: 1, lowerPrioRepeat: 5, lowerPrioDelayMs: 0 },
+    garp: {
+      masterDelayMs: 0,
+      masterRepeat: peer.garpMasterRepeat ?? 5,
+      intervalMs: 0,
+      refreshMs: (peer.garpMasterRefresh?.seconds ?? 0) * 1000,
+      refreshRepeat: peer.garpMasterRefresh?.repeat ?? 1,
+      lowerPrioRepeat: peer.garpLowerPrio?.repeat ?? 5,
+      lowerPrioDelayMs: (peer.garpLowerPrio?.delaySeconds ?? 0) * 1000,
+    },
     notify: {
       master: undefined,
       backup: undefined,
       fault: undefined,
       stop: undefined,
       any: peer.notifyLog === undefined ? undefined : `/bin/sh -c 'echo "$*" >> ${peer.notifyLog}' notify`,
-      fifo: undefined,
-      priorityChanges: false,
+      fifo: peer.priorityFifo,
+      priorityChanges: peer.priorityFifo !== undefined,
+    },
+  };
+}
+
+export type Implementation = 'lvsd' | 'keepalived';
+
+/** Starts either implementation on `node` with the same description; `kill` stops it without a goodbye advert. */
+export async function startPeer(lab: Lab, node: Node, implementation: Implementation, peer: PeerConfig): Promise<{ kill(): Promise<void> }> {
+  if (implementation === 'lvsd') {
+    const child = await lab.startSpeaker(node, peer.name, [speakerInstance(peer)]);
+    return { kill: () => lab.stop(child, 'SIGKILL') };
+  }
+  lab.startKeepalived(node, peer.name, keepalivedConfig(peer));
+  await lab.waitForKeepalivedPids(peer.name);
+  return {
+    async kill() {
+      for (const pid of lab.keepalivedPids(peer.name)) process.kill(pid, 'SIGKILL');
     },
   };
 }

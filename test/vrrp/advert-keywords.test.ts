@@ -1,0 +1,126 @@
+// unicast_ttl, down_timer_adverts and notify_priority_changes against keepalived 2.2.7 in the
+// two-node lab (lab.ts): TTLs and takeover times captured with tcpdump, FIFO lines compared.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { startCapture } from './capture.ts';
+import { labForTest, sleep, V2_WAIT, V4 } from './lab.ts';
+import { startPeer, type Implementation, type PeerConfig } from './peers.ts';
+
+const BASE = { vrid: 82, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
+/** Timer jitter of two daemons on a loaded host, as seen in captures; far below the intervals measured. */
+const TOLERANCE_MS = 350;
+
+/**
+ * B (priority 100, down_timer_adverts 5) backs up A (200, the other implementation), which is then
+ * killed without a goodbye: the seconds from A's last advert to B's first, as the link saw them.
+ */
+async function takeoverSeconds(context: TestContext, implementation: Implementation): Promise<number> {
+  const lab = await labForTest(context);
+  const other = implementation === 'lvsd' ? 'keepalived' : 'lvsd';
+  const master = await startPeer(lab, lab.a, other, { ...BASE, name: other, priority: 200 });
+  expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+  await startPeer(lab, lab.b, implementation, { ...BASE, name: implementation, priority: 100, downTimerAdverts: 5 });
+  await sleep(2000);
+  const capture = await startCapture(lab.b, V4.vip, 30);
+  await sleep(1500);
+  await master.kill();
+  expect(await lab.waitForAddress(lab.b, V4.vip, true, 10_000)).toBe(true);
+  await sleep(1500);
+  const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');
+  const firstOwn = adverts.find((packet) => packet.sourceIp === lab.b.ipv4);
+  const lastMaster = adverts.filter((packet) => packet.sourceIp === lab.a.ipv4 && packet.at < (firstOwn?.at ?? Infinity)).at(-1);
+  expect(firstOwn).toBeDefined();
+  expect(lastMaster).toBeDefined();
+  return firstOwn!.at - lastMaster!.at;
+}
+
+/** Reads a FIFO without blocking, holding it open for writing too so that writers never see ENXIO. */
+function fifoReader(path: string): { lines(): string[]; close(): void } {
+  execFileSync('mkfifo', [path], { timeout: 5000 });
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  let text = '';
+  const buffer = Buffer.alloc(4096);
+  return {
+    lines() {
+      for (let reads = 0; reads < 100; reads++) {
+        let count = 0;
+        try {
+          count = readSync(fd, buffer, 0, buffer.length, null);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        }
+        if (count <= 0) break;
+        text += buffer.subarray(0, count).toString();
+      }
+      return text.split('\n').filter((line) => line !== '');
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+describe.concurrent('advert keywords on the wire, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
+  it('unicast_ttl: each sends its adverts with its own TTL, and each accepts the other\'s unicast adverts though not 255', async (context) => {
+    const lab = await labForTest(context);
+    const capture = await startCapture(lab.a, V4.vip, 40);
+    const keepalived = { ...BASE, name: 'keepalived', priority: 100, unicastTtl: 9, unicast: { source: lab.a.ipv4, peer: lab.b.ipv4 } };
+    const lvsd = { ...BASE, name: 'lvsd', priority: 150, unicastTtl: 7, unicast: { source: lab.b.ipv4, peer: lab.a.ipv4 } };
+    await startPeer(lab, lab.a, 'keepalived', keepalived);
+    const first = await startPeer(lab, lab.b, 'lvsd', lvsd);
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    // keepalived stays backup beyond its master down interval: it takes lvsd's TTL 7 adverts.
+    await sleep(4500);
+    expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+    await first.kill();
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    await lab.removeAddress(lab.b, V4.vip, V4.vipPrefix);
+    // lvsd, back as backup, takes keepalived's TTL 9 adverts before preempting it.
+    await startPeer(lab, lab.b, 'lvsd', lvsd);
+    await sleep(1500);
+    const status = (await lab.speakerStatus('lvsd'))[0];
+    expect(status?.advertsReceived).toBeGreaterThan(0);
+    expect(status?.droppedPackets).toEqual({});
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+    const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');
+    const ttls = (source: string) => [...new Set(adverts.filter((packet) => packet.sourceIp === source).map((packet) => packet.ttl))];
+    expect(ttls(lab.b.ipv4)).toEqual([7]);
+    expect(ttls(lab.a.ipv4)).toEqual([9]);
+  }, 60_000);
+
+  it('down_timer_adverts 5: a backup takes over 5 advert intervals + skew (5.61 s) after the last advert, as keepalived does', async (context) => {
+    const [lvsd, keepalived] = await Promise.all([takeoverSeconds(context, 'lvsd'), takeoverSeconds(context, 'keepalived')]);
+    const expected = 5 + (256 - 100) / 256;
+    console.info(`down_timer_adverts 5 takeover: lvsd ${lvsd.toFixed(3)} s, keepalived ${keepalived.toFixed(3)} s, expected ${expected.toFixed(3)} s`);
+    expect(Math.abs(lvsd - expected) * 1000).toBeLessThan(TOLERANCE_MS);
+    expect(Math.abs(keepalived - expected) * 1000).toBeLessThan(TOLERANCE_MS);
+    expect(Math.abs(lvsd - keepalived) * 1000).toBeLessThan(TOLERANCE_MS);
+  }, 60_000);
+
+  it('notify_priority_changes: the same FIFO lines as keepalived, MASTER_PRIORITY with each change of effective priority', async (context) => {
+    const lab = await labForTest(context);
+    const lines: Record<Implementation, string[]> = { lvsd: [], keepalived: [] };
+    const runs = (['lvsd', 'keepalived'] as const).map(async (implementation, index) => {
+      const node = index === 0 ? lab.b : lab.a;
+      const checkFile = join(lab.dir, `${implementation}.healthy`);
+      writeFileSync(checkFile, '');
+      const fifo = fifoReader(join(lab.dir, `${implementation}.fifo`));
+      try {
+        const peer = { ...BASE, vrid: 83 + index, name: implementation, priority: 100, checkFile: { path: checkFile, weight: -20 }, priorityFifo: join(lab.dir, `${implementation}.fifo`) };
+        await startPeer(lab, node, implementation, peer);
+        expect(await lab.waitForAddress(node, V4.vip, true, V2_WAIT)).toBe(true);
+        rmSync(checkFile);
+        await sleep(2500);
+        writeFileSync(checkFile, '');
+        await sleep(2500);
+        lines[implementation] = fifo.lines().map((line) => line.replace(`"${implementation}"`, '"VI"'));
+      } finally {
+        fifo.close();
+      }
+    });
+    await Promise.all(runs);
+    console.info(`notify FIFO: ${JSON.stringify(lines)}`);
+    expect(lines.lvsd).toEqual(expect.arrayContaining(['INSTANCE "VI" MASTER_PRIORITY 80', 'INSTANCE "VI" MASTER_PRIORITY 100']));
+    expect(lines.lvsd).toEqual(lines.keepalived);
+  }, 60_000);
+});
