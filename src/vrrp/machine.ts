@@ -92,6 +92,8 @@ export type MachineEvent =
   | { type: 'fault'; now: number; faulty: boolean }
   /** A sync group peer moved; members follow it. */
   | { type: 'sync'; now: number; to: 'MASTER' | 'BACKUP' | 'FAULT' }
+  /** A sync group peer, as master, heard a master that loses to it: keepalived sends every member's lower priority GARPs. */
+  | { type: 'sync-lower-priority'; now: number }
   | { type: 'stop'; now: number };
 
 export type TransitionReason =
@@ -185,6 +187,9 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
       return onFault(params, { ...state, faulty: event.faulty }, event.now, actions);
     case 'sync':
       return onSync(params, state, event.to, event.now, actions);
+    case 'sync-lower-priority':
+      // keepalived sends GARPs only for addresses it has set, so only a master answers.
+      return state.state === 'MASTER' ? lowerPriorityGarps(params, state, event.now, actions) : state;
     case 'stop':
       if (state.state === 'STOPPED') return state;
       if (state.state === 'MASTER') {
@@ -382,17 +387,20 @@ function masterReceives(
   // at once so that it steps down before our next advert is due.
   actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority });
   if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
-  const lowerPrioGarp = params.garpLowerPrioRepeat > 0;
-  if (lowerPrioGarp) actions.push(garp(params.garpLowerPrioRepeat));
-  const lowerPrioGarpAt =
-    lowerPrioGarp && params.garpLowerPrioDelayMs > 0 ? [...state.lowerPrioGarpAt, now + params.garpLowerPrioDelayMs] : state.lowerPrioGarpAt;
   const seen = state.splitBrain;
   const ongoing = seen !== undefined && seen.peer === source && now - seen.lastSeenAt <= SPLIT_BRAIN_QUIET_ADVERTS * params.advertIntervalMs;
   const firstSeenAt = ongoing ? seen.firstSeenAt : now;
   return {
-    ...state,
+    ...lowerPriorityGarps(params, state, now, actions),
     advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs,
-    lowerPrioGarpAt,
     splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt, lastSeenAt: now },
   };
+}
+
+/** garp_lower_prio_repeat GARPs now and, with garp_lower_prio_delay, as many again later (one pending burst per call, as keepalived queues them). */
+function lowerPriorityGarps(params: MachineParams, state: MachineState, now: number, actions: MachineAction[]): MachineState {
+  if (params.garpLowerPrioRepeat <= 0) return state;
+  actions.push(garp(params.garpLowerPrioRepeat));
+  if (params.garpLowerPrioDelayMs <= 0) return state;
+  return { ...state, lowerPrioGarpAt: [...state.lowerPrioGarpAt, now + params.garpLowerPrioDelayMs] };
 }

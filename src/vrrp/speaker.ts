@@ -199,6 +199,7 @@ class Speaker {
         this.onTransition?.(spec.name, to);
       },
       syncGroupHoldsMaster: () => this.syncGroupHoldsMaster(spec.name),
+      onLowerPriorityMaster: () => this.tellSyncGroup(spec.name, { type: 'sync-lower-priority', now: this.now() }),
     });
     this.instances.set(spec.name, runner);
     runner.start(inherited, this.trackedHealth(spec));
@@ -266,10 +267,15 @@ class Speaker {
 
   private followSyncGroup(name: string, to: VrrpState): void {
     if (to !== 'MASTER' && to !== 'BACKUP' && to !== 'FAULT') return;
+    this.tellSyncGroup(name, { type: 'sync', now: this.now(), to });
+  }
+
+  /** Gives `event` to every other member of `name`'s sync group. */
+  private tellSyncGroup(name: string, event: MachineEvent): void {
     const group = this.syncGroups.find((candidate) => candidate.members.includes(name));
     if (!group) return;
     for (const member of group.members) {
-      if (member !== name) this.instances.get(member)?.dispatch({ type: 'sync', now: this.now(), to });
+      if (member !== name) this.instances.get(member)?.dispatch(event);
     }
   }
 
@@ -363,6 +369,8 @@ interface RunnerContext {
   links: Map<string, LinkInfo>;
   onTransition: (from: VrrpState, to: VrrpState) => void;
   syncGroupHoldsMaster: () => boolean;
+  /** We, as master, heard a master that loses to us. */
+  onLowerPriorityMaster: () => void;
 }
 
 class InstanceRunner {
@@ -556,6 +564,7 @@ class InstanceRunner {
         logger.debug({ source: action.source, reason: action.reason }, 'dropped VRRP advert');
         return;
       case 'split-brain':
+        this.context.onLowerPriorityMaster();
         if (this.machine.splitBrain?.firstSeenAt !== this.machine.splitBrain?.lastSeenAt) return;
         this.splitBrains++;
         logger.warn({ peer: action.peer, peerPriority: action.peerPriority }, 'another master for our VRID (split brain); sending an advert so it steps down');

@@ -319,6 +319,16 @@ describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywo
     expect(yielded.state).toMatchObject({ state: 'BACKUP', lowerPrioGarpAt: [] });
   });
 
+  it('a sync group peer hearing a lower priority master makes every master member send its own lower priority GARPs, as keepalived does', () => {
+    const p = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 3000 });
+    const master = drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }]).state;
+    const told = drive(p, [{ type: 'sync-lower-priority', now: 4000 }], master);
+    expect(told.actions).toEqual([{ type: 'gratuitous-arp', repeat: 2 }]);
+    expect(told.state.lowerPrioGarpAt).toEqual([7000]);
+    const backup = drive(p, [{ type: 'start', now: 0 }]).state;
+    expect(drive(p, [{ type: 'sync-lower-priority', now: 100 }], backup).actions).toEqual([]);
+  });
+
   it('down_timer_adverts: Master_Down_Interval = N x the master advert interval + skew, v2 and v3', () => {
     const v2 = params({ downTimerAdverts: 5 });
     expect(drive(v2, [{ type: 'start', now: 0 }]).state.masterDownAt).toBe(5000 + (156 * 1000) / 256);
