@@ -293,8 +293,10 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   }
   let unicastTtl = v.unicastTtl;
   if (unicastTtl !== undefined && lists.peers.length === 0) {
-    d.warn(unicastTtlAt ?? s.at, `(${instanceName}): Cannot use unicast_ttl without unicast peers - resetting (keepalived 2.2.7 resets it to 0, so no advert leaves the host; lvsd does the same)`);
-    unicastTtl = 0;
+    // keepalived 2.2.7 resets it to 0, and its multicast adverts then never leave the host: every
+    // router of the VRID becomes master. A deliberate difference: lvsd keeps multicast's TTL 255.
+    d.warn(unicastTtlAt ?? s.at, `(${instanceName}): Cannot use unicast_ttl without unicast peers - ignoring it: multicast adverts keep TTL 255 (keepalived 2.2.7 sets 0, and then sends no advert off the host)`);
+    unicastTtl = undefined;
   }
   const strictMode = v.strictMode ?? globals.vrrp.strict;
   const strictReset = <T>(value: T | undefined, fallback: T, relaxed: T, what: string): T => {

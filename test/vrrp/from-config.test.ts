@@ -150,8 +150,9 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(own.spec).toMatchObject({ garp: { refreshMs: 10_000, refreshRepeat: 1, lowerPrioRepeat: 0, lowerPrioDelayMs: 7000 }, downTimerAdverts: 100, advertTtl: 5, notify: { priorityChanges: false } });
     expect(own.warnings).toContain('garp_master_refresh_repeat must be greater than 0, setting to 1');
     const noPeers = parseInstance(instance('  unicast_ttl 5\n'));
-    expect(noPeers.spec.advertTtl).toBe(0);
-    expect(noPeers.warnings.some((w) => w.startsWith('(V): Cannot use unicast_ttl without unicast peers - resetting'))).toBe(true);
+    // keepalived 2.2.7 would send its multicast adverts with TTL 0 (none off the host); lvsd keeps 255.
+    expect(noPeers.spec.advertTtl).toBe(255);
+    expect(noPeers.warnings.some((w) => w.startsWith('(V): Cannot use unicast_ttl without unicast peers - ignoring it'))).toBe(true);
     const strict = parseInstance(instance('  strict_mode\n  down_timer_adverts 5\n  garp_lower_prio_repeat 2\n'));
     expect(strict.spec).toMatchObject({ downTimerAdverts: 3, garp: { lowerPrioRepeat: 0, lowerPrioDelayMs: 0 } });
     expect(strict.warnings).toEqual(expect.arrayContaining(['(V) down_timer_adverts is incompatible with strict mode - resetting', '(V) Strict mode requires no repeat garps. - resetting']));
