@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: "unit" runs on the host (pure cores, loopback and netns tests);
+// Four projects: "unit" runs on the host (pure cores, loopback and netns tests); "quiet" runs
+// *.quiet.test.ts on the host afterwards, one file at a time, for tests whose acceptance is a
+// latency that the unit project's parallel files would take from them;
 // "kernel" runs files named *.vm.test.ts against a real IPVS kernel booted once
 // under QEMU by the global setup and shared by every kernel test file; "alone" runs
 // *.alone.vm.test.ts afterwards in a VM of their own, for tests whose load would make
@@ -12,8 +14,16 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.vm.test.ts', 'node_modules/**'],
+          exclude: ['test/**/*.vm.test.ts', 'test/**/*.quiet.test.ts', 'node_modules/**'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'quiet',
+          include: ['test/**/*.quiet.test.ts'],
+          testTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {
