@@ -7,6 +7,7 @@ import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.
 import { applyOps } from '../ipvs/apply-model.ts';
 import { correctionsOf, describeCorrection, type Correction } from '../ipvs/corrections.ts';
 import { destKey, serviceKey, serviceName, type DestConnections, type IpvsOp, type IpvsService, type IpvsTable, type ServiceId, type ServiceKey } from '../ipvs/model.ts';
+import { adoptedAtStart, type Adopted } from './adoption.ts';
 import { describeOp } from './describe.ts';
 import { driftOf, type DriftStatus, type RefusalStatus } from './drift.ts';
 import { DrainBook, memoryDrainStore, namesRealServer, type DrainTarget } from './drains.ts';
@@ -25,8 +26,11 @@ export interface IpvsPort {
 
 /** The health side: verdicts flow in through `Director.onVerdict`. */
 export interface HealthPort {
-  /** Starts checking (first call) or moves to a new configuration, keeping unchanged real servers' state. */
-  update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void>;
+  /**
+   * Starts checking (first call) or moves to a new configuration, keeping unchanged real servers' state.
+   * `adopted` (first call): real servers whose state the director took over from IPVS at a restart.
+   */
+  update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[], adopted?: readonly Adopted[]): Promise<void>;
   /** Check details for the status, keyed by `healthKey(plan, realServer)`. */
   details(): ReadonlyMap<string, HealthDetails>;
   stop(): Promise<void>;
@@ -116,10 +120,17 @@ export class Director {
    * alpha), then starts the checkers, whose verdicts move it from there.
    */
   async start(): Promise<void> {
+    let adopted: Adopted[] = [];
     await this.serialized(async () => {
       if (this.config.globalDefs.lvsFlush) await this.applyLogged([{ op: 'flush' }]);
       const found = await this.ipvs.dump();
       this.kernel = found;
+      adopted = adoptedAtStart(this.planList(), found);
+      for (const { plan, realServer, verdict } of adopted) this.plans.get(plan)!.verdicts.set(realServer, verdict);
+      if (adopted.length > 0) {
+        const absent = adopted.filter((a) => !a.verdict.up).length;
+        this.log.info({ inIpvs: adopted.length - absent, absent }, 'restart: real servers in IPVS keep their weight until their checks say otherwise; absent ones wait for a passing check');
+      }
       await this.reconcile([...this.plans.keys()]);
       this.correctedAtStart = correctionsOf(found, this.kernel);
       const names = new Map(found.map((service) => [serviceKey(service.id), serviceName(service.id)]));
@@ -128,7 +139,7 @@ export class Director {
       }
       this.scheduleRestoreStep();
     });
-    await this.health.update(this.config, this.planList());
+    await this.health.update(this.config, this.planList(), adopted);
     this.scheduleDriftCheck();
   }
 

@@ -3,7 +3,8 @@ import type { Log } from './log.ts';
 import type { KeepalivedConfig, RealServer } from '../config/model.ts';
 import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
 import type { CheckTally } from '../healthcheck/check-tally.ts';
-import type { CheckerPool, PoolStats, Verdict } from '../healthcheck/pool.ts';
+import type { CheckerPool, PoolStats, RealServerCheckSpec, Verdict } from '../healthcheck/pool.ts';
+import type { Adopted } from './adoption.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
 import { realServerKey, virtualServerName, type VirtualServerPlan } from './engine.ts';
@@ -20,7 +21,7 @@ export class PoolHealth implements HealthPort {
     private readonly runScript: ScriptRunner,
   ) {}
 
-  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void> {
+  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[], adopted: readonly Adopted[] = []): Promise<void> {
     this.realServers = new Map(plans.flatMap((plan) => plan.config.realServers.map((rs) => [healthKey(plan.name, realServerKey(rs)), rs] as const)));
     const { specs, warnings } = checkSpecsFromConfig(config, { virtualServer: virtualServerName, realServer: realServerKey });
     for (const warning of warnings) this.log.warn(warning);
@@ -30,9 +31,15 @@ export class PoolHealth implements HealthPort {
       await this.pool.update(checked);
       return;
     }
+    const inIpvs = new Map(adopted.map((a) => [healthKey(a.plan, a.realServer), a.verdict.up] as const));
+    for (const [key, up] of inIpvs) this.lastUp.set(key, up);
+    const startAs = (spec: RealServerCheckSpec): RealServerCheckSpec => {
+      const up = inIpvs.get(healthKey(spec.virtualServer, spec.realServer));
+      return up === undefined ? spec : { ...spec, adoptedFromIpvs: up ? 'present' : 'absent' };
+    };
     // Loaded after IPVS is programmed, so that start-up is not held up by the probe code.
     const { CheckerPool } = await import('../healthcheck/pool.ts');
-    this.pool = new CheckerPool(checked, {
+    this.pool = new CheckerPool(checked.map(startAs), {
       onVerdict: (verdict) => this.verdict(verdict),
       onWarning: (message) => this.log.warn(message),
     });

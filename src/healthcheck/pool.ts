@@ -18,6 +18,12 @@ export interface RealServerCheckSpec {
   readonly realServer: string;
   readonly weight: number;
   readonly checkers: readonly PoolCheckerSpec[];
+  /**
+   * Set at a restart, for a virtual server IPVS already held: the director keeps what IPVS holds
+   * ('present': up at its weight there; 'absent': down until every checker passed once, as alpha),
+   * so the pool sends no initial verdict, and sends its state after the first check even unchanged.
+   */
+  readonly adoptedFromIpvs?: 'present' | 'absent';
 }
 
 /** "Real server X of service Y is now up/down with weight W", and why. */
@@ -94,6 +100,8 @@ interface Unit {
   /** Per checker: run again as soon as the probe in flight ends (its file changed meanwhile). */
   readonly recheck: boolean[];
   readonly unwatch: (() => void)[];
+  /** Adopted from IPVS at a restart: the first check's outcome goes out even if it changes nothing here. */
+  confirmFirstCheck: boolean;
 }
 
 /** One check of one checker, from the timer queue through the wait for a slot to its probe. */
@@ -301,12 +309,13 @@ export class CheckerPool {
         realServer: want.spec.realServer,
         checkers: want.spec.checkers,
         members: want.members,
-        health: initialHealth(want.spec.weight, want.spec.checkers, nowMs),
+        health: initialHealth(want.spec.weight, want.spec.adoptedFromIpvs === 'absent' ? want.spec.checkers.map(asAlpha) : want.spec.checkers, nowMs),
         removed: false,
         scheduleTokens: want.spec.checkers.map(() => 0),
         probing: want.spec.checkers.map(() => false),
         recheck: want.spec.checkers.map(() => false),
         unwatch: [],
+        confirmFirstCheck: want.spec.adoptedFromIpvs !== undefined,
       };
       this.units.set(key, unit);
       for (const checker of unit.checkers) {
@@ -315,7 +324,7 @@ export class CheckerPool {
       }
       await this.readTrackedFiles(unit);
       if (unit.removed) continue;
-      for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
+      if (!unit.confirmFirstCheck) for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
       for (const [index, checker] of unit.checkers.entries()) {
         // keepalived follows track files with inotify; the delay_loop read stays as a safety net.
         if (checker.probe.kind === 'FILE_CHECK') {
@@ -449,12 +458,18 @@ export class CheckerPool {
       const t = applyProbeResult(unit.health, spec.id, result, nowMs);
       unit.health = t.health;
       if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
+      else if (unit.confirmFirstCheck) for (const m of unit.members) this.emitCurrent(unit, m, 'first check after a restart');
+      unit.confirmFirstCheck = false;
       const again = unit.recheck[due.checker]!;
       unit.recheck[due.checker] = false;
       this.schedule(unit, due.checker, again ? nowMs : nowMs + t.nextCheckInMs);
     }
     this.startWaiting();
   }
+}
+
+function asAlpha(checker: PoolCheckerSpec): PoolCheckerSpec {
+  return { ...checker, timing: { ...checker.timing, alpha: true } };
 }
 
 function memberKey(m: Member): string {

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { KeepalivedConfig } from '../../src/config/index.ts';
+import type { Adopted } from '../../src/daemon/adoption.ts';
 import { Director, type HealthPort } from '../../src/daemon/director.ts';
 import type { VirtualServerPlan } from '../../src/daemon/engine.ts';
 import { renderStatus } from '../../src/daemon/status-view.ts';
@@ -11,10 +12,14 @@ import { config, ModelKernel, WEB } from './fixtures.ts';
 /** The checker pool's contract: at start every real server with checkers reports up, unless alpha. */
 class ScriptedHealth implements HealthPort {
   director!: Director;
+  /** What the director said it took over from IPVS at start; the pool sends those no initial verdict. */
+  adopted: readonly Adopted[] = [];
   constructor(private readonly trackedFiles: ReadonlyMap<string, string> = new Map()) {}
-  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[]): Promise<void> {
+  async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[], adopted: readonly Adopted[] = []): Promise<void> {
+    this.adopted = adopted;
     for (const plan of plans) {
       for (const rs of plan.config.realServers) {
+        if (adopted.some((a) => a.plan === plan.name && a.realServer === `${rs.address}:${rs.port}`)) continue;
         // A FILE_CHECK's first probe reads what the director read before programming.
         if (rs.checkers.every((checker) => checker.kind === 'FILE_CHECK')) continue;
         const alpha = rs.checkers.some((checker) => checker.timing.alpha);
@@ -43,7 +48,7 @@ async function started(text: string, kernel = new ModelKernel(), trackedFiles = 
   health.director = director;
   await director.start();
   await settle();
-  return { director, kernel, scripts, logLines };
+  return { director, kernel, scripts, logLines, health };
 }
 
 
@@ -166,6 +171,28 @@ virtual_server 10.0.0.1 80 {
     expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1', ''].join('\n'));
   });
 
+  it('at a restart (its service already in IPVS) keeps what IPVS holds until the checks say otherwise: no flap', async () => {
+    // lvsd was killed with rs1 at weight 5 (a dynamic weight) and rs2 already out; rs3 has no checker.
+    const before = ['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5', ''].join('\n');
+    const { director, kernel, health } = await started(WEB.replace(/}$/, '  real_server 10.0.1.3 80 { weight 1 }\n}'), new ModelKernel(before));
+    expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5', '-a -t 10.0.0.1:80 -r 10.0.1.3:80 -m -w 1', ''].join('\n'));
+    expect(health.adopted).toEqual([
+      { plan: 'TCP 10.0.0.1:80', realServer: '10.0.1.1:80', verdict: { up: true, weight: 5 } },
+      { plan: 'TCP 10.0.0.1:80', realServer: '10.0.1.2:80', verdict: { up: false, weight: 1 } },
+    ]);
+    // Their first checks: rs1 passes at its configured weight, rs2 passes and joins.
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: true, weight: 2 });
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 1 });
+    await settle();
+    expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2');
+    expect(kernel.rules()).toContain('-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1');
+  });
+
+  it('at a first start (empty IPVS) programs every real server up, as keepalived does, and adopts nothing', async () => {
+    const { health } = await started(WEB);
+    expect(health.adopted).toEqual([]);
+  });
+
   it('runs quorum_down and quorum_up when the quorum flips', async () => {
     const { director, scripts } = await started(
       WEB.replace('lb_algo rr', 'lb_algo rr\n  quorum 2\n  quorum_up "/bin/up.sh"\n  quorum_down "/bin/down.sh"'),
@@ -184,17 +211,18 @@ virtual_server 10.0.0.1 80 {
   it('leaves services it does not own alone and corrects its own in place, saying what it changed', async () => {
     const kernel = new ModelKernel('-A -u 10.9.9.9:53 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5\n');
     const { director, logLines } = await started(WEB, kernel);
-    expect(kernel.sent.flat().map((op) => op.op)).toEqual(['edit-service', 'add-dest', 'edit-dest']);
+    // The service's settings are corrected at once; its real servers are adopted as a restart's
+    // are: 10.0.1.1 keeps weight 5 and 10.0.1.2 waits until their checks say otherwise.
+    expect(kernel.sent.flat().map((op) => op.op)).toEqual(['edit-service']);
     expect(kernel.rules()).toContain('-A -u 10.9.9.9:53 -s rr');
     expect(kernel.rules()).toContain('-A -t 10.0.0.1:80 -s rr');
-    expect(director.virtualServerStatus()[0]?.correctedAtStart).toEqual(['scheduler wlc -> rr', '10.0.1.1:80 weight 5 -> 2']);
+    expect(director.virtualServerStatus()[0]?.correctedAtStart).toEqual(['scheduler wlc -> rr']);
     const status = { version: '0', pid: 1, startedAt: new Date().toISOString(), configFile: 'k.conf', reloads: { count: 0, failed: 0 }, ipvs: { state: 'in use' as const }, vrrp: [], syncDaemons: [] };
     expect(renderStatus({ ...status, virtualServers: director.virtualServerStatus() }, { color: false })).toContain(
-      'TCP 10.0.0.1:80  rr     NAT     up 3/1  -\n  ! was in IPVS before lvsd with other settings, corrected: scheduler wlc -> rr; 10.0.1.1:80 weight 5 -> 2\n',
+      'TCP 10.0.0.1:80  rr     NAT     up 5/1  -\n  ! was in IPVS before lvsd with other settings, corrected: scheduler wlc -> rr\n',
     );
     expect(logLines.map(({ virtualServer, realServer, setting, was, now }) => ({ virtualServer, realServer, setting, was, now }))).toEqual([
       { virtualServer: 'TCP 10.0.0.1:80', realServer: undefined, setting: 'scheduler', was: 'wlc', now: 'rr' },
-      { virtualServer: 'TCP 10.0.0.1:80', realServer: '10.0.1.1:80', setting: 'weight', was: '5', now: '2' },
     ]);
   });
 

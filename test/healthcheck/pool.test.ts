@@ -99,6 +99,22 @@ describe('CheckerPool', () => {
     expect(tally!.durationCounts.reduce((sum, n) => sum + n, 0)).toBe(pool.stats().checksCompleted);
   });
 
+  it('adopted from IPVS at a restart: no initial verdict; the first check sends its outcome, in IPVS or absent', async () => {
+    const target = await countingListener();
+    const rs = (vs: string, adoptedFromIpvs: 'present' | 'absent'): RealServerCheckSpec => ({
+      virtualServer: vs, realServer: `127.0.0.1:${target.port}`, weight: 2, checkers: [tcpChecker(target.port)], adoptedFromIpvs,
+    });
+    const { pool, verdicts } = newPool([rs('in-ipvs', 'present'), rs('absent', 'absent')]);
+    await pool.start();
+    expect(verdicts).toEqual([]);
+    await waitFor('first checks', () => verdicts.length === 2);
+    expect(verdicts).toContainEqual({ virtualServer: 'in-ipvs', realServer: `127.0.0.1:${target.port}`, up: true, weight: 2, reason: 'first check after a restart', checker: null });
+    expect(verdicts).toContainEqual(expect.objectContaining({ virtualServer: 'absent', up: true, weight: 2 }));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Later checks that change nothing send nothing, as before.
+    expect(verdicts).toHaveLength(2);
+  });
+
   it('alpha: a real server starts down and joins after its first successful check', async () => {
     const target = await countingListener();
     const { pool, verdicts } = newPool([
