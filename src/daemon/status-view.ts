@@ -1,4 +1,4 @@
-import type { DirectorStatus, RealServerStatus } from './status.ts';
+import type { DirectorStatus, RealServerStatus, SplitBrainStatus } from './status.ts';
 
 export interface ViewOptions {
   /** ANSI colours, for a terminal. */
@@ -78,6 +78,7 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
         plain(instance.virtualAddresses.join(' ')),
       ]);
       for (const warning of instance.warnings) rows.push([paint('warn', `  ! ${warning}`)]);
+      if (instance.splitBrain && !instance.splitBrain.ongoing) rows.push([paint('dim', `  ${endedSplitBrainNote(instance.splitBrain)}`)]);
     }
     lines.push('', render(rows));
   }
@@ -97,6 +98,16 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
   }
   if (status.virtualServers.length === 0 && status.vrrp.length === 0) lines.push('', 'nothing configured');
   return `${lines.join('\n')}\n`;
+}
+
+function endedSplitBrainNote(seen: SplitBrainStatus): string {
+  const how = seen.outcome === 'left-master' ? 'this node left MASTER' : 'the other master went quiet';
+  return `last split brain: ${seen.peer} (priority ${seen.peerPriority}) master too for ${duration(seen.durationMs)}, ended ${ago(seen.endedAgoMs ?? 0)} ago (${how})`;
+}
+
+/** A length that may be well under a second: 0.4s, 12s, 4m12s. */
+export function duration(ms: number): string {
+  return ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : ago(ms);
 }
 
 function drainNote(drain: NonNullable<RealServerStatus['drain']>): string {

@@ -91,4 +91,19 @@ export interface VrrpInstanceStatus {
   /** Since start: entries into each state. */
   readonly transitions: Readonly<Partial<Record<string, number>>>;
   readonly splitBrains: number;
+  /** The split brain going on now, else the last one that ended. */
+  readonly splitBrain?: SplitBrainStatus;
+}
+
+/** Another master for the instance's VRID, heard while the instance was master and won. */
+export interface SplitBrainStatus {
+  readonly peer: string;
+  readonly peerPriority: number;
+  readonly ongoing: boolean;
+  /** From the other master's first advert heard to its last (to now while it goes on). */
+  readonly durationMs: number;
+  /** How long ago it ended; absent while it goes on. */
+  readonly endedAgoMs?: number;
+  /** How an ended one ended: the other master went quiet, or this instance left MASTER. */
+  readonly outcome?: 'stayed-master' | 'left-master';
 }

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { KeepalivedConfig } from '../config/model.ts';
-import type { VrrpInstanceStatus } from './status.ts';
+import type { SplitBrainStatus, VrrpInstanceStatus } from './status.ts';
+import { duration } from './status-view.ts';
+import type { SplitBrain } from '../vrrp/machine.ts';
+import type { VrrpInstanceStatus as SpeakerInstanceStatus } from '../vrrp/speaker.ts';
 
 /** The VRRP speaker as the daemon drives it. */
 export interface VrrpPart {
@@ -34,6 +37,7 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger, onTran
         adverts: { received: instance.advertsReceived, dropped: instance.droppedPackets },
         transitions: instance.transitions,
         splitBrains: instance.splitBrains,
+        ...splitBrainOf(instance),
       })),
     async update(next: KeepalivedConfig) {
       current = specsOf(next);
@@ -43,6 +47,17 @@ export async function startVrrpFor(config: KeepalivedConfig, log: Logger, onTran
   };
 }
 
-function describeSplitBrain(seen: { peer: string; peerPriority: number; ageMs: number }): string {
-  return `${seen.peer} (priority ${seen.peerPriority}) advertised ${Math.round(seen.ageMs / 1000)}s ago`;
+function describeSplitBrain(seen: SplitBrain & { ageMs: number }): string {
+  return `${seen.peer} (priority ${seen.peerPriority}) master too for ${duration(seen.lastSeenAt - seen.firstSeenAt + seen.ageMs)}, advertised ${duration(seen.ageMs)} ago`;
+}
+
+function splitBrainOf(instance: SpeakerInstanceStatus): { splitBrain?: SplitBrainStatus } {
+  const { splitBrain: now, lastSplitBrain: last } = instance;
+  if (now) return { splitBrain: { peer: now.peer, peerPriority: now.peerPriority, ongoing: true, durationMs: Math.round(now.lastSeenAt - now.firstSeenAt + now.ageMs) } };
+  if (last) {
+    return {
+      splitBrain: { peer: last.peer, peerPriority: last.peerPriority, ongoing: false, durationMs: Math.round(last.durationMs), endedAgoMs: last.endedAgoMs, outcome: last.outcome },
+    };
+  }
+  return {};
 }

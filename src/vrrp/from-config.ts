@@ -78,7 +78,6 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     preempt: !instance.nopreempt,
     preemptDelayMs: instance.preemptDelayMs,
     lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
-    higherPrioSendAdvert: instance.higherPrioSendAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,

@@ -22,8 +22,6 @@ export interface MachineParams {
   preemptDelayMs: number;
   /** lower_prio_no_advert: a lower priority advert gets no advert back (keepalived answers one by default). */
   lowerPrioNoAdvert: boolean;
-  /** higher_prio_send_advert: an advert goes out before yielding to a higher priority one. */
-  higherPrioSendAdvert: boolean;
   /** The address our adverts come from; ties between equal priorities go to the higher one. */
   ownAddress: string;
   /** Addresses listed in adverts (the VIPs of the instance's family, not the excluded ones). */
@@ -48,6 +46,7 @@ export interface MachineParams {
   notifyPriorityChanges: boolean;
 }
 
+/** Another master for our VRID that lost the election to us, heard while we were master. */
 export interface SplitBrain {
   peer: string;
   peerPriority: number;
@@ -55,8 +54,19 @@ export interface SplitBrain {
   lastSeenAt: number;
 }
 
+/**
+ * How a split brain ended: the other master went quiet while we stayed master, or we left MASTER
+ * (fault, stop, a sync group) while it was still on. `durationMs` runs from its first advert heard
+ * to its last: the time both were master as seen from here.
+ */
+export interface EndedSplitBrain extends SplitBrain {
+  endedAt: number;
+  durationMs: number;
+  outcome: 'stayed-master' | 'left-master';
+}
+
 /** A split brain has ended when the other master has been quiet this many of our advert intervals. */
-const SPLIT_BRAIN_QUIET_ADVERTS = 3;
+export const SPLIT_BRAIN_QUIET_ADVERTS = 3;
 
 export interface MachineState {
   state: VrrpState;
@@ -76,7 +86,12 @@ export interface MachineState {
   lowerPrioGarpAt: number[];
   /** With preempt_delay: the time from which a lower priority master is no longer accepted. */
   preemptAt: number | undefined;
+  /** The lower priority master a preempting backup last heard: once we take over, its yielding advert is no split brain. */
+  preempting: { peer: string; lastHeardAt: number } | undefined;
   splitBrain: SplitBrain | undefined;
+  /** When the ongoing split brain counts as over if its other master stays quiet until then. */
+  splitBrainEndsAt: number | undefined;
+  lastSplitBrain: EndedSplitBrain | undefined;
   /** The master down timer expired but the sync group held us back. */
   wantsMaster: boolean;
   drops: Partial<Record<DropReason, number>>;
@@ -117,7 +132,9 @@ export type MachineAction =
   | { type: 'priority-notify'; event: 'MASTER_PRIORITY' | 'BACKUP_PRIORITY'; priority: number }
   | { type: 'transition'; from: VrrpState; to: VrrpState; reason: TransitionReason }
   | { type: 'dropped'; reason: DropReason; source: string }
-  | { type: 'split-brain'; peer: string; peerPriority: number };
+  /** A master that loses to us advertised; `started` when it is the first advert of a split brain. */
+  | { type: 'split-brain'; peer: string; peerPriority: number; started: boolean }
+  | { type: 'split-brain-ended'; splitBrain: EndedSplitBrain };
 
 export interface StepResult {
   state: MachineState;
@@ -135,6 +152,9 @@ export function initialMachineState(params: MachineParams): MachineState {
     lastAdvertAt: undefined,
     ...NO_TIMERS,
     splitBrain: undefined,
+    splitBrainEndsAt: undefined,
+    lastSplitBrain: undefined,
+    preempting: undefined,
     drops: {},
   };
 }
@@ -152,7 +172,7 @@ export function masterDownIntervalMs(params: MachineParams, state: MachineState)
 /** The earliest time at which a `tick` has work to do. */
 export function nextDeadline(state: MachineState): number | undefined {
   // The refresh rides on an advert, so it needs no deadline of its own.
-  const deadlines = [state.advertAt, state.masterDownAt, state.garpAt, ...state.lowerPrioGarpAt].filter((at): at is number => at !== undefined);
+  const deadlines = [state.advertAt, state.masterDownAt, state.garpAt, state.splitBrainEndsAt, ...state.lowerPrioGarpAt].filter((at): at is number => at !== undefined);
   return deadlines.length === 0 ? undefined : Math.min(...deadlines);
 }
 
@@ -195,7 +215,7 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
       if (state.state === 'MASTER') {
         actions.push({ type: 'advertise', priority: 0 }, { type: 'remove-addresses' });
       }
-      return transition(clearTimers(state), 'STOPPED', 'stop', actions);
+      return transition(clearTimers(endSplitBrain(state, event.now, 'left-master', actions)), 'STOPPED', 'stop', actions);
   }
 }
 
@@ -234,14 +254,14 @@ function becomeMaster(params: MachineParams, state: MachineState, now: number, r
 
 function becomeBackup(params: MachineParams, state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
   if (state.state === 'MASTER') actions.push({ type: 'remove-addresses' });
-  const backup: MachineState = { ...clearTimers(state), splitBrain: undefined };
+  const backup = clearTimers(endSplitBrain(state, now, 'left-master', actions));
   const withTimer = { ...backup, masterDownAt: now + masterDownIntervalMs(params, backup) };
   return transition(withTimer, 'BACKUP', reason, actions);
 }
 
 function enterFault(state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {
   if (state.state === 'MASTER') actions.push({ type: 'advertise', priority: 0 }, { type: 'remove-addresses' });
-  return transition({ ...clearTimers(state), splitBrain: undefined, masterAddress: undefined }, 'FAULT', reason, actions);
+  return transition({ ...clearTimers(endSplitBrain(state, now, 'left-master', actions)), masterAddress: undefined }, 'FAULT', reason, actions);
 }
 
 function onTick(params: MachineParams, state: MachineState, now: number, holdMaster: boolean, actions: MachineAction[]): MachineState {
@@ -251,7 +271,7 @@ function onTick(params: MachineParams, state: MachineState, now: number, holdMas
     return becomeMaster(params, state, now, 'master-down-timer', actions);
   }
   if (state.state !== 'MASTER') return state;
-  let next = state;
+  let next = state.splitBrainEndsAt !== undefined && state.splitBrainEndsAt <= now ? endSplitBrain(state, now, 'stayed-master', actions) : state;
   if (next.advertAt !== undefined && next.advertAt <= now) {
     actions.push({ type: 'advertise', priority: next.effectivePriority });
     next = { ...next, advertAt: now + params.advertIntervalMs, masterPriority: next.effectivePriority };
@@ -350,10 +370,11 @@ function backupReceives(params: MachineParams, state: MachineState, source: stri
   if (advert.priority === 0) return { ...heard, masterDownAt: now + skewTimeMs(params, state) };
   const lowerPriorityMaster = advert.priority < state.effectivePriority;
   if (params.preempt && lowerPriorityMaster) {
-    if (params.preemptDelayMs <= 0) return state;
+    const preempting = { ...state, preempting: { peer: source, lastHeardAt: now } };
+    if (params.preemptDelayMs <= 0) return preempting;
     const preemptAt = state.preemptAt ?? now + params.preemptDelayMs;
-    if (preemptAt <= now) return { ...state, preemptAt };
-    return followMaster(params, { ...heard, preemptAt }, advert, now);
+    if (preemptAt <= now) return { ...preempting, preemptAt };
+    return followMaster(params, { ...heard, preempting: preempting.preempting, preemptAt }, advert, now);
   }
   return followMaster(params, { ...heard, preemptAt: lowerPriorityMaster ? state.preemptAt : undefined }, advert, now);
 }
@@ -379,22 +400,49 @@ function masterReceives(
     advert.priority > state.effectivePriority ||
     (advert.priority === state.effectivePriority && compareAddresses(source, params.ownAddress) > 0);
   if (peerWins) {
-    if (params.higherPrioSendAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
+    // Always one advert before yielding (keepalived only with higher_prio_send_advert): after a
+    // partition heals, the winner's advert may reach us first, and without ours it would never
+    // learn that the link's neighbours may still hold our MAC for the VIPs.
+    actions.push({ type: 'advertise', priority: state.effectivePriority });
     const backup = becomeBackup(params, state, now, 'higher-priority-master', actions);
     return followMaster(params, { ...backup, lastAdvertAt: now, masterAddress: source, masterPriority: advert.priority }, advert, now);
   }
-  // Another master that loses the election: remember it, and (unless lower_prio_no_advert) answer
-  // at once so that it steps down before our next advert is due.
-  actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority });
-  if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
+  // Another master that loses the election: answer at once (unless lower_prio_no_advert) so that
+  // it steps down before our next advert is due, and send GARPs so that neighbours which took its
+  // MAC for the VIPs while both were master take ours again.
   const seen = state.splitBrain;
-  const ongoing = seen !== undefined && seen.peer === source && now - seen.lastSeenAt <= SPLIT_BRAIN_QUIET_ADVERTS * params.advertIntervalMs;
-  const firstSeenAt = ongoing ? seen.firstSeenAt : now;
+  const preemptedYielding = isPreemptedMasterYielding(params, state, source, now);
+  const started = !preemptedYielding && (seen === undefined || seen.peer !== source);
+  actions.push({ type: 'split-brain', peer: source, peerPriority: advert.priority, started });
+  if (!params.lowerPrioNoAdvert) actions.push({ type: 'advertise', priority: state.effectivePriority });
+  const answered = { ...lowerPriorityGarps(params, state, now, actions), advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs };
+  if (preemptedYielding) return { ...answered, preempting: undefined };
+  // garp_lower_prio_repeat 0 keeps quiet on each lower priority advert, but not as a split brain heals.
+  if (started && params.garpLowerPrioRepeat <= 0 && params.garpMasterRepeat > 0) actions.push(garp(params.garpMasterRepeat));
+  const ongoing = started && seen !== undefined ? endSplitBrain(answered, now, 'stayed-master', actions) : answered;
   return {
-    ...lowerPriorityGarps(params, state, now, actions),
-    advertAt: params.lowerPrioNoAdvert ? state.advertAt : now + params.advertIntervalMs,
-    splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt, lastSeenAt: now },
+    ...ongoing,
+    splitBrain: { peer: source, peerPriority: advert.priority, firstSeenAt: started ? now : (seen?.firstSeenAt ?? now), lastSeenAt: now },
+    splitBrainEndsAt: now + SPLIT_BRAIN_QUIET_ADVERTS * params.advertIntervalMs,
   };
+}
+
+/**
+ * The master we just preempted, yielding with its advert: two masters for a moment, as every
+ * preemption has, not a split brain.
+ */
+function isPreemptedMasterYielding(params: MachineParams, state: MachineState, source: string, now: number): boolean {
+  const preempted = state.preempting;
+  if (preempted === undefined || compareAddresses(preempted.peer, source) !== 0) return false;
+  return now - preempted.lastHeardAt <= masterDownIntervalMs(params, state) + params.advertIntervalMs;
+}
+
+function endSplitBrain(state: MachineState, now: number, outcome: EndedSplitBrain['outcome'], actions: MachineAction[]): MachineState {
+  const seen = state.splitBrain;
+  if (seen === undefined) return state;
+  const ended: EndedSplitBrain = { ...seen, endedAt: now, durationMs: seen.lastSeenAt - seen.firstSeenAt, outcome };
+  actions.push({ type: 'split-brain-ended', splitBrain: ended });
+  return { ...state, splitBrain: undefined, splitBrainEndsAt: undefined, lastSplitBrain: ended };
 }
 
 /** garp_lower_prio_repeat GARPs now and, with garp_lower_prio_delay, as many again later (one pending burst per call, as keepalived queues them). */

@@ -10,6 +10,7 @@ import {
   type MachineAction,
   type MachineEvent,
   type MachineParams,
+  type EndedSplitBrain,
   type MachineState,
   type SplitBrain,
   type VrrpState,
@@ -43,8 +44,10 @@ export interface VrrpInstanceStatus {
   masterAddress: string | undefined;
   /** Milliseconds since the last advert accepted from a master, undefined if none yet. */
   lastAdvertAgeMs: number | undefined;
-  /** Another master for our VRID that we out-prioritised (split brain), while we are master. */
+  /** Another master for our VRID that we out-prioritised (split brain), while it lasts; `ageMs` since its last advert. */
   splitBrain: (SplitBrain & { ageMs: number }) | undefined;
+  /** The last split brain that ended, and how long ago it ended. */
+  lastSplitBrain: (EndedSplitBrain & { endedAgoMs: number }) | undefined;
   droppedPackets: Partial<Record<DropReason, number>>;
   /** VRRP packets that reached this instance since start, dropped ones included. */
   advertsReceived: number;
@@ -404,7 +407,6 @@ class InstanceRunner {
       preempt: spec.preempt,
       preemptDelayMs: spec.preemptDelayMs,
       lowerPrioNoAdvert: spec.lowerPrioNoAdvert,
-      higherPrioSendAdvert: spec.higherPrioSendAdvert,
       ownAddress,
       advertisedAddresses: spec.virtualAddresses.filter((vip) => familyOf(vip.address) === spec.family).map((vip) => vip.address),
       authentication: spec.authentication,
@@ -487,6 +489,7 @@ class InstanceRunner {
       masterAddress: machine.state === 'MASTER' ? this.params.ownAddress : machine.state === 'BACKUP' ? machine.masterAddress : undefined,
       lastAdvertAgeMs: machine.lastAdvertAt === undefined ? undefined : Math.round(now - machine.lastAdvertAt),
       splitBrain: machine.splitBrain && { ...machine.splitBrain, ageMs: Math.round(now - machine.splitBrain.lastSeenAt) },
+      lastSplitBrain: machine.lastSplitBrain && { ...machine.lastSplitBrain, endedAgoMs: Math.round(now - machine.lastSplitBrain.endedAt) },
       droppedPackets: machine.drops,
       advertsReceived: this.advertsReceived,
       transitions: { ...this.transitions },
@@ -565,10 +568,21 @@ class InstanceRunner {
         return;
       case 'split-brain':
         this.context.onLowerPriorityMaster();
-        if (this.machine.splitBrain?.firstSeenAt !== this.machine.splitBrain?.lastSeenAt) return;
+        if (!action.started) return;
         this.splitBrains++;
-        logger.warn({ peer: action.peer, peerPriority: action.peerPriority }, 'another master for our VRID (split brain); sending an advert so it steps down');
+        logger.warn(
+          { peer: action.peer, peerPriority: action.peerPriority },
+          `VRRP_Instance(${this.spec.name}) split brain: ${action.peer} (priority ${action.peerPriority}) is master too; answering so that it steps down, and re-sending gratuitous ARPs`,
+        );
         return;
+      case 'split-brain-ended': {
+        const { peer, peerPriority, durationMs, outcome } = action.splitBrain;
+        logger.info(
+          { peer, peerPriority, durationMs, outcome },
+          `VRRP_Instance(${this.spec.name}) split brain with ${peer} ended after ${durationMs} ms (${outcome === 'stayed-master' ? 'it went quiet, we stayed master' : 'we left MASTER'})`,
+        );
+        return;
+      }
     }
   }
 

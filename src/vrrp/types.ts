@@ -16,7 +16,6 @@ export interface VrrpInstanceSpec {
   preempt: boolean;
   preemptDelayMs: number;
   lowerPrioNoAdvert: boolean;
-  higherPrioSendAdvert: boolean;
   /** mcast_src_ip or unicast_src_ip; the interface's primary address otherwise. */
   sourceAddress: string | undefined;
   /** Non-empty means unicast adverts to these peers instead of multicast. */

@@ -10,7 +10,7 @@ function instance(lines: string, globals = ''): string {
 function parseInstance(text: string) {
   const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
-  return { spec: vrrpSpecsFromConfig(result.config).instances[0]!, warnings: result.warnings.map((w) => w.message) };
+  return { spec: vrrpSpecsFromConfig(result.config).instances[0]!, model: result.config.vrrpInstances[0]!, warnings: result.warnings.map((w) => w.message) };
 }
 
 const CONF = `
@@ -116,10 +116,11 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10 }]);
   });
 
+  // lvsd always sends an advert before yielding (machine.ts); the setting is still read for `lvsd -d`.
   it('reads lower_prio_no_advert and higher_prio_send_advert as keepalived 2.2.7 does: per instance, else global_defs, and strict_mode overrides both', () => {
     const read = (text: string) => {
-      const { spec, warnings } = parseInstance(text);
-      return { lower: spec.lowerPrioNoAdvert, higher: spec.higherPrioSendAdvert, warnings };
+      const { spec, model, warnings } = parseInstance(text);
+      return { lower: spec.lowerPrioNoAdvert, higher: model.higherPrioSendAdvert, warnings };
     };
     expect(read(instance(''))).toMatchObject({ lower: false, higher: false });
     expect(read(instance('  lower_prio_no_advert\n  higher_prio_send_advert\n'))).toMatchObject({ lower: true, higher: true });

@@ -32,8 +32,8 @@ export function sleep(ms: number): Promise<void> {
  * A lab for the running test, destroyed when it finishes, with the daemons' logs printed when it
  * failed. Takes the test context so concurrent tests each get their own.
  */
-export async function labForTest(context: TestContext): Promise<Lab> {
-  const lab = await Lab.create(`${process.pid}-${labCount++}`);
+export async function labForTest(context: TestContext, options: { withSwitch?: boolean } = {}): Promise<Lab> {
+  const lab = await Lab.create(`${process.pid}-${labCount++}`, options);
   context.onTestFinished(async () => {
     if (context.task.result?.state === 'fail') {
       for (const name of lab.daemonNames) console.error(`--- ${name} log\n${lab.log(name).slice(-4000)}`);
@@ -59,25 +59,49 @@ export class Lab {
   private constructor(
     readonly a: Node,
     readonly b: Node,
+    /** With `withSwitch`: the switch, a third namespace whose bridge (`vr0`, 10.77.0.3) joins a and b, as a switch with a host on it. */
+    readonly sw: Node | undefined,
   ) {}
 
   /** `tag` keeps namespaces of parallel runs apart; names start with "vr-". */
-  static async create(tag: string): Promise<Lab> {
-    const lab = new Lab({ ns: `vr-${tag}-a`, ipv4: '10.77.0.1', linkLocal: '' }, { ns: `vr-${tag}-b`, ipv4: '10.77.0.2', linkLocal: '' });
-    for (const node of [lab.a, lab.b]) {
+  static async create(tag: string, options: { withSwitch?: boolean } = {}): Promise<Lab> {
+    const node = (suffix: string, ipv4: string): Node => ({ ns: `vr-${tag}-${suffix}`, ipv4, linkLocal: '' });
+    const lab = new Lab(node('a', '10.77.0.1'), node('b', '10.77.0.2'), options.withSwitch ? node('s', '10.77.0.3') : undefined);
+    for (const node of lab.nodes) {
       await run('ip', ['netns', 'del', node.ns]).catch(() => undefined);
       await run('ip', ['netns', 'add', node.ns]);
       // No duplicate address detection: link-local addresses are usable at once.
       await run('ip', ['netns', 'exec', node.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
       await run('ip', ['-n', node.ns, 'link', 'set', 'lo', 'up']);
     }
-    await run('ip', ['-n', lab.a.ns, 'link', 'add', LAB_INTERFACE, 'type', 'veth', 'peer', 'name', LAB_INTERFACE, 'netns', lab.b.ns]);
-    for (const node of [lab.a, lab.b]) {
+    if (lab.sw) await lab.cableToSwitch(lab.sw);
+    else await run('ip', ['-n', lab.a.ns, 'link', 'add', LAB_INTERFACE, 'type', 'veth', 'peer', 'name', LAB_INTERFACE, 'netns', lab.b.ns]);
+    for (const node of lab.nodes) {
       await run('ip', ['-n', node.ns, 'addr', 'add', `${node.ipv4}/24`, 'dev', LAB_INTERFACE]);
       await run('ip', ['-n', node.ns, 'link', 'set', LAB_INTERFACE, 'up']);
     }
-    for (const node of [lab.a, lab.b]) node.linkLocal = await lab.waitForLinkLocal(node.ns);
+    for (const node of lab.nodes) node.linkLocal = await lab.waitForLinkLocal(node.ns);
     return lab;
+  }
+
+  private get nodes(): Node[] {
+    return this.sw ? [this.a, this.b, this.sw] : [this.a, this.b];
+  }
+
+  /** a and b each on a port of the switch's bridge, which is its own `vr0`. */
+  private async cableToSwitch(sw: Node): Promise<void> {
+    await run('ip', ['-n', sw.ns, 'link', 'add', LAB_INTERFACE, 'type', 'bridge']);
+    for (const [node, port] of [[this.a, 'port-a'], [this.b, 'port-b']] as const) {
+      await run('ip', ['-n', node.ns, 'link', 'add', LAB_INTERFACE, 'type', 'veth', 'peer', 'name', port, 'netns', sw.ns]);
+      await run('ip', ['-n', sw.ns, 'link', 'set', port, 'master', LAB_INTERFACE, 'up']);
+    }
+  }
+
+  /** The MAC the switch's neighbour table holds for `address`, undefined without an entry. */
+  async switchNeighbour(address: string): Promise<string | undefined> {
+    if (!this.sw) throw new Error('a lab without a switch');
+    const output = await run('ip', ['-n', this.sw.ns, 'neigh', 'show', address, 'dev', LAB_INTERFACE]);
+    return /lladdr ([0-9a-f:]{17})/.exec(output)?.[1];
   }
 
   private async waitForLinkLocal(ns: string): Promise<string> {
@@ -249,7 +273,7 @@ export class Lab {
 
   async destroy(): Promise<void> {
     for (const child of this.processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const node of [this.a, this.b]) {
+    for (const node of this.nodes) {
       // keepalived forks; anything left in the namespace goes with it.
       const pids = (await run('ip', ['netns', 'pids', node.ns]).catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
       for (const pid of pids) {

@@ -24,7 +24,6 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     preempt: true,
     preemptDelayMs: 0,
     lowerPrioNoAdvert: false,
-    higherPrioSendAdvert: false,
     ownAddress: '10.0.0.2',
     advertisedAddresses: [VIP],
     authentication: { type: 'none' },
@@ -155,12 +154,13 @@ describe('VRRP state machine', () => {
       expect(types(actions)).toEqual(['advertise', 'advertise', 'advertise', 'gratuitous-arp']);
     });
 
-    it('steps down for a higher priority master and removes the VIPs', () => {
+    it('steps down for a higher priority master and removes the VIPs, after one advert of its own so that the winner learns it was master too', () => {
       const p = params();
       const { state, actions } = drive(p, [received(4500, 120)], master(p));
       expect(state.state).toBe('BACKUP');
       expect(state.masterAddress).toBe('10.0.0.1');
-      expect(types(actions)).toEqual(['remove-addresses', 'transition']);
+      expect(types(actions)).toEqual(['advertise', 'remove-addresses', 'transition']);
+      expect(actions[0]).toEqual({ type: 'advertise', priority: 100 });
     });
 
     it('breaks equal priorities by the higher primary IP', () => {
@@ -169,7 +169,7 @@ describe('VRRP state machine', () => {
       const lower = drive(p, [received(4500, 100, '10.0.0.1')], master(p));
       expect(lower.state.state).toBe('MASTER');
       expect(lower.state.splitBrain).toMatchObject({ peer: '10.0.0.1', peerPriority: 100 });
-      expect(types(lower.actions)).toEqual(['split-brain', 'advertise']);
+      expect(types(lower.actions)).toEqual(['split-brain', 'advertise', 'gratuitous-arp']);
     });
 
     it('with lower_prio_no_advert, lets a lower priority master be, until its own advert is due (the RFC; keepalived answers by default)', () => {
@@ -177,17 +177,9 @@ describe('VRRP state machine', () => {
       const from = master(p);
       const lower = drive(p, [received(4500, 90)], from);
       expect(lower.state.state).toBe('MASTER');
-      expect(types(lower.actions)).toEqual(['split-brain']);
+      expect(types(lower.actions)).toEqual(['split-brain', 'gratuitous-arp']);
       expect(lower.state.advertAt).toBe(from.advertAt);
-      expect(types(drive(params(), [received(4500, 90)], master(params())).actions)).toEqual(['split-brain', 'advertise']);
-    });
-
-    it('with higher_prio_send_advert, sends one last advert before yielding to a higher priority master', () => {
-      const p = params({ higherPrioSendAdvert: true });
-      const { state, actions } = drive(p, [received(4500, 120)], master(p));
-      expect(state.state).toBe('BACKUP');
-      expect(actions[0]).toEqual({ type: 'advertise', priority: 100 });
-      expect(types(actions)).toEqual(['advertise', 'remove-addresses', 'transition']);
+      expect(types(drive(params(), [received(4500, 90)], master(params())).actions)).toEqual(['split-brain', 'advertise', 'gratuitous-arp']);
     });
 
     it('answers a priority 0 advert with an advert at once', () => {
@@ -298,7 +290,7 @@ describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywo
     const { state, actions } = drive(p, events);
     expect(actions.slice(-2)).toEqual([{ type: 'advertise', priority: 100 }, { type: 'gratuitous-arp', repeat: 3 }]);
     expect(state.lowerPrioGarpAt).toEqual([9000, 9200]);
-    expect(nextDeadline({ ...state, advertAt: undefined })).toBe(9000);
+    expect(nextDeadline({ ...state, advertAt: undefined, splitBrainEndsAt: undefined })).toBe(9000);
     const later = drive(p, [{ type: 'tick', now: 9000 }, { type: 'tick', now: 9200 }], state);
     expect(later.actions.filter((a) => a.type === 'gratuitous-arp')).toEqual([
       { type: 'gratuitous-arp', repeat: 3 },
@@ -307,9 +299,9 @@ describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywo
     expect(later.state.lowerPrioGarpAt).toEqual([]);
   });
 
-  it('garp_lower_prio_repeat 0 sends nothing on a lower priority advert; garp_lower_prio_delay 0 sends no second burst; leaving master drops pending ones', () => {
+  it('garp_lower_prio_repeat 0 sends nothing on a lower priority advert but a split brain\'s first; garp_lower_prio_delay 0 sends no second burst; leaving master drops pending ones', () => {
     const none = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 0, garpLowerPrioDelayMs: 5000 });
-    const heard = drive(none, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50)]);
+    const heard = drive(none, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50), received(4200, 50)]);
     expect(heard.actions.slice(-1)).toEqual([{ type: 'advertise', priority: 100 }]);
     expect(heard.state.lowerPrioGarpAt).toEqual([]);
     const noDelay = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 0 });
@@ -317,6 +309,57 @@ describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywo
     const delayed = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 5000 });
     const yielded = drive(delayed, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }, received(4000, 50), received(4500, 200)]);
     expect(yielded.state).toMatchObject({ state: 'BACKUP', lowerPrioGarpAt: [] });
+  });
+
+  describe('split brain', () => {
+    const master = (p: MachineParams) => drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }]).state;
+    const splitBrainActions = (actions: MachineAction[]) => actions.filter((a) => a.type === 'split-brain' || a.type === 'split-brain-ended' || a.type === 'gratuitous-arp');
+
+    it('a master hearing another master that loses to it re-sends its GARPs at once, and the split brain ends, with its length, after 3 quiet advert intervals', () => {
+      const p = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 0 });
+      const heard = drive(p, [received(10_000, 90), received(11_000, 90), received(12_500, 90)], master(p));
+      expect(splitBrainActions(heard.actions)).toEqual([
+        { type: 'split-brain', peer: '10.0.0.1', peerPriority: 90, started: true },
+        { type: 'gratuitous-arp', repeat: 5 },
+        { type: 'split-brain', peer: '10.0.0.1', peerPriority: 90, started: false },
+        { type: 'split-brain', peer: '10.0.0.1', peerPriority: 90, started: false },
+      ]);
+      expect(heard.state.splitBrain).toEqual({ peer: '10.0.0.1', peerPriority: 90, firstSeenAt: 10_000, lastSeenAt: 12_500 });
+      expect(nextDeadline({ ...heard.state, advertAt: undefined })).toBe(15_500);
+      const quiet = drive(p, [{ type: 'tick', now: 15_400 }, { type: 'tick', now: 15_500 }], heard.state);
+      const ended = { peer: '10.0.0.1', peerPriority: 90, firstSeenAt: 10_000, lastSeenAt: 12_500, endedAt: 15_500, durationMs: 2500, outcome: 'stayed-master' };
+      expect(quiet.actions.filter((a) => a.type === 'split-brain-ended')).toEqual([{ type: 'split-brain-ended', splitBrain: ended }]);
+      expect(quiet.state).toMatchObject({ state: 'MASTER', splitBrain: undefined, splitBrainEndsAt: undefined, lastSplitBrain: ended });
+      const again = drive(p, [received(20_000, 90)], quiet.state);
+      expect(splitBrainActions(again.actions)[0]).toEqual({ type: 'split-brain', peer: '10.0.0.1', peerPriority: 90, started: true });
+    });
+
+    it('with garp_lower_prio_repeat set, the heal sends that burst (keepalived\'s) and no second one', () => {
+      const p = params({ garpMasterDelayMs: 0, garpLowerPrioRepeat: 2 });
+      const { actions } = drive(p, [received(10_000, 90)], master(p));
+      expect(actions.filter((a) => a.type === 'gratuitous-arp')).toEqual([{ type: 'gratuitous-arp', repeat: 2 }]);
+    });
+
+    it('leaving MASTER ends the split brain there: to a higher priority master, or on fault', () => {
+      const p = params({ garpMasterDelayMs: 0 });
+      const during = drive(p, [received(10_000, 90)], master(p)).state;
+      const yielded = drive(p, [received(11_000, 150, '10.0.0.9')], during);
+      expect(yielded.state).toMatchObject({ state: 'BACKUP', splitBrain: undefined, lastSplitBrain: { peer: '10.0.0.1', endedAt: 11_000, durationMs: 0, outcome: 'left-master' } });
+      expect(types(yielded.actions)).toEqual(['advertise', 'remove-addresses', 'split-brain-ended', 'transition']);
+      const fault = drive(p, [{ type: 'fault', now: 11_000, faulty: true }], during);
+      expect(fault.state.lastSplitBrain).toMatchObject({ outcome: 'left-master', endedAt: 11_000 });
+    });
+
+    it('the master it just preempted, yielding with an advert, is no split brain; the same master heard again is', () => {
+      const p = params({ priority: 150, garpMasterDelayMs: 0, garpLowerPrioRepeat: 0 });
+      const preempted = drive(p, [{ type: 'start', now: 0 }, received(1000, 100), received(2000, 100), { type: 'tick', now: 5500 }]);
+      expect(preempted.state.state).toBe('MASTER');
+      const yielding = drive(p, [received(5510, 100)], preempted.state);
+      expect(splitBrainActions(yielding.actions)).toEqual([{ type: 'split-brain', peer: '10.0.0.1', peerPriority: 100, started: false }]);
+      expect(yielding.state.splitBrain).toBeUndefined();
+      const again = drive(p, [received(6000, 100)], yielding.state);
+      expect(splitBrainActions(again.actions)[0]).toEqual({ type: 'split-brain', peer: '10.0.0.1', peerPriority: 100, started: true });
+    });
   });
 
   it('a sync group peer hearing a lower priority master makes every master member send its own lower priority GARPs, as keepalived does', () => {

@@ -89,7 +89,6 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
     lowerPrioNoAdvert: false,
-    higherPrioSendAdvert: peer.higherPrioSendAdvert ?? false,
     sourceAddress: peer.unicast?.source,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     advertTtl: peer.unicastTtl ?? 255,
