@@ -64,20 +64,45 @@ export function routeList(s: Statement, d: Diagnostics): IpRouteSpec[] {
   return (block(s, d) ?? []).map((entry) => ({ at: entry.at, words: [entry.keyword, ...entry.args].map((t) => t.text) }));
 }
 
-/** `NAME [weight N] [reverse]` lines of track_interface / track_script / track_file. */
-function trackList(s: Statement, d: Diagnostics): TrackedInterface[] {
-  return (block(s, d) ?? []).map((entry) => {
-    let weight: number | undefined;
-    let reverse = false;
-    for (let i = 0; i < entry.args.length; i++) {
-      const word = entry.args[i]!.text;
-      if (word === 'weight') {
-        weight = integer(entry, ++i, d, -254, 254);
-      } else if (word === 'reverse' || word === 'noreverse') {
-        reverse = word === 'reverse';
-      } else d.error(entry.args[i]!.at, `unexpected '${word}' after tracked name`);
+/** What keepalived 2.2.7 allows after `NAME weight N` of each tracked kind, and how it reads the weight. */
+interface TrackGrammar {
+  kind: string;
+  /** track_interface and track_script turn +/-254 into +/-253 with a warning; track_file keeps it. */
+  clampsTo253: boolean;
+  /** track_interface knows only `reverse`. */
+  noreverse: boolean;
+}
+
+const TRACK_GRAMMARS = {
+  interface: { kind: 'track_interface', clampsTo253: true, noreverse: false },
+  script: { kind: 'track_script', clampsTo253: true, noreverse: true },
+  file: { kind: 'track_file', clampsTo253: false, noreverse: true },
+} satisfies Record<string, TrackGrammar>;
+
+/** `NAME [weight N [reverse|noreverse]]` lines; keepalived ignores an entry with any other word. */
+function trackList(s: Statement, d: Diagnostics, grammar: TrackGrammar): TrackedInterface[] {
+  return (block(s, d) ?? []).flatMap((entry) => {
+    const [keyword, value, option, ...rest] = entry.args;
+    const ignore = (at: Statement['at'], why: string): TrackedInterface[] => {
+      d.warn(at, `${grammar.kind} ${name(entry)}: ${why} - ignoring`);
+      return [];
+    };
+    if (keyword === undefined) return [{ at: entry.at, name: name(entry), reverse: false }];
+    if (keyword.text !== 'weight') return ignore(keyword.at, `unknown option '${keyword.text}'`);
+    if (value === undefined) return ignore(keyword.at, 'weight without value');
+    let weight = integer(entry, 1, d, -254, 254);
+    if (weight === undefined) return [];
+    if (grammar.clampsTo253 && Math.abs(weight) === 254) {
+      d.warn(value.at, `${grammar.kind} ${name(entry)}: weight cannot be +/-254, using ${Math.sign(weight) * 253}`);
+      weight = Math.sign(weight) * 253;
     }
-    return { at: entry.at, name: name(entry), reverse, ...(weight !== undefined && { weight }) };
+    let reverse = false;
+    if (option !== undefined) {
+      if (option.text === 'reverse') reverse = true;
+      else if (!(grammar.noreverse && option.text === 'noreverse')) return ignore(option.at, `unknown weight option '${option.text}'`);
+    }
+    if (rest[0]) d.warn(rest[0].at, `${grammar.kind} ${name(entry)}: '${rest[0].text}' and what follows are ignored`);
+    return [{ at: entry.at, name: name(entry), reverse, weight }];
   });
 }
 
@@ -217,9 +242,9 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     virtual_ipaddress_excluded: (t) => { lists.excluded.push(...addressList(t, d)); },
     virtual_routes: (t) => { lists.routes.push(...routeList(t, d)); },
     virtual_rules: (t) => { lists.rules.push(...routeList(t, d)); },
-    track_interface: (t) => { lists.interfaces.push(...trackList(t, d)); },
-    track_script: (t) => { lists.scripts.push(...trackList(t, d)); },
-    track_file: (t) => { lists.files.push(...trackList(t, d)); },
+    track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
+    track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
+    track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
     unicast_src_ip: (t) => { v.unicastSrcIp = ip(t, 0, d)?.text ?? v.unicastSrcIp; },
     unicast_peer: (t) => { lists.peers.push(...unicastPeers(t, d)); },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
@@ -447,9 +472,9 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
       g.globalTracking = flag(t, 0, d) ?? g.globalTracking;
     },
     sync_group_tracking_weight: (t) => void flag(t, 0, d),
-    track_interface: (t) => { lists.interfaces.push(...trackList(t, d)); },
-    track_script: (t) => { lists.scripts.push(...trackList(t, d)); },
-    track_file: (t) => { lists.files.push(...trackList(t, d)); },
+    track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
+    track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
+    track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
   }, d, 'vrrp_sync_group');
   if (groupName === undefined) return undefined;
   return {

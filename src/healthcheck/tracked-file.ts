@@ -26,9 +26,14 @@ export function trackedFileOutcome(rule: TrackedFileRule, value: number): Tracke
   return { ok: true, delta };
 }
 
-/** A file's text as keepalived reads it: a leading integer, anything else (or nothing) is 0. */
+/** strtol with base 0: decimal, 0x hexadecimal or 0 octal, after optional blanks and sign. */
+const LEADING_INTEGER = /^\s*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))/;
+
+/** A file's text as keepalived reads it (strtol base 0): a leading integer, anything else (or nothing) is 0. */
 export function trackedValueOf(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const value = Number.parseInt(text.trim(), 10);
-  return Number.isNaN(value) ? 0 : value;
+  const match = text === undefined ? null : LEADING_INTEGER.exec(text);
+  if (!match) return 0;
+  const [, sign, hex, octal, decimal] = match;
+  const magnitude = hex !== undefined ? Number.parseInt(hex, 16) : octal !== undefined ? Number.parseInt(octal, 8) : Number(decimal);
+  return sign === '-' ? -magnitude : magnitude;
 }

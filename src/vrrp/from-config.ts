@@ -1,7 +1,8 @@
-import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpInstance } from '../config/model.ts';
+import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, TrackedScript as ConfigTrackedScript, VrrpInstance } from '../config/model.ts';
+import { ADDRESS_OWNER_PRIORITY } from './machine.ts';
 import { familyOf } from './ip.ts';
 import { VRRP_TTL } from './packet.ts';
-import type { TrackedInterface, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { TrackedFile, TrackedInterface, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
 
@@ -38,7 +39,6 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
   if (instance.authentication?.type === 'AH') warn('auth_type AH is not supported by lvsd; adverts are sent and accepted without authentication');
   if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
   if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
-  if (instance.trackFiles.length > 0) warn('track_file is not supported and is ignored');
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
   if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
@@ -58,13 +58,14 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
       warn(`track_script ${tracked.name} names no vrrp_script; ignored`);
       return [];
     }
-    if (tracked.reverse || script.weightReverse) warn(`track_script ${tracked.name}: weight reverse is not supported; the weight applies as written`);
-    return [{ script: scriptSpec(script.name, script.script, script), weight: tracked.weight ?? script.weight }];
+    // An entry without its own weight takes the vrrp_script's weight and reverse together.
+    const weight = tracked.weight === undefined ? { weight: script.weight, reverse: script.weightReverse } : { weight: tracked.weight, reverse: tracked.reverse };
+    return [{ script: scriptSpec(script.name, script.script, script), ...weight }];
   });
-  const trackInterfaces = [...instance.trackInterfaces, ...(group?.trackInterfaces ?? [])].map((tracked): TrackedInterface => {
-    if (tracked.reverse) warn(`track_interface ${tracked.name}: reverse is not supported`);
-    return { name: tracked.name, weight: tracked.weight ?? 0 };
-  });
+  const trackInterfaces = [...instance.trackInterfaces, ...(group?.trackInterfaces ?? [])].map(
+    (tracked): TrackedInterface => ({ name: tracked.name, weight: tracked.weight ?? 0, reverse: tracked.reverse }),
+  );
+  const trackFiles = [...instance.trackFiles, ...(group?.trackFiles ?? [])].flatMap((tracked) => trackedFile(config, instance, tracked, warn));
   const garpIntervalMs = family === 4 ? config.globalDefs.vrrp.garpIntervalMs : config.globalDefs.vrrp.gnaIntervalMs;
   return {
     name: instance.name,
@@ -88,6 +89,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
     trackScripts,
     trackInterfaces,
+    trackFiles,
     garp: {
       masterDelayMs: instance.garpMasterDelayMs,
       masterRepeat: instance.garpMasterRepeat,
@@ -108,6 +110,30 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
       runAs: { master: instance.notify.master?.runAs, backup: instance.notify.backup?.runAs, fault: instance.notify.fault?.runAs, stop: instance.notify.stop?.runAs, any: instance.notify.any?.runAs },
     },
   };
+}
+
+/**
+ * An instance's track_file entry, weighted by the entry or else by the track_file block. keepalived
+ * 2.2.7 takes weights from an address owner's files: the default weight 1 becomes 0 (FAULT on a
+ * non-zero value) and any other weight drops the file.
+ */
+function trackedFile(config: KeepalivedConfig, instance: VrrpInstance, tracked: ConfigTrackedScript, warn: (message: string) => void): TrackedFile[] {
+  const file = config.trackFiles.find((candidate) => candidate.name === tracked.name);
+  if (!file) {
+    warn(`track_file ${tracked.name} names no track_file block; ignored`);
+    return [];
+  }
+  let weight = tracked.weight ?? file.weight;
+  const reverse = tracked.weight === undefined ? file.reverse : tracked.reverse;
+  if (instance.priority === ADDRESS_OWNER_PRIORITY && weight !== 0) {
+    if (weight !== 1) {
+      warn(`track_file ${tracked.name}: an address owner (priority 255) ignores a file with weight ${weight}`);
+      return [];
+    }
+    warn(`track_file ${tracked.name}: an address owner (priority 255) ignores the weight; specify weight 0`);
+    weight = 0;
+  }
+  return [{ name: file.name, path: file.file, weight, reverse, initFile: file.initFile && { ...file.initFile } }];
 }
 
 function scriptSpec(

@@ -19,7 +19,8 @@ import { Rtnetlink, type LinkInfo } from './netlink.ts';
 import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { notifyArguments, notifyFifoLine, writeFifo, type NotifyState } from './scripts.ts';
-import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth } from './tracking.ts';
+import { TrackedFileValues } from './tracked-files.ts';
+import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
@@ -93,6 +94,7 @@ class Speaker {
   private readonly instances = new Map<string, InstanceRunner>();
   private readonly channels = new Map<string, VrrpChannel>();
   private readonly scripts = new Map<string, ScriptWatcher>();
+  private readonly files: TrackedFileValues;
   private syncGroups: VrrpSyncGroupSpec[] = [];
   private linkWatch: ReturnType<typeof setInterval> | undefined;
   private links = new Map<string, LinkInfo>();
@@ -104,6 +106,7 @@ class Speaker {
     this.now = options.now ?? (() => performance.now());
     this.logger = options.logger;
     this.onTransition = options.onTransition;
+    this.files = new TrackedFileValues(this.logger, () => this.retrack());
   }
 
   status(): VrrpInstanceStatus[] {
@@ -134,6 +137,8 @@ class Speaker {
     await this.refreshLinks();
     this.checkInterfaces(specs);
     this.syncGroups = syncGroups;
+    // keepalived reads every tracked file before it sets the first priorities.
+    await this.files.reconcile(specs.flatMap((spec) => spec.trackFiles));
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     for (const [name, runner] of this.instances) {
       const next = wanted.get(name);
@@ -168,6 +173,7 @@ class Speaker {
   private async stopNow(): Promise<void> {
     clearInterval(this.linkWatch);
     for (const watcher of this.scripts.values()) watcher.stop();
+    this.files.close();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
     for (const channel of this.channels.values()) channel.close();
     this.netlink.close();
@@ -300,13 +306,14 @@ class Speaker {
   }
 
   private trackedHealth(spec: VrrpInstanceSpec) {
-    const scripts = spec.trackScripts.map((tracked) => ({
-      weight: tracked.weight,
-      healthy: this.scripts.get(tracked.script.name)?.health.healthy ?? !tracked.script.initFail,
-    }));
-    const interfaces = spec.trackInterfaces.map((tracked) => ({ weight: tracked.weight, healthy: this.links.get(tracked.name)?.up ?? false }));
-    const own = { weight: 0, healthy: this.links.get(spec.interface)?.up ?? false };
-    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces]);
+    const condition = (weight: TrackWeight, up: boolean): Tracked => ({ kind: 'condition', ...weight, up });
+    const scripts = spec.trackScripts.map(({ weight, reverse, script }) =>
+      condition({ weight, reverse }, this.scripts.get(script.name)?.health.healthy ?? !script.initFail),
+    );
+    const interfaces = spec.trackInterfaces.map(({ weight, reverse, name }) => condition({ weight, reverse }, this.links.get(name)?.up ?? false));
+    const files = spec.trackFiles.map(({ weight, reverse, path }): Tracked => ({ kind: 'value', weight, reverse, value: this.files.value(path) }));
+    const own = condition({ weight: 0, reverse: false }, this.links.get(spec.interface)?.up ?? false);
+    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces, ...files]);
   }
 
   private retrack(): void {

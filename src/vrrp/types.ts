@@ -1,5 +1,6 @@
 import type { IpFamily } from './ip.ts';
 import type { Authentication, VrrpVersion } from './packet.ts';
+import type { TrackWeight } from './tracking.ts';
 
 /** What the speaker needs to know about one vrrp_instance; independent of the config parser. */
 export interface VrrpInstanceSpec {
@@ -34,6 +35,7 @@ export interface VrrpInstanceSpec {
   virtualRoutes: VirtualRoute[];
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
+  trackFiles: TrackedFile[];
   garp: GarpSettings;
   notify: NotifySettings;
 }
@@ -72,15 +74,20 @@ export interface VrrpScriptSpec {
   user: { uid: number; gid: number } | undefined;
 }
 
-export interface TrackedScript {
+export interface TrackedScript extends TrackWeight {
   script: VrrpScriptSpec;
-  weight: number;
 }
 
-export interface TrackedInterface {
+export interface TrackedInterface extends TrackWeight {
   name: string;
-  /** 0 means a down interface puts the instance in FAULT. */
-  weight: number;
+}
+
+/** A track_file: the integer in `path`, times the weight, is added to the priority. */
+export interface TrackedFile extends TrackWeight {
+  name: string;
+  path: string;
+  /** init_file: written at start when the file is missing (or always, with overwrite). */
+  initFile: { value: number; overwrite: boolean } | undefined;
 }
 
 export interface GarpSettings {

@@ -110,10 +110,11 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(v4?.trackScripts).toEqual([
       {
         weight: -20,
+        reverse: false,
         script: { name: 'chk_nginx', command: '/usr/bin/pgrep -x nginx', intervalMs: 2000, timeoutMs: 1000, weight: -20, fall: 2, rise: 3, initFail: false, user: undefined },
       },
     ]);
-    expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10 }]);
+    expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10, reverse: false }]);
   });
 
   // lvsd always sends an advert before yielding (machine.ts); the setting is still read for `lvsd -d`.
@@ -163,6 +164,38 @@ describe('vrrp specs from keepalived.conf', () => {
   it('takes notify_priority_changes from the sync group when the instance does not say', () => {
     const text = `${instance('')}vrrp_sync_group G {\n  group {\n    V\n  }\n  notify_priority_changes\n}\n`;
     expect(parseInstance(text).spec.notify.priorityChanges).toBe(true);
+  });
+
+  it("weighs track_script, track_interface and track_file with keepalived 2.2.7's defaults, reverse and ranges", () => {
+    const text = `vrrp_script chk {\n  script /bin/true\n  weight 20 reverse\n}\ntrack_file tf {\n  file /run/tf\n  weight -3 reverse\n  init_file 5 overwrite\n}\ntrack_file plain {\n  file /run/plain\n}\n${instance(
+      '  track_script {\n    chk\n  }\n  track_interface {\n    eth1 weight 254 reverse\n    eth2 reverse\n    eth3 weight 5 noreverse\n  }\n  track_file {\n    tf\n    plain weight 0 reverse\n  }\n',
+    )}`;
+    const { spec, warnings } = parseInstance(text);
+    expect(spec.trackScripts.map(({ weight, reverse }) => ({ weight, reverse }))).toEqual([{ weight: 20, reverse: true }]);
+    // eth2: keepalived takes reverse only after a weight and drops the entry; eth3: track_interface knows no noreverse.
+    expect(spec.trackInterfaces).toEqual([{ name: 'eth1', weight: 253, reverse: true }]);
+    expect(warnings).toEqual(expect.arrayContaining([
+      'track_interface eth1: weight cannot be +/-254, using 253',
+      "track_interface eth2: unknown option 'reverse' - ignoring",
+      "track_interface eth3: unknown weight option 'noreverse' - ignoring",
+    ]));
+    expect(spec.trackFiles).toEqual([
+      { name: 'tf', path: '/run/tf', weight: -3, reverse: true, initFile: { value: 5, overwrite: true } },
+      { name: 'plain', path: '/run/plain', weight: 0, reverse: true, initFile: undefined },
+    ]);
+    expect(warnings.filter((w) => /not supported/.test(w))).toEqual([]);
+  });
+
+  it('takes the weight from an address owner\'s track_file as keepalived 2.2.7 does', () => {
+    const text = `track_file one {\n  file /run/one\n}\ntrack_file five {\n  file /run/five\n  weight 5\n}\n${instance('  priority 255\n  track_file {\n    one\n    five\n  }\n')}`;
+    const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+    if (!result.ok) throw new Error('parse failed');
+    const specs = vrrpSpecsFromConfig(result.config);
+    expect(specs.instances[0]!.trackFiles.map(({ name, weight }) => ({ name, weight }))).toEqual([{ name: 'one', weight: 0 }]);
+    expect(specs.warnings).toEqual(expect.arrayContaining([
+      expect.stringContaining('track_file one: an address owner (priority 255) ignores the weight; specify weight 0'),
+      expect.stringContaining('track_file five: an address owner (priority 255) ignores a file with weight 5'),
+    ]));
   });
 
   it('parses virtual_routes and names the ones it cannot program', () => {

@@ -110,7 +110,7 @@ describe('lvsd and keepalived 2.2.7 as VRRP peers', { retry: 2 }, () => {
     for (const link of ['trk0', 'trk1']) await run('ip', ['-n', lab.b.ns, 'link', 'set', link, 'up']);
     const base = { vrid: 59, version: 3, advertIntervalMs: 200, ...V4 } satisfies Partial<PeerConfig>;
     lab.startKeepalived(lab.a, 'ka', keepalivedConfig({ ...base, name: 'ka', priority: 100 }));
-    await lab.startSpeaker(lab.b, 'lvsd', [{ ...speakerInstance({ ...base, name: 'lvsd', priority: 150 }), trackInterfaces: [{ name: 'trk0', weight: 0 }] }]);
+    await lab.startSpeaker(lab.b, 'lvsd', [{ ...speakerInstance({ ...base, name: 'lvsd', priority: 150 }), trackInterfaces: [{ name: 'trk0', weight: 0, reverse: false }] }]);
     expect(await lab.waitForAddress(lab.b, V4.vip, true, V3_WAIT)).toBe(true);
 
     await run('ip', ['-n', lab.b.ns, 'link', 'set', 'trk1', 'down']);

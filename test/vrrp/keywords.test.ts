@@ -23,9 +23,9 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
   interface: 'interface lo',
   vrf: 'vrf red',
   dont_track_primary: 'dont_track_primary',
-  track_interface: 'track_interface {\n    lo\n  }',
-  track_script: 'track_script {\n    chk\n  }',
-  track_file: 'track_file {\n    tf\n  }',
+  track_interface: 'track_interface {\n    lo weight 10 reverse\n  }',
+  track_script: 'track_script {\n    chk weight -10 reverse\n  }',
+  track_file: 'track_file {\n    tf weight 3 reverse\n  }',
   track_process: 'track_process {\n    proc\n  }',
   track_bfd: 'track_bfd {\n    bfd\n  }',
   mcast_src_ip: 'mcast_src_ip 127.0.0.1',
@@ -87,7 +87,7 @@ const HONOURED = new Set([
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
   'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
-  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes',
+  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes', 'track_file',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

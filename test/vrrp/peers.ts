@@ -101,6 +101,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
       ? [
           {
             weight: peer.checkFile.weight,
+            reverse: false,
             script: {
               name: 'check_file',
               command: `/usr/bin/test -e ${peer.checkFile.path}`,
@@ -116,6 +117,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
         ]
       : [],
     trackInterfaces: [],
+    trackFiles: [],
     garp: {
       masterDelayMs: 0,
       masterRepeat: peer.garpMasterRepeat ?? 5,

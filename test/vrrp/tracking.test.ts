@@ -7,7 +7,8 @@ import { gratuitousArpFrame, unsolicitedNeighborAdvertisementFrame } from '../..
 import { internetChecksum } from '../../src/vrrp/packet.ts';
 import { runCommand, splitCommandLine } from '../../src/util/command.ts';
 import { notifyArguments, notifyFifoLine, writeFifo } from '../../src/vrrp/scripts.ts';
-import { effectivePriority, initialScriptHealth, recordScriptResult } from '../../src/vrrp/tracking.ts';
+import { effectivePriority, initialScriptHealth, recordScriptResult, type Tracked } from '../../src/vrrp/tracking.ts';
+import { trackedValueOf } from '../../src/healthcheck/tracked-file.ts';
 
 describe('vrrp_script health', () => {
   it('needs `fall` failures in a row to fail and `rise` successes to recover', () => {
@@ -29,12 +30,52 @@ describe('vrrp_script health', () => {
     expect(initialScriptHealth(true).healthy).toBe(false);
   });
 
+  const up = (weight: number, reverse = false): Tracked => ({ kind: 'condition', weight, reverse, up: true });
+  const down = (weight: number, reverse = false): Tracked => ({ kind: 'condition', weight, reverse, up: false });
+  const file = (value: number, weight: number, reverse = false): Tracked => ({ kind: 'value', weight, reverse, value });
+
   it('weights the priority like keepalived: +w while healthy, -w while failed, 0 means FAULT', () => {
-    expect(effectivePriority(100, [{ weight: -20, healthy: false }])).toEqual({ effectivePriority: 80, faulty: false });
-    expect(effectivePriority(100, [{ weight: 10, healthy: true }, { weight: -20, healthy: true }])).toEqual({ effectivePriority: 110, faulty: false });
-    expect(effectivePriority(250, [{ weight: 30, healthy: true }]).effectivePriority).toBe(254);
-    expect(effectivePriority(10, [{ weight: -30, healthy: false }]).effectivePriority).toBe(1);
-    expect(effectivePriority(255, [{ weight: 0, healthy: false }])).toEqual({ effectivePriority: 255, faulty: true });
+    expect(effectivePriority(100, [down(-20)])).toEqual({ effectivePriority: 80, faulty: false });
+    expect(effectivePriority(100, [up(10), up(-20)])).toEqual({ effectivePriority: 110, faulty: false });
+    expect(effectivePriority(250, [up(30)]).effectivePriority).toBe(254);
+    expect(effectivePriority(10, [down(-30)]).effectivePriority).toBe(1);
+    expect(effectivePriority(255, [down(0)])).toEqual({ effectivePriority: 255, faulty: true });
+  });
+
+  it('reverse negates the amount but keeps when it counts, as keepalived 2.2.7 does', () => {
+    // weight 10 reverse: -10 while up, nothing while down.
+    expect(effectivePriority(100, [up(10, true)]).effectivePriority).toBe(90);
+    expect(effectivePriority(100, [down(10, true)]).effectivePriority).toBe(100);
+    // weight -10 reverse: +10 while down, nothing while up.
+    expect(effectivePriority(100, [down(-10, true)]).effectivePriority).toBe(110);
+    expect(effectivePriority(100, [up(-10, true)]).effectivePriority).toBe(100);
+    // weight 0 reverse: FAULT while up.
+    expect(effectivePriority(100, [up(0, true)]).faulty).toBe(true);
+    expect(effectivePriority(100, [down(0, true)]).faulty).toBe(false);
+  });
+
+  it('an address owner keeps 255 whatever its weighted tracking says', () => {
+    expect(effectivePriority(255, [down(-50), up(20, true), file(3, 10)])).toEqual({ effectivePriority: 255, faulty: false });
+  });
+
+  it("adds a track_file's value times its weight, clamped to 253, with -254 or below meaning FAULT", () => {
+    expect(effectivePriority(100, [file(3, 5)])).toEqual({ effectivePriority: 115, faulty: false });
+    expect(effectivePriority(100, [file(3, 5, true)])).toEqual({ effectivePriority: 85, faulty: false });
+    expect(effectivePriority(100, [file(-2, 10)])).toEqual({ effectivePriority: 80, faulty: false });
+    expect(effectivePriority(100, [file(-253, 1)])).toEqual({ effectivePriority: 1, faulty: false });
+    expect(effectivePriority(100, [file(-254, 1)]).faulty).toBe(true);
+    expect(effectivePriority(100, [file(1000, 1), file(-1, 100)])).toEqual({ effectivePriority: 253, faulty: false });
+  });
+
+  it('weight 0 on a track_file: FAULT on a non-zero value, or on zero with reverse', () => {
+    expect(effectivePriority(100, [file(0, 0)]).faulty).toBe(false);
+    expect(effectivePriority(100, [file(7, 0)]).faulty).toBe(true);
+    expect(effectivePriority(100, [file(0, 0, true)]).faulty).toBe(true);
+    expect(effectivePriority(100, [file(-1, 0, true)])).toEqual({ effectivePriority: 100, faulty: false });
+  });
+
+  it('reads a tracked file as strtol with base 0 does', () => {
+    expect([' 12\n', '-3', '0x1f', '010', '08', 'abc', '', undefined].map(trackedValueOf)).toEqual([12, -3, 31, 8, 0, 0, 0, 0]);
   });
 });
 
