@@ -1,8 +1,9 @@
 import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, TrackedScript as ConfigTrackedScript, VrrpInstance } from '../config/model.ts';
 import { ADDRESS_OWNER_PRIORITY } from './machine.ts';
-import { familyOf } from './ip.ts';
+import { familyOf, type IpFamily } from './ip.ts';
+import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
 import { VRRP_TTL } from './packet.ts';
-import type { TrackedFile, TrackedInterface, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { TrackedFile, TrackedInterface, VirtualRule, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
 
@@ -22,7 +23,8 @@ function where(at: SourceLocation): string {
 export function vrrpSpecsFromConfig(config: KeepalivedConfig): VrrpSpecs {
   const warnings: string[] = [];
   const fifo = notifyFifo(config);
-  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, warnings));
+  const rulePriorities = defaultRulePriorities();
+  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, rulePriorities, warnings));
   const syncGroups = config.vrrpSyncGroups.map((group) => ({ name: group.name, members: [...group.instances] }));
   return { instances, syncGroups, warnings };
 }
@@ -33,12 +35,23 @@ function notifyFifo(config: KeepalivedConfig): string | undefined {
   return keyword?.args[0];
 }
 
-function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: string | undefined, warnings: string[]): VrrpInstanceSpec {
+/** keepalived's one count per family for every rule without a preference, in the order of the file. */
+function defaultRulePriorities(): (family: IpFamily) => number {
+  const next = { 4: FIRST_DEFAULT_RULE_PRIORITY, 6: FIRST_DEFAULT_RULE_PRIORITY };
+  return (family) => next[family]--;
+}
+
+function instanceSpec(
+  config: KeepalivedConfig,
+  instance: VrrpInstance,
+  fifo: string | undefined,
+  rulePriorities: (family: IpFamily) => number,
+  warnings: string[],
+): VrrpInstanceSpec {
   const warn = (message: string) => warnings.push(`${where(instance.at)}: vrrp_instance ${instance.name}: ${message}`);
   const family = instance.family === 'inet6' ? 6 : 4;
   if (instance.authentication?.type === 'AH') warn('auth_type AH is not supported by lvsd; adverts are sent and accepted without authentication');
   if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
-  if (instance.virtualRules.length > 0) warn('virtual_rules are not supported and are ignored');
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
   if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
@@ -87,6 +100,7 @@ function instanceSpec(config: KeepalivedConfig, instance: VrrpInstance, fifo: st
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
+    virtualRules: instance.virtualRules.flatMap((line) => virtualRule(line, rulePriorities, warnings)),
     trackScripts,
     trackInterfaces,
     trackFiles,
@@ -134,6 +148,18 @@ function trackedFile(config: KeepalivedConfig, instance: VrrpInstance, tracked: 
     weight = 0;
   }
   return [{ name: file.name, path: file.file, weight, reverse, initFile: file.initFile && { ...file.initFile } }];
+}
+
+function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => number, warnings: string[]): VirtualRule[] {
+  const text = line.words.join(' ');
+  const parsed = parseVirtualRule(line.words, (family) => {
+    const priority = rulePriorities(family);
+    warnings.push(`${where(line.at)}: virtual_rules "${text}" has no preference - setting it to ${priority}, as keepalived does; this is probably not what you want`);
+    return priority;
+  });
+  if (parsed.ok) return [parsed.rule];
+  warnings.push(`${where(line.at)}: virtual_rules "${text}": ${parsed.why}; ignored`);
+  return [];
 }
 
 function scriptSpec(

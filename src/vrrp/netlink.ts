@@ -2,7 +2,7 @@
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
 import { FlagsNew } from '../util/netlink.ts';
 import { addressToBytes, bytesToAddress, compareAddresses, familyOf, type IpFamily } from './ip.ts';
-import type { VirtualAddress, VirtualRoute } from './types.ts';
+import type { VirtualAddress, VirtualRoute, VirtualRule } from './types.ts';
 
 /** rtnetlink edge of the speaker: links, addresses and routes of the current network namespace. */
 
@@ -109,9 +109,53 @@ export class Rtnetlink {
     }
   }
 
+  async addRule(rule: VirtualRule): Promise<void> {
+    try {
+      await this.socket.newRule(...ruleMessage(rule), { flags: FlagsNew.CREATE | FlagsNew.EXCL });
+    } catch (error) {
+      // keepalived adds with NLM_F_EXCL too; a rule left by an earlier run is the same rule.
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+  }
+
+  async removeRule(rule: VirtualRule): Promise<void> {
+    try {
+      await this.socket.delRule(...ruleMessage(rule));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+  }
+
   close(): void {
     this.socket.socket.close();
   }
+}
+
+const RULE_ACTIONS = { table: 'toTbl', goto: 'goto', nop: 'nop', blackhole: 'blackhole', unreachable: 'unreachable', prohibit: 'prohibit' } as const;
+
+function ruleMessage(rule: VirtualRule) {
+  const table = rule.action.type === 'table' ? rule.action.table : undefined;
+  const data = {
+    family: afOf(rule.family),
+    srcLen: rule.from?.prefixLength ?? 0,
+    dstLen: rule.to?.prefixLength ?? 0,
+    tos: rule.tos ?? 0,
+    table: table === undefined ? 0 : table < 256 ? table : 0,
+    action: RULE_ACTIONS[rule.action.type],
+    flags: rule.invert ? { invert: true as const } : {},
+  };
+  const attrs = {
+    priority: rule.priority,
+    ...(rule.from ? { src: addressToBytes(rule.from.address) } : {}),
+    ...(rule.to ? { dst: addressToBytes(rule.to.address) } : {}),
+    ...(table !== undefined && table >= 256 ? { table } : {}),
+    ...(rule.action.type === 'goto' ? { goto: rule.action.target } : {}),
+    ...(rule.fwmark ? { fwmark: rule.fwmark.mark, ...(rule.fwmark.mask !== undefined ? { fwmask: rule.fwmark.mask } : {}) } : {}),
+    ...(rule.iif !== undefined ? { iifname: rule.iif } : {}),
+    ...(rule.oif !== undefined ? { oifname: rule.oif } : {}),
+    ...(rule.track ? { protocol: RTPROT_KEEPALIVED } : {}),
+  };
+  return [data, attrs] as const;
 }
 
 function routeMessage(route: VirtualRoute, linkIndex: number | undefined) {

@@ -22,7 +22,7 @@ import { notifyArguments, notifyFifoLine, writeFifo, type NotifyState } from './
 import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
-import type { VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 export interface VrrpOptions {
   logger: Logger;
@@ -372,6 +372,12 @@ class ScriptWatcher {
   }
 }
 
+interface Removal {
+  address: (vip: VirtualAddress) => boolean;
+  route: (route: VirtualRoute) => boolean;
+  rule: (rule: VirtualRule) => boolean;
+}
+
 interface RunnerContext {
   netlink: Rtnetlink;
   logger: Logger;
@@ -523,11 +529,13 @@ class InstanceRunner {
     if (state === 'MASTER') {
       const kept = successor.virtualAddresses.concat(successor.excludedAddresses);
       const keptRoutes = successor.virtualRoutes.map((route) => JSON.stringify(route));
+      const keptRules = successor.virtualRules.map((rule) => JSON.stringify(rule));
       this.enqueue('remove VIPs', () =>
-        this.removeAddresses(
-          (vip) => !kept.some((other) => other.address === vip.address),
-          (route) => !keptRoutes.includes(JSON.stringify(route)),
-        ),
+        this.removeAddresses({
+          address: (vip) => !kept.some((other) => other.address === vip.address),
+          route: (route) => !keptRoutes.includes(JSON.stringify(route)),
+          rule: (rule) => !keptRules.includes(JSON.stringify(rule)),
+        }),
       );
     }
     await Promise.all([this.work, this.notifications]);
@@ -631,16 +639,16 @@ class InstanceRunner {
   private async addAddresses(): Promise<void> {
     for (const vip of this.allAddresses()) await this.context.netlink.addAddress(this.linkIndexOf(vip.dev), vip);
     for (const route of this.spec.virtualRoutes) await this.context.netlink.addRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
+    for (const rule of this.spec.virtualRules) await this.context.netlink.addRule(rule);
   }
 
-  private async removeAddresses(
-    removeAddress: (vip: VirtualAddress) => boolean = () => true,
-    removeRoute: (route: VirtualRoute) => boolean = () => true,
-  ): Promise<void> {
-    for (const route of this.spec.virtualRoutes.filter(removeRoute)) {
+  /** Everything by default; a reload's hand-over keeps what the successor still wants. */
+  private async removeAddresses(remove: Removal = { address: () => true, route: () => true, rule: () => true }): Promise<void> {
+    for (const rule of this.spec.virtualRules.filter(remove.rule)) await this.context.netlink.removeRule(rule);
+    for (const route of this.spec.virtualRoutes.filter(remove.route)) {
       await this.context.netlink.removeRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
     }
-    for (const vip of this.allAddresses().filter(removeAddress)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
+    for (const vip of this.allAddresses().filter(remove.address)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
   }
 
   /** `repeat` packets per VIP, vrrp_garp_interval apart. */

@@ -33,6 +33,8 @@ export interface VrrpInstanceSpec {
   /** virtual_ipaddress_excluded: moved with the instance but not listed in adverts. */
   excludedAddresses: VirtualAddress[];
   virtualRoutes: VirtualRoute[];
+  /** virtual_rules: policy routing rules present while master. */
+  virtualRules: VirtualRule[];
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
   trackFiles: TrackedFile[];
@@ -58,6 +60,23 @@ export interface VirtualRoute {
   source: string | undefined;
   table: number | undefined;
   metric: number | undefined;
+}
+
+export interface VirtualRule {
+  family: IpFamily;
+  from: { address: string; prefixLength: number } | undefined;
+  to: { address: string; prefixLength: number } | undefined;
+  /** keepalived's preference; 16384 and down when the line gives none. */
+  priority: number;
+  action: { type: 'table'; table: number } | { type: 'goto'; target: number } | { type: 'nop' | 'blackhole' | 'unreachable' | 'prohibit' };
+  /** `not` */
+  invert: boolean;
+  tos: number | undefined;
+  fwmark: { mark: number; mask: number | undefined } | undefined;
+  iif: string | undefined;
+  oif: string | undefined;
+  /** Tagged protocol keepalived (18) unless `no_track`. */
+  track: boolean;
 }
 
 export interface VrrpScriptSpec {

@@ -42,7 +42,7 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
   promote_secondaries: 'promote_secondaries',
   linkbeat_use_polling: 'linkbeat_use_polling',
   virtual_routes: 'virtual_routes {\n    192.0.2.128/25 dev lo\n  }',
-  virtual_rules: 'virtual_rules {\n    from 192.0.2.1 table 100\n  }',
+  virtual_rules: 'virtual_rules {\n    from 192.0.2.1 table 100 priority 100\n  }',
   accept: 'accept',
   no_accept: 'no_accept',
   skip_check_adv_addr: 'skip_check_adv_addr',
@@ -87,7 +87,7 @@ const HONOURED = new Set([
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
   'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
-  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes', 'track_file',
+  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes', 'track_file', 'virtual_rules',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

@@ -97,6 +97,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],
     virtualRoutes: [],
+    virtualRules: [],
     trackScripts: peer.checkFile
       ? [
           {

@@ -4,13 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.ts';
-import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
-import { startCapture, type CapturedPacket } from './capture.ts';
-import { labForTest, LAB_INTERFACE, run, sleep, type Lab, type Node } from './lab.ts';
+import { labForTest, LAB_INTERFACE, run, sleep } from './lab.ts';
+import { advertisedPriorities, startBoth, type Router } from './same-config.ts';
 
 /** One instance tracking a script, a veth link and two files, every weight reversed. */
-function config(vrid: number, vip: string, dir: string): string {
+function config({ vrid, vip, dir }: Router): string {
   return `global_defs {
   router_id r${vrid}
   script_user root
@@ -54,45 +52,16 @@ vrrp_instance VI {
 `;
 }
 
-interface Router {
-  node: Node;
-  dir: string;
-  vrid: number;
-}
-
-async function startBoth(lab: Lab): Promise<{ keepalived: Router; lvsd: Router }> {
-  const keepalived = { node: lab.a, dir: join(lab.dir, 'ka'), vrid: 71 };
-  const lvsd = { node: lab.b, dir: join(lab.dir, 'lvsd'), vrid: 72 };
-  for (const router of [keepalived, lvsd]) {
-    await run('mkdir', ['-p', router.dir]);
-    await run('ip', ['-n', router.node.ns, 'link', 'add', 'trk', 'type', 'veth', 'peer', 'name', 'trk-peer']);
-    for (const link of ['trk', 'trk-peer']) await run('ip', ['-n', router.node.ns, 'link', 'set', link, 'up']);
-  }
-  lab.startKeepalived(keepalived.node, 'keepalived', config(keepalived.vrid, '10.77.0.171', keepalived.dir));
-  const parsed = parseConfigText(config(lvsd.vrid, '10.77.0.172', lvsd.dir), 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
-  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-  const specs = vrrpSpecsFromConfig(parsed.config);
-  expect(specs.warnings).toEqual([]);
-  await lab.startSpeaker(lvsd.node, 'lvsd', specs.instances);
-  return { keepalived, lvsd };
-}
-
-/** The priority of each router's adverts over a few intervals, as captured on the link. */
-async function advertisedPriorities(lab: Lab, routers: Router[]): Promise<Array<number[]>> {
-  const capture = await startCapture(lab.a, '10.77.0.171', 10);
-  await sleep(3500);
-  const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');
-  const of = (router: Router) => [...new Set(adverts.filter((packet: CapturedPacket) => packet.sourceIp === router.node.ipv4).map((packet) => packet.priority ?? -1))];
-  return routers.map(of);
-}
-
 describe('tracking with reverse weights and track_file, against keepalived 2.2.7', () => {
   it('gives the same effective priority in adverts, follows writes to the files at once, and goes to FAULT on a weight 0 reverse file holding 0', async (context) => {
     const lab = await labForTest(context);
-    const { keepalived, lvsd } = await startBoth(lab);
+    for (const node of [lab.a, lab.b]) {
+      await run('ip', ['-n', node.ns, 'link', 'add', 'trk', 'type', 'veth', 'peer', 'name', 'trk-peer']);
+      for (const link of ['trk', 'trk-peer']) await run('ip', ['-n', node.ns, 'link', 'set', link, 'up']);
+    }
+    const { keepalived, lvsd } = await startBoth(lab, config);
     // Each is master of its own VRID after its 3 s down timer.
-    expect(await lab.waitForAddress(lab.a, '10.77.0.171', true, 9000)).toBe(true);
-    expect(await lab.waitForAddress(lab.b, '10.77.0.172', true, 9000)).toBe(true);
+    for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, true, 9000)).toBe(true);
 
     // 100 - 10 (script up, weight 10 reverse) - 5 (trk up, weight 5 reverse) - 2 × 4 (level, weight 4 reverse).
     expect(await advertisedPriorities(lab, [keepalived, lvsd])).toEqual([[77], [77]]);
@@ -107,8 +76,7 @@ describe('tracking with reverse weights and track_file, against keepalived 2.2.7
 
     // gate (weight 0 reverse) holding 0: FAULT, the VIP leaves and the adverts stop.
     for (const router of [keepalived, lvsd]) writeFileSync(join(router.dir, 'gate'), '0\n');
-    expect(await lab.waitForAddress(lab.a, '10.77.0.171', false, 3000)).toBe(true);
-    expect(await lab.waitForAddress(lab.b, '10.77.0.172', false, 3000)).toBe(true);
+    for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, false, 3000)).toBe(true);
     expect((await lab.speakerStatus('lvsd'))[0]?.state).toBe('FAULT');
     expect(await advertisedPriorities(lab, [keepalived, lvsd])).toEqual([[], []]);
   }, 60_000);

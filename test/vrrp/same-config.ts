@@ -1,0 +1,38 @@
+// keepalived 2.2.7 on lab node a and lvsd's speaker on node b, both reading the same keepalived.conf
+// (each rendered with its own VRID, VIP and scratch directory), so what each does can be compared.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { parseConfigText } from '../../src/config/index.ts';
+import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
+import { startCapture } from './capture.ts';
+import { sleep, type Lab, type Node } from './lab.ts';
+
+export interface Router {
+  node: Node;
+  /** A directory of this router's own, for its tracked files. */
+  dir: string;
+  vrid: number;
+  vip: string;
+}
+
+export async function startBoth(lab: Lab, render: (router: Router) => string): Promise<{ keepalived: Router; lvsd: Router }> {
+  const keepalived = { node: lab.a, dir: join(lab.dir, 'keepalived-files'), vrid: 71, vip: '10.77.0.171' };
+  const lvsd = { node: lab.b, dir: join(lab.dir, 'lvsd-files'), vrid: 72, vip: '10.77.0.172' };
+  for (const router of [keepalived, lvsd]) mkdirSync(router.dir);
+  lab.startKeepalived(keepalived.node, 'keepalived', render(keepalived));
+  const parsed = parseConfigText(render(lvsd), 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+  const specs = vrrpSpecsFromConfig(parsed.config);
+  expect(specs.warnings).toEqual([]);
+  await lab.startSpeaker(lvsd.node, 'lvsd', specs.instances);
+  return { keepalived, lvsd };
+}
+
+/** The priorities in each router's adverts over a few intervals, as captured on the link. */
+export async function advertisedPriorities(lab: Lab, routers: Router[]): Promise<number[][]> {
+  const capture = await startCapture(lab.a, routers[0]?.vip ?? '', 10);
+  await sleep(3500);
+  const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');
+  return routers.map((router) => [...new Set(adverts.filter((packet) => packet.sourceIp === router.node.ipv4).map((packet) => packet.priority ?? -1))]);
+}
