@@ -484,6 +484,7 @@ export interface VrrpInstance {
   readonly trackInterfaces: readonly TrackedInterface[];
   readonly trackScripts: readonly TrackedScript[];
   readonly trackFiles: readonly TrackedScript[];
+  readonly trackProcesses: readonly TrackedScript[];
   readonly unicastSrcIp?: string;
   readonly unicastPeers: readonly UnicastPeer[];
   readonly mcastSrcIp?: string;
@@ -547,6 +548,31 @@ export interface VrrpSyncGroup {
   readonly trackInterfaces: readonly TrackedInterface[];
   readonly trackScripts: readonly TrackedScript[];
   readonly trackFiles: readonly TrackedScript[];
+  readonly trackProcesses: readonly TrackedScript[];
+}
+
+/** `vrrp_track_process NAME { process PATH [ARGS...] ... }`: a quorum of running processes. */
+export interface VrrpTrackProcess {
+  readonly at: SourceLocation;
+  readonly name: string;
+  /** Matched against the process's comm, or against argv[0] with fullCommand. */
+  readonly process: string;
+  /** The arguments after `process PATH`; matched as paramMatch says. */
+  readonly params: readonly string[];
+  /** 'none': arguments are not looked at. */
+  readonly paramMatch: 'none' | 'exact' | 'partial' | 'initial';
+  readonly fullCommand: boolean;
+  /** default 0 */
+  readonly weight: number;
+  readonly reverse: boolean;
+  /** default 1 */
+  readonly quorum: number;
+  /** default: no maximum */
+  readonly quorumMax: number;
+  /** How long a lost quorum must last before it counts (terminate_delay, or delay). */
+  readonly terminateDelayMs: number;
+  /** How long a gained quorum must last before it counts (fork_delay, or delay). */
+  readonly forkDelayMs: number;
 }
 
 /** `track_file NAME { file PATH weight N }` (also spelt vrrp_track_file). */
@@ -568,6 +594,7 @@ export interface KeepalivedConfig {
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly vrrpInstances: readonly VrrpInstance[];
   readonly vrrpScripts: readonly VrrpScript[];
+  readonly vrrpTrackProcesses: readonly VrrpTrackProcess[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
   readonly trackFiles: readonly TrackFile[];
   readonly staticIpaddresses: readonly IpAddressSpec[];

@@ -3,7 +3,7 @@
 // sync groups).
 import { sourceOrder, type Diagnostics } from './diagnostics.ts';
 import type {
-  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance,
+  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
@@ -11,11 +11,11 @@ import { keyText, parseVirtualServerGroup, readVirtualServer, resolveVirtualServ
 import type { Statement } from './tree.ts';
 import { block, dispatch, text, type Handlers, type Mutable } from './values.ts';
 import {
-  parseStaticAddresses, parseTrackFile, parseVrrpInstance, parseVrrpScript, parseVrrpSyncGroup, routeList,
+  parseStaticAddresses, parseTrackFile, parseVrrpInstance, parseVrrpScript, parseVrrpSyncGroup, parseVrrpTrackProcess, routeList,
 } from './vrrp.ts';
 
 /** Top-level blocks keepalived knows that lvsd does not implement; accepted with a warning. */
-const UNSUPPORTED_TOP_LEVEL = ['vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces'];
+const UNSUPPORTED_TOP_LEVEL = ['garp_group', 'bfd_instance', 'linkbeat_interfaces'];
 
 function byName<T extends { readonly name: string; readonly at: Statement['at'] }>(items: readonly T[], what: string, d: Diagnostics): Map<string, T> {
   const map = new Map<string, T>();
@@ -99,6 +99,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
   const scripts: VrrpScript[] = [];
   const syncGroups: VrrpSyncGroup[] = [];
   const trackFiles: TrackFile[] = [];
+  const trackProcesses: VrrpTrackProcess[] = [];
   const staticIpaddresses: IpAddressSpec[] = [];
   const staticRoutes: IpRouteSpec[] = [];
   const staticRules: IpRouteSpec[] = [];
@@ -127,6 +128,10 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       if (parsed) syncGroups.push(parsed);
     },
     track_file: trackFile,
+    vrrp_track_process: (s) => {
+      const parsed = parseVrrpTrackProcess(s, d);
+      if (parsed) trackProcesses.push(parsed);
+    },
     vrrp_track_file: (s) => {
       d.warn(s.at, "'vrrp_track_file' is deprecated, use 'track_file'");
       trackFile(s);
@@ -159,6 +164,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     }
 
     const scriptMap = byName(scripts, 'vrrp_script', d);
+    const processMap = byName(trackProcesses, 'vrrp_track_process', d);
     const parsedInstances: Mutable<VrrpInstance>[] = instanceStatements.flatMap((s) => parseVrrpInstance(s, globalDefs, d) ?? []);
     const instanceMap = byName(parsedInstances, 'vrrp_instance', d);
     const instances: Mutable<VrrpInstance>[] = [...instanceMap.values()];
@@ -171,6 +177,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       } else vrids.set(vridKey, instance);
       instance.trackScripts = resolveTracking(instance.name, instance.trackScripts, scriptMap, 'track script', d);
       instance.trackFiles = resolveTracking(instance.name, instance.trackFiles, trackFileMap, 'track file', d);
+      instance.trackProcesses = resolveTracking(instance.name, instance.trackProcesses, processMap, 'track process', d);
     }
 
     const resolvedGroups: VrrpSyncGroup[] = [];
@@ -198,6 +205,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
         instances: members,
         trackScripts: resolveTracking(group.name, group.trackScripts, scriptMap, 'track script', d),
         trackFiles: resolveTracking(group.name, group.trackFiles, trackFileMap, 'track file', d),
+        trackProcesses: resolveTracking(group.name, group.trackProcesses, processMap, 'track process', d),
       });
     }
 
@@ -214,6 +222,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       virtualServerGroups: groups,
       vrrpInstances: instances,
       vrrpScripts: scripts,
+      vrrpTrackProcesses: [...processMap.values()],
       vrrpSyncGroups: resolvedGroups,
       trackFiles,
       staticIpaddresses,

@@ -4,7 +4,7 @@ import { parseIp, parsePrefix } from './address.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
   AddressFamily, GlobalDefs, IpAddressSpec, IpRouteSpec, TrackFile, TrackedInterface, TrackedScript, UnhandledKeyword,
-  UnicastPeer, VrrpAuthentication, VrrpInstance, VrrpNotify, VrrpScript, VrrpSyncGroup,
+  UnicastPeer, VrrpAuthentication, VrrpInstance, VrrpNotify, VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
@@ -15,7 +15,7 @@ import {
 const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
-  'debug', 'linkbeat_use_polling', 'track_process', 'track_bfd',
+  'debug', 'linkbeat_use_polling', 'track_bfd',
   'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
@@ -77,6 +77,7 @@ const TRACK_GRAMMARS = {
   interface: { kind: 'track_interface', clampsTo253: true, noreverse: false },
   script: { kind: 'track_script', clampsTo253: true, noreverse: true },
   file: { kind: 'track_file', clampsTo253: false, noreverse: true },
+  process: { kind: 'track_process', clampsTo253: false, noreverse: true },
 } satisfies Record<string, TrackGrammar>;
 
 /** `NAME [weight N [reverse|noreverse]]` lines; keepalived ignores an entry with any other word. */
@@ -181,6 +182,73 @@ export function parseTrackFile(s: Statement, d: Diagnostics): TrackFile | undefi
   return { at: s.at, name: fileName, file: t.file, weight: t.weight ?? 1, reverse: t.reverse ?? false, ...(t.initFile && { initFile: t.initFile }) };
 }
 
+const QUORUM_LIMIT = 65535;
+const NO_QUORUM_MAX = 0xffffffff;
+const PROCESS_DELAY_MAX_SECONDS = 3600;
+
+/** `vrrp_track_process NAME { process PATH [ARGS]; param_match; quorum; quorum_max; delay; weight W [reverse]; ... }` */
+export function parseVrrpTrackProcess(s: Statement, d: Diagnostics): VrrpTrackProcess | undefined {
+  const processName = text(s, 0, d, 'a name');
+  const p: Mutable<Omit<VrrpTrackProcess, 'at' | 'name' | 'process'>> & { process?: string } = {
+    params: [], paramMatch: 'none', fullCommand: false, weight: 0, reverse: false, quorum: 1, quorumMax: NO_QUORUM_MAX, terminateDelayMs: 0, forkDelayMs: 0,
+  };
+  const delay = (which: 'both' | 'terminate' | 'fork') => (t: Statement) => {
+    const ms = timerMs(t, 0, d, PROCESS_DELAY_MAX_SECONDS, false);
+    if (ms === undefined) return;
+    if (which !== 'fork') p.terminateDelayMs = ms;
+    if (which !== 'terminate') p.forkDelayMs = ms;
+  };
+  dispatch(block(s, d) ?? [], {
+    process: (t) => {
+      if (p.process !== undefined) return d.warn(t.at, `process already set for track process ${processName} - ignoring`);
+      p.process = text(t, 0, d, 'a process name');
+      if (t.args.length > 1) {
+        p.params = t.args.slice(1).map((a) => a.text);
+        if (p.paramMatch === 'none') p.paramMatch = 'exact';
+        p.fullCommand = true;
+      }
+    },
+    param_match: (t) => {
+      const how = t.args[0]?.text ?? 'exact';
+      if (how !== 'exact' && how !== 'initial' && how !== 'partial') return d.warn(t.args[0]!.at, `invalid param_match type ${how} - ignoring`);
+      p.paramMatch = how;
+      p.fullCommand = true;
+    },
+    full_command: () => { p.fullCommand = true; },
+    weight: (t) => {
+      const weight = integer(t, 0, d, -254, 254);
+      if (weight === undefined) return;
+      p.weight = weight;
+      const option = t.args[1];
+      if (option?.text === 'reverse') p.reverse = true;
+      else if (option) d.warn(option.at, `vrrp_track_process ${processName} unknown weight option ${option.text}`);
+    },
+    quorum: (t) => {
+      const quorum = integer(t, 0, d, 1, QUORUM_LIMIT);
+      if (quorum === undefined) return;
+      if (quorum > p.quorumMax) return d.warn(t.at, 'quorum is greater than quorum_max - ignoring');
+      p.quorum = quorum;
+    },
+    quorum_max: (t) => {
+      const max = integer(t, 0, d, 0, QUORUM_LIMIT);
+      if (max === undefined) return;
+      if ((max !== 0 || p.quorum > 1) && max < p.quorum) return d.warn(t.at, 'quorum_max is less than quorum - ignoring');
+      p.quorumMax = max;
+      // quorum_max 0: the quorum is "none running".
+      p.quorum = max === 0 ? 0 : Math.max(1, p.quorum);
+    },
+    delay: delay('both'),
+    terminate_delay: delay('terminate'),
+    fork_delay: delay('fork'),
+  }, d, 'vrrp_track_process');
+  if (processName === undefined) return undefined;
+  if (p.process === undefined) {
+    d.warn(s.at, `track process '${processName}' process name not specified - removing`);
+    return undefined;
+  }
+  return { at: s.at, name: processName, ...p, process: p.process };
+}
+
 function unicastPeers(s: Statement, d: Diagnostics): UnicastPeer[] {
   return (block(s, d) ?? []).flatMap((entry) => {
     const address = parseIp(entry.keyword.text);
@@ -209,7 +277,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
   const lists = {
     vips: [] as IpAddressSpec[], excluded: [] as IpAddressSpec[], routes: [] as IpRouteSpec[], rules: [] as IpRouteSpec[],
-    interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], peers: [] as UnicastPeer[],
+    interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], processes: [] as TrackedScript[],
+    peers: [] as UnicastPeer[],
   };
   const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
     (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
@@ -245,6 +314,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
     track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
     track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
+    track_process: (t) => { lists.processes.push(...trackList(t, d, TRACK_GRAMMARS.process)); },
     unicast_src_ip: (t) => { v.unicastSrcIp = ip(t, 0, d)?.text ?? v.unicastSrcIp; },
     unicast_peer: (t) => { lists.peers.push(...unicastPeers(t, d)); },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
@@ -427,6 +497,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     trackInterfaces: lists.interfaces,
     trackScripts: lists.scripts,
     trackFiles: lists.files,
+    trackProcesses: lists.processes,
     unicastSrcIp,
     unicastPeers: lists.peers,
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
@@ -461,7 +532,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
   const notify: Mutable<VrrpNotify> = {};
   const g: Mutable<Partial<VrrpSyncGroup>> = {};
   const instances: string[] = [];
-  const lists = { interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[] };
+  const lists = { interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], processes: [] as TrackedScript[] };
   dispatch(block(s, d) ?? [], {
     ...notifyHandlers(notify, d),
     group: (t) => { instances.push(...listWords(block(t, d) ?? []).map((w) => w.text)); },
@@ -475,6 +546,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
     track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
     track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
+    track_process: (t) => { lists.processes.push(...trackList(t, d, TRACK_GRAMMARS.process)); },
   }, d, 'vrrp_sync_group');
   if (groupName === undefined) return undefined;
   return {
@@ -488,6 +560,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     trackInterfaces: lists.interfaces,
     trackScripts: lists.scripts,
     trackFiles: lists.files,
+    trackProcesses: lists.processes,
   };
 }
 

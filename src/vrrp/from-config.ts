@@ -3,7 +3,7 @@ import { ADDRESS_OWNER_PRIORITY } from './machine.ts';
 import { familyOf, type IpFamily } from './ip.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
 import { VRRP_TTL } from './packet.ts';
-import type { TrackedFile, TrackedInterface, VirtualRule, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { TrackedFile, TrackedInterface, TrackedProcess, VirtualRule, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
 
@@ -79,6 +79,14 @@ function instanceSpec(
     (tracked): TrackedInterface => ({ name: tracked.name, weight: tracked.weight ?? 0, reverse: tracked.reverse }),
   );
   const trackFiles = [...instance.trackFiles, ...(group?.trackFiles ?? [])].flatMap((tracked) => trackedFile(config, instance, tracked, warn));
+  const trackProcesses = [...instance.trackProcesses, ...(group?.trackProcesses ?? [])].flatMap((tracked): TrackedProcess[] => {
+    const block = config.vrrpTrackProcesses.find((candidate) => candidate.name === tracked.name);
+    if (!block) return [];
+    const { at: _at, params, weight, reverse, ...rule } = block;
+    // An entry without its own weight takes the block's weight and reverse together.
+    const weighting = tracked.weight === undefined ? { weight, reverse } : { weight: tracked.weight, reverse: tracked.reverse };
+    return [{ ...rule, params: [...params], ...weighting }];
+  });
   const garpIntervalMs = family === 4 ? config.globalDefs.vrrp.garpIntervalMs : config.globalDefs.vrrp.gnaIntervalMs;
   return {
     name: instance.name,
@@ -104,6 +112,7 @@ function instanceSpec(
     trackScripts,
     trackInterfaces,
     trackFiles,
+    trackProcesses,
     garp: {
       masterDelayMs: instance.garpMasterDelayMs,
       masterRepeat: instance.garpMasterRepeat,

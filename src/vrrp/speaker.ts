@@ -19,6 +19,7 @@ import { Rtnetlink, type LinkInfo } from './netlink.ts';
 import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
 import { runCommand, splitCommandLine } from '../util/command.ts';
 import { notifyArguments, notifyFifoLine, writeFifo, type NotifyState } from './scripts.ts';
+import { ProcessQuorums } from './process-watch.ts';
 import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
@@ -95,6 +96,7 @@ class Speaker {
   private readonly channels = new Map<string, VrrpChannel>();
   private readonly scripts = new Map<string, ScriptWatcher>();
   private readonly files: TrackedFileValues;
+  private readonly processes: ProcessQuorums;
   private syncGroups: VrrpSyncGroupSpec[] = [];
   private linkWatch: ReturnType<typeof setInterval> | undefined;
   private links = new Map<string, LinkInfo>();
@@ -107,6 +109,7 @@ class Speaker {
     this.logger = options.logger;
     this.onTransition = options.onTransition;
     this.files = new TrackedFileValues(this.logger, () => this.retrack());
+    this.processes = new ProcessQuorums(this.logger, this.now, () => this.retrack());
   }
 
   status(): VrrpInstanceStatus[] {
@@ -139,6 +142,7 @@ class Speaker {
     this.syncGroups = syncGroups;
     // keepalived reads every tracked file before it sets the first priorities.
     await this.files.reconcile(specs.flatMap((spec) => spec.trackFiles));
+    await this.processes.reconcile(specs.flatMap((spec) => spec.trackProcesses));
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     for (const [name, runner] of this.instances) {
       const next = wanted.get(name);
@@ -174,6 +178,7 @@ class Speaker {
     clearInterval(this.linkWatch);
     for (const watcher of this.scripts.values()) watcher.stop();
     this.files.close();
+    this.processes.close();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
     for (const channel of this.channels.values()) channel.close();
     this.netlink.close();
@@ -312,8 +317,9 @@ class Speaker {
     );
     const interfaces = spec.trackInterfaces.map(({ weight, reverse, name }) => condition({ weight, reverse }, this.links.get(name)?.up ?? false));
     const files = spec.trackFiles.map(({ weight, reverse, path }): Tracked => ({ kind: 'value', weight, reverse, value: this.files.value(path) }));
+    const processes = spec.trackProcesses.map((tracked) => condition({ weight: tracked.weight, reverse: tracked.reverse }, this.processes.held(tracked)));
     const own = condition({ weight: 0, reverse: false }, this.links.get(spec.interface)?.up ?? false);
-    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces, ...files]);
+    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces, ...files, ...processes]);
   }
 
   private retrack(): void {

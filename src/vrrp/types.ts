@@ -38,6 +38,7 @@ export interface VrrpInstanceSpec {
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
   trackFiles: TrackedFile[];
+  trackProcesses: TrackedProcess[];
   garp: GarpSettings;
   notify: NotifySettings;
 }
@@ -60,6 +61,19 @@ export interface VirtualRoute {
   source: string | undefined;
   table: number | undefined;
   metric: number | undefined;
+}
+
+/** A vrrp_track_process: up while the number of matching processes is within quorum..quorumMax. */
+export interface TrackedProcess extends TrackWeight {
+  name: string;
+  process: string;
+  params: string[];
+  paramMatch: 'none' | 'exact' | 'partial' | 'initial';
+  fullCommand: boolean;
+  quorum: number;
+  quorumMax: number;
+  forkDelayMs: number;
+  terminateDelayMs: number;
 }
 
 export interface VirtualRule {

@@ -26,7 +26,7 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
   track_interface: 'track_interface {\n    lo weight 10 reverse\n  }',
   track_script: 'track_script {\n    chk weight -10 reverse\n  }',
   track_file: 'track_file {\n    tf weight 3 reverse\n  }',
-  track_process: 'track_process {\n    proc\n  }',
+  track_process: 'track_process {\n    proc weight 5 reverse\n  }',
   track_bfd: 'track_bfd {\n    bfd\n  }',
   mcast_src_ip: 'mcast_src_ip 127.0.0.1',
   unicast_src_ip: 'unicast_src_ip 127.0.0.1',
@@ -87,7 +87,7 @@ const HONOURED = new Set([
   'accept', 'preempt', 'nopreempt', 'preempt_delay', 'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify',
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
   'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
-  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes', 'track_file', 'virtual_rules',
+  'down_timer_adverts', 'unicast_ttl', 'notify_priority_changes', 'track_file', 'virtual_rules', 'track_process',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));
@@ -100,8 +100,7 @@ async function warningsFor(keyword: string, line: string): Promise<string[]> {
     'global_defs {\n  enable_script_security\n  script_user root\n}',
     'vrrp_script chk {\n  script /bin/true\n}',
     'track_file tf {\n  file /dev/null\n}',
-    // lvsd names this block as not supported: only the instance that tracks it has it.
-    ...(keyword === 'track_process' ? ['vrrp_track_process proc {\n  process init\n}'] : []),
+    'vrrp_track_process proc {\n  process init\n}',
   ];
   const vip = keyword === 'native_ipv6' ? '2001:db8::10/128' : '192.0.2.10/32';
   const instance = ['vrrp_instance VI_1 {', '  interface lo', '  virtual_router_id 51', '  virtual_ipaddress {', `    ${vip}`, '  }', `  ${line}`, '}'];

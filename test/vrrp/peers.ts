@@ -119,6 +119,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
       : [],
     trackInterfaces: [],
     trackFiles: [],
+    trackProcesses: [],
     garp: {
       masterDelayMs: 0,
       masterRepeat: peer.garpMasterRepeat ?? 5,
