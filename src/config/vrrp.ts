@@ -166,7 +166,7 @@ export function parseTrackFile(s: Statement, d: Diagnostics): TrackFile | undefi
   dispatch(block(s, d) ?? [], {
     file: (x) => { t.file = text(x, 0, d, 'a file path') ?? t.file; },
     weight: (x) => {
-      t.weight = integer(x, 0, d, -2147483647, 2147483647) ?? t.weight;
+      t.weight = integer(x, 0, d, -254, 254) ?? t.weight;
       t.reverse = x.args[1]?.text === 'reverse';
     },
     init_file: (x) => {

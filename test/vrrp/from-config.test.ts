@@ -186,6 +186,11 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(warnings.filter((w) => /not supported/.test(w))).toEqual([]);
   });
 
+  it("refuses a track_file weight outside keepalived 2.2.7's -254..254", () => {
+    const result = parseConfigText('track_file tf {\n  file /run/tf\n  weight 300\n}\n', 'k.conf', () => '', () => [], { hostname: 'lb1' });
+    expect(result.ok).toBe(false);
+  });
+
   it('takes the weight from an address owner\'s track_file as keepalived 2.2.7 does', () => {
     const text = `track_file one {\n  file /run/one\n}\ntrack_file five {\n  file /run/five\n  weight 5\n}\n${instance('  priority 255\n  track_file {\n    one\n    five\n  }\n')}`;
     const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
