@@ -166,6 +166,10 @@ function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => nu
     warnings.push(`${where(line.at)}: virtual_rules "${text}" has no preference - setting it to ${priority}, as keepalived does; this is probably not what you want`);
     return priority;
   });
+  const family = line.words.findIndex((word) => word === 'inet' || word === 'inet6');
+  if (family >= 0 && family < line.words.length - 1) {
+    warnings.push(`${where(line.at)}: virtual_rules "${text}": keepalived 2.2.7 skips the word after ${line.words[family]} (and then refuses or misreads the line); lvsd reads it`);
+  }
   if (parsed.ok) return [parsed.rule];
   warnings.push(`${where(line.at)}: virtual_rules "${text}": ${parsed.why}; ignored`);
   return [];
