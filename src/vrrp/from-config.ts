@@ -50,7 +50,6 @@ function instanceSpec(
 ): VrrpInstanceSpec {
   const warn = (message: string) => warnings.push(`${where(instance.at)}: vrrp_instance ${instance.name}: ${message}`);
   const family = instance.family === 'inet6' ? 6 : 4;
-  if (instance.authentication?.type === 'AH') warn('auth_type AH is not supported by lvsd; adverts are sent and accepted without authentication');
   if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
@@ -104,7 +103,7 @@ function instanceSpec(
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
-    authentication: instance.authentication?.type === 'PASS' ? { type: 'pass', password: instance.authentication.password } : { type: 'none' },
+    authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),

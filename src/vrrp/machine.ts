@@ -1,5 +1,5 @@
 import { compareAddresses } from './ip.ts';
-import type { Advertisement, Authentication, DropReason, VrrpVersion } from './packet.ts';
+import { authTypeOf, type Advertisement, type Authentication, type DropReason, type VrrpVersion } from './packet.ts';
 
 /** The pure VRRP state machine of one instance (RFC 3768 for v2, RFC 5798 for v3). */
 
@@ -337,9 +337,10 @@ export function rejectAdvert(params: MachineParams, source: string, ttl: number,
   return undefined;
 }
 
+/** For AH, the speaker has checked the ICV and the sequence number before the advert gets here. */
 function authenticationMatches(expected: Authentication, advert: Advertisement): boolean {
-  if (expected.type === 'none') return advert.authType === 0;
-  if (advert.authType !== 1) return false;
+  if (advert.authType !== authTypeOf(expected)) return false;
+  if (expected.type !== 'pass') return true;
   const password = Buffer.alloc(8);
   Buffer.from(expected.password, 'latin1').copy(password, 0, 0, 8);
   return password.equals(advert.authData);

@@ -1,6 +1,7 @@
 import { addressToBytes, bytesToAddress, type IpFamily } from './ip.ts';
 
 export const VRRP_PROTOCOL = 112;
+export const AH_PROTOCOL = 51;
 export const VRRP_TTL = 255;
 export const VRRP_MULTICAST_V4 = '224.0.0.18';
 export const VRRP_MULTICAST_V6 = 'ff02::12';
@@ -10,7 +11,10 @@ const HEADER_LENGTH = 8;
 
 export type VrrpVersion = 2 | 3;
 
-export type Authentication = { type: 'none' } | { type: 'pass'; password: string };
+/** 'ah': auth_type AH, an IPsec AH header keyed by the password around the advert (ah.ts). */
+export type Authentication = { type: 'none' } | { type: 'pass' | 'ah'; password: string };
+const AUTH_TYPES = { none: 0, pass: 1, ah: 2 } as const;
+export const authTypeOf = (authentication: Authentication): number => AUTH_TYPES[authentication.type];
 
 export interface Advertisement {
   version: VrrpVersion;
@@ -43,6 +47,10 @@ export type DropReason =
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DropReason };
 
 export interface ReceivedIpv4 {
+  /** The IPv4 header as received, options included: an AH's ICV covers it. */
+  header: Buffer;
+  /** VRRP (112), or AH (51) around VRRP. */
+  protocol: number;
   source: string;
   destination: string;
   ttl: number;
@@ -55,13 +63,16 @@ export function parseIpv4Datagram(datagram: Buffer): Decoded<ReceivedIpv4> {
   const first = datagram[0] ?? 0;
   const headerLength = (first & 0x0f) * 4;
   if (first >> 4 !== 4 || headerLength < 20 || headerLength > datagram.length) return { ok: false, reason: 'bad-ip-header' };
-  if (datagram[9] !== VRRP_PROTOCOL) return { ok: false, reason: 'not-vrrp' };
+  const protocol = datagram[9] ?? 0;
+  if (protocol !== VRRP_PROTOCOL && protocol !== AH_PROTOCOL) return { ok: false, reason: 'not-vrrp' };
   // Linux hands raw sockets the total length in network order as received.
   const totalLength = Math.min(datagram.readUInt16BE(2), datagram.length);
   if (totalLength < headerLength) return { ok: false, reason: 'bad-ip-header' };
   return {
     ok: true,
     value: {
+      header: datagram.subarray(0, headerLength),
+      protocol,
       source: bytesToAddress(datagram.subarray(12, 16)),
       destination: bytesToAddress(datagram.subarray(16, 20)),
       ttl: datagram[8] ?? 0,
@@ -136,7 +147,7 @@ export function encodeAdvertisement(advert: AdvertisementToSend, context: Checks
   packet[2] = advert.priority;
   packet[3] = addressBytes.length;
   if (advert.version === 2) {
-    packet[4] = advert.authentication.type === 'pass' ? 1 : 0;
+    packet[4] = authTypeOf(advert.authentication);
     packet[5] = Math.max(1, Math.round(advert.advertIntervalMs / 1000));
   } else {
     packet.writeUInt16BE(Math.max(1, Math.round(advert.advertIntervalMs / 10)) & 0x0fff, 4);

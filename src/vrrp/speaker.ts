@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { gratuitousArpFrame, unsolicitedNeighborAdvertisementFrame } from './frames.ts';
 import { compareAddresses, familyOf } from './ip.ts';
+import { openAh, type AhKey } from './ah.ts';
 import { sendLinkLayerFrame } from './link-layer.ts';
 import {
   initialMachineState,
@@ -203,6 +204,7 @@ class Speaker {
     if (!link) throw new Error(`vrrp_instance ${spec.name}: interface ${spec.interface} not found`);
     const ownAddress = spec.sourceAddress ?? (await this.primaryAddress(spec, link));
     const channel = this.channelFor(spec, link, ownAddress);
+    if (spec.authentication.type === 'ah') channel.enableAh();
     const runner = new InstanceRunner(spec, ownAddress, link, channel, {
       netlink: this.netlink,
       logger: this.logger.child({ instance: spec.name }),
@@ -408,6 +410,8 @@ class InstanceRunner {
   private advertsReceived = 0;
   private readonly transitions: Partial<Record<VrrpState, number>> = {};
   private splitBrains = 0;
+  /** auth_type AH: the highest sequence number sent or accepted, as keepalived keeps one per instance. */
+  private ahSequence = 0;
 
   constructor(
     readonly spec: VrrpInstanceSpec,
@@ -467,15 +471,41 @@ class InstanceRunner {
 
   receive(packet: ReceivedPacket): void {
     const destination = packet.destination ?? (this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    this.advertsReceived++;
+    const unsealed = this.checkAh(packet);
+    if (unsealed !== undefined) {
+      this.countDrop(unsealed);
+      this.context.logger.debug({ source: packet.source, reason: unsealed }, 'dropped VRRP packet: AH');
+      return;
+    }
     const decoded = decodeAdvertisement(packet.payload, { family: this.spec.family, source: packet.source, destination });
     const now = this.context.now();
-    this.advertsReceived++;
     if (!decoded.ok) {
       this.countDrop(decoded.reason);
       this.context.logger.debug({ source: packet.source, reason: decoded.reason }, 'dropped VRRP packet');
       return;
     }
     this.dispatch({ type: 'advert', now, source: packet.source, ttl: packet.ttl, advert: decoded.value });
+  }
+
+  /**
+   * auth_type AH: the packet must come with an AH header whose ICV our key reproduces and whose
+   * sequence number is above any sent or accepted (keepalived's anti-replay); without AH, it must
+   * come without one. The reason to drop it, if any.
+   */
+  private checkAh(packet: ReceivedPacket): DropReason | undefined {
+    const authentication = this.spec.authentication;
+    if ((authentication.type === 'ah') !== (packet.ah !== undefined)) return 'auth';
+    if (authentication.type !== 'ah' || !packet.ah) return undefined;
+    const opened = openAh(packet.ah.ipHeader, packet.ah.sealed, this.ahKey(authentication.password));
+    if (!opened.ok) return opened.reason;
+    if (opened.value.sequence <= this.ahSequence) return 'auth';
+    this.ahSequence = opened.value.sequence;
+    return undefined;
+  }
+
+  private ahKey(password: string): AhKey {
+    return { password, unicast: this.spec.unicastPeers.length > 0 };
   }
 
   /** A packet on this instance's link that no instance here runs: for another VRID, or too short to name one. */
@@ -613,6 +643,8 @@ class InstanceRunner {
 
   private advertise(priority: number): void {
     const destinations = this.spec.unicastPeers.length > 0 ? this.spec.unicastPeers : [this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+    const authentication = this.spec.authentication;
+    const ah = authentication.type === 'ah' ? { key: this.ahKey(authentication.password), sequence: ++this.ahSequence } : undefined;
     for (const destination of destinations) {
       const packet = encodeAdvertisement(
         {
@@ -625,7 +657,7 @@ class InstanceRunner {
         },
         { family: this.spec.family, source: this.params.ownAddress, destination },
       );
-      this.channel.send(packet, this.params.ownAddress, destination, this.spec.advertTtl).catch((error: unknown) => {
+      this.channel.send(packet, this.params.ownAddress, destination, this.spec.advertTtl, ah).catch((error: unknown) => {
         this.context.logger.error({ err: error, destination }, 'cannot send VRRP advert');
       });
     }

@@ -117,6 +117,12 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(v4?.trackInterfaces).toEqual([{ name: 'eth1', weight: -10, reverse: false }]);
   });
 
+  it('reads auth_type AH with its auth_pass (8 characters at most) and warns no more', () => {
+    const { spec, warnings } = parseInstance(instance('  authentication {\n    auth_type AH\n    auth_pass longsecret\n  }\n'));
+    expect(spec.authentication).toEqual({ type: 'ah', password: 'longsecr' });
+    expect(warnings.filter((warning) => warning.includes('AH'))).toEqual([]);
+  });
+
   // lvsd always sends an advert before yielding (machine.ts); the setting is still read for `lvsd -d`.
   it('reads lower_prio_no_advert and higher_prio_send_advert as keepalived 2.2.7 does: per instance, else global_defs, and strict_mode overrides both', () => {
     const read = (text: string) => {

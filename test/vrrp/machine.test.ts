@@ -243,6 +243,18 @@ describe('VRRP state machine', () => {
     expect(state.lastAdvertAt).toBeUndefined();
     expect(actions.filter((a) => a.type === 'dropped')).toHaveLength(5);
   });
+
+  it('with auth_type AH, takes only adverts of auth type 2 (the speaker has checked their AH header), as keepalived does', () => {
+    const p = params({ authentication: { type: 'ah', password: 'secret' } });
+    const { state } = drive(p, [
+      { type: 'start', now: 0 },
+      received(2, 100, '10.0.0.1', { authType: 0 }),
+      received(3, 100, '10.0.0.1', { authType: 1, authData: Buffer.from('secret\0\0') }),
+      received(4, 100, '10.0.0.1', { authType: 2 }),
+    ]);
+    expect(state.drops).toEqual({ auth: 2 });
+    expect(state.lastAdvertAt).toBe(4);
+  });
 });
 
 describe('VRRP state machine: keepalived 2.2.7 garp, timer, TTL and notify keywords', () => {

@@ -15,6 +15,8 @@ export interface PeerConfig {
   vip: string;
   vipPrefix: number;
   password?: string;
+  /** With `password`: PASS unless AH. */
+  authType?: 'PASS' | 'AH';
   /** Unicast: our source and the peer; multicast when absent. */
   unicast?: { source: string; peer: string };
   /** lvsd only: a `notify` script appending its arguments to this file. */
@@ -55,7 +57,7 @@ export function keepalivedConfig(peer: PeerConfig): string {
     `  version ${peer.version}`,
   );
   if (peer.preempt === false) lines.push('  nopreempt');
-  if (peer.password) lines.push('  authentication {', '    auth_type PASS', `    auth_pass ${peer.password}`, '  }');
+  if (peer.password) lines.push('  authentication {', `    auth_type ${peer.authType ?? 'PASS'}`, `    auth_pass ${peer.password}`, '  }');
   if (peer.unicast) lines.push(`  unicast_src_ip ${peer.unicast.source}`, '  unicast_peer {', `    ${peer.unicast.peer}`, '  }');
   lines.push('  virtual_ipaddress {', `    ${peer.vip}/${peer.vipPrefix} dev ${LAB_INTERFACE}`, '  }');
   if (peer.checkFile) lines.push('  track_script {', '    check_file', '  }');
@@ -93,7 +95,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
-    authentication: peer.password ? { type: 'pass', password: peer.password } : { type: 'none' },
+    authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],
     virtualRoutes: [],
