@@ -545,6 +545,8 @@ export interface VrrpSyncGroup {
   readonly smtpAlert?: boolean;
   readonly notifyPriorityChanges?: boolean;
   readonly globalTracking: boolean;
+  /** sync_group_tracking_weight (or global_tracking): members keep the weights of their own tracking. */
+  readonly trackingWeight: boolean;
   readonly trackInterfaces: readonly TrackedInterface[];
   readonly trackScripts: readonly TrackedScript[];
   readonly trackFiles: readonly TrackedScript[];

@@ -542,7 +542,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
       d.warn(t.at, "'global_tracking' is deprecated, use track_interface/track_script/track_file on the group");
       g.globalTracking = flag(t, 0, d) ?? g.globalTracking;
     },
-    sync_group_tracking_weight: (t) => void flag(t, 0, d),
+    sync_group_tracking_weight: (t) => { g.trackingWeight = flag(t, 0, d) ?? g.trackingWeight; },
     track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
     track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
     track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
@@ -557,6 +557,7 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     ...(g.smtpAlert !== undefined && { smtpAlert: g.smtpAlert }),
     ...(g.notifyPriorityChanges !== undefined && { notifyPriorityChanges: g.notifyPriorityChanges }),
     globalTracking: g.globalTracking ?? false,
+    trackingWeight: (g.trackingWeight ?? false) || (g.globalTracking ?? false),
     trackInterfaces: lists.interfaces,
     trackScripts: lists.scripts,
     trackFiles: lists.files,

@@ -1,9 +1,9 @@
-import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, TrackedScript as ConfigTrackedScript, VrrpInstance } from '../config/model.ts';
-import { ADDRESS_OWNER_PRIORITY } from './machine.ts';
+import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpInstance } from '../config/model.ts';
 import { familyOf, type IpFamily } from './ip.ts';
+import { trackingSpecs } from './tracking-from-config.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
 import { VRRP_TTL } from './packet.ts';
-import type { TrackedFile, TrackedInterface, TrackedProcess, VirtualRule, TrackedScript, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
 
@@ -64,28 +64,10 @@ function instanceSpec(
     warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored`);
   }
   const group = instance.syncGroup === undefined ? undefined : config.vrrpSyncGroups.find((candidate) => candidate.name === instance.syncGroup);
-  const trackScripts = [...instance.trackScripts, ...(group?.trackScripts ?? [])].flatMap((tracked): TrackedScript[] => {
-    const script = config.vrrpScripts.find((candidate) => candidate.name === tracked.name);
-    if (!script) {
-      warn(`track_script ${tracked.name} names no vrrp_script; ignored`);
-      return [];
-    }
-    // An entry without its own weight takes the vrrp_script's weight and reverse together.
-    const weight = tracked.weight === undefined ? { weight: script.weight, reverse: script.weightReverse } : { weight: tracked.weight, reverse: tracked.reverse };
-    return [{ script: scriptSpec(script.name, script.script, script), ...weight }];
-  });
-  const trackInterfaces = [...instance.trackInterfaces, ...(group?.trackInterfaces ?? [])].map(
-    (tracked): TrackedInterface => ({ name: tracked.name, weight: tracked.weight ?? 0, reverse: tracked.reverse }),
-  );
-  const trackFiles = [...instance.trackFiles, ...(group?.trackFiles ?? [])].flatMap((tracked) => trackedFile(config, instance, tracked, warn));
-  const trackProcesses = [...instance.trackProcesses, ...(group?.trackProcesses ?? [])].flatMap((tracked): TrackedProcess[] => {
-    const block = config.vrrpTrackProcesses.find((candidate) => candidate.name === tracked.name);
-    if (!block) return [];
-    const { at: _at, params, weight, reverse, ...rule } = block;
-    // An entry without its own weight takes the block's weight and reverse together.
-    const weighting = tracked.weight === undefined ? { weight, reverse } : { weight: tracked.weight, reverse: tracked.reverse };
-    return [{ ...rule, params: [...params], ...weighting }];
-  });
+  const tracking = trackingSpecs(config, instance, group, (name) => {
+    const script = config.vrrpScripts.find((candidate) => candidate.name === name);
+    return script && scriptSpec(script.name, script.script, script);
+  }, warn);
   const garpIntervalMs = family === 4 ? config.globalDefs.vrrp.garpIntervalMs : config.globalDefs.vrrp.gnaIntervalMs;
   return {
     name: instance.name,
@@ -108,10 +90,7 @@ function instanceSpec(
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
     virtualRules: instance.virtualRules.flatMap((line) => virtualRule(line, rulePriorities, warnings)),
-    trackScripts,
-    trackInterfaces,
-    trackFiles,
-    trackProcesses,
+    ...tracking,
     garp: {
       masterDelayMs: instance.garpMasterDelayMs,
       masterRepeat: instance.garpMasterRepeat,
@@ -132,30 +111,6 @@ function instanceSpec(
       runAs: { master: instance.notify.master?.runAs, backup: instance.notify.backup?.runAs, fault: instance.notify.fault?.runAs, stop: instance.notify.stop?.runAs, any: instance.notify.any?.runAs },
     },
   };
-}
-
-/**
- * An instance's track_file entry, weighted by the entry or else by the track_file block. keepalived
- * 2.2.7 takes weights from an address owner's files: the default weight 1 becomes 0 (FAULT on a
- * non-zero value) and any other weight drops the file.
- */
-function trackedFile(config: KeepalivedConfig, instance: VrrpInstance, tracked: ConfigTrackedScript, warn: (message: string) => void): TrackedFile[] {
-  const file = config.trackFiles.find((candidate) => candidate.name === tracked.name);
-  if (!file) {
-    warn(`track_file ${tracked.name} names no track_file block; ignored`);
-    return [];
-  }
-  let weight = tracked.weight ?? file.weight;
-  const reverse = tracked.weight === undefined ? file.reverse : tracked.reverse;
-  if (instance.priority === ADDRESS_OWNER_PRIORITY && weight !== 0) {
-    if (weight !== 1) {
-      warn(`track_file ${tracked.name}: an address owner (priority 255) ignores a file with weight ${weight}`);
-      return [];
-    }
-    warn(`track_file ${tracked.name}: an address owner (priority 255) ignores the weight; specify weight 0`);
-    weight = 0;
-  }
-  return [{ name: file.name, path: file.file, weight, reverse, initFile: file.initFile && { ...file.initFile } }];
 }
 
 function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => number, warnings: string[]): VirtualRule[] {

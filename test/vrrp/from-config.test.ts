@@ -31,6 +31,7 @@ vrrp_sync_group G1 {
     VI_1
     VI_6
   }
+  sync_group_tracking_weight
 }
 vrrp_instance VI_1 {
   state MASTER
@@ -197,16 +198,38 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(result.ok).toBe(false);
   });
 
-  it('takes the weight from an address owner\'s track_file as keepalived 2.2.7 does', () => {
-    const text = `track_file one {\n  file /run/one\n}\ntrack_file five {\n  file /run/five\n  weight 5\n}\n${instance('  priority 255\n  track_file {\n    one\n    five\n  }\n')}`;
+  it("takes the weights from an address owner's own tracking as keepalived 2.2.7 does", () => {
+    const text = `vrrp_script chk {\n  script /bin/true\n  weight 5\n}\ntrack_file one {\n  file /run/one\n}\ntrack_file five {\n  file /run/five\n  weight 5\n}\n${instance(
+      '  priority 255\n  track_file {\n    one\n    five\n  }\n  track_script {\n    chk\n  }\n  track_interface {\n    eth1 weight 10\n    eth2\n  }\n',
+    )}`;
     const result = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
     if (!result.ok) throw new Error('parse failed');
     const specs = vrrpSpecsFromConfig(result.config);
-    expect(specs.instances[0]!.trackFiles.map(({ name, weight }) => ({ name, weight }))).toEqual([{ name: 'one', weight: 0 }]);
-    expect(specs.warnings).toEqual(expect.arrayContaining([
-      expect.stringContaining('track_file one: an address owner (priority 255) ignores the weight; specify weight 0'),
-      expect.stringContaining('track_file five: an address owner (priority 255) ignores a file with weight 5'),
-    ]));
+    const spec = specs.instances[0]!;
+    expect(spec.trackFiles.map(({ name, weight }) => ({ name, weight }))).toEqual([{ name: 'one', weight: 0 }]);
+    expect(spec.trackScripts).toEqual([]);
+    expect(spec.trackInterfaces).toEqual([{ name: 'eth2', weight: 0, reverse: false }]);
+    expect(specs.warnings.map((w) => w.replace(/^.*vrrp_instance V: /, ''))).toEqual([
+      'ignoring tracked script chk with weight 5 due to address owner (priority 255)',
+      'ignoring tracked interface eth1 due to address owner (priority 255)',
+      'ignoring the weight of tracked file one due to address owner (priority 255); specify weight 0',
+      'ignoring tracked file five with weight 5 due to address owner (priority 255)',
+    ]);
+  });
+
+  it('takes the weights from a sync group member\'s own tracking unless the group has sync_group_tracking_weight, and keeps the group\'s', () => {
+    const text = (groupLines: string) => `vrrp_script chk {\n  script /bin/true\n  weight -20\n}\nvrrp_script grp {\n  script /bin/true\n}\nvrrp_sync_group G {\n  group {\n    V\n  }\n  track_script {\n    grp weight 7\n  }\n${groupLines}}\n${instance(
+      '  track_script {\n    chk\n  }\n  track_interface {\n    eth1 weight -10\n  }\n',
+    )}`;
+    const read = (groupLines: string) => {
+      const result = parseConfigText(text(groupLines), 'k.conf', () => '', () => [], { hostname: 'lb1' });
+      if (!result.ok) throw new Error('parse failed');
+      const specs = vrrpSpecsFromConfig(result.config);
+      const spec = specs.instances[0]!;
+      return { scripts: spec.trackScripts.map((t) => [t.script.name, t.weight]), interfaces: spec.trackInterfaces.map((t) => [t.name, t.weight]), warnings: specs.warnings.length };
+    };
+    expect(read('')).toEqual({ scripts: [['grp', 7]], interfaces: [['eth1', 0]], warnings: 2 });
+    expect(read('  sync_group_tracking_weight\n')).toEqual({ scripts: [['chk', -20], ['grp', 7]], interfaces: [['eth1', -10]], warnings: 0 });
   });
 
   it('parses virtual_routes and names the ones it cannot program', () => {

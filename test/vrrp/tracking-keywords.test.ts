@@ -59,7 +59,9 @@ describe('tracking with reverse weights and track_file, against keepalived 2.2.7
       await run('ip', ['-n', node.ns, 'link', 'add', 'trk', 'type', 'veth', 'peer', 'name', 'trk-peer']);
       for (const link of ['trk', 'trk-peer']) await run('ip', ['-n', node.ns, 'link', 'set', link, 'up']);
     }
-    const { keepalived, lvsd } = await startBoth(lab, config);
+    const { keepalived, lvsd, warnings } = await startBoth(lab, config);
+    // keepalived says the same about its vrrp_script; nothing else is left unhandled.
+    expect(warnings).toEqual(['SECURITY VIOLATION - scripts are being executed but script_security not enabled']);
     // Each is master of its own VRID after its 3 s down timer.
     for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, true, 9000)).toBe(true);
 
@@ -79,5 +81,55 @@ describe('tracking with reverse weights and track_file, against keepalived 2.2.7
     for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, false, 3000)).toBe(true);
     expect((await lab.speakerStatus('lvsd'))[0]?.state).toBe('FAULT');
     expect(await advertisedPriorities(lab, [keepalived, lvsd])).toEqual([[], []]);
+  }, 60_000);
+});
+
+/** A sync group member whose own failing script has a weight: keepalived 2.2.7 drops the script. */
+function syncGroupConfig({ vrid, vip }: Router): string {
+  return `global_defs {
+  router_id r${vrid}
+  script_user root
+  vrrp_garp_master_delay 0
+}
+vrrp_script failing {
+  script /bin/false
+  interval 1
+  weight -30
+}
+vrrp_script group_check {
+  script /bin/true
+  interval 1
+}
+vrrp_sync_group G {
+  group {
+    VI
+  }
+  track_script {
+    group_check weight 15
+  }
+}
+vrrp_instance VI {
+  interface ${LAB_INTERFACE}
+  virtual_router_id ${vrid}
+  priority 100
+  advert_int 1
+  track_script {
+    failing
+  }
+  virtual_ipaddress {
+    ${vip}/24 dev ${LAB_INTERFACE}
+  }
+}
+`;
+}
+
+describe('a sync group without sync_group_tracking_weight, against keepalived 2.2.7', () => {
+  it("ignores a member's own weighted script and keeps the group's weights", async (context) => {
+    const lab = await labForTest(context);
+    const { keepalived, lvsd, warnings } = await startBoth(lab, syncGroupConfig);
+    expect(warnings.some((w) => w.includes('ignoring tracked script failing with weight -30 due to SYNC group'))).toBe(true);
+    for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, true, 9000)).toBe(true);
+    // 100 + 15 (group_check up); failing's -30 is not counted.
+    expect(await advertisedPriorities(lab, [keepalived, lvsd])).toEqual([[115], [115]]);
   }, 60_000);
 });

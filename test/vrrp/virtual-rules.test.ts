@@ -112,7 +112,8 @@ async function rules(node: Node): Promise<string[]> {
 describe('virtual_rules in network namespaces, against keepalived 2.2.7', () => {
   it('are in `ip rule` while master, as keepalived puts them, and leave with mastership', async (context) => {
     const lab = await labForTest(context);
-    const { keepalived, lvsd } = await startBoth(lab, config);
+    const { keepalived, lvsd, warnings } = await startBoth(lab, config);
+    expect(warnings).toEqual([]);
     for (const router of [keepalived, lvsd]) expect(await lab.waitForAddress(router.node, router.vip, true, 9000)).toBe(true);
     await sleep(300);
     const keepalivedRules = await rules(keepalived.node);
