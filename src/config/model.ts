@@ -490,6 +490,9 @@ export interface VrrpInstance {
   readonly mcastSrcIp?: string;
   readonly useVmac: boolean;
   readonly vmacName?: string;
+  /** `use_vmac` with a MAC: six octets, or five and the VRID as the sixth (`vmacMacUsesVrid`). */
+  readonly vmacMac?: string;
+  readonly vmacMacUsesVrid?: boolean;
   readonly vmacXmitBase: boolean;
   readonly dontTrackPrimary: boolean;
   readonly garpMasterDelayMs: number;

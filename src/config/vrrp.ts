@@ -267,6 +267,37 @@ function unicastPeers(s: Statement, d: Diagnostics): UnicastPeer[] {
   });
 }
 
+const RFC_VRRP_MAC_PREFIX = '00:00:5e:00:0';
+
+/** `use_vmac [NAME] [MAC]`, in either order, checked as keepalived 2.2.7 checks them. */
+function useVmacArguments(t: Statement, v: Mutable<Partial<VrrpInstance>>, d: Diagnostics): void {
+  for (const arg of t.args.slice(0, 2)) {
+    const word = arg.text;
+    if (!word.includes(':')) {
+      if (v.vmacName !== undefined) d.warn(arg.at, 'VMAC interface name already specified');
+      else if (word.length >= 16 || word === '.' || word === '..' || /[/\s]/.test(word)) d.warn(arg.at, `VMAC interface name '${word}' too long or invalid characters - ignoring`);
+      else v.vmacName = word;
+      continue;
+    }
+    if (v.vmacMac !== undefined) {
+      d.warn(arg.at, 'VMAC interface address already specified');
+      continue;
+    }
+    const octets = word.replace(/:$/, '').split(':');
+    if (!octets.every((octet) => /^[0-9a-f]{1,2}$/i.test(octet)) || (octets.length !== 6 && octets.length !== 5)) {
+      d.warn(arg.at, `VMAC invalid MAC address ${word} - ignored`);
+      continue;
+    }
+    const mac = octets.map((octet) => octet.toLowerCase().padStart(2, '0')).join(':');
+    if (Number.parseInt(octets[0]!, 16) & 1) d.warn(arg.at, `VMAC MAC address is multicast ${word} - ignoring`);
+    else if (mac.startsWith(RFC_VRRP_MAC_PREFIX) && (mac[13] === '1' || mac[13] === '2')) d.warn(arg.at, `VMAC MAC address not allowed to be RFC5798 address (${word}) - ignoring`);
+    else {
+      v.vmacMac = mac;
+      v.vmacMacUsesVrid = octets.length === 5;
+    }
+  }
+}
+
 export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnostics): VrrpInstance | undefined {
   const instanceName = text(s, 0, d, 'a name');
   const v: Mutable<Partial<VrrpInstance>> = {};
@@ -320,7 +351,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
     use_vmac: (t) => {
       v.useVmac = true;
-      if (t.args[0]) v.vmacName = t.args[0].text;
+      useVmacArguments(t, v, d);
     },
     vmac_xmit_base: setFlag('vmacXmitBase'),
     dont_track_primary: setFlag('dontTrackPrimary'),
@@ -404,6 +435,15 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   };
   const garpLowerPrioRepeat = strictReset(v.garpLowerPrioRepeat, globals.vrrp.garpLowerPrioRepeat ?? globals.vrrp.garpMasterRepeat, 0, 'Strict mode requires no repeat garps.');
   const garpLowerPrioDelayMs = strictReset(v.garpLowerPrioDelayMs, globals.vrrp.garpLowerPrioDelayMs ?? globals.vrrp.garpMasterDelayMs, 0, 'Strict mode requires no repeat garp delay.');
+  let vmacMac = v.vmacMac;
+  if (strictMode && vmacMac !== undefined) {
+    d.warn(s.at, `(${instanceName}): cannot specify MAC address with strict mode - clearing`);
+    vmacMac = undefined;
+  }
+  if (strictMode && vmacXmitBase) {
+    d.warn(s.at, `(${instanceName}) xmit_base is incompatible with strict mode - resetting`);
+    vmacXmitBase = false;
+  }
   let downTimerAdverts = v.downTimerAdverts ?? globals.vrrp.downTimerAdverts;
   if (strictMode && downTimerAdverts !== 3) {
     d.warn(s.at, `(${instanceName}) down_timer_adverts is incompatible with strict mode - resetting`);
@@ -503,6 +543,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),
+    ...(vmacMac !== undefined && { vmacMac, vmacMacUsesVrid: v.vmacMacUsesVrid ?? false }),
     vmacXmitBase,
     dontTrackPrimary: v.dontTrackPrimary ?? false,
     garpMasterDelayMs: v.garpMasterDelayMs ?? globals.vrrp.garpMasterDelayMs,

@@ -2,6 +2,7 @@ import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, Sourc
 import { familyOf, type IpFamily } from './ip.ts';
 import { trackingSpecs } from './tracking-from-config.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
+import { defaultVmacName, virtualRouterMac, type VmacSpec } from './vmac.ts';
 import { VRRP_TTL } from './packet.ts';
 import type { VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
@@ -50,7 +51,6 @@ function instanceSpec(
 ): VrrpInstanceSpec {
   const warn = (message: string) => warnings.push(`${where(instance.at)}: vrrp_instance ${instance.name}: ${message}`);
   const family = instance.family === 'inet6' ? 6 : 4;
-  if (instance.useVmac) warn('use_vmac is not supported; the VIPs go on the interface itself');
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
   if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
@@ -85,6 +85,7 @@ function instanceSpec(
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
+    vmac: instance.useVmac ? vmacSpec(instance, family) : undefined,
     authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
@@ -127,6 +128,12 @@ function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => nu
   if (parsed.ok) return [parsed.rule];
   warnings.push(`${where(line.at)}: virtual_rules "${text}": ${parsed.why}; ignored`);
   return [];
+}
+
+function vmacSpec(instance: VrrpInstance, family: IpFamily): VmacSpec {
+  const vrid = instance.virtualRouterId;
+  const given = instance.vmacMac && (instance.vmacMacUsesVrid ? `${instance.vmacMac}:${vrid.toString(16).padStart(2, '0')}` : instance.vmacMac);
+  return { name: instance.vmacName ?? defaultVmacName(vrid), mac: given ?? virtualRouterMac(vrid, family), xmitBase: instance.vmacXmitBase };
 }
 
 function scriptSpec(

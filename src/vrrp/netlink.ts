@@ -17,7 +17,24 @@ export interface LinkInfo {
   name: string;
   mac: Buffer;
   up: boolean;
+  /** IFLA_INFO_KIND: 'macvlan', 'veth'...; undefined for a link without one (a physical NIC). */
+  kind: string | undefined;
+  /** The macvlan's mode, for a macvlan. */
+  macvlanMode: MacvlanMode | undefined;
+  /** IFLA_LINK: the parent of a macvlan or VLAN (or a veth's peer, in its own namespace). */
+  parentIndex: number | undefined;
 }
+
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+const MACVLAN_MODES: Record<number, MacvlanMode> = { 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source' };
+const MACVLAN_MODE_PRIVATE = 1;
+
+// rtnetlink attribute numbers (linux/if_link.h) the package does not model as nested objects.
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_MACVLAN_MODE = 1;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
 
 export interface InterfaceAddress {
   address: string;
@@ -40,12 +57,50 @@ export class Rtnetlink {
 
   async links(): Promise<LinkInfo[]> {
     const messages = await this.socket.getLinks();
-    return messages.map((message) => ({
-      index: message.data.index ?? 0,
-      name: message.attrs.ifname ?? '',
-      mac: message.attrs.address ?? Buffer.alloc(6),
-      up: Boolean(message.data.flags?.up) && Boolean(message.data.flags?.lowerUp),
-    }));
+    return messages.map((message) => {
+      const info = message.attrs.linkinfo ? attributes(message.attrs.linkinfo) : new Map<number, Buffer>();
+      const kind = info.get(IFLA_INFO_KIND)?.toString('latin1').replace(/\0+$/, '');
+      const modeBytes = kind === 'macvlan' ? attributes(info.get(IFLA_INFO_DATA) ?? Buffer.alloc(0)).get(IFLA_MACVLAN_MODE) : undefined;
+      const parent = message.attrs.link;
+      return {
+        index: message.data.index ?? 0,
+        name: message.attrs.ifname ?? '',
+        mac: message.attrs.address ?? Buffer.alloc(6),
+        up: Boolean(message.data.flags?.up) && Boolean(message.data.flags?.lowerUp),
+        kind,
+        macvlanMode: modeBytes && modeBytes.length >= 4 ? MACVLAN_MODES[modeBytes.readUInt32LE(0)] : undefined,
+        parentIndex: parent && parent.length >= 4 ? parent.readUInt32LE(0) : undefined,
+      };
+    });
+  }
+
+  /**
+   * A private mode macvlan on `parentIndex`, created down with no IPv6 address of its own making
+   * (addrgenmode none), then brought up: the order keepalived uses, since a link created up gets
+   * its EUI-64 address before the mode can be changed.
+   */
+  async addPrivateMacvlan(parentIndex: number, name: string, mac: Buffer): Promise<void> {
+    const mode = Buffer.alloc(4);
+    mode.writeUInt32LE(MACVLAN_MODE_PRIVATE, 0);
+    const linkinfo = Buffer.concat([attribute(IFLA_INFO_KIND, Buffer.from('macvlan')), attribute(IFLA_INFO_DATA, attribute(IFLA_MACVLAN_MODE, mode))]);
+    const link = Buffer.alloc(4);
+    link.writeUInt32LE(parentIndex, 0);
+    await this.socket.newLink({}, { ifname: name, address: mac, link, linkinfo }, { flags: FlagsNew.CREATE | FlagsNew.EXCL });
+    const created = await this.link(name);
+    const afSpec = new Map([[AF_INET6, attribute(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE]))]]);
+    await this.socket.setLink({ index: created.index }, { afSpec });
+    await this.socket.setLink({ index: created.index, flags: { up: true }, change: { up: true } });
+  }
+
+  /** Returns false when the link was already gone. */
+  async deleteLink(index: number): Promise<boolean> {
+    try {
+      await this.socket.delLink({ index });
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ENODEV') return false;
+      throw error;
+    }
   }
 
   async link(name: string): Promise<LinkInfo> {
@@ -156,6 +211,26 @@ function ruleMessage(rule: VirtualRule) {
     ...(rule.track ? { protocol: RTPROT_KEEPALIVED } : {}),
   };
   return [data, attrs] as const;
+}
+
+/** One netlink attribute: length, type, payload, padded to 4 bytes. */
+function attribute(type: number, payload: Buffer): Buffer {
+  const out = Buffer.alloc(4 + Math.ceil(payload.length / 4) * 4);
+  out.writeUInt16LE(4 + payload.length, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+function attributes(buffer: Buffer): Map<number, Buffer> {
+  const found = new Map<number, Buffer>();
+  for (let offset = 0; offset + 4 <= buffer.length; ) {
+    const length = buffer.readUInt16LE(offset);
+    if (length < 4) break;
+    found.set(buffer.readUInt16LE(offset + 2) & 0x3fff, buffer.subarray(offset + 4, offset + length));
+    offset += Math.ceil(length / 4) * 4;
+  }
+  return found;
 }
 
 function routeMessage(route: VirtualRoute, linkIndex: number | undefined) {

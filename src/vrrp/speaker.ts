@@ -25,6 +25,8 @@ import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import { advertInterface, placedOnVmac } from './vmac.ts';
+import { VmacLinks } from './vmac-links.ts';
 
 export interface VrrpOptions {
   logger: Logger;
@@ -90,6 +92,7 @@ export async function startVrrp(instances: VrrpInstanceSpec[], options: VrrpOpti
 
 class Speaker {
   private readonly netlink = new Rtnetlink();
+  private readonly vmacs: VmacLinks;
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly onTransition: VrrpOptions['onTransition'];
@@ -111,6 +114,7 @@ class Speaker {
     this.onTransition = options.onTransition;
     this.files = new TrackedFileValues(this.logger, () => this.retrack());
     this.processes = new ProcessQuorums(this.logger, this.now, () => this.retrack());
+    this.vmacs = new VmacLinks(this.netlink, this.logger);
   }
 
   status(): VrrpInstanceStatus[] {
@@ -151,15 +155,18 @@ class Speaker {
       this.instances.delete(name);
       if (!next) {
         await runner.stop();
+        await this.removeVmac(runner.spec);
         continue;
       }
-      await this.startInstance(next, await runner.handOver(next));
+      const state = await runner.handOver(next);
+      if (JSON.stringify(next.vmac) !== JSON.stringify(runner.spec.vmac)) await this.removeVmac(runner.spec);
+      await this.startInstance(next, state, false);
     }
     const firstStart = this.channels.size === 0;
     for (const spec of specs) {
       if (this.instances.has(spec.name)) continue;
       if (firstStart) await this.removeLeftoverAddresses(spec);
-      await this.startInstance(spec, undefined);
+      await this.startInstance(spec, undefined, firstStart);
     }
     this.reconcileScripts();
     this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
@@ -182,7 +189,18 @@ class Speaker {
     this.processes.close();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
     for (const channel of this.channels.values()) channel.close();
+    for (const runner of this.instances.values()) await this.removeVmac(runner.spec);
     this.netlink.close();
+  }
+
+  private async removeVmac(spec: VrrpInstanceSpec): Promise<void> {
+    if (!spec.vmac) return;
+    try {
+      await this.refreshLinks();
+      await this.vmacs.remove({ ...spec, vmac: spec.vmac }, this.links);
+    } catch (error) {
+      this.logger.error({ err: error, instance: spec.name, interface: spec.vmac.name }, 'cannot remove VMAC interface');
+    }
   }
 
   /**
@@ -191,7 +209,8 @@ class Speaker {
    */
   private async removeLeftoverAddresses(spec: VrrpInstanceSpec): Promise<void> {
     if (spec.priority === 255) return;
-    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses)) {
+    // Those on a vmac leave with it: a leftover vmac is made afresh.
+    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses).filter((candidate) => !placedOnVmac(spec, candidate))) {
       const link = this.links.get(vip.dev ?? spec.interface);
       if (link && (await this.netlink.removeAddress(link.index, vip))) {
         this.logger.warn({ instance: spec.name, address: vip.address }, 'removed VIP left behind by an earlier run');
@@ -199,13 +218,20 @@ class Speaker {
     }
   }
 
-  private async startInstance(spec: VrrpInstanceSpec, inherited: VrrpState | undefined): Promise<void> {
+  private async startInstance(spec: VrrpInstanceSpec, inherited: VrrpState | undefined, firstStart: boolean): Promise<void> {
     const link = this.links.get(spec.interface);
     if (!link) throw new Error(`vrrp_instance ${spec.name}: interface ${spec.interface} not found`);
     const ownAddress = spec.sourceAddress ?? (await this.primaryAddress(spec, link));
-    const channel = this.channelFor(spec, link, ownAddress);
+    if (spec.vmac) {
+      await this.vmacs.ensure({ ...spec, vmac: spec.vmac }, link, this.links, ownAddress, firstStart);
+      await this.refreshLinks();
+    }
+    const vmacLink = spec.vmac && this.links.get(spec.vmac.name);
+    if (spec.vmac && !vmacLink) throw new Error(`vrrp_instance ${spec.name}: VMAC interface ${spec.vmac.name} did not appear`);
+    const advertLink = this.links.get(advertInterface(spec)) ?? link;
+    const channel = this.channelFor(spec, advertLink, ownAddress);
     if (spec.authentication.type === 'ah') channel.enableAh();
-    const runner = new InstanceRunner(spec, ownAddress, link, channel, {
+    const runner = new InstanceRunner(spec, ownAddress, { parent: link, vmac: vmacLink, advert: advertLink }, channel, {
       netlink: this.netlink,
       logger: this.logger.child({ instance: spec.name }),
       now: this.now,
@@ -236,14 +262,15 @@ class Speaker {
     return primary.address;
   }
 
+  /** One socket per family and interface that adverts use: the instance's own, or its vmac. */
   private channelFor(spec: VrrpInstanceSpec, link: LinkInfo, ownAddress: string): VrrpChannel {
-    const key = `${spec.family}/${spec.interface}`;
+    const key = channelKeyOf(spec.family, link.name);
     let channel = this.channels.get(key);
     if (!channel) {
-      channel = new VrrpChannel(spec.family, spec.interface, link.index, {
+      channel = new VrrpChannel(spec.family, link.name, link.index, {
         packet: (packet) => this.dispatchPacket(key, packet),
-        malformed: (reason) => this.logger.debug({ interface: spec.interface, reason }, 'dropped malformed VRRP packet'),
-        error: (error) => this.logger.error({ err: error, interface: spec.interface }, 'VRRP socket error'),
+        malformed: (reason) => this.logger.debug({ interface: link.name, reason }, 'dropped malformed VRRP packet'),
+        error: (error) => this.logger.error({ err: error, interface: link.name }, 'VRRP socket error'),
       });
       if (spec.family === 6) channel.useIpv6Source(ownAddress);
       this.channels.set(key, channel);
@@ -397,6 +424,17 @@ interface RunnerContext {
   onLowerPriorityMaster: () => void;
 }
 
+function channelKeyOf(family: 4 | 6, interfaceName: string): string {
+  return `${family}/${interfaceName}`;
+}
+
+/** The links an instance uses: its interface, its vmac if it has one, and the one adverts go through. */
+interface InstanceLinks {
+  parent: LinkInfo;
+  vmac: LinkInfo | undefined;
+  advert: LinkInfo;
+}
+
 class InstanceRunner {
   readonly channelKey: string;
   private readonly params: MachineParams;
@@ -416,11 +454,11 @@ class InstanceRunner {
   constructor(
     readonly spec: VrrpInstanceSpec,
     ownAddress: string,
-    private readonly link: LinkInfo,
+    private readonly ownLinks: InstanceLinks,
     private readonly channel: VrrpChannel,
     private readonly context: RunnerContext,
   ) {
-    this.channelKey = `${spec.family}/${spec.interface}`;
+    this.channelKey = channelKeyOf(spec.family, ownLinks.advert.name);
     this.params = {
       vrid: spec.vrid,
       version: spec.version,
@@ -668,14 +706,19 @@ class InstanceRunner {
   }
 
   private linkIndexOf(dev: string | undefined): number {
-    if (dev === undefined) return this.link.index;
+    if (dev === undefined) return this.ownLinks.parent.index;
     const link = this.context.links.get(dev);
     if (!link) throw new Error(`interface ${dev} not found`);
     return link.index;
   }
 
+  private linkOf(vip: VirtualAddress): LinkInfo {
+    if (this.ownLinks.vmac && placedOnVmac(this.spec, vip)) return this.ownLinks.vmac;
+    return vip.dev === undefined ? this.ownLinks.parent : (this.context.links.get(vip.dev) ?? this.ownLinks.parent);
+  }
+
   private async addAddresses(): Promise<void> {
-    for (const vip of this.allAddresses()) await this.context.netlink.addAddress(this.linkIndexOf(vip.dev), vip);
+    for (const vip of this.allAddresses()) await this.context.netlink.addAddress(this.linkOf(vip).index, vip);
     for (const route of this.spec.virtualRoutes) await this.context.netlink.addRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
     for (const rule of this.spec.virtualRules) await this.context.netlink.addRule(rule);
   }
@@ -686,13 +729,13 @@ class InstanceRunner {
     for (const route of this.spec.virtualRoutes.filter(remove.route)) {
       await this.context.netlink.removeRoute(route, route.dev === undefined ? undefined : this.linkIndexOf(route.dev));
     }
-    for (const vip of this.allAddresses().filter(remove.address)) await this.context.netlink.removeAddress(this.linkIndexOf(vip.dev), vip);
+    for (const vip of this.allAddresses().filter(remove.address)) await this.context.netlink.removeAddress(this.linkOf(vip).index, vip);
   }
 
   /** `repeat` packets per VIP, vrrp_garp_interval apart. */
   private announceAddresses(repeat: number): void {
     const frames = this.allAddresses().map((vip) => {
-      const link = vip.dev === undefined ? this.link : (this.context.links.get(vip.dev) ?? this.link);
+      const link = this.linkOf(vip);
       const frame = familyOf(vip.address) === 4 ? gratuitousArpFrame(link.mac, vip.address) : unsolicitedNeighborAdvertisementFrame(link.mac, vip.address);
       return { linkIndex: link.index, frame };
     });

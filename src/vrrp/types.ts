@@ -1,6 +1,7 @@
 import type { IpFamily } from './ip.ts';
 import type { Authentication, VrrpVersion } from './packet.ts';
 import type { TrackWeight } from './tracking.ts';
+import type { VmacSpec } from './vmac.ts';
 
 /** What the speaker needs to know about one vrrp_instance; independent of the config parser. */
 export interface VrrpInstanceSpec {
@@ -29,6 +30,8 @@ export interface VrrpInstanceSpec {
   /** down_timer_adverts: adverts missed before a backup takes over (3 by the RFCs). */
   downTimerAdverts: number;
   authentication: Authentication;
+  /** use_vmac: the VIPs of our family on a macvlan with the virtual router MAC. */
+  vmac: VmacSpec | undefined;
   virtualAddresses: VirtualAddress[];
   /** virtual_ipaddress_excluded: moved with the instance but not listed in adverts. */
   excludedAddresses: VirtualAddress[];

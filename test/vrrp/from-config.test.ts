@@ -168,6 +168,20 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(parseConfigText(instance('  down_timer_adverts 101\n'), 'k.conf', () => '', () => [], { hostname: 'lb1' }).ok).toBe(false);
   });
 
+  it('use_vmac: vrrp.VRID with the RFC MAC by default; a name and a MAC (five octets take the VRID as the sixth) as keepalived reads them', () => {
+    expect(parseInstance(instance('  use_vmac\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '00:00:5e:00:01:09', xmitBase: false });
+    expect(parseInstance(instance('  use_vmac 2:0:0:0:a\n  vmac_xmit_base\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '02:00:00:00:0a:09', xmitBase: true });
+    expect(parseInstance(instance('  use_vmac 02:00:00:00:0a:0b vm9\n')).spec.vmac).toEqual({ name: 'vm9', mac: '02:00:00:00:0a:0b', xmitBase: false });
+    const refused = parseInstance(instance('  use_vmac 00:00:5e:00:01:09 a/b\n'));
+    expect(refused.spec.vmac).toEqual({ name: 'vrrp.9', mac: '00:00:5e:00:01:09', xmitBase: false });
+    expect(refused.warnings).toEqual(expect.arrayContaining(['VMAC MAC address not allowed to be RFC5798 address (00:00:5e:00:01:09) - ignoring', "VMAC interface name 'a/b' too long or invalid characters - ignoring"]));
+    expect(parseInstance(instance('  use_vmac 03:00:00:00:00:01\n')).warnings).toContain('VMAC MAC address is multicast 03:00:00:00:00:01 - ignoring');
+    const strict = parseInstance(instance('  strict_mode\n  use_vmac 02:00:00:00:0a:0b\n  vmac_xmit_base\n'));
+    expect(strict.spec.vmac).toEqual({ name: 'vrrp.9', mac: '00:00:5e:00:01:09', xmitBase: false });
+    expect(strict.warnings).toEqual(expect.arrayContaining(['(V) xmit_base is incompatible with strict mode - resetting', '(V): cannot specify MAC address with strict mode - clearing']));
+    expect(parseInstance(instance('')).spec.vmac).toBeUndefined();
+  });
+
   it('takes notify_priority_changes from the sync group when the instance does not say', () => {
     const text = `${instance('')}vrrp_sync_group G {\n  group {\n    V\n  }\n  notify_priority_changes\n}\n`;
     expect(parseInstance(text).spec.notify.priorityChanges).toBe(true);

@@ -131,16 +131,17 @@ export class Lab {
     }
   }
 
-  async hasAddress(node: Node, address: string): Promise<boolean> {
-    const output = await run('ip', ['-n', node.ns, 'addr', 'show', 'dev', LAB_INTERFACE]);
+  /** `dev`: the lab link by default; a vmac's name for use_vmac instances. */
+  async hasAddress(node: Node, address: string, dev = LAB_INTERFACE): Promise<boolean> {
+    const output = await run('ip', ['-n', node.ns, 'addr', 'show', 'dev', dev]).catch(() => '');
     return output.split('\n').some((line) => line.trim().split(/\s+/)[1]?.split('/')[0] === address);
   }
 
   /** Polls `ip addr` until the address is (or is no longer) on the node; returns whether it got there. */
-  async waitForAddress(node: Node, address: string, present: boolean, timeoutMs: number): Promise<boolean> {
+  async waitForAddress(node: Node, address: string, present: boolean, timeoutMs: number, dev = LAB_INTERFACE): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     do {
-      if ((await this.hasAddress(node, address)) === present) return true;
+      if ((await this.hasAddress(node, address, dev)) === present) return true;
       await sleep(50);
     } while (Date.now() < deadline);
     return false;

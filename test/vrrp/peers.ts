@@ -2,6 +2,7 @@
 // so interop tests configure both implementations identically.
 import { LAB_INTERFACE, type Lab, type Node } from './lab.ts';
 import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+import { defaultVmacName, virtualRouterMac } from '../../src/vrrp/vmac.ts';
 
 export interface PeerConfig {
   name: string;
@@ -33,6 +34,8 @@ export interface PeerConfig {
   higherPrioSendAdvert?: boolean;
   /** notify_priority_changes, with vrrp_notify_fifo at this path. */
   priorityFifo?: string;
+  /** use_vmac [name], and vmac_xmit_base. */
+  vmac?: { name?: string; xmitBase?: boolean };
 }
 
 export function keepalivedConfig(peer: PeerConfig): string {
@@ -74,6 +77,7 @@ function keywordLines(peer: PeerConfig): string[] {
     ...(peer.unicastTtl === undefined ? [] : [`  unicast_ttl ${peer.unicastTtl}`]),
     ...(peer.priorityFifo ? ['  notify_priority_changes'] : []),
     ...(peer.higherPrioSendAdvert ? ['  higher_prio_send_advert'] : []),
+    ...(peer.vmac ? [`  use_vmac${peer.vmac.name === undefined ? '' : ` ${peer.vmac.name}`}`, ...(peer.vmac.xmitBase ? ['  vmac_xmit_base'] : [])] : []),
   ];
 }
 
@@ -96,6 +100,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
+    vmac: peer.vmac && { name: peer.vmac.name ?? defaultVmacName(peer.vrid), mac: virtualRouterMac(peer.vrid, family), xmitBase: peer.vmac.xmitBase ?? false },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],
     virtualRoutes: [],

@@ -1,0 +1,86 @@
+import { familyOf, type IpFamily } from './ip.ts';
+import type { LinkInfo } from './netlink.ts';
+import type { VirtualAddress, VrrpInstanceSpec } from './types.ts';
+
+/**
+ * use_vmac, as keepalived 2.2.7 does it: a private mode macvlan on the instance's interface
+ * carrying the virtual router MAC, created at start in every state and up throughout, holding the
+ * VIPs of the instance's family; adverts go out of it (source MAC the VRRP MAC) unless
+ * vmac_xmit_base sends and receives them on the parent instead; GARPs always leave from it.
+ */
+export interface VmacSpec {
+  /** `use_vmac NAME`, or vrrp.VRID. */
+  name: string;
+  /** 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID), or the MAC given to use_vmac. */
+  mac: string;
+  /** vmac_xmit_base: adverts on the parent interface, with its MAC. */
+  xmitBase: boolean;
+}
+
+export function defaultVmacName(vrid: number): string {
+  return `vrrp.${vrid}`;
+}
+
+/** RFC 3768 / RFC 5798's virtual router MAC. */
+export function virtualRouterMac(vrid: number, family: IpFamily): string {
+  return ['00', '00', '5e', '00', family === 4 ? '01' : '02', vrid.toString(16).padStart(2, '0')].join(':');
+}
+
+export function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((octet) => Number.parseInt(octet, 16)));
+}
+
+/**
+ * What an interface already named like the vmac is: one lvsd (or keepalived) would have made for
+ * this instance, and may be removed; or something else, which is never touched.
+ */
+export type ExistingVmac = 'absent' | 'ours' | 'foreign';
+
+export function classifyExisting(existing: LinkInfo | undefined, vmac: VmacSpec, parent: LinkInfo): ExistingVmac {
+  if (!existing) return 'absent';
+  const isOurs =
+    existing.kind === 'macvlan' && existing.macvlanMode === 'private' && existing.parentIndex === parent.index && existing.mac.equals(macBytes(vmac.mac));
+  return isOurs ? 'ours' : 'foreign';
+}
+
+/** keepalived puts a VIP on the vmac when it names no interface, or the instance's, and has the instance's family. */
+export function placedOnVmac(spec: Pick<VrrpInstanceSpec, 'interface' | 'family' | 'vmac'>, vip: VirtualAddress): boolean {
+  return spec.vmac !== undefined && familyOf(vip.address) === spec.family && (vip.dev === undefined || vip.dev === spec.interface);
+}
+
+/** The interface adverts are sent from and received on. */
+export function advertInterface(spec: Pick<VrrpInstanceSpec, 'interface' | 'vmac'>): string {
+  return spec.vmac && !spec.vmac.xmitBase ? spec.vmac.name : spec.interface;
+}
+
+export interface Sysctl {
+  /** The file under /proc/sys. */
+  path: string;
+  value: number;
+}
+
+function ipv4Conf(device: string, name: string, value: number): Sysctl {
+  return { path: `net/ipv4/conf/${device}/${name}`, value };
+}
+
+/**
+ * keepalived's settings on an IPv4 vmac: it answers ARP only for its own addresses, accepts its
+ * VIPs' traffic sent from the host itself and by the parent, and keeps IPv6 off unless excluded
+ * addresses of that family need it.
+ */
+export function vmacSysctls(spec: Pick<VrrpInstanceSpec, 'family' | 'excludedAddresses'>, vmac: VmacSpec): Sysctl[] {
+  if (spec.family === 6) return [];
+  const ipv6Needed = spec.excludedAddresses.some((vip) => familyOf(vip.address) === 6);
+  return [
+    ipv4Conf(vmac.name, 'arp_ignore', 1),
+    ipv4Conf(vmac.name, 'accept_local', 1),
+    ipv4Conf(vmac.name, 'rp_filter', 0),
+    ipv4Conf(vmac.name, 'promote_secondaries', 1),
+    { path: `net/ipv6/conf/${vmac.name}/disable_ipv6`, value: ipv6Needed ? 0 : 1 },
+  ];
+}
+
+/** The parent must not answer ARP for the VIPs with its own MAC; keepalived sets these while an IPv4 vmac is on it. */
+export function parentSysctls(parent: string): Sysctl[] {
+  return [ipv4Conf(parent, 'arp_ignore', 1), ipv4Conf(parent, 'arp_filter', 1)];
+}

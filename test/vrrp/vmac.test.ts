@@ -1,0 +1,161 @@
+// use_vmac against keepalived 2.2.7: the macvlan each makes (ip -d link, ip addr, sysctls), the
+// source MACs of adverts and GARPs on the wire, removal at stop, interop in both roles, and the
+// clean-up of a vmac a crashed run left behind. Two-node labs as in lab.ts.
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { macOf, startCapture } from './capture.ts';
+import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab, type Node } from './lab.ts';
+import { keepalivedConfig, speakerInstance, type Implementation, type PeerConfig } from './peers.ts';
+
+const VMAC = '00:00:5e:00:01:33';
+const BASE = { vrid: 51, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
+const OTHER: Record<Implementation, Implementation> = { lvsd: 'keepalived', keepalived: 'lvsd' };
+
+interface Running {
+  /** A graceful stop (SIGTERM): priority 0 advert, VIPs and vmac removed. */
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+async function start(lab: Lab, node: Node, implementation: Implementation, peer: PeerConfig): Promise<Running> {
+  if (implementation === 'lvsd') {
+    const child: ChildProcess = await lab.startSpeaker(node, peer.name, [speakerInstance(peer)]);
+    return { stop: () => lab.stop(child), kill: () => lab.stop(child, 'SIGKILL') };
+  }
+  lab.startKeepalived(node, peer.name, keepalivedConfig(peer));
+  await lab.waitForKeepalivedPids(peer.name);
+  const signal = async (name: NodeJS.Signals) => {
+    const pids = lab.keepalivedPids(peer.name);
+    for (const pid of name === 'SIGTERM' ? pids.slice(-1) : pids) process.kill(pid, name);
+    for (let attempt = 0; attempt < 100 && pids.some(alive); attempt++) await sleep(50);
+  };
+  return { stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function linkExists(node: Node, name: string): Promise<boolean> {
+  return (await run('ip', ['-n', node.ns, '-o', 'link', 'show']).catch(() => '')).includes(` ${name}@`);
+}
+
+async function sysctls(node: Node, paths: string[]): Promise<Record<string, string>> {
+  const output = await run('ip', ['netns', 'exec', node.ns, 'grep', '-H', '', ...paths.map((path) => `/proc/sys/${path}`)]);
+  return Object.fromEntries(output.trim().split('\n').map((line) => [line.slice('/proc/sys/'.length, line.lastIndexOf(':')), line.slice(line.lastIndexOf(':') + 1)]));
+}
+
+/** What `ip -d link`, `ip addr` and the sysctls show of the vmac and its parent. */
+async function vmacView(node: Node, name: string) {
+  const link = await run('ip', ['-n', node.ns, '-d', 'link', 'show', 'dev', name]);
+  const addresses = await run('ip', ['-n', node.ns, '-o', 'addr', 'show', 'dev', name]);
+  return {
+    parent: /^\d+: [^@]+@([^:]+):/.exec(link)?.[1],
+    flags: /<([^>]*)>/.exec(link)?.[1],
+    mac: /link\/ether (\S+)/.exec(link)?.[1],
+    macvlanMode: /macvlan mode (\S+)/.exec(link)?.[1],
+    addrgenmode: /addrgenmode (\S+)/.exec(link)?.[1],
+    addresses: [...addresses.matchAll(/ (inet6?) (\S+)/g)].map((match) => `${match[1]} ${match[2]}`),
+    sysctls: await sysctls(node, [
+      ...['arp_ignore', 'accept_local', 'rp_filter', 'promote_secondaries'].map((key) => `net/ipv4/conf/${name}/${key}`),
+      `net/ipv6/conf/${name}/disable_ipv6`,
+      ...parentSysctlPaths,
+    ]),
+  };
+}
+const parentSysctlPaths = ['arp_ignore', 'arp_filter'].map((key) => `net/ipv4/conf/${LAB_INTERFACE}/${key}`);
+
+/** One implementation alone on node A with use_vmac: what it builds, what B sees on the wire, and what is left after a graceful stop. */
+async function observe(context: TestContext, implementation: Implementation, vmac: NonNullable<PeerConfig['vmac']>) {
+  const lab = await labForTest(context);
+  const name = vmac.name ?? 'vrrp.51';
+  const capture = await startCapture(lab.b, V4.vip, 25);
+  const daemon = await start(lab, lab.a, implementation, { ...BASE, name: implementation, priority: 150, vmac });
+  expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, name)).toBe(true);
+  await sleep(2500);
+  const view = await vmacView(lab.a, name);
+  const onParent = await lab.hasAddress(lab.a, V4.vip);
+  await daemon.stop();
+  await sleep(300);
+  const packets = await capture.stop();
+  const sourceMacs = (kind: 'garp' | 'vrrp') => [...new Set(packets.filter((packet) => packet.kind === kind).map((packet) => packet.sourceMac))];
+  return {
+    view,
+    onParent,
+    advertMacs: sourceMacs('vrrp'),
+    garpMacs: sourceMacs('garp'),
+    parentMac: await macOf(lab.a, run),
+    leftAfterStop: await linkExists(lab.a, name),
+    parentAfterStop: await sysctls(lab.a, parentSysctlPaths),
+  };
+}
+
+describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
+  it.for([
+    { title: 'use_vmac', vmac: {}, advertsFromVmac: true },
+    { title: 'use_vmac vmac51 + vmac_xmit_base', vmac: { name: 'vmac51', xmitBase: true }, advertsFromVmac: false },
+  ])('$title: the same private macvlan, VIP, sysctls and source MACs as keepalived; removed at stop', { timeout: 60_000 }, async ({ vmac, advertsFromVmac }, context) => {
+    const [lvsd, keepalived] = await Promise.all([observe(context, 'lvsd', vmac), observe(context, 'keepalived', vmac)]);
+    console.info(`vmac ${JSON.stringify(vmac)}: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
+    expect(lvsd.view).toEqual(keepalived.view);
+    expect(lvsd.view).toMatchObject({ parent: LAB_INTERFACE, mac: VMAC, macvlanMode: 'private', addrgenmode: 'none', addresses: [`inet ${V4.vip}/${V4.vipPrefix}`] });
+    expect(lvsd.view.flags?.split(',')).toContain('UP');
+    for (const seen of [lvsd, keepalived]) {
+      expect(seen.onParent).toBe(false);
+      expect(seen.advertMacs).toEqual([advertsFromVmac ? VMAC : seen.parentMac]);
+      expect(seen.garpMacs).toEqual([VMAC]);
+      expect(seen.leftAfterStop).toBe(false);
+    }
+    // keepalived 2.2.7 means to restore the parent's arp_ignore/arp_filter after its last vmac, but leaves them at 1; lvsd restores them.
+    expect(Object.values(lvsd.parentAfterStop)).toEqual(['0', '0']);
+  });
+
+  it.for(['lvsd', 'keepalived'] as const)('%s master with use_vmac, the other backup with use_vmac: the backup keeps its vmac up and empty, takes the VIP onto it when the master stops', { timeout: 60_000 }, async (master, context) => {
+    const lab = await labForTest(context);
+    const vmac = {};
+    const first = await start(lab, lab.a, master, { ...BASE, name: master, priority: 150, vmac });
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await start(lab, lab.b, OTHER[master], { ...BASE, name: OTHER[master], priority: 100, vmac });
+    await sleep(4000);
+    expect(await lab.hasAddress(lab.a, V4.vip, 'vrrp.51')).toBe(true);
+    const backupView = await vmacView(lab.b, 'vrrp.51');
+    expect(backupView).toMatchObject({ mac: VMAC, macvlanMode: 'private', addresses: [] });
+    expect(backupView.flags?.split(',')).toContain('UP');
+
+    const capture = await startCapture(lab.a, V4.vip, 20);
+    await first.stop();
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, 3000, 'vrrp.51')).toBe(true);
+    await sleep(500);
+    const garps = (await capture.stop()).filter((packet) => packet.kind === 'garp');
+    expect(garps.length).toBeGreaterThan(0);
+    expect(new Set(garps.map((packet) => packet.sourceMac))).toEqual(new Set([VMAC]));
+    expect(await linkExists(lab.a, 'vrrp.51')).toBe(false);
+  });
+
+  it('a vmac left by a crashed lvsd is removed (its VIP with it) and made afresh; an interface of that name that is not such a vmac is never touched', { timeout: 60_000 }, async (context) => {
+    const lab = await labForTest(context);
+    const peer = { ...BASE, name: 'lvsd', priority: 150, vmac: {} };
+    const crashed = await start(lab, lab.a, 'lvsd', peer);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await crashed.kill();
+    expect(await lab.hasAddress(lab.a, V4.vip, 'vrrp.51')).toBe(true);
+
+    // keepalived on B is master now, so the restarted lvsd has no VIP to hold.
+    await start(lab, lab.b, 'keepalived', { ...BASE, name: 'ka', priority: 200, vmac: {} });
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await start(lab, lab.a, 'lvsd', peer);
+    expect(lab.log('lvsd')).toContain('removed VMAC interface left behind by an earlier run');
+    expect(await linkExists(lab.a, 'vrrp.51')).toBe(true);
+    expect(await lab.hasAddress(lab.a, V4.vip, 'vrrp.51')).toBe(false);
+
+    await run('ip', ['-n', lab.a.ns, 'link', 'add', 'vrrp.52', 'link', LAB_INTERFACE, 'type', 'macvlan', 'mode', 'bridge']);
+    await expect(start(lab, lab.a, 'lvsd', { ...peer, name: 'lvsd52', vrid: 52 })).rejects.toThrow();
+    expect(lab.log('lvsd52')).toContain('interface vrrp.52 exists and is not a private macvlan on vr0 with MAC 00:00:5e:00:01:34');
+    expect(await linkExists(lab.a, 'vrrp.52')).toBe(true);
+  });
+});
