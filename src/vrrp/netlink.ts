@@ -135,6 +135,19 @@ export class Rtnetlink {
     );
   }
 
+  /**
+   * An IPv6 link-local address, deprecated (preferred lifetime 0) so that nothing but the adverts
+   * that name it as source picks it, without duplicate address detection: keepalived's vmac address.
+   */
+  async addDeprecatedLinkLocal(linkIndex: number, address: string): Promise<void> {
+    const bytes = addressToBytes(address);
+    await this.socket.newAddress(
+      { family: AF_INET6, prefixlen: 64, index: linkIndex, scope: SCOPES.link, flags: { nodad: true } },
+      { local: bytes, address: bytes, cacheInfo: { ifaPrefered: 0, ifaValid: 0xffffffff } },
+      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+    );
+  }
+
   /** Returns false when the address was not there. */
   async removeAddress(linkIndex: number, vip: Pick<VirtualAddress, 'address' | 'prefixLength'>): Promise<boolean> {
     const family = familyOf(vip.address);

@@ -42,7 +42,7 @@ export class VmacLinks {
     // IPv6 adverts leave the vmac from a link-local address, which it does not make itself (addrgenmode none).
     if (spec.family === 6 && !vmac.xmitBase) {
       const created = await this.netlink.link(vmac.name);
-      await this.netlink.addAddress(created.index, { address: ownAddress, prefixLength: 64, dev: undefined, label: undefined, scope: 'link' });
+      await this.netlink.addDeprecatedLinkLocal(created.index, ownAddress);
     }
   }
 

@@ -1,5 +1,5 @@
 // tcpdump on a lab node's link, parsed into the packets the VRRP keyword tests count and time:
-// gratuitous ARPs for a VIP and VRRP adverts with their IPv4 TTL.
+// gratuitous ARPs (or unsolicited NAs) for a VIP and VRRP adverts with their IPv4 TTL.
 import { spawn } from 'node:child_process';
 import { LAB_INTERFACE, type Node } from './lab.ts';
 
@@ -7,6 +7,7 @@ export interface CapturedPacket {
   /** Seconds, as tcpdump -tt prints them. */
   at: number;
   sourceMac: string;
+  /** 'garp' stands for an IPv6 VIP's unsolicited neighbour advertisement too. */
   kind: 'garp' | 'vrrp' | 'other';
   /** IPv4 TTL of a VRRP advert. */
   ttl: number | undefined;
@@ -25,7 +26,7 @@ const PACKET_START = /^(\d+\.\d+) ([0-9a-f:]{17}) > /;
 
 /** Starts tcpdump in `node`'s namespace for at most `maxSeconds`, and resolves once it listens. */
 export async function startCapture(node: Node, vip: string, maxSeconds: number): Promise<Capture> {
-  const filter = `(arp and arp[14:4] == arp[24:4]) or proto 112`;
+  const filter = `(arp and arp[14:4] == arp[24:4]) or proto 112 or (icmp6 and ip6[40] == 136)`;
   const child = spawn('ip', ['netns', 'exec', node.ns, 'timeout', String(maxSeconds), 'tcpdump', '-i', LAB_INTERFACE, '-n', '-tt', '-e', '-v', '-l', filter], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,7 +60,7 @@ function parse(text: string, vip: string): CapturedPacket[] {
   }
   return records.map((record) => {
     const [, at = '0', sourceMac = ''] = PACKET_START.exec(record) ?? [];
-    const garp = record.includes('ARP') && record.includes(`who-has ${vip} `) && record.includes(`tell ${vip}`);
+    const garp = (record.includes('ARP') && record.includes(`who-has ${vip} `) && record.includes(`tell ${vip}`)) || (record.includes('neighbor advertisement') && record.includes(`tgt is ${vip},`));
     const vrrp = record.includes('VRRP');
     return {
       at: Number(at),

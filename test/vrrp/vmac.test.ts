@@ -9,6 +9,10 @@ import { keepalivedConfig, speakerInstance, type Implementation, type PeerConfig
 
 const VMAC = '00:00:5e:00:01:33';
 const BASE = { vrid: 51, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
+const FAMILIES = {
+  4: { base: BASE, vmac: VMAC },
+  6: { base: { ...BASE, version: 3, vip: 'fd00:77::100', vipPrefix: 64 }, vmac: '00:00:5e:00:02:33' },
+} as const;
 const OTHER: Record<Implementation, Implementation> = { lvsd: 'keepalived', keepalived: 'lvsd' };
 
 interface Running {
@@ -60,7 +64,8 @@ async function vmacView(node: Node, name: string) {
     mac: /link\/ether (\S+)/.exec(link)?.[1],
     macvlanMode: /macvlan mode (\S+)/.exec(link)?.[1],
     addrgenmode: /addrgenmode (\S+)/.exec(link)?.[1],
-    addresses: [...addresses.matchAll(/ (inet6?) (\S+)/g)].map((match) => `${match[1]} ${match[2]}`),
+    // The parent's link-local address differs from lab to lab.
+    addresses: [...addresses.matchAll(/ (inet6? [^\\]+?)\s*\\/g)].map((match) => (match[1] ?? '').replace(node.linkLocal, "the parent's link-local")),
     sysctls: await sysctls(node, [
       ...['arp_ignore', 'accept_local', 'rp_filter', 'promote_secondaries'].map((key) => `net/ipv4/conf/${name}/${key}`),
       `net/ipv6/conf/${name}/disable_ipv6`,
@@ -71,15 +76,16 @@ async function vmacView(node: Node, name: string) {
 const parentSysctlPaths = ['arp_ignore', 'arp_filter'].map((key) => `net/ipv4/conf/${LAB_INTERFACE}/${key}`);
 
 /** One implementation alone on node A with use_vmac: what it builds, what B sees on the wire, and what is left after a graceful stop. */
-async function observe(context: TestContext, implementation: Implementation, vmac: NonNullable<PeerConfig['vmac']>) {
+async function observe(context: TestContext, implementation: Implementation, vmac: NonNullable<PeerConfig['vmac']>, family: 4 | 6) {
   const lab = await labForTest(context);
   const name = vmac.name ?? 'vrrp.51';
-  const capture = await startCapture(lab.b, V4.vip, 25);
-  const daemon = await start(lab, lab.a, implementation, { ...BASE, name: implementation, priority: 150, vmac });
-  expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, name)).toBe(true);
+  const { base } = FAMILIES[family];
+  const capture = await startCapture(lab.b, base.vip, 25);
+  const daemon = await start(lab, lab.a, implementation, { ...base, name: implementation, priority: 150, vmac });
+  expect(await lab.waitForAddress(lab.a, base.vip, true, V2_WAIT, name)).toBe(true);
   await sleep(2500);
   const view = await vmacView(lab.a, name);
-  const onParent = await lab.hasAddress(lab.a, V4.vip);
+  const onParent = await lab.hasAddress(lab.a, base.vip);
   await daemon.stop();
   await sleep(300);
   const packets = await capture.stop();
@@ -97,18 +103,22 @@ async function observe(context: TestContext, implementation: Implementation, vma
 
 describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
   it.for([
-    { title: 'use_vmac', vmac: {}, advertsFromVmac: true },
-    { title: 'use_vmac vmac51 + vmac_xmit_base', vmac: { name: 'vmac51', xmitBase: true }, advertsFromVmac: false },
-  ])('$title: the same private macvlan, VIP, sysctls and source MACs as keepalived; removed at stop', { timeout: 60_000 }, async ({ vmac, advertsFromVmac }, context) => {
-    const [lvsd, keepalived] = await Promise.all([observe(context, 'lvsd', vmac), observe(context, 'keepalived', vmac)]);
-    console.info(`vmac ${JSON.stringify(vmac)}: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
+    { title: 'use_vmac', vmac: {}, family: 4, advertsFromVmac: true },
+    { title: 'use_vmac vmac51 + vmac_xmit_base', vmac: { name: 'vmac51', xmitBase: true }, family: 4, advertsFromVmac: false },
+    { title: 'IPv6 use_vmac', vmac: {}, family: 6, advertsFromVmac: true },
+    { title: 'IPv6 use_vmac + vmac_xmit_base', vmac: { xmitBase: true }, family: 6, advertsFromVmac: false },
+  ] as const)('$title: the same private macvlan, addresses, sysctls and source MACs as keepalived; removed at stop', { timeout: 60_000 }, async ({ vmac, family, advertsFromVmac }, context) => {
+    const [lvsd, keepalived] = await Promise.all([observe(context, 'lvsd', vmac, family), observe(context, 'keepalived', vmac, family)]);
+    console.info(`IPv${family} vmac ${JSON.stringify(vmac)}: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
+    const { base, vmac: mac } = FAMILIES[family];
     expect(lvsd.view).toEqual(keepalived.view);
-    expect(lvsd.view).toMatchObject({ parent: LAB_INTERFACE, mac: VMAC, macvlanMode: 'private', addrgenmode: 'none', addresses: [`inet ${V4.vip}/${V4.vipPrefix}`] });
+    expect(lvsd.view).toMatchObject({ parent: LAB_INTERFACE, mac, macvlanMode: 'private', addrgenmode: 'none' });
+    expect(lvsd.view.addresses.filter((address) => address.startsWith(`inet${family === 6 ? '6' : ''} ${base.vip}/${base.vipPrefix} `))).toHaveLength(1);
     expect(lvsd.view.flags?.split(',')).toContain('UP');
     for (const seen of [lvsd, keepalived]) {
       expect(seen.onParent).toBe(false);
-      expect(seen.advertMacs).toEqual([advertsFromVmac ? VMAC : seen.parentMac]);
-      expect(seen.garpMacs).toEqual([VMAC]);
+      expect(seen.advertMacs).toEqual([advertsFromVmac ? mac : seen.parentMac]);
+      expect(seen.garpMacs).toEqual([mac]);
       expect(seen.leftAfterStop).toBe(false);
     }
     // keepalived 2.2.7 means to restore the parent's arp_ignore/arp_filter after its last vmac, but leaves them at 1; lvsd restores them.
