@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
 import type { VrrpInstanceSpec } from './types.ts';
-import { classifyExisting, macBytes, parentSysctls, vmacSysctls, type Sysctl, type VmacSpec } from './vmac.ts';
+import { classifyExisting, macBytes, parentSysctls, rpFilterChanges, vmacSysctls, type Sysctl, type SysctlChange, type VmacSpec } from './vmac.ts';
 
 /** The speaker's hands for use_vmac: creates and removes the macvlans and sets the sysctls they need. */
 
@@ -11,6 +11,8 @@ type VmacInstance = Pick<VrrpInstanceSpec, 'name' | 'interface' | 'family' | 'ex
 export class VmacLinks {
   /** Per parent interface: the instances whose IPv4 vmac is on it, and its settings from before the first. */
   private readonly parents = new Map<string, { users: Set<string>; before: Sysctl[] }>();
+  /** The rp_filter changes made for the first IPv4 vmac, undone after the last. */
+  private rpFilter: SysctlChange[] = [];
 
   constructor(
     private readonly netlink: Rtnetlink,
@@ -35,6 +37,7 @@ export class VmacLinks {
       await this.netlink.deleteLink(existing.index);
       this.logger.warn({ instance: spec.name, interface: vmac.name }, 'removed VMAC interface left behind by an earlier run');
     }
+    if (spec.family === 4 && this.parents.size === 0) await this.clearRpFilter();
     await this.netlink.addPrivateMacvlan(parent.index, vmac.name, macBytes(vmac.mac));
     this.logger.info({ instance: spec.name, interface: vmac.name, mac: vmac.mac }, 'created VMAC interface');
     for (const setting of vmacSysctls(spec, vmac)) await writeSysctl(setting);
@@ -57,6 +60,24 @@ export class VmacLinks {
     if (!held?.users.delete(spec.name) || held.users.size > 0) return;
     this.parents.delete(spec.interface);
     for (const setting of held.before) await writeSysctl(setting).catch(() => undefined);
+    if (this.parents.size === 0) await this.restoreRpFilter();
+  }
+
+  private async clearRpFilter(): Promise<void> {
+    const devices = await readdir('/proc/sys/net/ipv4/conf');
+    const current = new Map(await Promise.all(devices.map(async (device) => [device, await readSysctl(`net/ipv4/conf/${device}/rp_filter`)] as const)));
+    this.rpFilter = rpFilterChanges(current);
+    for (const change of this.rpFilter) await writeSysctl(change);
+    if (this.rpFilter.length > 0) this.logger.info({ from: current.get('all') }, 'set net.ipv4.conf.all.rp_filter to 0 for the VMAC interfaces, keeping the others filtering');
+  }
+
+  /** Puts back, all first, the values that still hold what lvsd set. */
+  private async restoreRpFilter(): Promise<void> {
+    const changes = this.rpFilter.reverse();
+    this.rpFilter = [];
+    for (const change of changes) {
+      if ((await readSysctl(change.path).catch(() => undefined)) === change.value) await writeSysctl({ path: change.path, value: change.before });
+    }
   }
 
   private async holdParent(instance: string, parent: string): Promise<void> {

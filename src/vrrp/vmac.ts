@@ -84,3 +84,23 @@ export function vmacSysctls(spec: Pick<VrrpInstanceSpec, 'family' | 'excludedAdd
 export function parentSysctls(parent: string): Sysctl[] {
   return [ipv4Conf(parent, 'arp_ignore', 1), ipv4Conf(parent, 'arp_filter', 1)];
 }
+
+/** A sysctl lvsd changed, to be put back at stop if nobody changed it since. */
+export interface SysctlChange extends Sysctl {
+  before: number;
+}
+
+/**
+ * keepalived's rp_filter step before the first IPv4 vmac: net.ipv4.conf.all.rp_filter would
+ * override the vmac's 0 (the kernel uses the larger of all and the interface), so it lifts
+ * `default` and every interface below all's value up to it, keeping their filtering, then sets all
+ * to 0. `current` maps each conf directory (all, default, interfaces) to its rp_filter. `all` is last.
+ */
+export function rpFilterChanges(current: ReadonlyMap<string, number>): SysctlChange[] {
+  const all = current.get('all') ?? 0;
+  if (all === 0) return [];
+  const lifted = [...current]
+    .filter(([device, value]) => device !== 'all' && value < all)
+    .map(([device, value]) => ({ ...ipv4Conf(device, 'rp_filter', all), before: value }));
+  return [...lifted, { ...ipv4Conf('all', 'rp_filter', 0), before: all }];
+}

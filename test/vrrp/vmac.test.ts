@@ -125,6 +125,23 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
     expect(Object.values(lvsd.parentAfterStop)).toEqual(['0', '0']);
   });
 
+  it('rp_filter: all.rp_filter 2 becomes 0 while a vmac exists, default and the interfaces below 2 lifted to 2, and all of it restored at stop, as keepalived does', { timeout: 60_000 }, async (context) => {
+    const paths = ['all', 'default', 'lo', LAB_INTERFACE].map((device) => `net/ipv4/conf/${device}/rp_filter`);
+    const watch = async (implementation: Implementation) => {
+      const lab = await labForTest(context);
+      await run('ip', ['netns', 'exec', lab.a.ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=2', 'net.ipv4.conf.default.rp_filter=1', 'net.ipv4.conf.lo.rp_filter=2', `net.ipv4.conf.${LAB_INTERFACE}.rp_filter=1`]);
+      const daemon = await start(lab, lab.a, implementation, { ...BASE, name: implementation, priority: 150, vmac: {} });
+      expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+      const running = await sysctls(lab.a, [...paths, 'net/ipv4/conf/vrrp.51/rp_filter']);
+      await daemon.stop();
+      return { running, stopped: await sysctls(lab.a, paths) };
+    };
+    const [lvsd, keepalived] = await Promise.all([watch('lvsd'), watch('keepalived')]);
+    expect(lvsd).toEqual(keepalived);
+    expect(Object.values(lvsd.running)).toEqual(['0', '2', '2', '2', '0']);
+    expect(Object.values(lvsd.stopped)).toEqual(['2', '1', '2', '1']);
+  });
+
   it.for(['lvsd', 'keepalived'] as const)('%s master with use_vmac, the other backup with use_vmac: the backup keeps its vmac up and empty, takes the VIP onto it when the master stops', { timeout: 60_000 }, async (master, context) => {
     const lab = await labForTest(context);
     const vmac = {};
