@@ -21,6 +21,18 @@ export function defaultVmacName(vrid: number): string {
   return `vrrp.${vrid}`;
 }
 
+/** Interface names hold 15 bytes: keepalived shortens the prefix, never the number. */
+const IFNAMSIZ = 16;
+
+/** The names keepalived tries for a vmac without one, in its order: PREFIX.VRID, then numbered (IPv6: 6 first). */
+export function vmacNameCandidates(prefix: string, vrid: number, family: IpFamily): string[] {
+  const numbers = family === 6 ? [6, 1, 2, 3, 4, 5, 7, 8, 9] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return ['', ...numbers.map(String)].map((number) => {
+    const tail = `${number}.${vrid}`;
+    return `${prefix.slice(0, Math.max(0, IFNAMSIZ - 1 - tail.length))}${tail}`;
+  });
+}
+
 /** RFC 3768 / RFC 5798's virtual router MAC. */
 export function virtualRouterMac(vrid: number, family: IpFamily): string {
   return ['00', '00', '5e', '00', family === 4 ? '01' : '02', vrid.toString(16).padStart(2, '0')].join(':');

@@ -182,6 +182,28 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(parseInstance(instance('')).spec.vmac).toBeUndefined();
   });
 
+  it('names vmacs as keepalived does: PREFIX.VRID, then PREFIX1.VRID (IPv6: PREFIX6.VRID) when an instance has it; a configured name once', () => {
+    const block = (name: string, vrid: number, vip: string, vmac: string) =>
+      `vrrp_instance ${name} {\n  interface ${name === 'B' ? 'eth1' : 'eth0'}\n  virtual_router_id ${vrid}\n  ${vmac}\n  virtual_ipaddress {\n    ${vip}\n  }\n}\n`;
+    const names = (globals: string, blocks: string[]) => {
+      const result = parseConfigText(`global_defs {\n${globals}}\n${blocks.join('')}`, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+      if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+      const specs = vrrpSpecsFromConfig(result.config);
+      return { names: specs.instances.map((spec) => spec.vmac?.name), warnings: specs.warnings };
+    };
+    const blocks = [
+      block('A', 7, '192.0.2.7', 'use_vmac'),
+      block('B', 7, '198.51.100.7', 'use_vmac'),
+      block('C', 7, '2001:db8::7', 'use_vmac'),
+      block('D', 8, '192.0.2.8', 'use_vmac vrrp.7'),
+      block('E', 9, '192.0.2.9', 'use_vmac vrrp.7'),
+    ];
+    const plain = names('', blocks);
+    expect(plain.names).toEqual(['vrrp1.7', 'vrrp2.7', 'vrrp6.7', 'vrrp.7', 'vrrp.9']);
+    expect(plain.warnings).toEqual([expect.stringMatching(/^k.conf:\d+: \(E\) VRRP instance D is already using vrrp.7 - ignoring name$/)]);
+    expect(names('  vmac_prefix averyverylongprefix\n', [block('A', 200, '192.0.2.7', 'use_vmac')]).names).toEqual(['averyverylo.200']);
+  });
+
   it('takes notify_priority_changes from the sync group when the instance does not say', () => {
     const text = `${instance('')}vrrp_sync_group G {\n  group {\n    V\n  }\n  notify_priority_changes\n}\n`;
     expect(parseInstance(text).spec.notify.priorityChanges).toBe(true);
