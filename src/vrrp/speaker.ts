@@ -195,6 +195,10 @@ class Speaker {
 
   private async removeVmac(spec: VrrpInstanceSpec): Promise<void> {
     if (!spec.vmac) return;
+    // Its socket is bound to the link going away; one made again later needs a new one.
+    const key = channelKeyOf(spec.family, spec.vmac.name);
+    this.channels.get(key)?.close();
+    this.channels.delete(key);
     try {
       await this.refreshLinks();
       await this.vmacs.remove({ ...spec, vmac: spec.vmac }, this.links);

@@ -164,6 +164,34 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
     expect(await linkExists(lab.a, 'vrrp.51')).toBe(false);
   });
 
+  it('reload: a changed instance keeps its vmac (same link, VIP held); without use_vmac the vmac goes and the VIP moves to the interface; with it again, a new vmac that adverts go on leaving', { timeout: 60_000 }, async (context) => {
+    const lab = await labForTest(context);
+    const peer = { ...BASE, name: 'lvsd', priority: 150, vmac: {} };
+    const child = await lab.startSpeaker(lab.a, 'lvsd', [speakerInstance(peer)]);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await start(lab, lab.b, 'keepalived', { ...BASE, name: 'ka', priority: 100, vmac: {} });
+    const indexOf = async () => /^(\d+):/.exec(await run('ip', ['-n', lab.a.ns, '-o', 'link', 'show', 'dev', 'vrrp.51']))?.[1];
+    const before = await indexOf();
+
+    lab.reloadSpeaker(child, 'lvsd', [speakerInstance({ ...peer, priority: 160 })]);
+    expect(await lab.waitForLog('lvsd', 'reloaded', 5000)).toBe(true);
+    expect(await indexOf()).toBe(before);
+    expect(await lab.hasAddress(lab.a, V4.vip, 'vrrp.51')).toBe(true);
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'MASTER', effectivePriority: 160 });
+
+    lab.reloadSpeaker(child, 'lvsd', [speakerInstance({ ...peer, vmac: undefined })]);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    expect(await linkExists(lab.a, 'vrrp.51')).toBe(false);
+    expect(Object.values(await sysctls(lab.a, parentSysctlPaths))).toEqual(['0', '0']);
+
+    // Made again, with a new socket on it: keepalived on B goes on hearing lvsd's adverts and stays backup.
+    lab.reloadSpeaker(child, 'lvsd', [speakerInstance(peer)]);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await sleep(4500);
+    expect(await lab.hasAddress(lab.b, V4.vip, 'vrrp.51')).toBe(false);
+    expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'MASTER' });
+  });
+
   it('a vmac left by a crashed lvsd is removed (its VIP with it) and made afresh; an interface of that name that is not such a vmac is never touched', { timeout: 60_000 }, async (context) => {
     const lab = await labForTest(context);
     const peer = { ...BASE, name: 'lvsd', priority: 150, vmac: {} };
