@@ -372,6 +372,30 @@ class Speaker {
     } catch (error) {
       this.logger.error({ err: error }, 'cannot read interface state');
     }
+    if ([...this.instances.values()].some((runner) => this.lostVmac(runner))) await this.remakeLostVmacs();
+  }
+
+  private lostVmac(runner: InstanceRunner): boolean {
+    const { vmac, interface: parent } = runner.spec;
+    return vmac !== undefined && this.links.has(parent) && this.links.get(vmac.name)?.index !== runner.vmacIndex;
+  }
+
+  /**
+   * keepalived 2.2.7 answers a vmac deleted under it as a fault (VIPs gone), makes the vmac again at
+   * once and starts over as backup; so does lvsd, at its next look at the links.
+   */
+  private remakeLostVmacs(): Promise<void> {
+    return this.inTurn(async () => {
+      for (const [name, runner] of [...this.instances]) {
+        if (this.stopped || !this.lostVmac(runner)) continue;
+        this.logger.warn({ instance: name, interface: runner.spec.vmac?.name }, 'VMAC interface went away; making it again');
+        this.instances.delete(name);
+        runner.dispatch({ type: 'fault', now: this.now(), faulty: true });
+        await runner.handOver(runner.spec);
+        await this.removeVmac(runner.spec);
+        await this.startInstance(runner.spec, undefined, false).catch((error: unknown) => this.logger.error({ err: error, instance: name }, 'cannot make the VMAC interface again; the instance stops'));
+      }
+    });
   }
 }
 
@@ -490,6 +514,10 @@ class InstanceRunner {
 
   set links(links: Map<string, LinkInfo>) {
     this.context.links = links;
+  }
+
+  get vmacIndex(): number | undefined {
+    return this.ownLinks.vmac?.index;
   }
 
   start(inherited: VrrpState | undefined, tracked: { effectivePriority: number; faulty: boolean }): void {

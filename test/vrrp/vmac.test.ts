@@ -192,6 +192,28 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
     expect((await lab.speakerStatus('lvsd'))[0]).toMatchObject({ state: 'MASTER' });
   });
 
+  it.for(['lvsd', 'keepalived'] as const)('%s treats a vmac deleted under it as a fault, makes it again and wins the election back', { timeout: 60_000 }, async (implementation, context) => {
+    const lab = await labForTest(context);
+    await start(lab, lab.a, implementation, { ...BASE, name: implementation, priority: 150, vmac: {} });
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    await start(lab, lab.b, OTHER[implementation], { ...BASE, name: OTHER[implementation], priority: 100, vmac: {} });
+    await sleep(1000);
+    await run('ip', ['-n', lab.a.ns, 'link', 'del', 'vrrp.51']);
+    const deletedAt = Date.now();
+    expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT, 'vrrp.51')).toBe(true);
+    console.info(`${implementation}: VIP back on a new vmac ${Date.now() - deletedAt} ms after the delete`);
+    if (implementation === 'lvsd') {
+      const log = lab.log('lvsd');
+      const gone = log.indexOf('VMAC interface went away');
+      const steps = ['"to":"FAULT"', '"from":"INIT","to":"BACKUP"', '"to":"MASTER"'].map((step) => log.indexOf(step, gone));
+      expect(gone).toBeGreaterThan(0);
+      expect(steps.every((at, i) => at > (steps[i - 1] ?? gone))).toBe(true);
+    }
+    expect(await vmacView(lab.a, 'vrrp.51')).toMatchObject({ mac: VMAC, macvlanMode: 'private', addrgenmode: 'none' });
+    expect(await lab.waitForAddress(lab.b, V4.vip, false, V2_WAIT, 'vrrp.51')).toBe(true);
+  });
+
   it('a vmac left by a crashed lvsd is removed (its VIP with it) and made afresh; an interface of that name that is not such a vmac is never touched', { timeout: 60_000 }, async (context) => {
     const lab = await labForTest(context);
     const peer = { ...BASE, name: 'lvsd', priority: 150, vmac: {} };
