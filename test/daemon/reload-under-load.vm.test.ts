@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { NAT_LAB } from './nat-lab.ts';
 import { sharedVm } from '../kernel/vm.ts';
 
 const LVSD = fileURLToPath(new URL('../../bin/lvsd', import.meta.url));
 const CLIENT = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
-const SERVER = fileURLToPath(new URL('./load-server.mjs', import.meta.url));
 const REQUESTS = 10_000;
 const RELOADS = 5;
 /** An emulated CPU shared with the other kernel tests serves a few dozen requests a second. */
@@ -26,25 +26,7 @@ set -eu
 dir=$1
 # Unix sockets cannot live on the 9p exchange directory.
 sock=/run/lvsd-test-$$.sock
-id=$$
-ns() { local n=$1; shift; ip netns exec "$n-$id" "$@"; }
-sysctl -qw net.ipv4.ip_forward=1
-ip link add br-rs type bridge; ip addr add 10.77.1.254/24 dev br-rs; ip link set br-rs up
-ip netns add client-$id
-ip link add to-client type veth peer name eth0 netns client-$id
-ip addr add 10.77.0.1/24 dev to-client; ip addr add 10.77.0.100/32 dev to-client; ip link set to-client up
-ns client ip link set lo up; ns client ip addr add 10.77.0.2/24 dev eth0; ns client ip link set eth0 up
-ns client ip route add default via 10.77.0.1
-for n in 1 2 3; do
-  ip netns add rs$n-$id
-  ip link add rs$n type veth peer name eth0 netns rs$n-$id
-  ip link set rs$n master br-rs up
-  ns rs$n ip link set lo up; ns rs$n ip addr add 10.77.1.$n/24 dev eth0; ns rs$n ip link set eth0 up
-  ns rs$n ip route add default via 10.77.1.254
-  ns rs$n node ${SERVER} 8080 &
-done
-# The servers listen before lvsd checks them, so none is ever out of the table.
-for n in 1 2 3; do for _ in $(seq 300); do ns rs$n ss -Hltn | grep -q ':8080 ' && break; sleep 0.1; done; done
+${NAT_LAB}
 cp "$dir/config-0.conf" "$dir/live.conf"
 ${LVSD} -f "$dir/live.conf" --socket "$sock" > "$dir/lvsd.log" 2>&1 &
 daemon=$!
