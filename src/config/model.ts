@@ -494,6 +494,8 @@ export interface VrrpInstance {
   readonly vmacMac?: string;
   readonly vmacMacUsesVrid?: boolean;
   readonly vmacXmitBase: boolean;
+  /** use_vmac_addr: VIPs on another interface, or of the other family, each get a vmac of their own. */
+  readonly useVmacAddr: boolean;
   readonly dontTrackPrimary: boolean;
   readonly garpMasterDelayMs: number;
   readonly garpMasterRepeat: number;

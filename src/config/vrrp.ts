@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
-  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src', 'no_accept_check', 'use_vmac_addr', 'vmac_xmit_base_addr',
+  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src', 'no_accept_check', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -311,7 +311,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], processes: [] as TrackedScript[],
     peers: [] as UnicastPeer[],
   };
-  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
+  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'useVmacAddr' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
     (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
   const handlers: Handlers = {
     ...Object.fromEntries(ACCEPTED_UNHANDLED_INSTANCE.map((k) => [k, (t: Statement) => void extra.push(unhandled(t))])),
@@ -354,6 +354,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       useVmacArguments(t, v, d);
     },
     vmac_xmit_base: setFlag('vmacXmitBase'),
+    use_vmac_addr: setFlag('useVmacAddr'),
     dont_track_primary: setFlag('dontTrackPrimary'),
     garp_master_delay: (t) => { v.garpMasterDelayMs = timerMs(t, 0, d) ?? v.garpMasterDelayMs; },
     garp_master_repeat: (t) => { v.garpMasterRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRepeat; },
@@ -545,6 +546,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),
     ...(vmacMac !== undefined && { vmacMac, vmacMacUsesVrid: v.vmacMacUsesVrid ?? false }),
     vmacXmitBase,
+    useVmacAddr: v.useVmacAddr ?? false,
     dontTrackPrimary: v.dontTrackPrimary ?? false,
     garpMasterDelayMs: v.garpMasterDelayMs ?? globals.vrrp.garpMasterDelayMs,
     garpMasterRepeat: v.garpMasterRepeat ?? globals.vrrp.garpMasterRepeat,

@@ -2,7 +2,7 @@ import type { IpAddressSpec, IpRouteSpec, KeepalivedConfig, ScriptCommand, Sourc
 import { familyOf, type IpFamily } from './ip.ts';
 import { trackingSpecs } from './tracking-from-config.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
-import { defaultVmacName, vmacNameCandidates, virtualRouterMac, type VmacSpec } from './vmac.ts';
+import { vmacsFromConfig, type InstanceVmacs } from './vmac-from-config.ts';
 import { VRRP_TTL } from './packet.ts';
 import type { VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
@@ -25,8 +25,8 @@ export function vrrpSpecsFromConfig(config: KeepalivedConfig): VrrpSpecs {
   const warnings: string[] = [];
   const fifo = notifyFifo(config);
   const rulePriorities = defaultRulePriorities();
-  const vmacNames = vmacNamesFor(config, warnings);
-  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, rulePriorities, vmacNames.get(instance), warnings));
+  const vmacs = vmacsFromConfig(config, warnings);
+  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, rulePriorities, vmacs.get(instance), warnings));
   const syncGroups = config.vrrpSyncGroups.map((group) => ({ name: group.name, members: [...group.instances] }));
   return { instances, syncGroups, warnings };
 }
@@ -43,43 +43,12 @@ function defaultRulePriorities(): (family: IpFamily) => number {
   return (family) => next[family]--;
 }
 
-/**
- * Each use_vmac instance's interface name, as keepalived 2.2.7 gives them: the configured name
- * unless an instance before it has it; else PREFIX.VRID (global_defs vmac_prefix, "vrrp" by
- * default), and when another instance has that, PREFIX1.VRID, PREFIX2.VRID ... (IPv6 tries
- * PREFIX6.VRID first).
- */
-function vmacNamesFor(config: KeepalivedConfig, warnings: string[]): Map<VrrpInstance, string> {
-  const prefix = config.globalDefs.unhandled.find((entry) => entry.keyword === 'vmac_prefix')?.args[0] ?? 'vrrp';
-  const configured = new Map<string, VrrpInstance>();
-  for (const instance of config.vrrpInstances) {
-    if (!instance.useVmac || instance.vmacName === undefined) continue;
-    const holder = configured.get(instance.vmacName);
-    if (holder) warnings.push(`${where(instance.at)}: (${instance.name}) VRRP instance ${holder.name} is already using ${instance.vmacName} - ignoring name`);
-    else configured.set(instance.vmacName, instance);
-  }
-  const taken = new Set(configured.keys());
-  const names = new Map<VrrpInstance, string>();
-  for (const instance of config.vrrpInstances) {
-    if (!instance.useVmac) continue;
-    const own = instance.vmacName;
-    if (own !== undefined && configured.get(own) === instance) {
-      names.set(instance, own);
-      continue;
-    }
-    const name = vmacNameCandidates(prefix, instance.virtualRouterId, instance.family === 'inet6' ? 6 : 4).find((candidate) => !taken.has(candidate)) ?? defaultVmacName(instance.virtualRouterId);
-    taken.add(name);
-    names.set(instance, name);
-  }
-  return names;
-}
-
 function instanceSpec(
   config: KeepalivedConfig,
   instance: VrrpInstance,
   fifo: string | undefined,
   rulePriorities: (family: IpFamily) => number,
-  vmacName: string | undefined,
+  vmacs: InstanceVmacs | undefined,
   warnings: string[],
 ): VrrpInstanceSpec {
   const warn = (message: string) => warnings.push(`${where(instance.at)}: vrrp_instance ${instance.name}: ${message}`);
@@ -118,7 +87,8 @@ function instanceSpec(
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
-    vmac: vmacName === undefined ? undefined : vmacSpec(instance, family, vmacName),
+    vmac: vmacs?.vmac,
+    addressVmacs: vmacs?.addressVmacs ?? [],
     authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
     excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
@@ -161,12 +131,6 @@ function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => nu
   if (parsed.ok) return [parsed.rule];
   warnings.push(`${where(line.at)}: virtual_rules "${text}": ${parsed.why}; ignored`);
   return [];
-}
-
-function vmacSpec(instance: VrrpInstance, family: IpFamily, name: string): VmacSpec {
-  const vrid = instance.virtualRouterId;
-  const given = instance.vmacMac && (instance.vmacMacUsesVrid ? `${instance.vmacMac}:${vrid.toString(16).padStart(2, '0')}` : instance.vmacMac);
-  return { name, mac: given ?? virtualRouterMac(vrid, family), xmitBase: instance.vmacXmitBase };
 }
 
 function scriptSpec(

@@ -25,7 +25,7 @@ import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
-import { advertInterface, placedOnVmac } from './vmac.ts';
+import { addressVmacOf, advertInterface, placedOnVmac, vmacLinksOf } from './vmac.ts';
 import { VmacLinks } from './vmac-links.ts';
 
 export interface VrrpOptions {
@@ -159,7 +159,7 @@ class Speaker {
         continue;
       }
       const state = await runner.handOver(next);
-      if (JSON.stringify(next.vmac) !== JSON.stringify(runner.spec.vmac)) await this.removeVmac(runner.spec);
+      if (JSON.stringify(vmacLinksOf(next)) !== JSON.stringify(vmacLinksOf(runner.spec))) await this.removeVmac(runner.spec);
       await this.startInstance(next, state, false);
     }
     const firstStart = this.channels.size === 0;
@@ -193,18 +193,42 @@ class Speaker {
     this.netlink.close();
   }
 
+  /** Removes all of `spec`'s vmacs. */
   private async removeVmac(spec: VrrpInstanceSpec): Promise<void> {
-    if (!spec.vmac) return;
-    // Its socket is bound to the link going away; one made again later needs a new one.
-    const key = channelKeyOf(spec.family, spec.vmac.name);
-    this.channels.get(key)?.close();
-    this.channels.delete(key);
-    try {
-      await this.refreshLinks();
-      await this.vmacs.remove({ ...spec, vmac: spec.vmac }, this.links);
-    } catch (error) {
-      this.logger.error({ err: error, instance: spec.name, interface: spec.vmac.name }, 'cannot remove VMAC interface');
+    if (spec.vmac) {
+      // Its socket is bound to the link going away; one made again later needs a new one.
+      const key = channelKeyOf(spec.family, spec.vmac.name);
+      this.channels.get(key)?.close();
+      this.channels.delete(key);
     }
+    for (const vmac of vmacLinksOf(spec)) {
+      try {
+        await this.refreshLinks();
+        await this.vmacs.remove(spec.name, vmac, this.links);
+      } catch (error) {
+        this.logger.error({ err: error, instance: spec.name, interface: vmac.name }, 'cannot remove VMAC interface');
+      }
+    }
+  }
+
+  /** Makes `spec`'s vmacs and returns them by name. */
+  private async ensureVmacs(spec: VrrpInstanceSpec, ownAddress: string, firstStart: boolean): Promise<Map<string, LinkInfo>> {
+    const made = new Map<string, LinkInfo>();
+    for (const vmac of vmacLinksOf(spec)) {
+      const parent = this.links.get(vmac.parent);
+      if (!parent) throw new Error(`vrrp_instance ${spec.name}: interface ${vmac.parent} not found`);
+      const linkLocal = vmac.linkLocal === 'source' ? ownAddress : vmac.linkLocal === 'parent' ? await this.linkLocalOf(parent) : undefined;
+      await this.vmacs.ensure(spec.name, vmac, parent, this.links, linkLocal, firstStart);
+      await this.refreshLinks();
+      const link = this.links.get(vmac.name);
+      if (!link) throw new Error(`vrrp_instance ${spec.name}: VMAC interface ${vmac.name} did not appear`);
+      made.set(vmac.name, link);
+    }
+    return made;
+  }
+
+  private async linkLocalOf(link: LinkInfo): Promise<string | undefined> {
+    return (await this.netlink.addresses()).find((a) => a.linkIndex === link.index && a.address.startsWith('fe80:'))?.address;
   }
 
   /**
@@ -214,7 +238,7 @@ class Speaker {
   private async removeLeftoverAddresses(spec: VrrpInstanceSpec): Promise<void> {
     if (spec.priority === 255) return;
     // Those on a vmac leave with it: a leftover vmac is made afresh.
-    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses).filter((candidate) => !placedOnVmac(spec, candidate))) {
+    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses).filter((candidate) => !placedOnVmac(spec, candidate) && !addressVmacOf(spec, candidate))) {
       const link = this.links.get(vip.dev ?? spec.interface);
       if (link && (await this.netlink.removeAddress(link.index, vip))) {
         this.logger.warn({ instance: spec.name, address: vip.address }, 'removed VIP left behind by an earlier run');
@@ -226,16 +250,11 @@ class Speaker {
     const link = this.links.get(spec.interface);
     if (!link) throw new Error(`vrrp_instance ${spec.name}: interface ${spec.interface} not found`);
     const ownAddress = spec.sourceAddress ?? (await this.primaryAddress(spec, link));
-    if (spec.vmac) {
-      await this.vmacs.ensure({ ...spec, vmac: spec.vmac }, link, this.links, ownAddress, firstStart);
-      await this.refreshLinks();
-    }
-    const vmacLink = spec.vmac && this.links.get(spec.vmac.name);
-    if (spec.vmac && !vmacLink) throw new Error(`vrrp_instance ${spec.name}: VMAC interface ${spec.vmac.name} did not appear`);
-    const advertLink = this.links.get(advertInterface(spec)) ?? link;
+    const vmacs = await this.ensureVmacs(spec, ownAddress, firstStart);
+    const advertLink = vmacs.get(advertInterface(spec)) ?? link;
     const channel = this.channelFor(spec, advertLink, ownAddress);
     if (spec.authentication.type === 'ah') channel.enableAh();
-    const runner = new InstanceRunner(spec, ownAddress, { parent: link, vmac: vmacLink, advert: advertLink }, channel, {
+    const runner = new InstanceRunner(spec, ownAddress, { parent: link, vmacs, advert: advertLink }, channel, {
       netlink: this.netlink,
       logger: this.logger.child({ instance: spec.name }),
       now: this.now,
@@ -376,8 +395,7 @@ class Speaker {
   }
 
   private lostVmac(runner: InstanceRunner): boolean {
-    const { vmac, interface: parent } = runner.spec;
-    return vmac !== undefined && this.links.has(parent) && this.links.get(vmac.name)?.index !== runner.vmacIndex;
+    return vmacLinksOf(runner.spec).some((vmac) => this.links.has(vmac.parent) && this.links.get(vmac.name)?.index !== runner.vmacIndex(vmac.name));
   }
 
   /**
@@ -388,7 +406,7 @@ class Speaker {
     return this.inTurn(async () => {
       for (const [name, runner] of [...this.instances]) {
         if (this.stopped || !this.lostVmac(runner)) continue;
-        this.logger.warn({ instance: name, interface: runner.spec.vmac?.name }, 'VMAC interface went away; making it again');
+        this.logger.warn({ instance: name }, 'VMAC interface went away; making it again');
         this.instances.delete(name);
         runner.dispatch({ type: 'fault', now: this.now(), faulty: true });
         await runner.handOver(runner.spec);
@@ -456,10 +474,10 @@ function channelKeyOf(family: 4 | 6, interfaceName: string): string {
   return `${family}/${interfaceName}`;
 }
 
-/** The links an instance uses: its interface, its vmac if it has one, and the one adverts go through. */
+/** The links an instance uses: its interface, its vmacs by name, and the one adverts go through. */
 interface InstanceLinks {
   parent: LinkInfo;
-  vmac: LinkInfo | undefined;
+  vmacs: Map<string, LinkInfo>;
   advert: LinkInfo;
 }
 
@@ -516,8 +534,8 @@ class InstanceRunner {
     this.context.links = links;
   }
 
-  get vmacIndex(): number | undefined {
-    return this.ownLinks.vmac?.index;
+  vmacIndex(name: string): number | undefined {
+    return this.ownLinks.vmacs.get(name)?.index;
   }
 
   start(inherited: VrrpState | undefined, tracked: { effectivePriority: number; faulty: boolean }): void {
@@ -745,7 +763,9 @@ class InstanceRunner {
   }
 
   private linkOf(vip: VirtualAddress): LinkInfo {
-    if (this.ownLinks.vmac && placedOnVmac(this.spec, vip)) return this.ownLinks.vmac;
+    const vmac = placedOnVmac(this.spec, vip) ? this.spec.vmac : addressVmacOf(this.spec, vip);
+    const vmacLink = vmac && this.ownLinks.vmacs.get(vmac.name);
+    if (vmacLink) return vmacLink;
     return vip.dev === undefined ? this.ownLinks.parent : (this.context.links.get(vip.dev) ?? this.ownLinks.parent);
   }
 

@@ -1,7 +1,7 @@
 import type { IpFamily } from './ip.ts';
 import type { Authentication, VrrpVersion } from './packet.ts';
 import type { TrackWeight } from './tracking.ts';
-import type { VmacSpec } from './vmac.ts';
+import type { AddressVmac, VmacSpec } from './vmac.ts';
 
 /** What the speaker needs to know about one vrrp_instance; independent of the config parser. */
 export interface VrrpInstanceSpec {
@@ -32,6 +32,8 @@ export interface VrrpInstanceSpec {
   authentication: Authentication;
   /** use_vmac: the VIPs of our family on a macvlan with the virtual router MAC. */
   vmac: VmacSpec | undefined;
+  /** use_vmac_addr's vmacs, for VIPs on other interfaces or of the other family. */
+  addressVmacs: AddressVmac[];
   virtualAddresses: VirtualAddress[];
   /** virtual_ipaddress_excluded: moved with the instance but not listed in adverts. */
   excludedAddresses: VirtualAddress[];

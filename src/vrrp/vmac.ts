@@ -17,6 +17,51 @@ export interface VmacSpec {
   xmitBase: boolean;
 }
 
+/** use_vmac_addr: a vmac of its own for the VIPs of one family on one interface other than the instance's main vmac. */
+export interface AddressVmac {
+  name: string;
+  mac: string;
+  parent: string;
+  family: IpFamily;
+}
+
+/** A macvlan the speaker makes for an instance, main or for addresses, with what keepalived sets on it. */
+export interface VmacLink {
+  name: string;
+  mac: string;
+  parent: string;
+  family: IpFamily;
+  /** IPv4 vmacs keep IPv6 off unless excluded addresses of that family need it. */
+  ipv6Needed: boolean;
+  /** IPv6 vmacs sending adverts take the instance's source address; those for addresses the parent's link-local. */
+  linkLocal: 'source' | 'parent' | 'none';
+}
+
+type VmacOwner = Pick<VrrpInstanceSpec, 'interface' | 'family' | 'vmac' | 'addressVmacs' | 'excludedAddresses'>;
+
+export function vmacLinksOf(spec: VmacOwner): VmacLink[] {
+  const main: VmacLink[] = spec.vmac
+    ? [
+        {
+          name: spec.vmac.name,
+          mac: spec.vmac.mac,
+          parent: spec.interface,
+          family: spec.family,
+          ipv6Needed: spec.excludedAddresses.some((vip) => familyOf(vip.address) !== spec.family),
+          linkLocal: spec.family === 6 && !spec.vmac.xmitBase ? 'source' : 'none',
+        },
+      ]
+    : [];
+  const forAddresses = spec.addressVmacs.map((vmac): VmacLink => ({ ...vmac, ipv6Needed: false, linkLocal: vmac.family === 6 ? 'parent' : 'none' }));
+  return [...main, ...forAddresses];
+}
+
+/** The address vmac a VIP goes on, if use_vmac_addr gave it one. */
+export function addressVmacOf(spec: Pick<VrrpInstanceSpec, 'interface' | 'addressVmacs'>, vip: VirtualAddress): AddressVmac | undefined {
+  const parent = vip.dev ?? spec.interface;
+  return spec.addressVmacs.find((vmac) => vmac.parent === parent && vmac.family === familyOf(vip.address));
+}
+
 export function defaultVmacName(vrid: number): string {
   return `vrrp.${vrid}`;
 }
@@ -48,7 +93,7 @@ export function macBytes(mac: string): Buffer {
  */
 export type ExistingVmac = 'absent' | 'ours' | 'foreign';
 
-export function classifyExisting(existing: LinkInfo | undefined, vmac: VmacSpec, parent: LinkInfo): ExistingVmac {
+export function classifyExisting(existing: LinkInfo | undefined, vmac: Pick<VmacSpec, 'mac'>, parent: LinkInfo): ExistingVmac {
   if (!existing) return 'absent';
   const isOurs =
     existing.kind === 'macvlan' && existing.macvlanMode === 'private' && existing.parentIndex === parent.index && existing.mac.equals(macBytes(vmac.mac));
@@ -80,15 +125,14 @@ function ipv4Conf(device: string, name: string, value: number): Sysctl {
  * VIPs' traffic sent from the host itself and by the parent, and keeps IPv6 off unless excluded
  * addresses of that family need it.
  */
-export function vmacSysctls(spec: Pick<VrrpInstanceSpec, 'family' | 'excludedAddresses'>, vmac: VmacSpec): Sysctl[] {
-  if (spec.family === 6) return [];
-  const ipv6Needed = spec.excludedAddresses.some((vip) => familyOf(vip.address) === 6);
+export function vmacSysctls(vmac: VmacLink): Sysctl[] {
+  if (vmac.family === 6) return [];
   return [
     ipv4Conf(vmac.name, 'arp_ignore', 1),
     ipv4Conf(vmac.name, 'accept_local', 1),
     ipv4Conf(vmac.name, 'rp_filter', 0),
     ipv4Conf(vmac.name, 'promote_secondaries', 1),
-    { path: `net/ipv6/conf/${vmac.name}/disable_ipv6`, value: ipv6Needed ? 0 : 1 },
+    { path: `net/ipv6/conf/${vmac.name}/disable_ipv6`, value: vmac.ipv6Needed ? 0 : 1 },
   ];
 }
 

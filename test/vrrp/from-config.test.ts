@@ -202,6 +202,18 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(plain.names).toEqual(['vrrp1.7', 'vrrp2.7', 'vrrp6.7', 'vrrp.7', 'vrrp.9']);
     expect(plain.warnings).toEqual([expect.stringMatching(/^k.conf:\d+: \(E\) VRRP instance D is already using vrrp.7 - ignoring name$/)]);
     expect(names('  vmac_prefix averyverylongprefix\n', [block('A', 200, '192.0.2.7', 'use_vmac')]).names).toEqual(['averyverylo.200']);
+    const withAddresses = parseConfigText(
+      `global_defs {\n  vmac_addr_prefix va\n}\n${block('A', 7, '192.0.2.7\n    192.0.2.8 dev eth2', 'use_vmac\n  use_vmac_addr\n  virtual_ipaddress_excluded {\n    2001:db8::7\n  }')}`,
+      'k.conf', () => '', () => [], { hostname: 'lb1' },
+    );
+    if (!withAddresses.ok) throw new Error('rejected');
+    expect(vrrpSpecsFromConfig(withAddresses.config).instances[0]).toMatchObject({
+      vmac: { name: 'vrrp.7' },
+      addressVmacs: [
+        { name: 'va.7', mac: '00:00:5e:00:01:07', parent: 'eth2', family: 4 },
+        { name: 'va6.7', mac: '00:00:5e:00:02:07', parent: 'eth0', family: 6 },
+      ],
+    });
   });
 
   it('takes notify_priority_changes from the sync group when the instance does not say', () => {

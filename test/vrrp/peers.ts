@@ -100,6 +100,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
+    addressVmacs: [],
     vmac: peer.vmac && { name: peer.vmac.name ?? defaultVmacName(peer.vrid), mac: virtualRouterMac(peer.vrid, family), xmitBase: peer.vmac.xmitBase ?? false },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],

@@ -6,6 +6,8 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { macOf, startCapture } from './capture.ts';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab, type Node } from './lab.ts';
 import { keepalivedConfig, speakerInstance, type Implementation, type PeerConfig } from './peers.ts';
+import { parseConfigText } from '../../src/config/index.ts';
+import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
 
 const VMAC = '00:00:5e:00:01:33';
 const BASE = { vrid: 51, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
@@ -26,11 +28,22 @@ async function start(lab: Lab, node: Node, implementation: Implementation, peer:
     const child: ChildProcess = await lab.startSpeaker(node, peer.name, [speakerInstance(peer)]);
     return { stop: () => lab.stop(child), kill: () => lab.stop(child, 'SIGKILL') };
   }
-  lab.startKeepalived(node, peer.name, keepalivedConfig(peer));
-  await lab.waitForKeepalivedPids(peer.name);
-  const signal = async (name: NodeJS.Signals) => {
-    const pids = lab.keepalivedPids(peer.name);
-    for (const pid of name === 'SIGTERM' ? pids.slice(-1) : pids) process.kill(pid, name);
+  return startConfig(lab, node, implementation, peer.name, keepalivedConfig(peer));
+}
+
+/** Either implementation reading the same keepalived.conf text (lvsd's speaker through its config mapping). */
+async function startConfig(lab: Lab, node: Node, implementation: Implementation, name: string, config: string): Promise<Running> {
+  if (implementation === 'lvsd') {
+    const parsed = parseConfigText(config, 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
+    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+    const child: ChildProcess = await lab.startSpeaker(node, name, vrrpSpecsFromConfig(parsed.config).instances);
+    return { stop: () => lab.stop(child), kill: () => lab.stop(child, 'SIGKILL') };
+  }
+  lab.startKeepalived(node, name, config);
+  await lab.waitForKeepalivedPids(name);
+  const signal = async (signalName: NodeJS.Signals) => {
+    const pids = lab.keepalivedPids(name);
+    for (const pid of signalName === 'SIGTERM' ? pids.slice(-1) : pids) process.kill(pid, signalName);
     for (let attempt = 0; attempt < 100 && pids.some(alive); attempt++) await sleep(50);
   };
   return { stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
@@ -101,6 +114,51 @@ async function observe(context: TestContext, implementation: Implementation, vma
   };
 }
 
+/** An IPv4 instance with an excluded IPv6 address and use_vmac_addr, with or without use_vmac. */
+function vmacAddrConfig(useVmac: boolean): string {
+  return [
+    'global_defs {',
+    '  router_id vmac_addr',
+    '  vrrp_garp_master_delay 0',
+    '}',
+    'vrrp_instance VI {',
+    `  interface ${LAB_INTERFACE}`,
+    '  virtual_router_id 51',
+    '  priority 150',
+    '  advert_int 1',
+    ...(useVmac ? ['  use_vmac'] : []),
+    '  use_vmac_addr',
+    '  virtual_ipaddress {',
+    `    ${V4.vip}/${V4.vipPrefix}`,
+    '  }',
+    '  virtual_ipaddress_excluded {',
+    `    ${V6_VIP}/64`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+const V6_VIP = 'fd00:77::100';
+
+/** Every macvlan on the node, with what `ip -d link`, `ip addr` and the sysctls show of it. */
+async function macvlans(node: Node) {
+  const links = await run('ip', ['-n', node.ns, '-d', '-o', 'link', 'show', 'type', 'macvlan']);
+  const names = [...links.matchAll(/^\d+: ([^@:]+)@/gm)].map((match) => match[1] ?? '');
+  return Object.fromEntries(await Promise.all(names.sort().map(async (name) => [name, await vmacView(node, name)] as const)));
+}
+
+async function observeVmacAddr(context: TestContext, implementation: Implementation, useVmac: boolean) {
+  const lab = await labForTest(context);
+  const capture = await startCapture(lab.b, V6_VIP, 25);
+  const daemon = await startConfig(lab, lab.a, implementation, implementation, vmacAddrConfig(useVmac));
+  expect(await lab.waitForAddress(lab.a, V6_VIP, true, V2_WAIT, useVmac ? 'vrrp6.51' : 'vrrp.51')).toBe(true);
+  await sleep(1500);
+  const seen = { links: await macvlans(lab.a), vipOnParent: await lab.hasAddress(lab.a, V4.vip) };
+  await daemon.stop();
+  const naMacs = [...new Set((await capture.stop()).filter((packet) => packet.kind === 'garp').map((packet) => packet.sourceMac))];
+  return { ...seen, naMacs, leftAfterStop: Object.keys(await macvlans(lab.a)) };
+}
+
 describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
   it.for([
     { title: 'use_vmac', vmac: {}, family: 4, advertsFromVmac: true },
@@ -123,6 +181,19 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
     }
     // keepalived 2.2.7 means to restore the parent's arp_ignore/arp_filter after its last vmac, but leaves them at 1; lvsd restores them.
     expect(Object.values(lvsd.parentAfterStop)).toEqual(['0', '0']);
+  });
+
+  it.for([true, false])('use_vmac_addr (use_vmac %s): the excluded IPv6 address on a vmac of its own, named, addressed and announced as keepalived does', { timeout: 60_000 }, async (useVmac, context) => {
+    const [lvsd, keepalived] = await Promise.all([observeVmacAddr(context, 'lvsd', useVmac), observeVmacAddr(context, 'keepalived', useVmac)]);
+    console.info(`use_vmac_addr, use_vmac ${useVmac}: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
+    expect(lvsd).toEqual(keepalived);
+    const v6 = useVmac ? 'vrrp6.51' : 'vrrp.51';
+    expect(Object.keys(lvsd.links)).toEqual(useVmac ? ['vrrp.51', 'vrrp6.51'] : ['vrrp.51']);
+    expect(lvsd.links[v6]).toMatchObject({ mac: '00:00:5e:00:02:33', macvlanMode: 'private' });
+    expect(lvsd.links[v6]?.addresses).toEqual(expect.arrayContaining([`inet6 ${V6_VIP}/64 scope global nodad`]));
+    expect(lvsd.vipOnParent).toBe(!useVmac);
+    expect(lvsd.naMacs).toEqual(['00:00:5e:00:02:33']);
+    expect(lvsd.leftAfterStop).toEqual([]);
   });
 
   it('rp_filter: all.rp_filter 2 becomes 0 while a vmac exists, default and the interfaces below 2 lifted to 2, and all of it restored at stop, as keepalived does', { timeout: 60_000 }, async (context) => {
