@@ -487,6 +487,8 @@ export interface VrrpInstance {
   readonly trackProcesses: readonly TrackedScript[];
   readonly unicastSrcIp?: string;
   readonly unicastPeers: readonly UnicastPeer[];
+  /** check_unicast_src: unicast adverts from an address not in unicastPeers are dropped. */
+  readonly checkUnicastSrc: boolean;
   readonly mcastSrcIp?: string;
   readonly useVmac: boolean;
   readonly vmacName?: string;

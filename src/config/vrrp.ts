@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
-  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'check_unicast_src', 'vmac_xmit_base_addr',
+  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'vmac_xmit_base_addr',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -348,6 +348,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     track_process: (t) => { lists.processes.push(...trackList(t, d, TRACK_GRAMMARS.process)); },
     unicast_src_ip: (t) => { v.unicastSrcIp = ip(t, 0, d)?.text ?? v.unicastSrcIp; },
     unicast_peer: (t) => { lists.peers.push(...unicastPeers(t, d)); },
+    check_unicast_src: () => { v.checkUnicastSrc = true; },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
     use_vmac: (t) => {
       v.useVmac = true;
@@ -402,7 +403,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     d.warn(s.at, `(${instanceName}): address family must match VRRP instance [${unicastSrcIp}] - ignoring`);
     unicastSrcIp = undefined;
   }
-  if (unicastSrcIp !== undefined && lists.peers.length === 0) {
+  // keepalived 2.2.7: each of these makes the instance "unicast configured", which means multicast when no peer is listed.
+  if ((unicastSrcIp !== undefined || v.checkUnicastSrc) && lists.peers.length === 0) {
     d.warn(s.at, `(${instanceName}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
   }
   let vmacXmitBase = v.vmacXmitBase ?? false;
@@ -541,6 +543,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     trackProcesses: lists.processes,
     unicastSrcIp,
     unicastPeers: lists.peers,
+    checkUnicastSrc: v.checkUnicastSrc ?? false,
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),

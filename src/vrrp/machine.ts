@@ -27,8 +27,13 @@ export interface MachineParams {
   /** Addresses listed in adverts (the VIPs of the instance's family, not the excluded ones). */
   advertisedAddresses: string[];
   authentication: Authentication;
-  /** When set, adverts must come from one of these addresses. */
+  /** Non-empty: the instance speaks unicast (and then skips the TTL check). */
   unicastPeers: string[];
+  /**
+   * check_unicast_src (or vrrp_check_unicast_src, or a peer's min_ttl/max_ttl): a unicast advert must
+   * come from one of unicastPeers. Without it keepalived 2.2.7 takes adverts from any source.
+   */
+  checkUnicastSource: boolean;
   /** Second burst of gratuitous ARP after becoming master; 0 disables it. */
   garpMasterDelayMs: number;
   /** Gratuitous ARPs (unsolicited NAs) per address in each burst on becoming master. */
@@ -326,7 +331,7 @@ export function rejectAdvert(params: MachineParams, source: string, ttl: number,
   if (params.unicastPeers.length === 0 && ttl !== 255) return 'ttl';
   if (advert.version !== params.version) return 'version';
   if (advert.vrid !== params.vrid) return 'unknown-vrid';
-  if (params.unicastPeers.length > 0 && !params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) {
+  if (params.checkUnicastSource && params.unicastPeers.length > 0 && !params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) {
     return 'unexpected-source';
   }
   if (params.version === 2) {

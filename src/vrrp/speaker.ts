@@ -518,6 +518,7 @@ class InstanceRunner {
       advertisedAddresses: spec.virtualAddresses.filter((vip) => familyOf(vip.address) === spec.family).map((vip) => vip.address),
       authentication: spec.authentication,
       unicastPeers: spec.unicastPeers,
+      checkUnicastSource: spec.checkUnicastSource,
       garpMasterDelayMs: spec.garp.masterDelayMs,
       garpMasterRepeat: spec.garp.masterRepeat,
       garpRefreshMs: spec.garp.refreshMs,

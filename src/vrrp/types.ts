@@ -22,6 +22,8 @@ export interface VrrpInstanceSpec {
   sourceAddress: string | undefined;
   /** Non-empty means unicast adverts to these peers instead of multicast. */
   unicastPeers: string[];
+  /** See MachineParams.checkUnicastSource. */
+  checkUnicastSource: boolean;
   /**
    * The IPv4 TTL of adverts: 255, or unicast_ttl. keepalived 2.2.7 makes it 0 when unicast_ttl comes
    * without unicast peers, and the kernel then sends none of them.

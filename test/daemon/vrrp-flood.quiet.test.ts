@@ -53,6 +53,8 @@ vrrp_instance VI_2 {
   advert_int 1
   unicast_src_ip ${LVSD_ADDRESS}
   unicast_peer { ${UNICAST_PEER} }
+  # keepalived 2.2.7 takes unicast adverts from any source unless told to check them.
+  check_unicast_src
   authentication {
     auth_type PASS
     auth_pass ${PASSWORD}

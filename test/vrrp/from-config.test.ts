@@ -168,6 +168,22 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(parseConfigText(instance('  down_timer_adverts 101\n'), 'k.conf', () => '', () => [], { hostname: 'lb1' }).ok).toBe(false);
   });
 
+  it('checks the source of unicast adverts as keepalived 2.2.7 does: with check_unicast_src, vrrp_check_unicast_src, or a peer with min_ttl/max_ttl', () => {
+    const peers = (options = '') => `  unicast_src_ip 192.0.2.1\n  unicast_peer {\n    192.0.2.2${options}\n  }\n`;
+    expect(parseInstance(instance(peers())).spec.checkUnicastSource).toBe(false);
+    expect(parseInstance(instance(`${peers()}  check_unicast_src\n`)).spec.checkUnicastSource).toBe(true);
+    expect(parseInstance(instance(peers(), '  vrrp_check_unicast_src\n')).spec.checkUnicastSource).toBe(true);
+    const ttl = parseConfigText(instance(peers(' min_ttl 250')), 'k.conf', () => '', () => [], { hostname: 'lb1' });
+    if (!ttl.ok) throw new Error('min_ttl refused');
+    const specs = vrrpSpecsFromConfig(ttl.config);
+    expect(specs.instances[0]!.checkUnicastSource).toBe(true);
+    expect(specs.warnings).toContainEqual(expect.stringMatching(/^k\.conf:9: vrrp_instance V: unicast_peer 192\.0\.2\.2 min_ttl\/max_ttl is not supported/));
+    // A unicast keyword without peers means multicast, with keepalived's deprecation warning.
+    const alone = parseInstance(instance('  check_unicast_src\n'));
+    expect(alone.spec.unicastPeers).toEqual([]);
+    expect(alone.warnings).toContain('(V) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.');
+  });
+
   it('use_vmac: vrrp.VRID with the RFC MAC by default; a name and a MAC (five octets take the VRID as the sixth) as keepalived reads them', () => {
     expect(parseInstance(instance('  use_vmac\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '00:00:5e:00:01:09', xmitBase: false });
     expect(parseInstance(instance('  use_vmac 2:0:0:0:a\n  vmac_xmit_base\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '02:00:00:00:0a:09', xmitBase: true });

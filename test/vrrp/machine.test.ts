@@ -28,6 +28,7 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     advertisedAddresses: [VIP],
     authentication: { type: 'none' },
     unicastPeers: [],
+    checkUnicastSource: false,
     garpMasterDelayMs: 5000,
     garpMasterRepeat: 5,
     garpRefreshMs: 0,
@@ -229,7 +230,7 @@ describe('VRRP state machine', () => {
   });
 
   it('drops and counts adverts that fail the checks', () => {
-    const p = params({ authentication: { type: 'pass', password: 'secret' }, unicastPeers: ['10.0.0.1'] });
+    const p = params({ authentication: { type: 'pass', password: 'secret' }, unicastPeers: ['10.0.0.1'], checkUnicastSource: true });
     const pass = Buffer.from('secret\0\0');
     const { state, actions } = drive(p, [
       { type: 'start', now: 0 },
@@ -242,6 +243,16 @@ describe('VRRP state machine', () => {
     expect(state.drops).toEqual({ auth: 1, interval: 1, addresses: 1, 'unexpected-source': 1, 'unknown-vrid': 1 });
     expect(state.lastAdvertAt).toBeUndefined();
     expect(actions.filter((a) => a.type === 'dropped')).toHaveLength(5);
+  });
+
+  it('takes a unicast advert from an address not in unicast_peer unless check_unicast_src is set, as keepalived 2.2.7 does', () => {
+    const fromStranger = [{ type: 'start', now: 0 } as const, received(2, 120, '10.0.0.7')];
+    const open = drive(params({ priority: 100, unicastPeers: ['10.0.0.1'] }), fromStranger).state;
+    expect(open.masterAddress).toBe('10.0.0.7');
+    expect(open.drops).toEqual({});
+    const checked = drive(params({ priority: 100, unicastPeers: ['10.0.0.1'], checkUnicastSource: true }), fromStranger).state;
+    expect(checked.masterAddress).toBeUndefined();
+    expect(checked.drops).toEqual({ 'unexpected-source': 1 });
   });
 
   it('with auth_type AH, takes only adverts of auth type 2 (the speaker has checked their AH header), as keepalived does', () => {

@@ -20,6 +20,8 @@ export interface PeerConfig {
   authType?: 'PASS' | 'AH';
   /** Unicast: our source and the peer; multicast when absent. */
   unicast?: { source: string; peer: string };
+  /** check_unicast_src: with `unicast`, adverts from any other source are dropped. */
+  checkUnicastSrc?: boolean;
   /** lvsd only: a `notify` script appending its arguments to this file. */
   notifyLog?: string;
   /** A vrrp_script `test -e FILE` tracked with this weight. */
@@ -75,6 +77,7 @@ function keywordLines(peer: PeerConfig): string[] {
     ...(peer.garpLowerPrio ? [`  garp_lower_prio_repeat ${peer.garpLowerPrio.repeat}`, `  garp_lower_prio_delay ${peer.garpLowerPrio.delaySeconds}`] : []),
     ...(peer.downTimerAdverts === undefined ? [] : [`  down_timer_adverts ${peer.downTimerAdverts}`]),
     ...(peer.unicastTtl === undefined ? [] : [`  unicast_ttl ${peer.unicastTtl}`]),
+    ...(peer.checkUnicastSrc ? ['  check_unicast_src'] : []),
     ...(peer.priorityFifo ? ['  notify_priority_changes'] : []),
     ...(peer.higherPrioSendAdvert ? ['  higher_prio_send_advert'] : []),
     ...(peer.vmac ? [`  use_vmac${peer.vmac.name === undefined ? '' : ` ${peer.vmac.name}`}`, ...(peer.vmac.xmitBase ? ['  vmac_xmit_base'] : [])] : []),
@@ -97,6 +100,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     lowerPrioNoAdvert: false,
     sourceAddress: peer.unicast?.source,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
+    checkUnicastSource: peer.checkUnicastSrc ?? false,
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },

@@ -1,0 +1,29 @@
+// check_unicast_src against keepalived 2.2.7 in the two-node lab (lab.ts): b's keepalived, priority
+// 200, sends unicast adverts to a, whose instance lists another address as its only unicast peer.
+import { describe, expect, it } from 'vitest';
+import { labForTest, sleep, V2_WAIT, V4 } from './lab.ts';
+import { startPeer, type Implementation, type PeerConfig } from './peers.ts';
+
+const BASE = { vrid: 83, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
+/** a's listed peer: on the link's subnet, and nobody there. */
+const ABSENT_PEER = '10.77.0.9';
+/** Beyond a backup's master down interval (3 x 1 s + skew), with room for a loaded host. */
+const PAST_MASTER_DOWN_MS = 5000;
+
+describe.concurrent('check_unicast_src on the wire, lvsd and keepalived 2.2.7 alike', { retry: 1 }, () => {
+  it.for<Implementation>(['keepalived', 'lvsd'])(
+    '%s as backup takes a higher priority unicast advert from a source not in unicast_peer, and drops it with check_unicast_src',
+    async (implementation, context) => {
+      const lab = await labForTest(context);
+      await startPeer(lab, lab.b, 'keepalived', { ...BASE, name: 'stranger', priority: 200, unicast: { source: lab.b.ipv4, peer: lab.a.ipv4 } });
+      expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+      const own = { ...BASE, priority: 100, unicast: { source: lab.a.ipv4, peer: ABSENT_PEER } };
+      const open = await startPeer(lab, lab.a, implementation, { ...own, name: `${implementation}-open` });
+      await sleep(PAST_MASTER_DOWN_MS);
+      expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+      await open.kill();
+      await startPeer(lab, lab.a, implementation, { ...own, name: `${implementation}-checked`, checkUnicastSrc: true });
+      expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    },
+  );
+});
