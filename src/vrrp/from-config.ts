@@ -95,8 +95,8 @@ function instanceSpec(
     vmac: vmacs?.vmac,
     addressVmacs: vmacs?.addressVmacs ?? [],
     authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
-    virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, warn)),
-    excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, warn)),
+    virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn)),
+    excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn)),
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
     virtualRules: instance.virtualRules.flatMap((line) => virtualRule(line, rulePriorities, warnings)),
     ...tracking,
@@ -147,13 +147,14 @@ function scriptSpec(
   return { name, command: command.command, intervalMs, timeoutMs, weight, fall, rise, initFail, user: command.runAs };
 }
 
-function virtualAddress(vip: IpAddressSpec, warn: (message: string) => void): VirtualAddress {
+function virtualAddress(vip: IpAddressSpec, addressVmac: string | undefined, warn: (message: string) => void): VirtualAddress {
   const scope = SCOPES.find((candidate) => candidate === (vip.scope ?? 'global'));
   if (!scope) warn(`${vip.address}: scope ${vip.scope ?? ''} is not supported; using global`);
-  if (vip.broadcast !== undefined || vip.peer !== undefined || vip.options.length > 0) {
-    warn(`${vip.address}: options ${[vip.broadcast && 'brd', vip.peer && 'peer', ...vip.options].filter(Boolean).join(' ')} are ignored`);
+  const ignored = vip.options.filter((option) => option !== 'use_vmac');
+  if (vip.broadcast !== undefined || vip.peer !== undefined || ignored.length > 0) {
+    warn(`${vip.address}: options ${[vip.broadcast && 'brd', vip.peer && 'peer', ...ignored].filter(Boolean).join(' ')} are ignored`);
   }
-  return { address: vip.address, prefixLength: vip.prefixLength, dev: vip.device, label: vip.label, scope: scope ?? 'global' };
+  return { address: vip.address, prefixLength: vip.prefixLength, dev: vip.device, label: vip.label, scope: scope ?? 'global', ...(addressVmac !== undefined && { addressVmac }) };
 }
 
 /** `[src ADDR] [to] PREFIX [via GW | gw GW] [dev DEV] [table N] [metric N]`, the iproute2 words keepalived takes. */

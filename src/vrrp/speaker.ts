@@ -25,7 +25,7 @@ import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, initialScriptHealth, recordScriptResult, type ScriptHealth, type Tracked, type TrackWeight } from './tracking.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
-import { addressVmacOf, advertInterface, placedOnVmac, vmacLinksOf } from './vmac.ts';
+import { advertInterface, placedOnVmac, vmacLinksOf } from './vmac.ts';
 import { VmacLinks } from './vmac-links.ts';
 
 export interface VrrpOptions {
@@ -238,7 +238,7 @@ class Speaker {
   private async removeLeftoverAddresses(spec: VrrpInstanceSpec): Promise<void> {
     if (spec.priority === 255) return;
     // Those on a vmac leave with it: a leftover vmac is made afresh.
-    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses).filter((candidate) => !placedOnVmac(spec, candidate) && !addressVmacOf(spec, candidate))) {
+    for (const vip of spec.virtualAddresses.concat(spec.excludedAddresses).filter((candidate) => !placedOnVmac(spec, candidate) && candidate.addressVmac === undefined)) {
       const link = this.links.get(vip.dev ?? spec.interface);
       if (link && (await this.netlink.removeAddress(link.index, vip))) {
         this.logger.warn({ instance: spec.name, address: vip.address }, 'removed VIP left behind by an earlier run');
@@ -764,8 +764,8 @@ class InstanceRunner {
   }
 
   private linkOf(vip: VirtualAddress): LinkInfo {
-    const vmac = placedOnVmac(this.spec, vip) ? this.spec.vmac : addressVmacOf(this.spec, vip);
-    const vmacLink = vmac && this.ownLinks.vmacs.get(vmac.name);
+    const vmac = placedOnVmac(this.spec, vip) ? this.spec.vmac?.name : vip.addressVmac;
+    const vmacLink = vmac === undefined ? undefined : this.ownLinks.vmacs.get(vmac);
     if (vmacLink) return vmacLink;
     return vip.dev === undefined ? this.ownLinks.parent : (this.context.links.get(vip.dev) ?? this.ownLinks.parent);
   }

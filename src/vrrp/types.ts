@@ -58,6 +58,8 @@ export interface VirtualAddress {
   label: string | undefined;
   /** Defaults to 'global'; keepalived's `scope`. */
   scope: 'global' | 'site' | 'link' | 'host' | 'nowhere';
+  /** use_vmac_addr, or `use_vmac` on the address: the name of the vmac of its own it goes on. */
+  addressVmac?: string;
 }
 
 export interface VirtualRoute {

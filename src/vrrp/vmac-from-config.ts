@@ -1,4 +1,4 @@
-import type { KeepalivedConfig, SourceLocation, VrrpInstance } from '../config/model.ts';
+import type { IpAddressSpec, KeepalivedConfig, SourceLocation, VrrpInstance } from '../config/model.ts';
 import { familyOf, type IpFamily } from './ip.ts';
 import { defaultVmacName, virtualRouterMac, vmacNameCandidates, type AddressVmac, type VmacSpec } from './vmac.ts';
 
@@ -7,6 +7,8 @@ import { defaultVmacName, virtualRouterMac, vmacNameCandidates, type AddressVmac
 export interface InstanceVmacs {
   vmac: VmacSpec | undefined;
   addressVmacs: AddressVmac[];
+  /** The address vmac each VIP that has one goes on. */
+  vipVmacs: Map<IpAddressSpec, string>;
 }
 
 /**
@@ -44,18 +46,25 @@ export function vmacsFromConfig(config: KeepalivedConfig, warnings: string[]): M
       vmac = { name: own ?? claim(prefix, vrid, family), mac: mac(family), xmitBase: instance.vmacXmitBase };
     }
     const addressVmacs: AddressVmac[] = [];
-    if (instance.useVmacAddr) {
-      for (const vip of [...instance.virtualIpaddresses, ...instance.virtualIpaddressesExcluded]) {
-        const parent = vip.device ?? ownInterface;
-        const vipFamily = familyOf(vip.address);
-        const onMainVmac = instance.useVmac && vipFamily === family && parent === ownInterface;
-        const needsOwn = parent !== ownInterface || vipFamily !== family;
-        if (onMainVmac || !needsOwn) continue;
-        if (addressVmacs.some((other) => other.parent === parent && other.family === vipFamily)) continue;
-        addressVmacs.push({ name: claim(addressPrefix, vrid, vipFamily), mac: mac(vipFamily), parent, family: vipFamily });
+    const vipVmacs = new Map<IpAddressSpec, string>();
+    for (const vip of [...instance.virtualIpaddresses, ...instance.virtualIpaddressesExcluded]) {
+      const parent = vip.device ?? ownInterface;
+      const vipFamily = familyOf(vip.address);
+      const onMainVmac = instance.useVmac && vipFamily === family && parent === ownInterface;
+      const elsewhere = parent !== ownInterface || vipFamily !== family;
+      const ownUseVmac = vip.options.includes('use_vmac');
+      if (ownUseVmac && onMainVmac) warnings.push(`${where(vip.at)}: (${instance.name}) use_vmac specified for VIP/eVIP ${vip.address} and vrrp instance`);
+      else if (ownUseVmac && instance.useVmacAddr && elsewhere) warnings.push(`${where(vip.at)}: (${instance.name}) use_vmac_addr specified and use_vmac specified for VIP/eVIP ${vip.address}`);
+      if (onMainVmac || !(ownUseVmac || (instance.useVmacAddr && elsewhere))) continue;
+      // keepalived puts every such address of one family on one interface on the same vmac.
+      let vmacOf = addressVmacs.find((other) => other.parent === parent && other.family === vipFamily);
+      if (!vmacOf) {
+        vmacOf = { name: claim(addressPrefix, vrid, vipFamily), mac: mac(vipFamily), parent, family: vipFamily };
+        addressVmacs.push(vmacOf);
       }
+      vipVmacs.set(vip, vmacOf.name);
     }
-    result.set(instance, { vmac, addressVmacs });
+    result.set(instance, { vmac, addressVmacs, vipVmacs });
   }
   return result;
 }

@@ -56,12 +56,6 @@ export function vmacLinksOf(spec: VmacOwner): VmacLink[] {
   return [...main, ...forAddresses];
 }
 
-/** The address vmac a VIP goes on, if use_vmac_addr gave it one. */
-export function addressVmacOf(spec: Pick<VrrpInstanceSpec, 'interface' | 'addressVmacs'>, vip: VirtualAddress): AddressVmac | undefined {
-  const parent = vip.dev ?? spec.interface;
-  return spec.addressVmacs.find((vmac) => vmac.parent === parent && vmac.family === familyOf(vip.address));
-}
-
 export function defaultVmacName(vrid: number): string {
   return `vrrp.${vrid}`;
 }

@@ -147,16 +147,17 @@ async function macvlans(node: Node) {
   return Object.fromEntries(await Promise.all(names.sort().map(async (name) => [name, await vmacView(node, name)] as const)));
 }
 
-async function observeVmacAddr(context: TestContext, implementation: Implementation, useVmac: boolean) {
+/** The same configuration run by `implementation` on node A until `vip` is on `dev`: its macvlans, and B's view of the announcements for `vip`. */
+async function observeConfig(context: TestContext, implementation: Implementation, config: string, vip: string, dev: string) {
   const lab = await labForTest(context);
-  const capture = await startCapture(lab.b, V6_VIP, 25);
-  const daemon = await startConfig(lab, lab.a, implementation, implementation, vmacAddrConfig(useVmac));
-  expect(await lab.waitForAddress(lab.a, V6_VIP, true, V2_WAIT, useVmac ? 'vrrp6.51' : 'vrrp.51')).toBe(true);
+  const capture = await startCapture(lab.b, vip, 25);
+  const daemon = await startConfig(lab, lab.a, implementation, implementation, config);
+  expect(await lab.waitForAddress(lab.a, vip, true, V2_WAIT, dev)).toBe(true);
   await sleep(1500);
   const seen = { links: await macvlans(lab.a), vipOnParent: await lab.hasAddress(lab.a, V4.vip) };
   await daemon.stop();
-  const naMacs = [...new Set((await capture.stop()).filter((packet) => packet.kind === 'garp').map((packet) => packet.sourceMac))];
-  return { ...seen, naMacs, leftAfterStop: Object.keys(await macvlans(lab.a)) };
+  const announcedFrom = [...new Set((await capture.stop()).filter((packet) => packet.kind === 'garp').map((packet) => packet.sourceMac))];
+  return { ...seen, announcedFrom, leftAfterStop: Object.keys(await macvlans(lab.a)) };
 }
 
 describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
@@ -184,7 +185,8 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
   });
 
   it.for([true, false])('use_vmac_addr (use_vmac %s): the excluded IPv6 address on a vmac of its own, named, addressed and announced as keepalived does', { timeout: 60_000 }, async (useVmac, context) => {
-    const [lvsd, keepalived] = await Promise.all([observeVmacAddr(context, 'lvsd', useVmac), observeVmacAddr(context, 'keepalived', useVmac)]);
+    const observe = (implementation: Implementation) => observeConfig(context, implementation, vmacAddrConfig(useVmac), V6_VIP, useVmac ? 'vrrp6.51' : 'vrrp.51');
+    const [lvsd, keepalived] = await Promise.all([observe('lvsd'), observe('keepalived')]);
     console.info(`use_vmac_addr, use_vmac ${useVmac}: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
     expect(lvsd).toEqual(keepalived);
     const v6 = useVmac ? 'vrrp6.51' : 'vrrp.51';
@@ -192,7 +194,21 @@ describe.concurrent('use_vmac, lvsd against keepalived 2.2.7', { retry: 1 }, () 
     expect(lvsd.links[v6]).toMatchObject({ mac: '00:00:5e:00:02:33', macvlanMode: 'private' });
     expect(lvsd.links[v6]?.addresses).toEqual(expect.arrayContaining([`inet6 ${V6_VIP}/64 scope global nodad`]));
     expect(lvsd.vipOnParent).toBe(!useVmac);
-    expect(lvsd.naMacs).toEqual(['00:00:5e:00:02:33']);
+    expect(lvsd.announcedFrom).toEqual(['00:00:5e:00:02:33']);
+    expect(lvsd.leftAfterStop).toEqual([]);
+  });
+
+  it('use_vmac on one VIP of an instance without use_vmac: that VIP alone on vrrp.51, announced from it, as keepalived does', { timeout: 60_000 }, async (context) => {
+    const config = vmacAddrConfig(false)
+      .replace('  use_vmac_addr\n', '')
+      .replace(`    ${V4.vip}/${V4.vipPrefix}\n`, `    ${V4.vip}/${V4.vipPrefix} use_vmac\n    10.77.0.101/24\n`);
+    const observe = (implementation: Implementation) => observeConfig(context, implementation, config, V4.vip, 'vrrp.51');
+    const [lvsd, keepalived] = await Promise.all([observe('lvsd'), observe('keepalived')]);
+    console.info(`VIP use_vmac: lvsd ${JSON.stringify(lvsd)}\nkeepalived ${JSON.stringify(keepalived)}`);
+    expect(lvsd).toEqual(keepalived);
+    expect(Object.keys(lvsd.links)).toEqual(['vrrp.51']);
+    expect(lvsd.links['vrrp.51']).toMatchObject({ mac: VMAC, addresses: [`inet ${V4.vip}/${V4.vipPrefix} scope global vrrp.51`] });
+    expect(lvsd.announcedFrom).toEqual([VMAC]);
     expect(lvsd.leftAfterStop).toEqual([]);
   });
 
