@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
-  'kernel_rx_buf_size', 'unicast_fault_no_peer', 'vmac_xmit_base_addr',
+  'kernel_rx_buf_size', 'unicast_fault_no_peer',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];

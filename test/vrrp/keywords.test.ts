@@ -124,11 +124,12 @@ describe("keepalived 2.2.7's vrrp_instance keywords", () => {
   });
 });
 
-describe('a keyword keepalived 2.2.7 does not have', () => {
-  // No keepalived release up to 2.4.3 installs no_accept_check: keepalived logs "Unknown keyword"
-  // for it, and lvsd names it as unknown at its line instead of accepting it silently.
-  it('no_accept_check is named as an unknown keyword at its line', async () => {
-    const warnings = await warningsFor('no_accept_check', 'no_accept_check');
-    expect(warnings).toContainEqual(expect.stringMatching(/:20:3: warning: unknown keyword 'no_accept_check' in vrrp_instance, ignored$/));
+describe('keywords keepalived 2.2.7 does not have', () => {
+  // No keepalived release up to 2.4.3 installs no_accept_check or vmac_xmit_base_addr: keepalived
+  // logs "Unknown keyword" for them, and lvsd names them as unknown at their line instead of
+  // accepting them silently.
+  it.for(['no_accept_check', 'vmac_xmit_base_addr'])('%s is named as an unknown keyword at its line', async (keyword) => {
+    const warnings = await warningsFor(keyword, keyword);
+    expect(warnings).toContainEqual(expect.stringMatching(new RegExp(`:20:3: warning: unknown keyword '${keyword}' in vrrp_instance, ignored$`)));
   });
 });
