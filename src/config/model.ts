@@ -489,6 +489,8 @@ export interface VrrpInstance {
   readonly unicastPeers: readonly UnicastPeer[];
   /** check_unicast_src: unicast adverts from an address not in unicastPeers are dropped. */
   readonly checkUnicastSrc: boolean;
+  /** unicast_fault_no_peer: a unicast instance without any unicast peer stays in FAULT instead of using multicast. */
+  readonly unicastFaultNoPeer: boolean;
   readonly mcastSrcIp?: string;
   readonly useVmac: boolean;
   readonly vmacName?: string;

@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
-  'kernel_rx_buf_size', 'unicast_fault_no_peer',
+  'kernel_rx_buf_size',
   'ipvlan', 'old_unicast_checksum', 'rfc_compliant', 'track_src_ip', 'evip_other_family', 'mcast_src_ip_v6',
   'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -305,6 +305,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   const extra: UnhandledKeyword[] = [];
   let stateToken: Statement | undefined;
   let unicastTtlAt: Statement['at'] | undefined;
+  /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src or unicast_fault_no_peer. */
+  let unicastKeywordSeen = false;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
   const lists = {
     vips: [] as IpAddressSpec[], excluded: [] as IpAddressSpec[], routes: [] as IpRouteSpec[], rules: [] as IpRouteSpec[],
@@ -347,8 +349,18 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },
     track_process: (t) => { lists.processes.push(...trackList(t, d, TRACK_GRAMMARS.process)); },
     unicast_src_ip: (t) => { v.unicastSrcIp = ip(t, 0, d)?.text ?? v.unicastSrcIp; },
-    unicast_peer: (t) => { lists.peers.push(...unicastPeers(t, d)); },
-    check_unicast_src: () => { v.checkUnicastSrc = true; },
+    unicast_peer: (t) => {
+      unicastKeywordSeen = true;
+      lists.peers.push(...unicastPeers(t, d));
+    },
+    check_unicast_src: () => {
+      unicastKeywordSeen = true;
+      v.checkUnicastSrc = true;
+    },
+    unicast_fault_no_peer: () => {
+      unicastKeywordSeen = true;
+      v.unicastFaultNoPeer = true;
+    },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
     use_vmac: (t) => {
       v.useVmac = true;
@@ -403,9 +415,10 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     d.warn(s.at, `(${instanceName}): address family must match VRRP instance [${unicastSrcIp}] - ignoring`);
     unicastSrcIp = undefined;
   }
-  // keepalived 2.2.7: each of these makes the instance "unicast configured", which means multicast when no peer is listed.
-  if ((unicastSrcIp !== undefined || v.checkUnicastSrc) && lists.peers.length === 0) {
-    d.warn(s.at, `(${instanceName}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
+  const unicastFaultNoPeer = v.unicastFaultNoPeer ?? false;
+  if ((unicastSrcIp !== undefined || unicastKeywordSeen) && lists.peers.length === 0) {
+    if (unicastFaultNoPeer) d.warn(s.at, `(${instanceName}) Cannot use unicast without any peers - going to fault state`);
+    else d.warn(s.at, `(${instanceName}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
   }
   let vmacXmitBase = v.vmacXmitBase ?? false;
   if (vmacXmitBase && !v.useVmac) {
@@ -544,6 +557,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     unicastSrcIp,
     unicastPeers: lists.peers,
     checkUnicastSrc: v.checkUnicastSrc ?? false,
+    unicastFaultNoPeer,
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),

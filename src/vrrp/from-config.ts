@@ -88,6 +88,7 @@ function instanceSpec(
     lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
+    configFaults: instance.unicastFaultNoPeer && instance.unicastPeers.length === 0 ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     checkUnicastSource: instance.checkUnicastSrc || config.globalDefs.vrrp.checkUnicastSrc
       || instance.unicastPeers.some((peer) => peer.minTtl !== undefined || peer.maxTtl !== undefined),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,

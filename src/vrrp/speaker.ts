@@ -371,7 +371,9 @@ class Speaker {
     const files = spec.trackFiles.map(({ weight, reverse, path }): Tracked => ({ kind: 'value', weight, reverse, value: this.files.value(path) }));
     const processes = spec.trackProcesses.map((tracked) => condition({ weight: tracked.weight, reverse: tracked.reverse }, this.processes.held(tracked)));
     const own = condition({ weight: 0, reverse: false }, this.links.get(spec.interface)?.up ?? false);
-    return effectivePriority(spec.priority, [own, ...scripts, ...interfaces, ...files, ...processes]);
+    // keepalived 2.2.7 counts a config fault as a tracked thing down for good.
+    const configFaults = spec.configFaults.map(() => condition({ weight: 0, reverse: false }, false));
+    return effectivePriority(spec.priority, [own, ...configFaults, ...scripts, ...interfaces, ...files, ...processes]);
   }
 
   private retrack(): void {

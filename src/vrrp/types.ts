@@ -25,6 +25,11 @@ export interface VrrpInstanceSpec {
   /** See MachineParams.checkUnicastSource. */
   checkUnicastSource: boolean;
   /**
+   * Why the configuration keeps the instance in FAULT whatever it tracks (keepalived's config
+   * faults), e.g. unicast_fault_no_peer without peers; empty for a runnable instance.
+   */
+  configFaults: string[];
+  /**
    * The IPv4 TTL of adverts: 255, or unicast_ttl. keepalived 2.2.7 makes it 0 when unicast_ttl comes
    * without unicast peers, and the kernel then sends none of them.
    */

@@ -14,6 +14,7 @@ export interface CapturedPacket {
   /** VRRP advert priority. */
   priority: number | undefined;
   sourceIp: string | undefined;
+  destinationIp: string | undefined;
 }
 
 export interface Capture {
@@ -69,6 +70,7 @@ function parse(text: string, vip: string): CapturedPacket[] {
       ttl: vrrp ? Number(/ttl (\d+)/.exec(record)?.[1]) : undefined,
       priority: vrrp ? Number(/prio (\d+)/.exec(record)?.[1]) : undefined,
       sourceIp: vrrp ? /\) ([\d.]+) > [\d.]+: /.exec(record)?.[1] : undefined,
+      destinationIp: vrrp ? /\) [\d.]+ > ([\d.]+): /.exec(record)?.[1] : undefined,
     };
   });
 }

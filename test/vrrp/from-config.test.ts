@@ -184,6 +184,21 @@ describe('vrrp specs from keepalived.conf', () => {
     expect(alone.warnings).toContain('(V) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.');
   });
 
+  it('unicast_fault_no_peer as keepalived 2.2.7 reads it: FAULT for good without peers (it alone counts as a unicast keyword), nothing with peers', () => {
+    const alone = parseInstance(instance('  unicast_fault_no_peer\n'));
+    expect(alone.spec.configFaults).toEqual(['unicast_fault_no_peer: unicast without any unicast_peer']);
+    expect(alone.warnings).toEqual(['(V) Cannot use unicast without any peers - going to fault state']);
+    const emptyBlock = parseInstance(instance('  unicast_peer {\n  }\n  unicast_fault_no_peer\n'));
+    expect(emptyBlock.spec.configFaults).toHaveLength(1);
+    const withPeer = parseInstance(instance('  unicast_fault_no_peer\n  unicast_peer {\n    192.0.2.2\n  }\n'));
+    expect(withPeer.spec).toMatchObject({ configFaults: [], unicastPeers: ['192.0.2.2'] });
+    expect(withPeer.warnings).toEqual([]);
+    // Without it, a unicast keyword and no peers is keepalived's deprecated multicast.
+    const multicast = parseInstance(instance('  unicast_peer {\n  }\n'));
+    expect(multicast.spec).toMatchObject({ configFaults: [], unicastPeers: [] });
+    expect(multicast.warnings).toEqual(['(V) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.']);
+  });
+
   it('use_vmac: vrrp.VRID with the RFC MAC by default; a name and a MAC (five octets take the VRID as the sixth) as keepalived reads them', () => {
     expect(parseInstance(instance('  use_vmac\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '00:00:5e:00:01:09', xmitBase: false });
     expect(parseInstance(instance('  use_vmac 2:0:0:0:a\n  vmac_xmit_base\n')).spec.vmac).toEqual({ name: 'vrrp.9', mac: '02:00:00:00:0a:09', xmitBase: true });

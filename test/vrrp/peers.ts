@@ -22,6 +22,10 @@ export interface PeerConfig {
   unicast?: { source: string; peer: string };
   /** check_unicast_src: with `unicast`, adverts from any other source are dropped. */
   checkUnicastSrc?: boolean;
+  /** unicast_fault_no_peer; without `unicast`, keepalived gets unicast_src_ip set to `unicastSource`. */
+  unicastFaultNoPeer?: boolean;
+  /** unicast_src_ip without unicast_peer (keepalived: a unicast keyword, so multicast or FAULT). */
+  unicastSource?: string;
   /** lvsd only: a `notify` script appending its arguments to this file. */
   notifyLog?: string;
   /** A vrrp_script `test -e FILE` tracked with this weight. */
@@ -78,6 +82,8 @@ function keywordLines(peer: PeerConfig): string[] {
     ...(peer.downTimerAdverts === undefined ? [] : [`  down_timer_adverts ${peer.downTimerAdverts}`]),
     ...(peer.unicastTtl === undefined ? [] : [`  unicast_ttl ${peer.unicastTtl}`]),
     ...(peer.checkUnicastSrc ? ['  check_unicast_src'] : []),
+    ...(peer.unicastFaultNoPeer ? ['  unicast_fault_no_peer'] : []),
+    ...(peer.unicastSource ? [`  unicast_src_ip ${peer.unicastSource}`] : []),
     ...(peer.priorityFifo ? ['  notify_priority_changes'] : []),
     ...(peer.higherPrioSendAdvert ? ['  higher_prio_send_advert'] : []),
     ...(peer.vmac ? [`  use_vmac${peer.vmac.name === undefined ? '' : ` ${peer.vmac.name}`}`, ...(peer.vmac.xmitBase ? ['  vmac_xmit_base'] : [])] : []),
@@ -98,9 +104,10 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     preempt: peer.preempt ?? true,
     preemptDelayMs: 0,
     lowerPrioNoAdvert: false,
-    sourceAddress: peer.unicast?.source,
+    sourceAddress: peer.unicast?.source ?? peer.unicastSource,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     checkUnicastSource: peer.checkUnicastSrc ?? false,
+    configFaults: peer.unicastFaultNoPeer && !peer.unicast ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
