@@ -56,9 +56,6 @@ function instanceSpec(
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
   if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
-  for (const peer of instance.unicastPeers.filter((candidate) => candidate.minTtl !== undefined || candidate.maxTtl !== undefined)) {
-    warnings.push(`${where(peer.at)}: vrrp_instance ${instance.name}: unicast_peer ${peer.address} min_ttl/max_ttl is not supported: lvsd checks the source of unicast adverts (as keepalived does with them) but not their TTL range`);
-  }
   if (instance.unicastTtl !== undefined && family === 6) warn('unicast_ttl is not supported for IPv6: unicast adverts keep hop limit 255');
   if (instance.dontTrackPrimary) warn(`dont_track_primary is not supported: lvsd goes to FAULT while ${instance.interface ?? 'its interface'} is down`);
   if (instance.smtpAlert === true) warn('smtp_alert is not supported: lvsd sends no mail');
@@ -89,6 +86,9 @@ function instanceSpec(
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     configFaults: instance.unicastFaultNoPeer && instance.unicastPeers.length === 0 ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
+    peerTtlRanges: instance.unicastPeers.flatMap((peer) =>
+      peer.minTtl === undefined && peer.maxTtl === undefined ? [] : [{ address: peer.address, minTtl: peer.minTtl ?? 0, maxTtl: peer.maxTtl ?? 255 }],
+    ),
     checkUnicastSource: instance.checkUnicastSrc || config.globalDefs.vrrp.checkUnicastSrc
       || instance.unicastPeers.some((peer) => peer.minTtl !== undefined || peer.maxTtl !== undefined),
     advertTtl: instance.unicastTtl ?? VRRP_TTL,

@@ -34,6 +34,8 @@ export interface MachineParams {
    * come from one of unicastPeers. Without it keepalived 2.2.7 takes adverts from any source.
    */
   checkUnicastSource: boolean;
+  /** With checkUnicastSource: the TTL (hop limit) range of a peer's adverts (min_ttl/max_ttl), for the peers that set one. */
+  peerTtlRanges: PeerTtlRange[];
   /** Second burst of gratuitous ARP after becoming master; 0 disables it. */
   garpMasterDelayMs: number;
   /** Gratuitous ARPs (unsolicited NAs) per address in each burst on becoming master. */
@@ -49,6 +51,12 @@ export interface MachineParams {
   downTimerAdverts: number;
   /** notify_priority_changes: each change of effective priority is announced (keepalived's FIFO line). */
   notifyPriorityChanges: boolean;
+}
+
+export interface PeerTtlRange {
+  address: string;
+  minTtl: number;
+  maxTtl: number;
 }
 
 /** Another master for our VRID that lost the election to us, heard while we were master. */
@@ -331,8 +339,10 @@ export function rejectAdvert(params: MachineParams, source: string, ttl: number,
   if (params.unicastPeers.length === 0 && ttl !== 255) return 'ttl';
   if (advert.version !== params.version) return 'version';
   if (advert.vrid !== params.vrid) return 'unknown-vrid';
-  if (params.checkUnicastSource && params.unicastPeers.length > 0 && !params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) {
-    return 'unexpected-source';
+  if (params.checkUnicastSource && params.unicastPeers.length > 0) {
+    if (!params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) return 'unexpected-source';
+    const range = params.peerTtlRanges.find((peer) => compareAddresses(peer.address, source) === 0);
+    if (range && (ttl < range.minTtl || ttl > range.maxTtl)) return 'ttl';
   }
   if (params.version === 2) {
     if (!authenticationMatches(params.authentication, advert)) return 'auth';

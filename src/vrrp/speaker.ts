@@ -521,6 +521,7 @@ class InstanceRunner {
       authentication: spec.authentication,
       unicastPeers: spec.unicastPeers,
       checkUnicastSource: spec.checkUnicastSource,
+      peerTtlRanges: spec.peerTtlRanges,
       garpMasterDelayMs: spec.garp.masterDelayMs,
       garpMasterRepeat: spec.garp.masterRepeat,
       garpRefreshMs: spec.garp.refreshMs,

@@ -1,5 +1,6 @@
 import type { IpFamily } from './ip.ts';
 import type { Authentication, VrrpVersion } from './packet.ts';
+import type { PeerTtlRange } from './machine.ts';
 import type { TrackWeight } from './tracking.ts';
 import type { AddressVmac, VmacSpec } from './vmac.ts';
 
@@ -24,6 +25,8 @@ export interface VrrpInstanceSpec {
   unicastPeers: string[];
   /** See MachineParams.checkUnicastSource. */
   checkUnicastSource: boolean;
+  /** See MachineParams.peerTtlRanges. */
+  peerTtlRanges: PeerTtlRange[];
   /**
    * Why the configuration keeps the instance in FAULT whatever it tracks (keepalived's config
    * faults), e.g. unicast_fault_no_peer without peers; empty for a runnable instance.

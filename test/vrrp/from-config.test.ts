@@ -176,8 +176,8 @@ describe('vrrp specs from keepalived.conf', () => {
     const ttl = parseConfigText(instance(peers(' min_ttl 250')), 'k.conf', () => '', () => [], { hostname: 'lb1' });
     if (!ttl.ok) throw new Error('min_ttl refused');
     const specs = vrrpSpecsFromConfig(ttl.config);
-    expect(specs.instances[0]!.checkUnicastSource).toBe(true);
-    expect(specs.warnings).toContainEqual(expect.stringMatching(/^k\.conf:9: vrrp_instance V: unicast_peer 192\.0\.2\.2 min_ttl\/max_ttl is not supported/));
+    expect(specs.instances[0]).toMatchObject({ checkUnicastSource: true, peerTtlRanges: [{ address: '192.0.2.2', minTtl: 250, maxTtl: 255 }] });
+    expect(specs.warnings).toEqual([]);
     // A unicast keyword without peers means multicast, with keepalived's deprecation warning.
     const alone = parseInstance(instance('  check_unicast_src\n'));
     expect(alone.spec.unicastPeers).toEqual([]);

@@ -29,6 +29,7 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     authentication: { type: 'none' },
     unicastPeers: [],
     checkUnicastSource: false,
+    peerTtlRanges: [],
     garpMasterDelayMs: 5000,
     garpMasterRepeat: 5,
     garpRefreshMs: 0,
@@ -253,6 +254,16 @@ describe('VRRP state machine', () => {
     const checked = drive(params({ priority: 100, unicastPeers: ['10.0.0.1'], checkUnicastSource: true }), fromStranger).state;
     expect(checked.masterAddress).toBeUndefined();
     expect(checked.drops).toEqual({ 'unexpected-source': 1 });
+  });
+
+  it("with a peer's min_ttl/max_ttl, drops and counts its adverts outside the range, as keepalived 2.2.7 does", () => {
+    const p = params({ priority: 100, unicastPeers: ['10.0.0.1', '10.0.0.3'], checkUnicastSource: true, peerTtlRanges: [{ address: '10.0.0.1', minTtl: 10, maxTtl: 64 }] });
+    const start = { type: 'start', now: 0 } as const;
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 9)]).state.drops).toEqual({ ttl: 1 });
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 65)]).state.drops).toEqual({ ttl: 1 });
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 10)]).state.masterAddress).toBe('10.0.0.1');
+    // A peer without a range of its own takes any TTL (keepalived's 0..255).
+    expect(drive(p, [start, received(2, 120, '10.0.0.3', {}, 1)]).state.masterAddress).toBe('10.0.0.3');
   });
 
   it('with auth_type AH, takes only adverts of auth type 2 (the speaker has checked their AH header), as keepalived does', () => {

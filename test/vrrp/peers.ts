@@ -19,7 +19,7 @@ export interface PeerConfig {
   /** With `password`: PASS unless AH. */
   authType?: 'PASS' | 'AH';
   /** Unicast: our source and the peer; multicast when absent. */
-  unicast?: { source: string; peer: string };
+  unicast?: { source: string; peer: string; minTtl?: number };
   /** check_unicast_src: with `unicast`, adverts from any other source are dropped. */
   checkUnicastSrc?: boolean;
   /** unicast_fault_no_peer; without `unicast`, keepalived gets unicast_src_ip set to `unicastSource`. */
@@ -67,7 +67,7 @@ export function keepalivedConfig(peer: PeerConfig): string {
   );
   if (peer.preempt === false) lines.push('  nopreempt');
   if (peer.password) lines.push('  authentication {', `    auth_type ${peer.authType ?? 'PASS'}`, `    auth_pass ${peer.password}`, '  }');
-  if (peer.unicast) lines.push(`  unicast_src_ip ${peer.unicast.source}`, '  unicast_peer {', `    ${peer.unicast.peer}`, '  }');
+  if (peer.unicast) lines.push(`  unicast_src_ip ${peer.unicast.source}`, '  unicast_peer {', `    ${peer.unicast.peer}${peer.unicast.minTtl === undefined ? '' : ` min_ttl ${peer.unicast.minTtl}`}`, '  }');
   lines.push('  virtual_ipaddress {', `    ${peer.vip}/${peer.vipPrefix} dev ${LAB_INTERFACE}`, '  }');
   if (peer.checkFile) lines.push('  track_script {', '    check_file', '  }');
   lines.push(...keywordLines(peer), '}', '');
@@ -106,7 +106,8 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     lowerPrioNoAdvert: false,
     sourceAddress: peer.unicast?.source ?? peer.unicastSource,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
-    checkUnicastSource: peer.checkUnicastSrc ?? false,
+    checkUnicastSource: (peer.checkUnicastSrc ?? false) || peer.unicast?.minTtl !== undefined,
+    peerTtlRanges: peer.unicast?.minTtl === undefined ? [] : [{ address: peer.unicast.peer, minTtl: peer.unicast.minTtl, maxTtl: 255 }],
     configFaults: peer.unicastFaultNoPeer && !peer.unicast ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,

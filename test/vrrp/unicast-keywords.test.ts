@@ -29,6 +29,24 @@ describe.concurrent('check_unicast_src on the wire, lvsd and keepalived 2.2.7 al
   );
 });
 
+describe.concurrent("a unicast_peer's min_ttl on the wire, lvsd and keepalived 2.2.7 alike", { retry: 1 }, () => {
+  it.for<Implementation>(['keepalived', 'lvsd'])(
+    "%s as backup drops a higher priority peer's adverts sent with unicast_ttl 5 when the peer says min_ttl 10",
+    async (implementation, context) => {
+      const lab = await labForTest(context);
+      await startPeer(lab, lab.b, 'keepalived', { ...BASE, name: 'far', priority: 200, unicastTtl: 5, unicast: { source: lab.b.ipv4, peer: lab.a.ipv4 } });
+      expect(await lab.waitForAddress(lab.b, V4.vip, true, V2_WAIT)).toBe(true);
+      const own = { ...BASE, priority: 100 };
+      const near = await startPeer(lab, lab.a, implementation, { ...own, name: `${implementation}-any-ttl`, unicast: { source: lab.a.ipv4, peer: lab.b.ipv4, minTtl: 5 } });
+      await sleep(PAST_MASTER_DOWN_MS);
+      expect(await lab.hasAddress(lab.a, V4.vip)).toBe(false);
+      await near.kill();
+      await startPeer(lab, lab.a, implementation, { ...own, name: `${implementation}-min-ttl`, unicast: { source: lab.a.ipv4, peer: lab.b.ipv4, minTtl: 10 } });
+      expect(await lab.waitForAddress(lab.a, V4.vip, true, V2_WAIT)).toBe(true);
+    },
+  );
+});
+
 describe.concurrent('unicast_fault_no_peer on the wire, lvsd and keepalived 2.2.7 alike', { retry: 1 }, () => {
   it.for<Implementation>(['keepalived', 'lvsd'])(
     '%s with unicast_src_ip and no unicast_peer: multicast master without it, silent FAULT with it',
