@@ -7,7 +7,8 @@ import { sharedVm } from '../kernel/vm.ts';
 import { dumpSection, keepalivedDump } from './keepalived-dump.ts';
 
 // Every VRRP instance must resolve as keepalived's VRRP process dumps it (keepalived -d):
-// version, priority, advert interval, preemption, gratuitous ARP timing, accept mode,
+// version, priority, advert interval, preemption, gratuitous ARP timing (lower-priority bursts too),
+// the down timer's advert count, adverts on lower/higher priority, accept mode,
 // authentication and virtual addresses, with keepalived's defaults, globals and corrections
 // (e.g. nopreempt or preempt_delay cleared on an instance that starts as master).
 
@@ -45,6 +46,9 @@ function keepalivedInstances(lines: readonly string[]): Record<string, Settings>
         preempt: dumped.Preempt!,
         preemptDelayMs: dumped.Preempt === 'disabled' ? '-' : String(Number(dumped['Preempt delay']?.split(' ')[0] ?? 0) * 1000),
         garp: `${dumped['Gratuitous ARP delay']} s, ${dumped['Gratuitous ARP repeat']}; refresh ${dumped['Gratuitous ARP refresh']} s, ${dumped['Gratuitous ARP refresh repeat']}`,
+        garpLowerPriority: `${dumped['Gratuitous ARP lower priority delay']} s, ${dumped['Gratuitous ARP lower priority repeat']}`,
+        downTimerAdverts: dumped['Down timer adverts']!,
+        advertsOnPriority: `lower: ${dumped['Send advert after receive lower priority advert']}, higher: ${dumped['Send advert after receive higher priority advert']}`,
         accept: dumped.Accept!,
         // VRRPv3 has no authentication, and keepalived does not print the line for it.
         authentication: dumped['Authentication type'] ?? 'none',
@@ -65,6 +69,10 @@ function lvsdInstance(v: VrrpInstance): Settings {
     // Without preemption there is nothing to delay, and keepalived does not show the delay.
     preemptDelayMs: v.nopreempt ? '-' : String(v.preemptDelayMs),
     garp: `${v.garpMasterDelayMs / 1000} s, ${v.garpMasterRepeat}; refresh ${v.garpMasterRefreshMs / 1000} s, ${v.garpMasterRefreshRepeat}`,
+    garpLowerPriority: `${v.garpLowerPrioDelayMs / 1000} s, ${v.garpLowerPrioRepeat}`,
+    downTimerAdverts: String(v.downTimerAdverts),
+    // The configured values: lvsd's speaker always answers a higher priority, which the README explains.
+    advertsOnPriority: `lower: ${!v.lowerPrioNoAdvert}, higher: ${v.higherPrioSendAdvert}`,
     accept: v.accept ? 'enabled' : 'disabled',
     authentication: v.authentication?.type === 'PASS' ? 'SIMPLE_PASSWORD' : v.authentication?.type === 'AH' ? 'IPSEC_AH' : 'none',
     vips: v.virtualIpaddresses
@@ -98,6 +106,11 @@ const instance = (index: number, seed: number) =>
     setting('garp_master_repeat', ['1', '4']),
     setting('garp_master_refresh', ['0', '15']),
     setting('garp_master_refresh_repeat', ['1', '3']),
+    setting('garp_lower_prio_delay', ['0', '3']),
+    setting('garp_lower_prio_repeat', ['0', '2']),
+    setting('down_timer_adverts', ['1', '5', '100']),
+    maybe(fc.constant(' lower_prio_no_advert\n')),
+    maybe(fc.constant(' higher_prio_send_advert\n')),
     maybe(fc.constantFrom(' accept\n', ' no_accept\n')),
     maybe(fc.constant(' authentication {\n  auth_type PASS\n  auth_pass secret12\n }\n')),
   ).map((lines) =>
@@ -111,6 +124,11 @@ const globals = fc
     setting('vrrp_garp_master_repeat', ['1', '3']),
     setting('vrrp_garp_master_refresh', ['0', '60']),
     setting('vrrp_garp_master_refresh_repeat', ['1', '4']),
+    setting('vrrp_garp_lower_prio_delay', ['0', '4']),
+    setting('vrrp_garp_lower_prio_repeat', ['1', '6']),
+    setting('vrrp_down_timer_adverts', ['2', '7']),
+    maybe(fc.constant(' vrrp_lower_prio_no_advert\n')),
+    maybe(fc.constant(' vrrp_higher_prio_send_advert\n')),
   )
   .map((lines) => (lines.join('') ? `global_defs {\n${lines.join('')}}\n` : ''));
 
