@@ -133,6 +133,7 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
 }
 
 const CHECK_DURATIONS = 'lvsd_check_duration_seconds';
+const CHECK_DURATIONS_HELP = 'Duration of checks, by checker type.';
 
 /**
  * A histogram read from the pool's own counts at each scrape: prom-client's Histogram would be fed
@@ -142,7 +143,7 @@ const CHECK_DURATIONS = 'lvsd_check_duration_seconds';
  */
 class CheckDurations extends Histogram<'checker'> {
   constructor(private readonly read: () => readonly CheckTally[]) {
-    super({ name: CHECK_DURATIONS, help: 'Duration of checks, by checker type.', labelNames: ['checker'], buckets: [...CHECK_DURATION_BOUNDS_S], registers: [] });
+    super({ name: CHECK_DURATIONS, help: CHECK_DURATIONS_HELP, labelNames: ['checker'], buckets: [...CHECK_DURATION_BOUNDS_S], registers: [] });
   }
 
   async getForPromString() {
@@ -158,7 +159,7 @@ class CheckDurations extends Histogram<'checker'> {
         line('count', { checker }, count),
       ];
     });
-    return { name: CHECK_DURATIONS, help: 'Duration of checks, by checker type.', type: 'histogram', values, aggregator: 'sum' };
+    return { name: CHECK_DURATIONS, help: CHECK_DURATIONS_HELP, type: 'histogram', values, aggregator: 'sum' };
   }
 }
 
