@@ -1,6 +1,6 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { delimiter } from 'node:path';
-import { systemAccounts } from '../util/accounts.ts';
+import { systemAccounts, type Accounts } from '../util/accounts.ts';
 import type { PathFacts } from './script-inspection.ts';
 import type { ScriptHost } from './script-security.ts';
 
@@ -21,8 +21,12 @@ const STRERROR: Readonly<Record<string, string>> = {
 };
 
 export function systemScriptHost(): ScriptHost {
+  let accounts: Accounts | undefined;
   return {
-    accounts: systemAccounts(),
+    // Read at the first script that names or needs a user: most configurations have none.
+    get accounts() {
+      return (accounts ??= systemAccounts());
+    },
     self: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
     searchPath: (process.env.PATH ?? '/bin:/usr/bin').split(delimiter),
     lstat: (path) => {
