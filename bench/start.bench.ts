@@ -45,6 +45,11 @@ interface Run {
   emptyMs: number;
   left: number;
 }
+/** What any Node.js program pays in the VM before its first line runs: `node -e 0`, exec to exit. */
+interface VmResult {
+  nodeFloorMs: number[];
+  sizes: SizeResult[];
+}
 interface SizeResult {
   services: number;
   destsPer: number;
@@ -109,7 +114,14 @@ async function once(daemon: Daemon, conf: string, entries: number): Promise<Run>
   }
 }
 
-async function inVm(sizes: ReadonlyArray<readonly [number, number]>): Promise<SizeResult[]> {
+function timeNodeFloor(): number {
+  const t0 = performance.now();
+  execFileSync(process.execPath, ['-e', '0'], { timeout: 60_000 });
+  return performance.now() - t0;
+}
+
+async function inVm(sizes: ReadonlyArray<readonly [number, number]>): Promise<VmResult> {
+  const nodeFloor = Array.from({ length: REPS }, timeNodeFloor);
   // One listener for every real server: 127.0.0.0/8 is all local, so each check connects.
   const listener = createServer((socket) => socket.destroy()).listen(REAL_SERVER_PORT, '0.0.0.0');
   await new Promise((resolve) => listener.once('listening', resolve));
@@ -130,7 +142,7 @@ async function inVm(sizes: ReadonlyArray<readonly [number, number]>): Promise<Si
     results.push({ services, destsPer, runs, alphaRuns });
   }
   listener.close();
-  return results;
+  return { nodeFloorMs: nodeFloor, sizes: results };
 }
 
 const median = (values: readonly number[]): number => {
@@ -140,9 +152,10 @@ const median = (values: readonly number[]): number => {
 const ms = (x: number): string => `${x.toFixed(0)} ms`.padStart(9);
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
 
-function reportVm(results: readonly SizeResult[]): void {
+function reportVm({ nodeFloorMs, sizes }: VmResult): void {
   console.log(`Kernel VM (TCG), same boot, medians of ${REPS} alternating runs; every real server has a TCP_CHECK`);
-  for (const { services, destsPer, runs, alphaRuns } of results) {
+  console.log(`  node -e 0 (the floor of any Node.js program: exec to exit) ${ms(median(nodeFloorMs))}`);
+  for (const { services, destsPer, runs, alphaRuns } of sizes) {
     const full = { keepalived: median(runs.keepalived.map((r) => r.fullMs)), lvsd: median(runs.lvsd.map((r) => r.fullMs)) };
     const empty = { keepalived: median(runs.keepalived.map((r) => r.emptyMs)), lvsd: median(runs.lvsd.map((r) => r.emptyMs)) };
     const left = (daemon: Daemon): string => {
@@ -221,7 +234,7 @@ async function onHost(quick: boolean, nativeOnly: boolean): Promise<void> {
   try {
     const r = await vm.run(['node', '--import', 'tsx', fileURLToPath(import.meta.url), '--in-vm', JSON.stringify(sizes)], { cwd: CHECKOUT, timeoutMs: 1_500_000 });
     if (r.code !== 0) throw new Error(`benchmark failed in the VM (${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr}`);
-    reportVm(JSON.parse(r.stdout) as SizeResult[]);
+    reportVm(JSON.parse(r.stdout) as VmResult);
   } finally {
     await vm.shutdown();
   }
