@@ -198,6 +198,7 @@ interface VirtualServerState {
   protocolToken?: Token;
   ipFamily?: AddressFamily;
   persistenceGiven: boolean;
+  haSuspendAt?: SourceLocation;
   /** `weight` of the virtual_server: the weight of its real servers that set none. */
   realServerWeight?: number;
   readonly flags: SchedulerFlags;
@@ -257,7 +258,7 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   },
   persistence_engine: (s, vs, d) => { vs.v.persistenceEngine = text(s, 0, d, 'an engine name'); },
   ha_suspend: (s, vs, d) => {
-    d.warn(s.at, "ha_suspend is not supported yet: lvsd goes on checking the real servers while the virtual server's address is not on this host, where keepalived 2.2.7 suspends their checks");
+    vs.haSuspendAt = s.at;
     setHaSuspend(s, vs, d);
   },
   smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
@@ -330,6 +331,24 @@ function forwardedPort(
   }
   if (written !== vsPort) d.warn(at, `${what} port ${written} is ignored for ${forwarding.kind}, using the virtual server port ${vsPort}`);
   return vsPort;
+}
+
+/**
+ * keepalived 2.2.7 clears ha_suspend on an fwmark service, with an error. On a virtual_server_group
+ * of addresses it keeps it, but its address matching returns false for every group (check_api.c,
+ * addr_matches), so those checks stay suspended for good: lvsd does the same, and says so.
+ */
+function resolveHaSuspend(haSuspend: boolean, key: VirtualServerKey, context: LvsContext, described: string, at: SourceLocation, d: Diagnostics): boolean {
+  if (!haSuspend) return false;
+  const group = key.kind === 'group' ? context.groups.get(key.group) : undefined;
+  if (key.kind === 'fwmark' || group?.entries.some((entry) => entry.kind === 'fwmark')) {
+    d.warn(at, `${described}: cannot use ha_suspend with fwmarks - clearing ha_suspend`);
+    return false;
+  }
+  if (key.kind === 'group') {
+    d.warn(at, `${described}: ha_suspend on a virtual_server_group: keepalived 2.2.7 never finds a group's addresses on the host, so these checks never run (lvsd does the same)`);
+  }
+  return true;
 }
 
 export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
@@ -473,7 +492,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     persistenceTimeoutSec: v.persistenceTimeoutSec,
     persistenceGranularity: v.persistenceGranularity,
     persistenceEngine: v.persistenceEngine,
-    haSuspend: v.haSuspend ?? false,
+    haSuspend: resolveHaSuspend(v.haSuspend ?? false, key, context, described, draft.state.haSuspendAt ?? at, d),
     virtualhost: settings.virtualhost,
     smtpAlert: v.smtpAlert,
     alpha: settings.alpha ?? false,

@@ -8,12 +8,17 @@ import type { Adopted } from './adoption.ts';
 import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
 import { realServerKey, virtualServerName, type VirtualServerPlan } from './engine.ts';
+import type { LocalAddresses } from './local-addresses.ts';
+import { canonicalAddress } from '../vrrp/ip.ts';
 
 /** The checker pool as the director's health port; also runs notify_up / notify_down. */
 export class PoolHealth implements HealthPort {
   private pool: CheckerPool | undefined;
   private realServers = new Map<string, RealServer>();
   private readonly lastUp = new Map<string, boolean>();
+  private localAddresses: LocalAddresses | undefined;
+  /** ha_suspend virtual servers by the address their checks wait for (null: never runs). */
+  private suspendable = new Map<string, string | null>();
 
   constructor(
     private readonly log: Log,
@@ -27,6 +32,7 @@ export class PoolHealth implements HealthPort {
     for (const warning of warnings) this.log.warn(warning);
     // Real servers without checkers are always up: the director knows that without a pool.
     const checked = specs.filter((spec) => spec.checkers.length > 0);
+    await this.followHaSuspend(checked);
     if (this.pool) {
       await this.pool.update(checked);
       return;
@@ -42,6 +48,7 @@ export class PoolHealth implements HealthPort {
     this.pool = new CheckerPool(checked.map(startAs), {
       onVerdict: (verdict) => this.verdict(verdict),
       onWarning: (message) => this.log.warn(message),
+      isLocalAddress: (address) => this.localAddresses?.has(address) ?? true,
     });
     await this.pool.start();
   }
@@ -79,6 +86,30 @@ export class PoolHealth implements HealthPort {
 
   async stop(): Promise<void> {
     await this.pool?.stop();
+    this.localAddresses?.close();
+  }
+
+  /** Watches the host's addresses once a virtual server sets ha_suspend, and says whose checks wait. */
+  private async followHaSuspend(specs: readonly RealServerCheckSpec[]): Promise<void> {
+    this.suspendable = new Map(specs.flatMap((spec) => (spec.haSuspend ? [[spec.virtualServer, spec.haSuspend.address] as const] : [])));
+    if (this.suspendable.size === 0) return;
+    if (!this.localAddresses) {
+      const { LocalAddresses } = await import('./local-addresses.ts');
+      this.localAddresses = await LocalAddresses.watch((added, removed) => this.addressesChanged(added, removed));
+    }
+    for (const [virtualServer, address] of this.suspendable) {
+      if (address === null) this.log.info({ virtualServer }, 'ha_suspend on a virtual_server_group: its checks do not run, as in keepalived 2.2.7');
+      else if (!this.localAddresses.has(address)) this.log.info({ virtualServer, address }, 'ha_suspend: checks suspended while the address is not on this host');
+    }
+  }
+
+  private addressesChanged(added: readonly string[], removed: readonly string[]): void {
+    for (const [virtualServer, address] of this.suspendable) {
+      if (address === null) continue;
+      const canonical = canonicalAddress(address);
+      if (added.includes(canonical)) this.log.info({ virtualServer, address }, 'ha_suspend: the address is on this host: checks resume');
+      if (removed.includes(canonical)) this.log.info({ virtualServer, address }, 'ha_suspend: the address left this host: checks suspended');
+    }
   }
 
   readTrackedFile(path: string): string | undefined {

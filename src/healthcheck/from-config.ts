@@ -53,10 +53,15 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
           probe: probeSpec(checker, config, warn),
         };
       });
-      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers });
+      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers, ...haSuspendOf(vs) });
     }
   }
   return { specs, warnings };
+}
+
+function haSuspendOf(vs: VirtualServer): Pick<RealServerCheckSpec, 'haSuspend'> {
+  if (!vs.haSuspend) return {};
+  return { haSuspend: { address: vs.key.kind === 'address' ? vs.key.address : null } };
 }
 
 function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {

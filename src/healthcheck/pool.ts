@@ -24,6 +24,12 @@ export interface RealServerCheckSpec {
    * so the pool sends no initial verdict, and sends its state after the first check even unchanged.
    */
   readonly adoptedFromIpvs?: 'present' | 'absent';
+  /**
+   * ha_suspend: the checks run only while this address is on the host (null: never, as in
+   * keepalived for a virtual_server_group). A suspended check is put off by its delay_loop and the
+   * real server keeps its state, as keepalived's disabled checkers do.
+   */
+  readonly haSuspend?: { readonly address: string | null };
 }
 
 /** "Real server X of service Y is now up/down with weight W", and why. */
@@ -79,6 +85,8 @@ export interface CheckerPoolOptions {
    * saturated event loop does not hold so many probes that they time out.
    */
   readonly maxConcurrent?: number;
+  /** Whether an address is on this host: asked at each check of an ha_suspend real server. */
+  readonly isLocalAddress?: (address: string) => boolean;
 }
 
 interface Member {
@@ -102,6 +110,7 @@ interface Unit {
   readonly unwatch: (() => void)[];
   /** Adopted from IPVS at a restart: the first check's outcome goes out even if it changes nothing here. */
   confirmFirstCheck: boolean;
+  readonly haSuspend: RealServerCheckSpec['haSuspend'];
 }
 
 /** One check of one checker, from the timer queue through the wait for a slot to its probe. */
@@ -316,6 +325,7 @@ export class CheckerPool {
         recheck: want.spec.checkers.map(() => false),
         unwatch: [],
         confirmFirstCheck: want.spec.adoptedFromIpvs !== undefined,
+        haSuspend: want.spec.haSuspend,
       };
       this.units.set(key, unit);
       for (const checker of unit.checkers) {
@@ -404,10 +414,18 @@ export class CheckerPool {
     this.armedForMs = Number.POSITIVE_INFINITY;
     const untilMs = this.now() + START_TOGETHER_MS;
     for (let due = this.queue.popDue(untilMs); due !== undefined; due = this.queue.popDue(untilMs)) {
-      if (this.isCurrent(due)) this.waitingQueue.push(due);
+      if (!this.isCurrent(due)) continue;
+      if (this.isSuspended(due.unit)) this.schedule(due.unit, due.checker, this.now() + due.unit.checkers[due.checker]!.timing.delayLoopMs);
+      else this.waitingQueue.push(due);
     }
     this.startWaiting();
     this.arm();
+  }
+
+  private isSuspended(unit: Unit): boolean {
+    if (unit.haSuspend === undefined) return false;
+    const { address } = unit.haSuspend;
+    return address === null || !(this.options.isLocalAddress?.(address) ?? true);
   }
 
   private startWaiting(): void {
@@ -481,7 +499,8 @@ function groupIntoUnits(
 ): Map<string, { spec: RealServerCheckSpec; members: Member[] }> {
   const units = new Map<string, { spec: RealServerCheckSpec; members: Member[] }>();
   for (const spec of specs) {
-    const key = JSON.stringify([spec.realServer, spec.weight, spec.checkers], (_k, v: unknown) =>
+    // An ha_suspend real server's checks stop with its own virtual server's address: not shared.
+    const key = JSON.stringify([spec.realServer, spec.weight, spec.checkers, spec.haSuspend ? spec.virtualServer : null], (_k, v: unknown) =>
       v instanceof RegExp ? `/${v.source}/${v.flags}` : v,
     );
     const member = { virtualServer: spec.virtualServer, realServer: spec.realServer };

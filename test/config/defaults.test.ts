@@ -204,6 +204,15 @@ describe('real_server defaults and fix-ups', () => {
     expect(parse(minimalVs('  protocol TCP\n  weight 0')).ok).toBe(false);
   });
 
+  it('clears ha_suspend on an fwmark service and warns that a group with it is never checked, as keepalived 2.2.7 behaves', () => {
+    const fwmark = parse(minimalVs('  ha_suspend', '', 'fwmark 3'));
+    expect(messages(fwmark, 'warnings')).toEqual(expect.arrayContaining([expect.stringMatching(/keepalived\.conf:3:3: warning: .*cannot use ha_suspend with fwmarks - clearing ha_suspend$/)]));
+    expect(fwmark.ok && fwmark.config.virtualServers[0]!.haSuspend).toBe(false);
+    const group = parse(`virtual_server_group G {\n  10.0.0.1 80\n}\n${minimalVs('  protocol TCP\n  ha_suspend', '', 'group G')}`);
+    expect(messages(group, 'warnings')).toEqual(expect.arrayContaining([expect.stringMatching(/ha_suspend on a virtual_server_group: keepalived 2\.2\.7 never finds a group's addresses/)]));
+    expect(group.ok && group.config.virtualServers[0]!.haSuspend).toBe(true);
+  });
+
   it('sets alpha, omega, ha_suspend, inhibit_on_failure and ops of a virtual_server whatever their argument, as keepalived 2.2.7 reads none', () => {
     const result = parse(minimalVs('  protocol UDP\n  alpha no\n  omega no\n  ha_suspend no\n  inhibit_on_failure no\n  ops no'));
     expect(messages(result, 'warnings')).toEqual(expect.arrayContaining([

@@ -423,6 +423,27 @@ export const CASES: readonly ConformanceCase[] = [
     },
   },
   {
+    // keepalived's checker process follows the host's addresses: a check of a service whose address
+    // is away is put off and changes nothing; alpha real servers wait for their first check.
+    name: 'ha_suspend: no checks while the address is away, checks once it is on the host',
+    config: vs('10.0.0.1 80', tcpRs(1) + tcpRs(2, '    alpha\n'), '  ha_suspend\n'),
+    servers: servers(2),
+    steps: [
+      ...START,
+      { stop: 'rs1' },
+      AFTER_FAILURE,
+      { snapshot: 'rs1 stopped, address away' },
+      { run: ['ip', 'addr', 'add', '10.0.0.1/32', 'dev', 'lo'] },
+      AFTER_FAILURE,
+      { snapshot: 'address on the host' },
+      { run: ['ip', 'addr', 'del', '10.0.0.1/32', 'dev', 'lo'] },
+      { wait: 1_000 },
+      { start: 'rs1' },
+      AFTER_FAILURE,
+      { snapshot: 'rs1 back, address away again' },
+    ],
+  },
+  {
     name: 'lvs_flush clears the table at start, lvs_flush_onstop at stop',
     config: 'global_defs {\n  lvs_flush\n  lvs_flush_onstop\n}\n' + vs('10.0.0.1 80', '  real_server 10.1.0.1 80 { }\n'),
     servers: [],

@@ -23,7 +23,7 @@ export const VIRTUAL_SERVER_KEYWORDS = {
   ],
   notGenerated: {
     hashed: 'a scheduler flag of Linux 2.6 (IP_VS_SVC_F_HASHED), never set by a user',
-    ha_suspend: 'not supported by lvsd yet (warned at the keyword): keepalived suspends the checks of a service whose address is not local',
+    ha_suspend: 'acts only when the address comes and goes: the ha_suspend cases in cases.ts add and remove it',
     persistence_engine: 'needs a SIP client to show any effect',
     quorum_up: 'a script: covered by the MISC and notify cases',
     quorum_down: 'a script: covered by the MISC and notify cases',

@@ -1,0 +1,65 @@
+// rtnetlink is evaluated only where a virtual server sets ha_suspend (see health-adapter.ts).
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
+import { bytesToAddress, canonicalAddress } from '../vrrp/ip.ts';
+
+/**
+ * The addresses on this host's interfaces, kept current from the kernel's address notifications,
+ * as keepalived's checker process follows them for ha_suspend. Each notification is followed by a
+ * fresh dump, so that one lost in a burst cannot leave the set wrong.
+ */
+export class LocalAddresses {
+  private readonly socket: RtNetlinkSocket = createRtNetlink();
+  private addresses = new Set<string>();
+  private dumping: Promise<void> | undefined;
+  private again = false;
+
+  private constructor(private readonly onChange: (added: readonly string[], removed: readonly string[]) => void) {}
+
+  static async watch(onChange: (added: readonly string[], removed: readonly string[]) => void): Promise<LocalAddresses> {
+    const local = new LocalAddresses(onChange);
+    local.socket.addMembership('IPV4_IFADDR');
+    local.socket.addMembership('IPV6_IFADDR');
+    local.socket.on('message', () => local.refresh());
+    local.addresses = await local.dump();
+    return local;
+  }
+
+  has(address: string): boolean {
+    return this.addresses.has(canonicalAddress(address));
+  }
+
+  close(): void {
+    this.socket.socket.close();
+  }
+
+  private refresh(): void {
+    if (this.dumping) {
+      this.again = true;
+      return;
+    }
+    this.dumping = this.dump()
+      .then((now) => {
+        const added = [...now].filter((address) => !this.addresses.has(address));
+        const removed = [...this.addresses].filter((address) => !now.has(address));
+        this.addresses = now;
+        if (added.length > 0 || removed.length > 0) this.onChange(added, removed);
+      })
+      // The set stays as it was; the next notification dumps again.
+      .catch(() => undefined)
+      .finally(() => {
+        this.dumping = undefined;
+        if (this.again) {
+          this.again = false;
+          this.refresh();
+        }
+      });
+  }
+
+  private async dump(): Promise<Set<string>> {
+    const messages = await this.socket.getAddresses();
+    return new Set(messages.flatMap((message) => {
+      const bytes = message.attrs.local ?? message.attrs.address;
+      return bytes ? [bytesToAddress(bytes)] : [];
+    }));
+  }
+}
