@@ -3,7 +3,7 @@ import type { KeepalivedConfig } from '../config/model.ts';
 import type { SplitBrainStatus, VrrpInstanceStatus } from './status.ts';
 import { duration } from './status-view.ts';
 import type { SplitBrain } from '../vrrp/machine.ts';
-import type { VrrpInstanceStatus as SpeakerInstanceStatus } from '../vrrp/speaker.ts';
+import type { VrrpInstanceStatus as SpeakerInstanceStatus } from '../vrrp/instance-runner.ts';
 
 /** The VRRP speaker as the daemon drives it. */
 export interface VrrpPart {

@@ -1,7 +1,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { HostLinks } from './host-links.ts';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
-import { classifyExisting, macBytes, parentSysctls, rpFilterChanges, vmacSysctls, type Sysctl, type SysctlChange, type VmacLink } from './vmac.ts';
+import type { VrrpInstanceSpec } from './types.ts';
+import { classifyExisting, macBytes, parentSysctls, rpFilterChanges, vmacLinksOf, vmacSysctls, type Sysctl, type SysctlChange, type VmacLink } from './vmac.ts';
 
 /** The speaker's hands for use_vmac: creates and removes the macvlans and sets the sysctls they need. */
 
@@ -13,8 +15,41 @@ export class VmacLinks {
 
   constructor(
     private readonly netlink: Rtnetlink,
+    private readonly links: HostLinks,
     private readonly logger: Logger,
   ) {}
+
+  /** Makes `spec`'s vmacs and returns them by name. `ownAddress`: the instance's, which an IPv6 vmac sending adverts gets. */
+  async ensureAll(spec: VrrpInstanceSpec, ownAddress: string, firstStart: boolean): Promise<Map<string, LinkInfo>> {
+    const made = new Map<string, LinkInfo>();
+    for (const vmac of vmacLinksOf(spec)) {
+      const parent = this.links.get(vmac.parent);
+      if (!parent) throw new Error(`vrrp_instance ${spec.name}: interface ${vmac.parent} not found`);
+      const linkLocal = vmac.linkLocal === 'source' ? ownAddress : vmac.linkLocal === 'parent' ? await this.linkLocalOf(parent) : undefined;
+      await this.ensure(spec.name, vmac, parent, linkLocal, firstStart);
+      await this.links.refresh();
+      const link = this.links.get(vmac.name);
+      if (!link) throw new Error(`vrrp_instance ${spec.name}: VMAC interface ${vmac.name} did not appear`);
+      made.set(vmac.name, link);
+    }
+    return made;
+  }
+
+  /** Removes all of `spec`'s vmacs; one that cannot be removed is logged, and the others still go. */
+  async removeAll(spec: VrrpInstanceSpec): Promise<void> {
+    for (const vmac of vmacLinksOf(spec)) {
+      try {
+        await this.links.refresh();
+        await this.remove(spec.name, vmac);
+      } catch (error) {
+        this.logger.error({ err: error, instance: spec.name, interface: vmac.name }, 'cannot remove VMAC interface');
+      }
+    }
+  }
+
+  private async linkLocalOf(link: LinkInfo): Promise<string | undefined> {
+    return (await this.netlink.addresses()).find((a) => a.linkIndex === link.index && a.address.startsWith('fe80:'))?.address;
+  }
 
   /**
    * Makes `vmac` exist for instance `owner`. On the first start, a vmac that an earlier run left
@@ -22,8 +57,8 @@ export class VmacLinks {
    * none of its old addresses survives; on a reload the one we made is kept. Any other interface of
    * that name is left alone and the instance refused. `linkLocal`: the IPv6 address it gets.
    */
-  async ensure(owner: string, vmac: VmacLink, parent: LinkInfo, links: Map<string, LinkInfo>, linkLocal: string | undefined, firstStart: boolean): Promise<void> {
-    const existing = links.get(vmac.name);
+  private async ensure(owner: string, vmac: VmacLink, parent: LinkInfo, linkLocal: string | undefined, firstStart: boolean): Promise<void> {
+    const existing = this.links.get(vmac.name);
     const verdict = classifyExisting(existing, vmac, parent);
     if (verdict === 'foreign') {
       throw new Error(`vrrp_instance ${owner}: interface ${vmac.name} exists and is not a private macvlan on ${parent.name} with MAC ${vmac.mac}; lvsd leaves it alone`);
@@ -46,9 +81,9 @@ export class VmacLinks {
   }
 
   /** Removes `vmac` (with the VIPs on it) and, after the last IPv4 vmac on its parent, restores the parent's settings. */
-  async remove(owner: string, vmac: VmacLink, links: Map<string, LinkInfo>): Promise<void> {
-    const parent = links.get(vmac.parent);
-    const existing = links.get(vmac.name);
+  private async remove(owner: string, vmac: VmacLink): Promise<void> {
+    const parent = this.links.get(vmac.parent);
+    const existing = this.links.get(vmac.name);
     if (parent && classifyExisting(existing, vmac, parent) === 'ours' && existing) {
       if (await this.netlink.deleteLink(existing.index)) this.logger.info({ instance: owner, interface: vmac.name }, 'removed VMAC interface');
     }

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync,
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.ts';
-import type { VrrpInstanceStatus } from '../../src/vrrp/speaker.ts';
+import type { VrrpInstanceStatus } from '../../src/vrrp/instance-runner.ts';
 
 export const LAB_INTERFACE = 'vr0';
 export const V4 = { vip: '10.77.0.100', vipPrefix: 24 };

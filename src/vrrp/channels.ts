@@ -1,0 +1,90 @@
+import type { Logger } from 'pino';
+import type { IpFamily } from './ip.ts';
+import type { LinkInfo } from './netlink.ts';
+import { VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
+import { VrrpChannel, type ReceivedPacket } from './transport.ts';
+import type { VrrpInstanceSpec } from './types.ts';
+
+/** Version/type, VRID, priority, address count, and the rest of the fixed header: the least that names a VRID. */
+const VRRP_HEADER_BYTES = 8;
+
+/** An instance as its socket sees it: its VRID's packets, and the count of those for no instance here. */
+export interface PacketReceiver {
+  readonly spec: Pick<VrrpInstanceSpec, 'vrid'>;
+  receive(packet: ReceivedPacket): void;
+  receiveForeign(reason: DropReason): void;
+}
+
+export function channelKeyOf(family: IpFamily, interfaceName: string): string {
+  return `${family}/${interfaceName}`;
+}
+
+/**
+ * The speaker's VRRP sockets: one per family and interface that adverts use (the instance's own,
+ * or its vmac), shared by the instances there, each packet handed to the instance of its VRID.
+ */
+export class VrrpChannels {
+  private readonly channels = new Map<string, VrrpChannel>();
+
+  constructor(
+    private readonly logger: Logger,
+    /** The instances whose adverts use the channel of that key. */
+    private readonly receiversOf: (channelKey: string) => PacketReceiver[],
+  ) {}
+
+  get empty(): boolean {
+    return this.channels.size === 0;
+  }
+
+  /** The channel `spec` sends on through `link`, opened (with AH's socket if `spec` needs it) and joined to its group. */
+  open(spec: VrrpInstanceSpec, link: LinkInfo, ownAddress: string): VrrpChannel {
+    const key = channelKeyOf(spec.family, link.name);
+    let channel = this.channels.get(key);
+    if (!channel) {
+      channel = new VrrpChannel(spec.family, link.name, link.index, {
+        packet: (packet) => this.dispatch(key, packet),
+        malformed: (reason) => this.logger.debug({ interface: link.name, reason }, 'dropped malformed VRRP packet'),
+        error: (error) => this.logger.error({ err: error, interface: link.name }, 'VRRP socket error'),
+      });
+      if (spec.family === 6) channel.useIpv6Source(ownAddress);
+      this.channels.set(key, channel);
+    }
+    if (spec.authentication.type === 'ah') channel.enableAh();
+    if (spec.unicastPeers.length === 0) channel.joinGroup(spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    return channel;
+  }
+
+  /** Closes the channel on `interfaceName`, whose link is going away: one made again later needs a socket bound to the new link. */
+  close(family: IpFamily, interfaceName: string): void {
+    const key = channelKeyOf(family, interfaceName);
+    this.channels.get(key)?.close();
+    this.channels.delete(key);
+  }
+
+  closeAll(): void {
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+  }
+
+  private dispatch(channelKey: string, packet: ReceivedPacket): void {
+    try {
+      this.route(channelKey, packet);
+    } catch (error) {
+      // A packet must never take the speaker down; the failure is a bug worth a loud log.
+      this.logger.error({ err: error, source: packet.source }, 'failed to handle a VRRP packet');
+    }
+  }
+
+  private route(channelKey: string, packet: ReceivedPacket): void {
+    const candidates = this.receiversOf(channelKey);
+    const vrid = packet.payload[1];
+    const receiver = candidates.find((candidate) => candidate.spec.vrid === vrid);
+    if (!receiver) {
+      this.logger.debug({ source: packet.source, vrid }, 'VRRP advert for a VRID we do not run');
+      const reason: DropReason = packet.payload.length < VRRP_HEADER_BYTES ? 'truncated' : 'unknown-vrid';
+      for (const candidate of candidates) candidate.receiveForeign(reason);
+      return;
+    }
+    receiver.receive(packet);
+  }
+}
