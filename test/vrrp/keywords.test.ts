@@ -125,10 +125,10 @@ describe("keepalived 2.2.7's vrrp_instance keywords", () => {
 });
 
 describe('keywords keepalived 2.2.7 does not have', () => {
-  // No keepalived release up to 2.4.3 installs no_accept_check or vmac_xmit_base_addr: keepalived
-  // logs "Unknown keyword" for them, and lvsd names them as unknown at their line instead of
-  // accepting them silently.
-  it.for(['no_accept_check', 'vmac_xmit_base_addr'])('%s is named as an unknown keyword at its line', async (keyword) => {
+  // keepalived 2.2.7's parser installs none of these (vrrp_parser.c; `ipvlan` is `use_ipvlan`, and
+  // no release up to 2.4.3 has no_accept_check or vmac_xmit_base_addr): keepalived logs "Unknown
+  // keyword" for them, and lvsd names them as unknown at their line instead of accepting them silently.
+  it.for(['no_accept_check', 'vmac_xmit_base_addr', 'ipvlan', 'rfc_compliant', 'evip_other_family', 'mcast_src_ip_v6'])('%s is named as an unknown keyword at its line', async (keyword) => {
     const warnings = await warningsFor(keyword, keyword);
     expect(warnings).toContainEqual(expect.stringMatching(new RegExp(`:20:3: warning: unknown keyword '${keyword}' in vrrp_instance, ignored$`)));
   });
