@@ -201,7 +201,11 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
       if (version === 2 || version === 3) vrrp.version = version;
     },
     vrrp_check_unicast_src: setBool((v) => (vrrp.checkUnicastSrc = v)),
-    vrrp_skip_check_adv_addr: setBool((v) => (vrrp.skipCheckAdvAddr = v)),
+    vrrp_skip_check_adv_addr: (s) => {
+      // keepalived 2.2.7 reads no argument here: 'false' sets it too.
+      if (s.args[0]) d.warn(s.args[0].at, `vrrp_skip_check_adv_addr ${s.args[0].text}: keepalived 2.2.7 ignores the argument and sets it, and so does lvsd`);
+      vrrp.skipCheckAdvAddr = true;
+    },
     vrrp_strict: setBool((v) => (vrrp.strict = v)),
     vrrp_priority: (s) => { vrrp.priority = integer(s, 0, d, -20, 19); },
     vrrp_no_swap: setBool((v) => (vrrp.noSwap = v)),

@@ -313,7 +313,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], processes: [] as TrackedScript[],
     peers: [] as UnicastPeer[],
   };
-  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'useVmacAddr' | 'dontTrackPrimary' | 'accept' | 'skipCheckAdvAddr' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
+  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'useVmacAddr' | 'dontTrackPrimary' | 'accept' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
     (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
   const handlers: Handlers = {
     ...Object.fromEntries(ACCEPTED_UNHANDLED_INSTANCE.map((k) => [k, (t: Statement) => void extra.push(unhandled(t))])),
@@ -388,7 +388,13 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     smtp_alert: (t) => { v.smtpAlert = flag(t, 0, d) ?? v.smtpAlert; },
     accept: setFlag('accept'),
     no_accept: (t) => { v.accept = !(flag(t, 0, d) ?? true); },
-    skip_check_adv_addr: setFlag('skipCheckAdvAddr'),
+    skip_check_adv_addr: (t) => {
+      const value = flag(t, 0, d);
+      if (value === undefined) return;
+      // keepalived 2.2.7 (and later) sets it for 'false' too.
+      if (!value) d.warn(t.args[0]!.at, `(${instanceName}) skip_check_adv_addr ${t.args[0]!.text}: keepalived 2.2.7 sets it all the same, and so does lvsd`);
+      v.skipCheckAdvAddr = true;
+    },
     strict_mode: setFlag('strictMode'),
     lower_prio_no_advert: setFlag('lowerPrioNoAdvert'),
     higher_prio_send_advert: setFlag('higherPrioSendAdvert'),

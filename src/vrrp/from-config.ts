@@ -55,7 +55,6 @@ function instanceSpec(
   const family = instance.family === 'inet6' ? 6 : 4;
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
-  if (instance.skipCheckAdvAddr) warn('skip_check_adv_addr is not supported: lvsd always checks the addresses in adverts');
   if (instance.unicastTtl !== undefined && family === 6) warn('unicast_ttl is not supported for IPv6: unicast adverts keep hop limit 255');
   if (instance.dontTrackPrimary) warn(`dont_track_primary is not supported: lvsd goes to FAULT while ${instance.interface ?? 'its interface'} is down`);
   if (instance.smtpAlert === true) warn('smtp_alert is not supported: lvsd sends no mail');
@@ -91,6 +90,7 @@ function instanceSpec(
     ),
     checkUnicastSource: instance.checkUnicastSrc || config.globalDefs.vrrp.checkUnicastSrc
       || instance.unicastPeers.some((peer) => peer.minTtl !== undefined || peer.maxTtl !== undefined),
+    skipCheckAdvAddr: instance.skipCheckAdvAddr,
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
     vmac: vmacs?.vmac,

@@ -103,6 +103,7 @@ export class InstanceRunner implements PacketReceiver {
       unicastPeers: spec.unicastPeers,
       checkUnicastSource: spec.checkUnicastSource,
       peerTtlRanges: spec.peerTtlRanges,
+      skipCheckAdvAddr: spec.skipCheckAdvAddr,
       garpMasterDelayMs: spec.garp.masterDelayMs,
       garpMasterRepeat: spec.garp.masterRepeat,
       garpRefreshMs: spec.garp.refreshMs,

@@ -36,6 +36,11 @@ export interface MachineParams {
   checkUnicastSource: boolean;
   /** With checkUnicastSource: the TTL (hop limit) range of a peer's adverts (min_ttl/max_ttl), for the peers that set one. */
   peerTtlRanges: PeerTtlRange[];
+  /**
+   * skip_check_adv_addr: a backup takes an advert from the master it last accepted one from
+   * without looking at its addresses (nor, then, at its unicast source and TTL), as keepalived 2.2.7 does.
+   */
+  skipCheckAdvAddr: boolean;
   /** Second burst of gratuitous ARP after becoming master; 0 disables it. */
   garpMasterDelayMs: number;
   /** Gratuitous ARPs (unsolicited NAs) per address in each burst on becoming master. */
@@ -89,6 +94,8 @@ export interface MachineState {
   masterAdvertIntervalMs: number;
   masterAddress: string | undefined;
   masterPriority: number | undefined;
+  /** keepalived's master_saddr: the source of the last advert of non-zero priority a backup accepted; kept in every state. */
+  lastMasterSource: string | undefined;
   lastAdvertAt: number | undefined;
   advertAt: number | undefined;
   masterDownAt: number | undefined;
@@ -162,6 +169,7 @@ export function initialMachineState(params: MachineParams): MachineState {
     masterAdvertIntervalMs: params.advertIntervalMs,
     masterAddress: undefined,
     masterPriority: undefined,
+    lastMasterSource: undefined,
     lastAdvertAt: undefined,
     ...NO_TIMERS,
     splitBrain: undefined,
@@ -333,13 +341,17 @@ function onSync(params: MachineParams, state: MachineState, to: 'MASTER' | 'BACK
   return becomeBackup(params, state, now, 'sync-group', actions);
 }
 
-/** Why an advert that decoded cleanly is still not for us, or undefined when it is acceptable. */
-export function rejectAdvert(params: MachineParams, source: string, ttl: number, advert: Advertisement): DropReason | undefined {
+/**
+ * Why an advert that decoded cleanly is still not for us, or undefined when it is acceptable.
+ * `checkAddresses` false (skip_check_adv_addr) leaves out the checks keepalived 2.2.7 makes with
+ * the address list: the list itself, and a unicast advert's source and TTL.
+ */
+export function rejectAdvert(params: MachineParams, source: string, ttl: number, advert: Advertisement, checkAddresses = true): DropReason | undefined {
   // keepalived checks the TTL of multicast instances only: unicast adverts may cross routers (unicast_ttl).
   if (params.unicastPeers.length === 0 && ttl !== 255) return 'ttl';
   if (advert.version !== params.version) return 'version';
   if (advert.vrid !== params.vrid) return 'unknown-vrid';
-  if (params.checkUnicastSource && params.unicastPeers.length > 0) {
+  if (checkAddresses && params.checkUnicastSource && params.unicastPeers.length > 0) {
     if (!params.unicastPeers.some((peer) => compareAddresses(peer, source) === 0)) return 'unexpected-source';
     const range = params.peerTtlRanges.find((peer) => compareAddresses(peer.address, source) === 0);
     if (range && (ttl < range.minTtl || ttl > range.maxTtl)) return 'ttl';
@@ -348,8 +360,14 @@ export function rejectAdvert(params: MachineParams, source: string, ttl: number,
     if (!authenticationMatches(params.authentication, advert)) return 'auth';
     if (advert.advertIntervalMs !== params.advertIntervalMs) return 'interval';
   }
-  if (!sameAddressSet(advert.addresses, params.advertisedAddresses)) return 'addresses';
+  if (checkAddresses && !sameAddressSet(advert.addresses, params.advertisedAddresses)) return 'addresses';
   return undefined;
+}
+
+/** skip_check_adv_addr spares only a backup's adverts from the master it last accepted. */
+function checksAddresses(params: MachineParams, state: MachineState, source: string): boolean {
+  if (!params.skipCheckAdvAddr || state.state !== 'BACKUP' || state.lastMasterSource === undefined) return true;
+  return compareAddresses(state.lastMasterSource, source) !== 0;
 }
 
 /** For AH, the speaker has checked the ICV and the sequence number before the advert gets here. */
@@ -374,7 +392,7 @@ function countDrop(state: MachineState, reason: DropReason, source: string, acti
 function onAdvert(params: MachineParams, state: MachineState, event: Extract<MachineEvent, { type: 'advert' }>, actions: MachineAction[]): MachineState {
   const { now, source, advert } = event;
   if (compareAddresses(source, params.ownAddress) === 0) return state;
-  const rejected = rejectAdvert(params, source, event.ttl, advert);
+  const rejected = rejectAdvert(params, source, event.ttl, advert, checksAddresses(params, state, source));
   if (rejected) return countDrop(state, rejected, source, actions);
   if (state.state === 'BACKUP') return backupReceives(params, state, source, advert, now);
   if (state.state === 'MASTER') return masterReceives(params, state, source, advert, now, actions);
@@ -384,15 +402,17 @@ function onAdvert(params: MachineParams, state: MachineState, event: Extract<Mac
 function backupReceives(params: MachineParams, state: MachineState, source: string, advert: Advertisement, now: number): MachineState {
   const heard = { ...state, lastAdvertAt: now, masterAddress: source, masterPriority: advert.priority };
   if (advert.priority === 0) return { ...heard, masterDownAt: now + skewTimeMs(params, state) };
+  // keepalived records the source of any other advert that gets this far, even one it then discards.
+  const recorded = { ...heard, lastMasterSource: source };
   const lowerPriorityMaster = advert.priority < state.effectivePriority;
   if (params.preempt && lowerPriorityMaster) {
-    const preempting = { ...state, preempting: { peer: source, lastHeardAt: now } };
+    const preempting = { ...state, lastMasterSource: source, preempting: { peer: source, lastHeardAt: now } };
     if (params.preemptDelayMs <= 0) return preempting;
     const preemptAt = state.preemptAt ?? now + params.preemptDelayMs;
     if (preemptAt <= now) return { ...preempting, preemptAt };
-    return followMaster(params, { ...heard, preempting: preempting.preempting, preemptAt }, advert, now);
+    return followMaster(params, { ...recorded, preempting: preempting.preempting, preemptAt }, advert, now);
   }
-  return followMaster(params, { ...heard, preemptAt: lowerPriorityMaster ? state.preemptAt : undefined }, advert, now);
+  return followMaster(params, { ...recorded, preemptAt: lowerPriorityMaster ? state.preemptAt : undefined }, advert, now);
 }
 
 function followMaster(params: MachineParams, state: MachineState, advert: Advertisement, now: number): MachineState {

@@ -27,6 +27,8 @@ export interface VrrpInstanceSpec {
   checkUnicastSource: boolean;
   /** See MachineParams.peerTtlRanges. */
   peerTtlRanges: PeerTtlRange[];
+  /** See MachineParams.skipCheckAdvAddr. */
+  skipCheckAdvAddr: boolean;
   /**
    * Why the configuration keeps the instance in FAULT whatever it tracks (keepalived's config
    * faults), e.g. unicast_fault_no_peer without peers; empty for a runnable instance.

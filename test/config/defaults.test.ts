@@ -482,6 +482,17 @@ vrrp_instance D {
     expect(config.vrrpInstances.map((instance) => instance.state)).toEqual(['MASTER', 'MASTER', 'BACKUP', 'BACKUP']);
   });
 
+  it("sets skip_check_adv_addr for 'false' too, in an instance and in global_defs, as keepalived 2.2.7 does, with a warning at the word", () => {
+    const text = (global: string, instance: string) => `global_defs {\n${global}\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${instance}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    const local = parse(text('', '  skip_check_adv_addr false'));
+    expect(local.ok && local.config.vrrpInstances[0]!.skipCheckAdvAddr).toBe(true);
+    expect(messages(local, 'warnings')).toContain('/etc/keepalived/keepalived.conf:7:23: warning: (A) skip_check_adv_addr false: keepalived 2.2.7 sets it all the same, and so does lvsd');
+    const global = parse(text('  vrrp_skip_check_adv_addr false', ''));
+    expect(global.ok && global.config.vrrpInstances[0]!.skipCheckAdvAddr).toBe(true);
+    expect(messages(global, 'warnings')).toContain('/etc/keepalived/keepalived.conf:2:28: warning: vrrp_skip_check_adv_addr false: keepalived 2.2.7 ignores the argument and sets it, and so does lvsd');
+    expect(parseOk(text('', '')).vrrpInstances[0]!.skipCheckAdvAddr).toBe(false);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

@@ -190,6 +190,14 @@ export class Lab {
     return child;
   }
 
+  /** Rewrites keepalived's configuration and sends its parent SIGHUP, as `systemctl reload keepalived` does. */
+  reloadKeepalived(name: string, config: string): void {
+    writeFileSync(join(this.dir, `${name}.conf`), config);
+    const parent = this.keepalivedPids(name).at(-1);
+    if (parent === undefined) throw new Error(`keepalived ${name} is not running`);
+    process.kill(parent, 'SIGHUP');
+  }
+
   /** keepalived's VRRP work runs in a child process; a crash test must kill both at once. */
   keepalivedPids(name: string): number[] {
     return [`${name}.vrrp.pid`, `${name}.pid`]

@@ -30,6 +30,7 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     unicastPeers: [],
     checkUnicastSource: false,
     peerTtlRanges: [],
+    skipCheckAdvAddr: false,
     garpMasterDelayMs: 5000,
     garpMasterRepeat: 5,
     garpRefreshMs: 0,
@@ -264,6 +265,37 @@ describe('VRRP state machine', () => {
     expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 10)]).state.masterAddress).toBe('10.0.0.1');
     // A peer without a range of its own takes any TTL (keepalived's 0..255).
     expect(drive(p, [start, received(2, 120, '10.0.0.3', {}, 1)]).state.masterAddress).toBe('10.0.0.3');
+  });
+
+  it("with skip_check_adv_addr, a backup takes the last master's adverts whatever addresses they list, as keepalived 2.2.7 does", () => {
+    const p = params({ priority: 100, skipCheckAdvAddr: true });
+    const start = { type: 'start', now: 0 } as const;
+    const other = { addresses: ['10.0.0.99'] };
+    // The first advert is checked: nobody was master before it.
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', other)]).state.drops).toEqual({ addresses: 1 });
+    const following = drive(p, [start, received(2, 120), received(1000, 120, '10.0.0.1', other)]).state;
+    expect(following.drops).toEqual({});
+    expect(following.lastAdvertAt).toBe(1000);
+    // Another source is checked, and a master's priority 0 advert does not make it the last master.
+    expect(drive(p, [start, received(2, 120), received(1000, 120, '10.0.0.3', other)]).state.drops).toEqual({ addresses: 1 });
+    expect(drive(p, [start, received(2, 0, '10.0.0.3'), received(1000, 120, '10.0.0.3', other)]).state.drops).toEqual({ addresses: 1 });
+    // Without it, every advert is checked.
+    expect(drive(params({ priority: 100 }), [start, received(2, 120), received(1000, 120, '10.0.0.1', other)]).state.drops).toEqual({ addresses: 1 });
+  });
+
+  it('with skip_check_adv_addr, the unicast source and TTL checks go with the address check, as in keepalived 2.2.7', () => {
+    const p = params({ priority: 100, skipCheckAdvAddr: true, unicastPeers: ['10.0.0.1'], checkUnicastSource: true, peerTtlRanges: [{ address: '10.0.0.1', minTtl: 10, maxTtl: 64 }] });
+    const start = { type: 'start', now: 0 } as const;
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 5)]).state.drops).toEqual({ ttl: 1 });
+    expect(drive(p, [start, received(2, 120, '10.0.0.1', {}, 20), received(1000, 120, '10.0.0.1', {}, 5)]).state.drops).toEqual({});
+  });
+
+  it('with skip_check_adv_addr, a master checks every advert', () => {
+    const p = params({ priority: 100, skipCheckAdvAddr: true });
+    const backup = drive(p, [{ type: 'start', now: 0 }, received(2, 120)]).state;
+    const master = drive(p, [{ type: 'tick', now: 5000 }], backup).state;
+    expect(master.state).toBe('MASTER');
+    expect(drive(p, [received(5100, 120, '10.0.0.1', { addresses: ['10.0.0.99'] })], master).state).toMatchObject({ state: 'MASTER', drops: { addresses: 1 } });
   });
 
   it('with auth_type AH, takes only adverts of auth type 2 (the speaker has checked their AH header), as keepalived does', () => {

@@ -108,6 +108,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     checkUnicastSource: (peer.checkUnicastSrc ?? false) || peer.unicast?.minTtl !== undefined,
     peerTtlRanges: peer.unicast?.minTtl === undefined ? [] : [{ address: peer.unicast.peer, minTtl: peer.unicast.minTtl, maxTtl: 255 }],
+    skipCheckAdvAddr: false,
     configFaults: peer.unicastFaultNoPeer && !peer.unicast ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,

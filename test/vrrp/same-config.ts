@@ -4,8 +4,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
+import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
 import { startCapture } from './capture.ts';
 import { sleep, type Lab, type Node } from './lab.ts';
+import type { Implementation } from './peers.ts';
 
 export interface Router {
   node: Node;
@@ -15,17 +17,54 @@ export interface Router {
   vip: string;
 }
 
+/** lvsd's speaker specs for a keepalived.conf, through lvsd's own parser, with its warnings. */
+function lvsdSpecs(text: string): { instances: VrrpInstanceSpec[]; warnings: string[] } {
+  const parsed = parseConfigText(text, 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+  const specs = vrrpSpecsFromConfig(parsed.config);
+  return { instances: specs.instances, warnings: [...parsed.warnings.map((w) => w.message), ...specs.warnings] };
+}
+
+export interface ConfiguredRouter {
+  /** lvsd's warnings for the configuration; none for keepalived. */
+  warnings: string[];
+  /** Reads `text` instead and reloads (SIGHUP), as `lvsctl reload` or `systemctl reload keepalived` would. */
+  reload(text: string): Promise<void>;
+  /** Stops it without a goodbye advert. */
+  kill(): Promise<void>;
+}
+
+/** Starts either implementation on `node` from the same keepalived.conf text, lvsd through its own parser. */
+export async function startWithConfig(lab: Lab, node: Node, implementation: Implementation, name: string, text: string): Promise<ConfiguredRouter> {
+  if (implementation === 'keepalived') {
+    lab.startKeepalived(node, name, text);
+    await lab.waitForKeepalivedPids(name);
+    return {
+      warnings: [],
+      reload: async (next) => lab.reloadKeepalived(name, next),
+      async kill() {
+        for (const pid of lab.keepalivedPids(name)) process.kill(pid, 'SIGKILL');
+      },
+    };
+  }
+  const specs = lvsdSpecs(text);
+  const child = await lab.startSpeaker(node, name, specs.instances);
+  return {
+    warnings: specs.warnings,
+    reload: async (next) => lab.reloadSpeaker(child, name, lvsdSpecs(next).instances),
+    kill: () => lab.stop(child, 'SIGKILL'),
+  };
+}
+
 /** Starts both; resolves with lvsd's warnings for the configuration, which the test checks. */
 export async function startBoth(lab: Lab, render: (router: Router) => string): Promise<{ keepalived: Router; lvsd: Router; warnings: string[] }> {
   const keepalived = { node: lab.a, dir: join(lab.dir, 'keepalived-files'), vrid: 71, vip: '10.77.0.171' };
   const lvsd = { node: lab.b, dir: join(lab.dir, 'lvsd-files'), vrid: 72, vip: '10.77.0.172' };
   for (const router of [keepalived, lvsd]) mkdirSync(router.dir);
   lab.startKeepalived(keepalived.node, 'keepalived', render(keepalived));
-  const parsed = parseConfigText(render(lvsd), 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
-  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-  const specs = vrrpSpecsFromConfig(parsed.config);
+  const specs = lvsdSpecs(render(lvsd));
   await lab.startSpeaker(lvsd.node, 'lvsd', specs.instances);
-  return { keepalived, lvsd, warnings: [...parsed.warnings.map((w) => w.message), ...specs.warnings] };
+  return { keepalived, lvsd, warnings: specs.warnings };
 }
 
 /** The priorities in each router's adverts over a few intervals, as captured on the link. */
