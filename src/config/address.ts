@@ -121,6 +121,22 @@ export function parseIp(text: string): IpAddress | undefined {
   return undefined;
 }
 
+/** IPv4 224.0.0.0/4, IPv6 ff00::/8. */
+export function isMulticast(address: IpAddress): boolean {
+  if (address.family === 'inet6') return firstIpv6Group(address) >> 8 === 0xff;
+  const firstOctet = Number(address.text.split('.')[0]);
+  return firstOctet >= 224 && firstOctet <= 239;
+}
+
+/** IPv6 multicast of link-local scope (ff02::/16 and its flagged forms), as VRRP's IPv6 group must be. */
+export function isLinkLocalMulticast(address: IpAddress): boolean {
+  return address.family === 'inet6' && isMulticast(address) && (firstIpv6Group(address) & 0xf) === 2;
+}
+
+function firstIpv6Group(address: IpAddress): number {
+  return Number.parseInt(address.text.split(':')[0] || '0', 16);
+}
+
 function maxPrefix(family: AddressFamily): number {
   return family === 'inet' ? 32 : 128;
 }

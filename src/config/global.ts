@@ -1,8 +1,9 @@
 import type { Diagnostics } from './diagnostics.ts';
-import type { GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
+import { isLinkLocalMulticast, isMulticast } from './address.ts';
+import type { AddressFamily, GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, INT_MAX, integer, ip, listWords, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
+  block, dispatch, flag, INT_MAX, integer, ip, listWords, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
   type Mutable,
 } from './values.ts';
 
@@ -28,6 +29,17 @@ const ACCEPTED_UNHANDLED = [
 ];
 
 const DEFAULT_SMTP_CONNECT_TIMEOUT_MS = 30_000;
+
+/** vrrp_mcast_group4/6: a multicast address of the family, as keepalived 2.2.7 checks it. */
+function multicastGroup(s: Statement, family: AddressFamily, d: Diagnostics): string | undefined {
+  const address = ip(s, 0, d);
+  if (!address) return undefined;
+  const keyword = name(s);
+  if (address.family !== family) return void d.error(s.args[0]!.at, `${keyword} [${address.text}] is not ${family === 'inet' ? 'IPv4' : 'IPv6'}`);
+  if (!isMulticast(address)) return void d.error(s.args[0]!.at, `${keyword} [${address.text}] is not multicast`);
+  if (family === 'inet6' && !isLinkLocalMulticast(address)) d.warn(s.args[0]!.at, `${keyword} [${address.text}] should be link-local multicast.`);
+  return address.text;
+}
 const DEFAULT_SYNC_DAEMON_PORT = 8848;
 const DEFAULT_SYNC_DAEMON_GROUP = '224.0.0.81';
 
@@ -174,16 +186,8 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
       g.tcpCheck = oneOf(s, 0, d, ['connect', 'syn'] as const) ?? g.tcpCheck;
       halfOpenAt = s.at;
     },
-    vrrp_mcast_group4: (s) => {
-      const address = ip(s, 0, d);
-      if (address?.family === 'inet') vrrp.mcastGroup4 = address.text;
-      else if (address) d.error(s.args[0]!.at, 'vrrp_mcast_group4 needs an IPv4 address');
-    },
-    vrrp_mcast_group6: (s) => {
-      const address = ip(s, 0, d);
-      if (address?.family === 'inet6') vrrp.mcastGroup6 = address.text;
-      else if (address) d.error(s.args[0]!.at, 'vrrp_mcast_group6 needs an IPv6 address');
-    },
+    vrrp_mcast_group4: (s) => { vrrp.mcastGroup4 = multicastGroup(s, 'inet', d) ?? vrrp.mcastGroup4; },
+    vrrp_mcast_group6: (s) => { vrrp.mcastGroup6 = multicastGroup(s, 'inet6', d) ?? vrrp.mcastGroup6; },
     vrrp_garp_master_delay: (s) => { vrrp.garpMasterDelayMs = timerMs(s, 0, d) ?? vrrp.garpMasterDelayMs; },
     vrrp_garp_master_repeat: (s) => { vrrp.garpMasterRepeat = integer(s, 0, d, 1, 255) ?? vrrp.garpMasterRepeat; },
     vrrp_garp_master_refresh: (s) => { vrrp.garpMasterRefreshMs = wholeSecondsMs(s, d) ?? vrrp.garpMasterRefreshMs; },

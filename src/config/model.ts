@@ -492,6 +492,8 @@ export interface VrrpInstance {
   /** unicast_fault_no_peer: a unicast instance without any unicast peer stays in FAULT instead of using multicast. */
   readonly unicastFaultNoPeer: boolean;
   readonly mcastSrcIp?: string;
+  /** mcast_dst_ip: the group a multicast instance advertises to, instead of global_defs' vrrp_mcast_group4/6. */
+  readonly mcastDstIp?: string;
   readonly useVmac: boolean;
   readonly vmacName?: string;
   /** `use_vmac` with a MAC: six octets, or five and the VRID as the sixth (`vmacMacUsesVrid`). */

@@ -1,6 +1,6 @@
 // vrrp_instance, vrrp_script, vrrp_sync_group, track_file and the static
 // address/route/rule blocks, with keepalived's defaults and fix-ups.
-import { parseIp, parsePrefix } from './address.ts';
+import { isLinkLocalMulticast, isMulticast, parseIp, parsePrefix, type IpAddress } from './address.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import type {
   AddressFamily, GlobalDefs, IpAddressSpec, IpRouteSpec, TrackFile, TrackedInterface, TrackedScript, UnhandledKeyword,
@@ -18,7 +18,7 @@ const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
   'kernel_rx_buf_size',
   'old_unicast_checksum', 'track_src_ip',
-  'use_ipvlan', 'vrf', 'mcast_dst_ip', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
+  'use_ipvlan', 'vrf', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
 ];
 
 /** `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L] [peer P] [options...]` */
@@ -305,6 +305,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   const extra: UnhandledKeyword[] = [];
   let stateToken: Statement | undefined;
   let unicastTtlAt: Statement['at'] | undefined;
+  let mcastDst: { at: Statement['at']; address: IpAddress } | undefined;
   /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src or unicast_fault_no_peer. */
   let unicastKeywordSeen = false;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
@@ -362,6 +363,14 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       v.unicastFaultNoPeer = true;
     },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
+    mcast_dst_ip: (t) => {
+      const address = ip(t, 0, d);
+      if (!address) return;
+      if (address.family === 'inet' ? !isMulticast(address) : !isLinkLocalMulticast(address)) {
+        return d.error(t.args[0]!.at, `(${instanceName}) mcast_dst_ip ${address.text} not${address.family === 'inet6' ? ' link-local' : ''} multicast`);
+      }
+      mcastDst = { at: t.at, address };
+    },
     use_vmac: (t) => {
       v.useVmac = true;
       useVmacArguments(t, v, d);
@@ -425,6 +434,14 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   if ((unicastSrcIp !== undefined || unicastKeywordSeen) && lists.peers.length === 0) {
     if (unicastFaultNoPeer) d.warn(s.at, `(${instanceName}) Cannot use unicast without any peers - going to fault state`);
     else d.warn(s.at, `(${instanceName}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`);
+  }
+  let mcastDstIp = mcastDst?.address.text;
+  if (mcastDst && mcastDst.address.family !== family) {
+    d.warn(mcastDst.at, `(${instanceName}) mcast dest address ${mcastDst.address.text} MUST match VRRP instance family. Skipping...`);
+    mcastDstIp = undefined;
+  } else if (mcastDst && lists.peers.length > 0) {
+    d.warn(mcastDst.at, `(${instanceName}) multicast destination specified with unicast - ignoring`);
+    mcastDstIp = undefined;
   }
   let vmacXmitBase = v.vmacXmitBase ?? false;
   if (vmacXmitBase && !v.useVmac) {
@@ -565,6 +582,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     checkUnicastSrc: v.checkUnicastSrc ?? false,
     unicastFaultNoPeer,
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
+    ...(mcastDstIp !== undefined && { mcastDstIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),
     ...(vmacMac !== undefined && { vmacMac, vmacMacUsesVrid: v.vmacMacUsesVrid ?? false }),

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IpFamily } from './ip.ts';
 import type { LinkInfo } from './netlink.ts';
-import { VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
+import type { DropReason } from './packet.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VrrpInstanceSpec } from './types.ts';
 
@@ -50,7 +50,7 @@ export class VrrpChannels {
       this.channels.set(key, channel);
     }
     if (spec.authentication.type === 'ah') channel.enableAh();
-    if (spec.unicastPeers.length === 0) channel.joinGroup(spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    if (spec.unicastPeers.length === 0) channel.joinGroup(spec.multicastGroup);
     return channel;
   }
 

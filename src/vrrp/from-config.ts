@@ -84,6 +84,7 @@ function instanceSpec(
     lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
+    multicastGroup: instance.mcastDstIp ?? (family === 4 ? config.globalDefs.vrrp.mcastGroup4 : config.globalDefs.vrrp.mcastGroup6),
     configFaults: instance.unicastFaultNoPeer && instance.unicastPeers.length === 0 ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     peerTtlRanges: instance.unicastPeers.flatMap((peer) =>
       peer.minTtl === undefined && peer.maxTtl === undefined ? [] : [{ address: peer.address, minTtl: peer.minTtl ?? 0, maxTtl: peer.maxTtl ?? 255 }],

@@ -16,7 +16,7 @@ import {
   type VrrpState,
 } from './machine.ts';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
-import { decodeAdvertisement, encodeAdvertisement, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6, type DropReason } from './packet.ts';
+import { decodeAdvertisement, encodeAdvertisement, type DropReason } from './packet.ts';
 import { notifyFifoLine, notifyState, writeFifo, type NotifyState } from './scripts.ts';
 import type { PriorityOutcome } from './tracking.ts';
 import type { ReceivedPacket, VrrpChannel } from './transport.ts';
@@ -140,7 +140,7 @@ export class InstanceRunner implements PacketReceiver {
   }
 
   receive(packet: ReceivedPacket): void {
-    const destination = packet.destination ?? (this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    const destination = packet.destination ?? this.spec.multicastGroup;
     this.advertsReceived++;
     const unsealed = this.ah.check(packet);
     if (unsealed !== undefined) {
@@ -298,7 +298,7 @@ export class InstanceRunner implements PacketReceiver {
   }
 
   private advertise(priority: number): void {
-    const destinations = this.spec.unicastPeers.length > 0 ? this.spec.unicastPeers : [this.spec.family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6];
+    const destinations = this.spec.unicastPeers.length > 0 ? this.spec.unicastPeers : [this.spec.multicastGroup];
     const ah = this.ah.nextSeal();
     for (const destination of destinations) {
       const packet = encodeAdvertisement(

@@ -23,6 +23,8 @@ export interface VrrpInstanceSpec {
   sourceAddress: string | undefined;
   /** Non-empty means unicast adverts to these peers instead of multicast. */
   unicastPeers: string[];
+  /** Where multicast adverts go: mcast_dst_ip, else vrrp_mcast_group4/6 (224.0.0.18 or ff02::12). */
+  multicastGroup: string;
   /** See MachineParams.checkUnicastSource. */
   checkUnicastSource: boolean;
   /** See MachineParams.peerTtlRanges. */

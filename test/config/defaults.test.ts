@@ -493,6 +493,22 @@ vrrp_instance D {
     expect(parseOk(text('', '')).vrrpInstances[0]!.skipCheckAdvAddr).toBe(false);
   });
 
+  it('reads mcast_dst_ip and vrrp_mcast_group4/6 with the checks keepalived 2.2.7 makes', () => {
+    const instance = (lines: string, vip = '10.0.0.1/24') => `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${lines}\n  virtual_ipaddress { ${vip} }\n}`;
+    expect(parseOk(instance('  mcast_dst_ip 224.0.0.100')).vrrpInstances[0]!.mcastDstIp).toBe('224.0.0.100');
+    expect(messages(parse(instance('  mcast_dst_ip 10.0.0.9')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:4:16: error: (A) mcast_dst_ip 10.0.0.9 not multicast']);
+    expect(messages(parse(instance('  mcast_dst_ip ff05::12', '2001:db8::1/64')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:4:16: error: (A) mcast_dst_ip ff05::12 not link-local multicast']);
+    const otherFamily = parse(instance('  mcast_dst_ip ff02::100'));
+    expect(otherFamily.ok && otherFamily.config.vrrpInstances[0]!.mcastDstIp).toBeUndefined();
+    expect(messages(otherFamily, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:4:3: warning: (A) mcast dest address ff02::100 MUST match VRRP instance family. Skipping...']);
+    const unicast = parse(instance('  mcast_dst_ip 224.0.0.100\n  unicast_peer {\n    10.0.0.2\n  }'));
+    expect(unicast.ok && unicast.config.vrrpInstances[0]!.mcastDstIp).toBeUndefined();
+    expect(messages(unicast, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:4:3: warning: (A) multicast destination specified with unicast - ignoring']);
+    expect(parseOk('global_defs {\n  vrrp_mcast_group4 224.0.0.100\n  vrrp_mcast_group6 ff02::100\n}').globalDefs.vrrp).toMatchObject({ mcastGroup4: '224.0.0.100', mcastGroup6: 'ff02::100' });
+    expect(messages(parse('global_defs {\n  vrrp_mcast_group4 10.0.0.1\n}'), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:2:21: error: vrrp_mcast_group4 [10.0.0.1] is not multicast']);
+    expect(messages(parse('global_defs {\n  vrrp_mcast_group6 ff05::12\n}'), 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:2:21: warning: vrrp_mcast_group6 [ff05::12] should be link-local multicast.']);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

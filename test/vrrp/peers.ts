@@ -3,6 +3,7 @@
 import { LAB_INTERFACE, type Lab, type Node } from './lab.ts';
 import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
 import { defaultVmacName, virtualRouterMac } from '../../src/vrrp/vmac.ts';
+import { VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from '../../src/vrrp/packet.ts';
 
 export interface PeerConfig {
   name: string;
@@ -106,6 +107,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     lowerPrioNoAdvert: false,
     sourceAddress: peer.unicast?.source ?? peer.unicastSource,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
+    multicastGroup: family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6,
     checkUnicastSource: (peer.checkUnicastSrc ?? false) || peer.unicast?.minTtl !== undefined,
     peerTtlRanges: peer.unicast?.minTtl === undefined ? [] : [{ address: peer.unicast.peer, minTtl: peer.unicast.minTtl, maxTtl: 255 }],
     skipCheckAdvAddr: false,
