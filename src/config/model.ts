@@ -503,6 +503,8 @@ export interface VrrpInstance {
   /** use_vmac_addr: VIPs on another interface, or of the other family, each get a vmac of their own. */
   readonly useVmacAddr: boolean;
   readonly dontTrackPrimary: boolean;
+  /** promote_secondaries (cleared with use_vmac, whose vmac has it anyway). */
+  readonly promoteSecondaries: boolean;
   readonly garpMasterDelayMs: number;
   readonly garpMasterRepeat: number;
   readonly garpMasterRefreshMs: number;

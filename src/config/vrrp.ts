@@ -18,7 +18,7 @@ const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
   'kernel_rx_buf_size',
   'old_unicast_checksum', 'track_src_ip',
-  'use_ipvlan', 'vrf', 'promote_secondaries', 'garp_extra_if', 'vmac_garp_intvl',
+  'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
 ];
 
 /** `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L] [peer P] [options...]` */
@@ -306,6 +306,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   let stateToken: Statement | undefined;
   let unicastTtlAt: Statement['at'] | undefined;
   let mcastDst: { at: Statement['at']; address: IpAddress } | undefined;
+  let promoteSecondariesAt: Statement['at'] | undefined;
   /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src or unicast_fault_no_peer. */
   let unicastKeywordSeen = false;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
@@ -378,6 +379,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     vmac_xmit_base: setFlag('vmacXmitBase'),
     use_vmac_addr: setFlag('useVmacAddr'),
     dont_track_primary: setFlag('dontTrackPrimary'),
+    // keepalived 2.2.7 reads no argument here.
+    promote_secondaries: (t) => {
+      v.promoteSecondaries = true;
+      promoteSecondariesAt = t.at;
+    },
     garp_master_delay: (t) => { v.garpMasterDelayMs = timerMs(t, 0, d) ?? v.garpMasterDelayMs; },
     garp_master_repeat: (t) => { v.garpMasterRepeat = integer(t, 0, d, 1, 255) ?? v.garpMasterRepeat; },
     garp_master_refresh: (t) => { v.garpMasterRefreshMs = wholeSecondsMs(t, d) ?? v.garpMasterRefreshMs; },
@@ -442,6 +448,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   } else if (mcastDst && lists.peers.length > 0) {
     d.warn(mcastDst.at, `(${instanceName}) multicast destination specified with unicast - ignoring`);
     mcastDstIp = undefined;
+  }
+  let promoteSecondaries = v.promoteSecondaries ?? false;
+  if (promoteSecondaries && v.useVmac) {
+    d.warn(promoteSecondariesAt ?? s.at, `(${instanceName}) promote_secondaries is automatically set for vmacs - ignoring`);
+    promoteSecondaries = false;
   }
   let vmacXmitBase = v.vmacXmitBase ?? false;
   if (vmacXmitBase && !v.useVmac) {
@@ -589,6 +600,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     vmacXmitBase,
     useVmacAddr: v.useVmacAddr ?? false,
     dontTrackPrimary: v.dontTrackPrimary ?? false,
+    promoteSecondaries,
     garpMasterDelayMs: v.garpMasterDelayMs ?? globals.vrrp.garpMasterDelayMs,
     garpMasterRepeat: v.garpMasterRepeat ?? globals.vrrp.garpMasterRepeat,
     garpMasterRefreshMs: v.garpMasterRefreshMs ?? globals.vrrp.garpMasterRefreshMs,

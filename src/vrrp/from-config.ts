@@ -95,6 +95,7 @@ function instanceSpec(
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
     vmac: vmacs?.vmac,
+    promoteSecondaries: instance.promoteSecondaries,
     addressVmacs: vmacs?.addressVmacs ?? [],
     authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
     virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn)),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { VrrpChannels } from './channels.ts';
 import { HostLinks } from './host-links.ts';
 import { InstanceRunner, type VrrpInstanceStatus } from './instance-runner.ts';
+import { PromotedSecondaries } from './promote-secondaries.ts';
 import { compareAddresses, familyOf } from './ip.ts';
 import type { MachineEvent, VrrpState } from './machine.ts';
 import { Rtnetlink, type LinkInfo } from './netlink.ts';
@@ -53,6 +54,7 @@ class Speaker {
   private readonly instances = new Map<string, InstanceRunner>();
   private readonly channels: VrrpChannels;
   private readonly tracked: TrackedState;
+  private readonly promotedSecondaries = new PromotedSecondaries();
   private syncGroups: VrrpSyncGroupSpec[] = [];
   private linkWatch: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
@@ -105,6 +107,7 @@ class Speaker {
       if (!next) {
         await runner.stop();
         await this.removeVmacs(runner.spec);
+        await this.promotedSecondaries.want(name, undefined);
         continue;
       }
       const state = await runner.handOver(next);
@@ -136,7 +139,10 @@ class Speaker {
     this.tracked.close();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
     this.channels.closeAll();
-    for (const runner of this.instances.values()) await this.removeVmacs(runner.spec);
+    for (const runner of this.instances.values()) {
+      await this.removeVmacs(runner.spec);
+      await this.promotedSecondaries.want(runner.spec.name, undefined);
+    }
     this.netlink.close();
   }
 
@@ -165,6 +171,7 @@ class Speaker {
     if (!link) throw new Error(`vrrp_instance ${spec.name}: interface ${spec.interface} not found`);
     const ownAddress = spec.sourceAddress ?? (await this.primaryAddress(spec, link));
     const vmacs = await this.vmacs.ensureAll(spec, ownAddress, firstStart);
+    await this.promotedSecondaries.want(spec.name, spec.promoteSecondaries ? spec.interface : undefined);
     const advertLink = vmacs.get(advertInterface(spec)) ?? link;
     const channel = this.channels.open(spec, advertLink, ownAddress);
     const runner = new InstanceRunner(spec, ownAddress, { parent: link, vmacs, advert: advertLink }, channel, {

@@ -46,6 +46,8 @@ export interface VrrpInstanceSpec {
   authentication: Authentication;
   /** use_vmac: the VIPs of our family on a macvlan with the virtual router MAC. */
   vmac: VmacSpec | undefined;
+  /** promote_secondaries: the interface keeps its other addresses when a primary VIP leaves (a vmac has it anyway). */
+  promoteSecondaries: boolean;
   /** use_vmac_addr's vmacs, for VIPs on other interfaces or of the other family. */
   addressVmacs: AddressVmac[];
   virtualAddresses: VirtualAddress[];

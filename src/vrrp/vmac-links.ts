@@ -1,15 +1,16 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { HostLinks } from './host-links.ts';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
 import type { VrrpInstanceSpec } from './types.ts';
-import { classifyExisting, macBytes, parentSysctls, rpFilterChanges, vmacLinksOf, vmacSysctls, type Sysctl, type SysctlChange, type VmacLink } from './vmac.ts';
+import { readSysctl, SysctlHolds, writeSysctl } from './sysctls.ts';
+import { classifyExisting, macBytes, parentSysctls, rpFilterChanges, vmacLinksOf, vmacSysctls, type SysctlChange, type VmacLink } from './vmac.ts';
 
 /** The speaker's hands for use_vmac: creates and removes the macvlans and sets the sysctls they need. */
 
 export class VmacLinks {
   /** Per parent interface: the IPv4 vmacs on it, and its settings from before the first. */
-  private readonly parents = new Map<string, { users: Set<string>; before: Sysctl[] }>();
+  private readonly parents = new SysctlHolds();
   /** The rp_filter changes made for the first IPv4 vmac, undone after the last. */
   private rpFilter: SysctlChange[] = [];
 
@@ -68,11 +69,11 @@ export class VmacLinks {
       await this.netlink.deleteLink(existing.index);
       this.logger.warn({ instance: owner, interface: vmac.name }, 'removed VMAC interface left behind by an earlier run');
     }
-    if (vmac.family === 4 && this.parents.size === 0) await this.clearRpFilter();
+    if (vmac.family === 4 && this.parents.empty) await this.clearRpFilter();
     await this.netlink.addPrivateMacvlan(parent.index, vmac.name, macBytes(vmac.mac));
     this.logger.info({ instance: owner, interface: vmac.name, mac: vmac.mac }, 'created VMAC interface');
     for (const setting of vmacSysctls(vmac)) await writeSysctl(setting);
-    if (vmac.family === 4) await this.holdParent(vmac.name, parent.name);
+    if (vmac.family === 4) await this.parents.hold(parent.name, vmac.name, parentSysctls(parent.name));
     // It makes no link-local address itself (addrgenmode none).
     if (linkLocal !== undefined) {
       const created = await this.netlink.link(vmac.name);
@@ -87,11 +88,7 @@ export class VmacLinks {
     if (parent && classifyExisting(existing, vmac, parent) === 'ours' && existing) {
       if (await this.netlink.deleteLink(existing.index)) this.logger.info({ instance: owner, interface: vmac.name }, 'removed VMAC interface');
     }
-    const held = this.parents.get(vmac.parent);
-    if (!held?.users.delete(vmac.name) || held.users.size > 0) return;
-    this.parents.delete(vmac.parent);
-    for (const setting of held.before) await writeSysctl(setting).catch(() => undefined);
-    if (this.parents.size === 0) await this.restoreRpFilter();
+    if ((await this.parents.release(vmac.parent, vmac.name)) && this.parents.empty) await this.restoreRpFilter();
   }
 
   private async clearRpFilter(): Promise<void> {
@@ -110,24 +107,4 @@ export class VmacLinks {
       if ((await readSysctl(change.path).catch(() => undefined)) === change.value) await writeSysctl({ path: change.path, value: change.before });
     }
   }
-
-  private async holdParent(vmac: string, parent: string): Promise<void> {
-    const held = this.parents.get(parent);
-    if (held) {
-      held.users.add(vmac);
-      return;
-    }
-    const wanted = parentSysctls(parent);
-    const before = await Promise.all(wanted.map(async (setting) => ({ path: setting.path, value: await readSysctl(setting.path) })));
-    this.parents.set(parent, { users: new Set([vmac]), before });
-    for (const setting of wanted) await writeSysctl(setting);
-  }
-}
-
-async function readSysctl(path: string): Promise<number> {
-  return Number((await readFile(`/proc/sys/${path}`, 'utf8')).trim());
-}
-
-async function writeSysctl(setting: Sysctl): Promise<void> {
-  await writeFile(`/proc/sys/${setting.path}`, `${setting.value}\n`);
 }

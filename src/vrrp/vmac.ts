@@ -1,5 +1,6 @@
 import { familyOf, type IpFamily } from './ip.ts';
 import type { LinkInfo } from './netlink.ts';
+import type { Sysctl } from './sysctls.ts';
 import type { VirtualAddress, VrrpInstanceSpec } from './types.ts';
 
 /**
@@ -102,12 +103,6 @@ export function placedOnVmac(spec: Pick<VrrpInstanceSpec, 'interface' | 'family'
 /** The interface adverts are sent from and received on. */
 export function advertInterface(spec: Pick<VrrpInstanceSpec, 'interface' | 'vmac'>): string {
   return spec.vmac && !spec.vmac.xmitBase ? spec.vmac.name : spec.interface;
-}
-
-export interface Sysctl {
-  /** The file under /proc/sys. */
-  path: string;
-  value: number;
 }
 
 function ipv4Conf(device: string, name: string, value: number): Sysctl {

@@ -509,6 +509,14 @@ vrrp_instance D {
     expect(messages(parse('global_defs {\n  vrrp_mcast_group6 ff05::12\n}'), 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:2:21: warning: vrrp_mcast_group6 [ff05::12] should be link-local multicast.']);
   });
 
+  it('clears promote_secondaries with use_vmac, whose vmac has it anyway, with keepalived 2.2.7\'s message', () => {
+    const instance = (lines: string) => `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${lines}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    expect(parseOk(instance('  promote_secondaries')).vrrpInstances[0]!.promoteSecondaries).toBe(true);
+    const vmac = parse(instance('  promote_secondaries\n  use_vmac'));
+    expect(vmac.ok && vmac.config.vrrpInstances[0]!.promoteSecondaries).toBe(false);
+    expect(messages(vmac, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:4:3: warning: (A) promote_secondaries is automatically set for vmacs - ignoring']);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

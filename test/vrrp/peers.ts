@@ -116,6 +116,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
     addressVmacs: [],
+    promoteSecondaries: false,
     vmac: peer.vmac && { name: peer.vmac.name ?? defaultVmacName(peer.vrid), mac: virtualRouterMac(peer.vrid, family), xmitBase: peer.vmac.xmitBase ?? false },
     virtualAddresses: [{ address: peer.vip, prefixLength: peer.vipPrefix, dev: undefined, label: undefined, scope: 'global' }],
     excludedAddresses: [],

@@ -30,6 +30,8 @@ export interface ConfiguredRouter {
   warnings: string[];
   /** Reads `text` instead and reloads (SIGHUP), as `lvsctl reload` or `systemctl reload keepalived` would. */
   reload(text: string): Promise<void>;
+  /** A graceful stop (SIGTERM): priority 0 advert, VIPs (and vmacs) removed. */
+  stop(): Promise<void>;
   /** Stops it without a goodbye advert. */
   kill(): Promise<void>;
 }
@@ -39,12 +41,17 @@ export async function startWithConfig(lab: Lab, node: Node, implementation: Impl
   if (implementation === 'keepalived') {
     lab.startKeepalived(node, name, text);
     await lab.waitForKeepalivedPids(name);
+    const signal = async (signalName: NodeJS.Signals) => {
+      const pids = lab.keepalivedPids(name);
+      // The parent stops its VRRP child; SIGKILL must reach both at once.
+      for (const pid of signalName === 'SIGTERM' ? pids.slice(-1) : pids) process.kill(pid, signalName);
+      for (let attempt = 0; attempt < 100 && pids.some(alive); attempt++) await sleep(50);
+    };
     return {
       warnings: [],
       reload: async (next) => lab.reloadKeepalived(name, next),
-      async kill() {
-        for (const pid of lab.keepalivedPids(name)) process.kill(pid, 'SIGKILL');
-      },
+      stop: () => signal('SIGTERM'),
+      kill: () => signal('SIGKILL'),
     };
   }
   const specs = lvsdSpecs(text);
@@ -52,8 +59,18 @@ export async function startWithConfig(lab: Lab, node: Node, implementation: Impl
   return {
     warnings: specs.warnings,
     reload: async (next) => lab.reloadSpeaker(child, name, lvsdSpecs(next).instances),
+    stop: () => lab.stop(child),
     kill: () => lab.stop(child, 'SIGKILL'),
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts both; resolves with lvsd's warnings for the configuration, which the test checks. */

@@ -6,8 +6,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { macOf, startCapture } from './capture.ts';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab, type Node } from './lab.ts';
 import { keepalivedConfig, speakerInstance, type Implementation, type PeerConfig } from './peers.ts';
-import { parseConfigText } from '../../src/config/index.ts';
-import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
+import { startWithConfig, type ConfiguredRouter } from './same-config.ts';
 
 const VMAC = '00:00:5e:00:01:33';
 const BASE = { vrid: 51, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
@@ -17,45 +16,12 @@ const FAMILIES = {
 } as const;
 const OTHER: Record<Implementation, Implementation> = { lvsd: 'keepalived', keepalived: 'lvsd' };
 
-interface Running {
-  /** A graceful stop (SIGTERM): priority 0 advert, VIPs and vmac removed. */
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-}
-
-async function start(lab: Lab, node: Node, implementation: Implementation, peer: PeerConfig): Promise<Running> {
+async function start(lab: Lab, node: Node, implementation: Implementation, peer: PeerConfig): Promise<Pick<ConfiguredRouter, 'stop' | 'kill'>> {
   if (implementation === 'lvsd') {
     const child: ChildProcess = await lab.startSpeaker(node, peer.name, [speakerInstance(peer)]);
     return { stop: () => lab.stop(child), kill: () => lab.stop(child, 'SIGKILL') };
   }
-  return startConfig(lab, node, implementation, peer.name, keepalivedConfig(peer));
-}
-
-/** Either implementation reading the same keepalived.conf text (lvsd's speaker through its config mapping). */
-async function startConfig(lab: Lab, node: Node, implementation: Implementation, name: string, config: string): Promise<Running> {
-  if (implementation === 'lvsd') {
-    const parsed = parseConfigText(config, 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
-    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-    const child: ChildProcess = await lab.startSpeaker(node, name, vrrpSpecsFromConfig(parsed.config).instances);
-    return { stop: () => lab.stop(child), kill: () => lab.stop(child, 'SIGKILL') };
-  }
-  lab.startKeepalived(node, name, config);
-  await lab.waitForKeepalivedPids(name);
-  const signal = async (signalName: NodeJS.Signals) => {
-    const pids = lab.keepalivedPids(name);
-    for (const pid of signalName === 'SIGTERM' ? pids.slice(-1) : pids) process.kill(pid, signalName);
-    for (let attempt = 0; attempt < 100 && pids.some(alive); attempt++) await sleep(50);
-  };
-  return { stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return startWithConfig(lab, node, implementation, peer.name, keepalivedConfig(peer));
 }
 
 async function linkExists(node: Node, name: string): Promise<boolean> {
@@ -151,7 +117,7 @@ async function macvlans(node: Node) {
 async function observeConfig(context: TestContext, implementation: Implementation, config: string, vip: string, dev: string) {
   const lab = await labForTest(context);
   const capture = await startCapture(lab.b, vip, 25);
-  const daemon = await startConfig(lab, lab.a, implementation, implementation, config);
+  const daemon = await startWithConfig(lab, lab.a, implementation, implementation, config);
   expect(await lab.waitForAddress(lab.a, vip, true, V2_WAIT, dev)).toBe(true);
   await sleep(1500);
   const seen = { links: await macvlans(lab.a), vipOnParent: await lab.hasAddress(lab.a, V4.vip) };
