@@ -517,6 +517,8 @@ export interface VrrpInstance {
   /** Unset: the sync group's, else global_defs' vrrp_notify_priority_changes. */
   readonly notifyPriorityChanges?: boolean;
   readonly lvsSyncDaemonInterface?: string;
+  /** kernel_rx_buf_size: the instance's share of its VRRP socket's receive buffer, in bytes; 0 leaves the kernel's default. */
+  readonly kernelRxBufSize: number;
   readonly notify: VrrpNotify;
   readonly smtpAlert?: boolean;
   readonly accept: boolean;

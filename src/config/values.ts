@@ -67,6 +67,7 @@ export function refreshRepeat(s: Statement, d: Diagnostics): number | undefined 
 
 /** keepalived's C `int` limit, the largest repeat count it reads. */
 export const INT_MAX = 2 ** 31 - 1;
+export const UINT_MAX = 2 ** 32 - 1;
 
 /** Timers keepalived reads as whole seconds (garp_master_refresh, garp_lower_prio_delay), in ms. */
 export function wholeSecondsMs(s: Statement, d: Diagnostics): number | undefined {

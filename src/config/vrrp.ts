@@ -8,7 +8,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, INT_MAX, integer, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
+  block, dispatch, flag, INT_MAX, integer, UINT_MAX, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
   type Handlers, type Mutable,
 } from './values.ts';
 
@@ -16,7 +16,6 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'debug', 'linkbeat_use_polling', 'track_bfd',
-  'kernel_rx_buf_size',
   'old_unicast_checksum', 'track_src_ip',
   'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -396,6 +395,10 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       unicastTtlAt = t.at;
     },
     notify_priority_changes: (t) => { v.notifyPriorityChanges = flag(t, 0, d) ?? v.notifyPriorityChanges; },
+    kernel_rx_buf_size: (t) => {
+      if (t.args.length !== 1) return d.error(t.at, `(${instanceName}) invalid kernel_rx_buf_size specified`);
+      v.kernelRxBufSize = integer(t, 0, d, 0, UINT_MAX) ?? v.kernelRxBufSize;
+    },
     lvs_sync_daemon_interface: (t) => {
       d.warn(t.at, `(${instanceName}) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon`);
       v.lvsSyncDaemonInterface = text(t, 0, d, 'an interface');
@@ -610,6 +613,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     downTimerAdverts,
     ...(unicastTtl !== undefined && { unicastTtl }),
     ...(v.notifyPriorityChanges !== undefined && { notifyPriorityChanges: v.notifyPriorityChanges }),
+    kernelRxBufSize: v.kernelRxBufSize ?? 0,
     ...(v.lvsSyncDaemonInterface !== undefined && { lvsSyncDaemonInterface: v.lvsSyncDaemonInterface }),
     notify,
     ...((v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert) !== undefined && { smtpAlert: v.smtpAlert ?? globals.smtpAlertVrrp ?? globals.smtpAlert }),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { IpFamily } from './ip.ts';
 import type { LinkInfo } from './netlink.ts';
+import { readSysctl } from './sysctls.ts';
 import type { DropReason } from './packet.ts';
 import { VrrpChannel, type ReceivedPacket } from './transport.ts';
 import type { VrrpInstanceSpec } from './types.ts';
@@ -10,7 +11,7 @@ const VRRP_HEADER_BYTES = 8;
 
 /** An instance as its socket sees it: its VRID's packets, and the count of those for no instance here. */
 export interface PacketReceiver {
-  readonly spec: Pick<VrrpInstanceSpec, 'vrid'>;
+  readonly spec: Pick<VrrpInstanceSpec, 'vrid' | 'kernelRxBufSize'>;
   receive(packet: ReceivedPacket): void;
   receiveForeign(reason: DropReason): void;
 }
@@ -25,6 +26,8 @@ export function channelKeyOf(family: IpFamily, interfaceName: string): string {
  */
 export class VrrpChannels {
   private readonly channels = new Map<string, VrrpChannel>();
+  /** The receive buffer each channel was given, by key; absent: the kernel's default. */
+  private readonly receiveBuffers = new Map<string, number>();
 
   constructor(
     private readonly logger: Logger,
@@ -59,11 +62,28 @@ export class VrrpChannels {
     const key = channelKeyOf(family, interfaceName);
     this.channels.get(key)?.close();
     this.channels.delete(key);
+    this.receiveBuffers.delete(key);
+  }
+
+  /**
+   * kernel_rx_buf_size: each socket's receive buffer is the sum of its instances' shares, as
+   * keepalived 2.2.7 sizes a socket it opens; one whose instances no longer ask for any gets the
+   * kernel's default back (SO_RCVBUF doubles what it is given).
+   */
+  async sizeReceiveBuffers(): Promise<void> {
+    for (const [key, channel] of this.channels) {
+      const wanted = this.receiversOf(key).reduce((sum, receiver) => sum + receiver.spec.kernelRxBufSize, 0);
+      if (wanted === (this.receiveBuffers.get(key) ?? 0)) continue;
+      channel.setReceiveBuffer(wanted > 0 ? wanted : (await readSysctl('net/core/rmem_default')) / 2);
+      if (wanted > 0) this.receiveBuffers.set(key, wanted);
+      else this.receiveBuffers.delete(key);
+    }
   }
 
   closeAll(): void {
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
+    this.receiveBuffers.clear();
   }
 
   private dispatch(channelKey: string, packet: ReceivedPacket): void {

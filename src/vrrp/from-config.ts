@@ -94,6 +94,7 @@ function instanceSpec(
     skipCheckAdvAddr: instance.skipCheckAdvAddr,
     advertTtl: instance.unicastTtl ?? VRRP_TTL,
     downTimerAdverts: instance.downTimerAdverts,
+    kernelRxBufSize: instance.kernelRxBufSize,
     vmac: vmacs?.vmac,
     promoteSecondaries: instance.promoteSecondaries,
     addressVmacs: vmacs?.addressVmacs ?? [],

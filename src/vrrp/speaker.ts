@@ -120,6 +120,7 @@ class Speaker {
       if (firstStart) await this.removeLeftoverAddresses(spec);
       await this.startInstance(spec, undefined, firstStart);
     }
+    await this.channels.sizeReceiveBuffers();
     this.tracked.watchScripts(specs);
     this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
   }
@@ -260,6 +261,7 @@ class Speaker {
         await this.removeVmacs(runner.spec);
         await this.startInstance(runner.spec, undefined, false).catch((error: unknown) => this.logger.error({ err: error, instance: name }, 'cannot make the VMAC interface again; the instance stops'));
       }
+      await this.channels.sizeReceiveBuffers();
     });
   }
 }

@@ -9,6 +9,7 @@ import { AH_PROTOCOL, parseIpv4Datagram, VRRP_PROTOCOL, VRRP_TTL, type DropReaso
  */
 
 const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
 const SO_BINDTODEVICE = 25;
 const IPPROTO_IP = 0;
 const IP_HDRINCL = 3;
@@ -53,6 +54,7 @@ export class VrrpChannel {
   private readonly socket: RawSocket;
   /** The protocol-51 socket, opened by the first AH instance. */
   private ahSocket: RawSocket | undefined;
+  private receiveBuffer: number | undefined;
   private readonly joined = new Set<string>();
 
   constructor(
@@ -105,6 +107,7 @@ export class VrrpChannel {
     if (this.family !== 4 || this.ahSocket) return;
     this.ahSocket = this.open(AH_PROTOCOL);
     for (const group of this.joined) this.join(this.ahSocket, group);
+    if (this.receiveBuffer !== undefined) this.ahSocket.setOption(SOL_SOCKET, SO_RCVBUF, this.receiveBuffer);
   }
 
   joinGroup(group: string): void {
@@ -123,6 +126,12 @@ export class VrrpChannel {
       request.writeInt32LE(this.linkIndex, 16);
       socket.setOption(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, request, request.length);
     }
+  }
+
+  /** SO_RCVBUF on its sockets: the kernel holds twice `bytes` for packets not yet read. */
+  setReceiveBuffer(bytes: number): void {
+    this.receiveBuffer = bytes;
+    for (const socket of [this.socket, this.ahSocket]) socket?.setOption(SOL_SOCKET, SO_RCVBUF, bytes);
   }
 
   /** IPv6 only: the source address of every packet sent (a sticky IPV6_PKTINFO). */

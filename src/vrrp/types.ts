@@ -41,6 +41,8 @@ export interface VrrpInstanceSpec {
    * without unicast peers, and the kernel then sends none of them.
    */
   advertTtl: number;
+  /** kernel_rx_buf_size: its share of its socket's receive buffer (SO_RCVBUF), 0 for none. */
+  kernelRxBufSize: number;
   /** down_timer_adverts: adverts missed before a backup takes over (3 by the RFCs). */
   downTimerAdverts: number;
   authentication: Authentication;

@@ -517,6 +517,13 @@ vrrp_instance D {
     expect(messages(vmac, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:4:3: warning: (A) promote_secondaries is automatically set for vmacs - ignoring']);
   });
 
+  it('reads kernel_rx_buf_size as keepalived 2.2.7 does: one unsigned number, 0 without it', () => {
+    const instance = (lines: string) => `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${lines}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    expect(parseOk(instance('  kernel_rx_buf_size 65536')).vrrpInstances[0]!.kernelRxBufSize).toBe(65536);
+    expect(parseOk(instance('')).vrrpInstances[0]!.kernelRxBufSize).toBe(0);
+    expect(messages(parse(instance('  kernel_rx_buf_size 1 2')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:4:3: error: (A) invalid kernel_rx_buf_size specified']);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

@@ -114,6 +114,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     configFaults: peer.unicastFaultNoPeer && !peer.unicast ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     advertTtl: peer.unicastTtl ?? 255,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
+    kernelRxBufSize: 0,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
     addressVmacs: [],
     promoteSecondaries: false,
