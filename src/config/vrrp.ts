@@ -15,7 +15,7 @@ import {
 const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
-  'debug', 'linkbeat_use_polling', 'track_bfd',
+  'track_bfd',
   'old_unicast_checksum', 'track_src_ip',
   'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
 ];
@@ -395,6 +395,11 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       unicastTtlAt = t.at;
     },
     notify_priority_changes: (t) => { v.notifyPriorityChanges = flag(t, 0, d) ?? v.notifyPriorityChanges; },
+    // keepalived 2.2.7 only shows the level in its configuration dump.
+    debug: (t) => void integer(t, 0, d, 0, 4),
+    linkbeat_use_polling: (t) => {
+      d.warn(t.at, `(${instanceName}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block; lvsd reads every interface's state once a second anyway (over netlink, where keepalived's polling asks the NIC by MII or ethtool)`);
+    },
     kernel_rx_buf_size: (t) => {
       if (t.args.length !== 1) return d.error(t.at, `(${instanceName}) invalid kernel_rx_buf_size specified`);
       v.kernelRxBufSize = integer(t, 0, d, 0, UINT_MAX) ?? v.kernelRxBufSize;

@@ -50,7 +50,7 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
   preempt: 'preempt',
   nopreempt: 'nopreempt',
   preempt_delay: 'preempt_delay 5',
-  debug: 'debug',
+  debug: 'debug 2',
   notify_backup: 'notify_backup /bin/true',
   notify_master: 'notify_master /bin/true',
   notify_fault: 'notify_fault /bin/true',
@@ -79,7 +79,7 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
 /**
  * What lvsd acts on as keepalived does. `preempt` is keepalived's default; `accept` is what lvsd
  * always does; `garp_master_refresh_repeat` does nothing without `garp_master_refresh` (which is
- * named) in keepalived either.
+ * named) in keepalived either; keepalived 2.2.7 only shows `debug` in its configuration dump.
  */
 const HONOURED = new Set([
   'unicast_peer', 'native_ipv6', 'state', 'interface', 'track_interface', 'track_script', 'mcast_src_ip', 'unicast_src_ip',
@@ -88,7 +88,7 @@ const HONOURED = new Set([
   'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh_repeat', 'authentication', 'lvs_sync_daemon_interface',
   'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
   'down_timer_adverts', 'unicast_ttl', 'check_unicast_src', 'unicast_fault_no_peer', 'notify_priority_changes', 'track_file', 'virtual_rules', 'track_process', 'use_vmac', 'vmac_xmit_base', 'use_vmac_addr',
-  'skip_check_adv_addr', 'mcast_dst_ip', 'promote_secondaries', 'kernel_rx_buf_size',
+  'skip_check_adv_addr', 'mcast_dst_ip', 'promote_secondaries', 'kernel_rx_buf_size', 'debug',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));
