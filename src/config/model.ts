@@ -491,6 +491,11 @@ export interface VrrpInstance {
   readonly checkUnicastSrc: boolean;
   /** unicast_fault_no_peer: a unicast instance without any unicast peer stays in FAULT instead of using multicast. */
   readonly unicastFaultNoPeer: boolean;
+  /**
+   * old_unicast_checksum: VRRPv3 over IPv4 summed as if sent to vrrp_mcast_group4, as keepalived up
+   * to 1.3.6 did: 'always' with the keyword, 'never' with `never`, else from the first such advert.
+   */
+  readonly oldUnicastChecksum: 'detect' | 'never' | 'always';
   readonly mcastSrcIp?: string;
   /** mcast_dst_ip: the group a multicast instance advertises to, instead of global_defs' vrrp_mcast_group4/6. */
   readonly mcastDstIp?: string;

@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'track_bfd',
-  'old_unicast_checksum', 'track_src_ip',
+  'track_src_ip',
   'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
 ];
 
@@ -306,7 +306,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   let unicastTtlAt: Statement['at'] | undefined;
   let mcastDst: { at: Statement['at']; address: IpAddress } | undefined;
   let promoteSecondariesAt: Statement['at'] | undefined;
-  /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src or unicast_fault_no_peer. */
+  /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src, unicast_fault_no_peer or old_unicast_checksum. */
   let unicastKeywordSeen = false;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
   const lists = {
@@ -357,6 +357,13 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     check_unicast_src: () => {
       unicastKeywordSeen = true;
       v.checkUnicastSrc = true;
+    },
+    old_unicast_checksum: (t) => {
+      unicastKeywordSeen = true;
+      const mode = t.args[0]?.text;
+      if (mode === undefined) v.oldUnicastChecksum = 'always';
+      else if (mode === 'never') v.oldUnicastChecksum = 'never';
+      else d.error(t.args[0]!.at, `(${instanceName}) Unknown old_unicast_chksum mode ${mode}`);
     },
     unicast_fault_no_peer: () => {
       unicastKeywordSeen = true;
@@ -600,6 +607,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     unicastPeers: lists.peers,
     checkUnicastSrc: v.checkUnicastSrc ?? false,
     unicastFaultNoPeer,
+    oldUnicastChecksum: v.oldUnicastChecksum ?? 'detect',
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
     ...(mcastDstIp !== undefined && { mcastDstIp }),
     useVmac: v.useVmac ?? false,

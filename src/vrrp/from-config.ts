@@ -84,6 +84,7 @@ function instanceSpec(
     lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
+    oldChecksum: { mode: instance.oldUnicastChecksum, group: config.globalDefs.vrrp.mcastGroup4 },
     multicastGroup: instance.mcastDstIp ?? (family === 4 ? config.globalDefs.vrrp.mcastGroup4 : config.globalDefs.vrrp.mcastGroup6),
     configFaults: instance.unicastFaultNoPeer && instance.unicastPeers.length === 0 ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
     peerTtlRanges: instance.unicastPeers.flatMap((peer) =>

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AhSession } from './ah-session.ts';
 import { channelKeyOf, type PacketReceiver } from './channels.ts';
+import { ChecksumDestination } from './checksum-compat.ts';
 import { InstanceAddresses, type InstanceLinks } from './instance-addresses.ts';
 import { familyOf } from './ip.ts';
 import {
@@ -16,7 +17,7 @@ import {
   type VrrpState,
 } from './machine.ts';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
-import { decodeAdvertisement, encodeAdvertisement, type DropReason } from './packet.ts';
+import { encodeAdvertisement, type DropReason } from './packet.ts';
 import { notifyFifoLine, notifyState, writeFifo, type NotifyState } from './scripts.ts';
 import type { PriorityOutcome } from './tracking.ts';
 import type { ReceivedPacket, VrrpChannel } from './transport.ts';
@@ -74,6 +75,7 @@ export class InstanceRunner implements PacketReceiver {
   private notifications: Promise<void> = Promise.resolve();
   private readonly addresses: InstanceAddresses;
   private readonly ah: AhSession;
+  private readonly checksums: ChecksumDestination;
   private advertsReceived = 0;
   private readonly transitions: Partial<Record<VrrpState, number>> = {};
   private splitBrains = 0;
@@ -88,6 +90,7 @@ export class InstanceRunner implements PacketReceiver {
     this.channelKey = channelKeyOf(spec.family, ownLinks.advert.name);
     this.addresses = new InstanceAddresses(spec, ownLinks, context.netlink, context.links);
     this.ah = new AhSession(spec.authentication, spec.unicastPeers.length > 0);
+    this.checksums = new ChecksumDestination(spec.oldChecksum.mode, spec.oldChecksum.group, spec.unicastPeers.length > 0, context.logger, spec.name);
     this.params = {
       vrid: spec.vrid,
       version: spec.version,
@@ -148,7 +151,7 @@ export class InstanceRunner implements PacketReceiver {
       this.context.logger.debug({ source: packet.source, reason: unsealed }, 'dropped VRRP packet: AH');
       return;
     }
-    const decoded = decodeAdvertisement(packet.payload, { family: this.spec.family, source: packet.source, destination });
+    const decoded = this.checksums.decode(packet.payload, { family: this.spec.family, source: packet.source, destination });
     const now = this.context.now();
     if (!decoded.ok) {
       this.countDrop(decoded.reason);
@@ -310,7 +313,7 @@ export class InstanceRunner implements PacketReceiver {
           addresses: this.params.advertisedAddresses,
           authentication: this.spec.authentication,
         },
-        { family: this.spec.family, source: this.params.ownAddress, destination },
+        { family: this.spec.family, source: this.params.ownAddress, destination: this.checksums.of(destination) },
       );
       this.channel.send(packet, this.params.ownAddress, destination, this.spec.advertTtl, ah).catch((error: unknown) => {
         this.context.logger.error({ err: error, destination }, 'cannot send VRRP advert');

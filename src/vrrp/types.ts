@@ -3,6 +3,7 @@ import type { Authentication, VrrpVersion } from './packet.ts';
 import type { PeerTtlRange } from './machine.ts';
 import type { TrackWeight } from './tracking.ts';
 import type { AddressVmac, VmacSpec } from './vmac.ts';
+import type { OldChecksumMode } from './checksum-compat.ts';
 
 /** What the speaker needs to know about one vrrp_instance; independent of the config parser. */
 export interface VrrpInstanceSpec {
@@ -25,6 +26,8 @@ export interface VrrpInstanceSpec {
   unicastPeers: string[];
   /** Where multicast adverts go: mcast_dst_ip, else vrrp_mcast_group4/6 (224.0.0.18 or ff02::12). */
   multicastGroup: string;
+  /** old_unicast_checksum, and the group (vrrp_mcast_group4) old checksums are summed with. */
+  oldChecksum: { mode: OldChecksumMode; group: string };
   /** See MachineParams.checkUnicastSource. */
   checkUnicastSource: boolean;
   /** See MachineParams.peerTtlRanges. */

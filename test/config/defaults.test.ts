@@ -524,6 +524,15 @@ vrrp_instance D {
     expect(messages(parse(instance('  kernel_rx_buf_size 1 2')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:4:3: error: (A) invalid kernel_rx_buf_size specified']);
   });
 
+  it('reads old_unicast_checksum [never] as keepalived 2.2.7 does, as a unicast keyword', () => {
+    const instance = (lines: string) => `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${lines}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    const modes = ['', '  old_unicast_checksum', '  old_unicast_checksum never'].map((line) => parseOk(instance(line)).vrrpInstances[0]!.oldUnicastChecksum);
+    expect(modes).toEqual(['detect', 'always', 'never']);
+    expect(messages(parse(instance('  old_unicast_checksum sometimes')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:4:24: error: (A) Unknown old_unicast_chksum mode sometimes']);
+    // Without a peer it is one of the unicast keywords that mean multicast, deprecated.
+    expect(messages(parse(instance('  old_unicast_checksum')), 'warnings')[0]).toMatch(/A unicast keyword has been specified without any unicast peers/);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

@@ -108,6 +108,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     sourceAddress: peer.unicast?.source ?? peer.unicastSource,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     multicastGroup: family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6,
+    oldChecksum: { mode: 'detect', group: VRRP_MULTICAST_V4 },
     checkUnicastSource: (peer.checkUnicastSrc ?? false) || peer.unicast?.minTtl !== undefined,
     peerTtlRanges: peer.unicast?.minTtl === undefined ? [] : [{ address: peer.unicast.peer, minTtl: peer.unicast.minTtl, maxTtl: 255 }],
     skipCheckAdvAddr: false,
