@@ -497,6 +497,8 @@ export interface VrrpInstance {
    */
   readonly oldUnicastChecksum: 'detect' | 'never' | 'always';
   readonly mcastSrcIp?: string;
+  /** track_src_ip, kept only with a configured source (mcast_src_ip or unicast_src_ip), as keepalived clears it otherwise. */
+  readonly trackSrcIp: boolean;
   /** mcast_dst_ip: the group a multicast instance advertises to, instead of global_defs' vrrp_mcast_group4/6. */
   readonly mcastDstIp?: string;
   readonly useVmac: boolean;

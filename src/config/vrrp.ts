@@ -16,7 +16,6 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'track_bfd',
-  'track_src_ip',
   'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
 ];
 
@@ -306,6 +305,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   let unicastTtlAt: Statement['at'] | undefined;
   let mcastDst: { at: Statement['at']; address: IpAddress } | undefined;
   let promoteSecondariesAt: Statement['at'] | undefined;
+  let trackSrcIpAt: Statement['at'] | undefined;
   /** keepalived 2.2.7's "unicast configured": unicast_src_ip, unicast_peer (even empty), check_unicast_src, unicast_fault_no_peer or old_unicast_checksum. */
   let unicastKeywordSeen = false;
   let authentication: Partial<Mutable<VrrpAuthentication>> & { at?: Statement["at"] } = {};
@@ -370,6 +370,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       v.unicastFaultNoPeer = true;
     },
     mcast_src_ip: (t) => { v.mcastSrcIp = ip(t, 0, d)?.text ?? v.mcastSrcIp; },
+    // keepalived 2.2.7 reads no argument here.
+    track_src_ip: (t) => { trackSrcIpAt = t.at; },
     mcast_dst_ip: (t) => {
       const address = ip(t, 0, d);
       if (!address) return;
@@ -463,6 +465,12 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   } else if (mcastDst && lists.peers.length > 0) {
     d.warn(mcastDst.at, `(${instanceName}) multicast destination specified with unicast - ignoring`);
     mcastDstIp = undefined;
+  }
+  const trackSrcIp = trackSrcIpAt !== undefined && (unicastSrcIp ?? v.mcastSrcIp) !== undefined;
+  if (trackSrcIpAt && trackSrcIp) {
+    d.warn(trackSrcIpAt, `(${instanceName}) track_src_ip: lvsd keeps the instance in FAULT while its configured source address is not on its interface, as keepalived's manual says; keepalived 2.2.7 never does (it compares the address with the start of its sockaddr)`);
+  } else if (trackSrcIpAt) {
+    d.warn(trackSrcIpAt, `(${instanceName}) track_src_ip without mcast_src_ip or unicast_src_ip is ignored, as keepalived ignores it`);
   }
   let promoteSecondaries = v.promoteSecondaries ?? false;
   if (promoteSecondaries && v.useVmac) {
@@ -609,6 +617,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     unicastFaultNoPeer,
     oldUnicastChecksum: v.oldUnicastChecksum ?? 'detect',
     ...(v.mcastSrcIp !== undefined && { mcastSrcIp: v.mcastSrcIp }),
+    trackSrcIp,
     ...(mcastDstIp !== undefined && { mcastDstIp }),
     useVmac: v.useVmac ?? false,
     ...(v.vmacName !== undefined && { vmacName: v.vmacName }),

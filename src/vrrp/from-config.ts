@@ -83,6 +83,7 @@ function instanceSpec(
     preemptDelayMs: instance.preemptDelayMs,
     lowerPrioNoAdvert: instance.lowerPrioNoAdvert,
     sourceAddress: instance.unicastSrcIp ?? instance.mcastSrcIp,
+    trackSourceAddress: instance.trackSrcIp,
     unicastPeers: instance.unicastPeers.map((peer) => peer.address),
     oldChecksum: { mode: instance.oldUnicastChecksum, group: config.globalDefs.vrrp.mcastGroup4 },
     multicastGroup: instance.mcastDstIp ?? (family === 4 ? config.globalDefs.vrrp.mcastGroup4 : config.globalDefs.vrrp.mcastGroup6),

@@ -7,6 +7,7 @@ import { PromotedSecondaries } from './promote-secondaries.ts';
 import { compareAddresses, familyOf } from './ip.ts';
 import type { MachineEvent, VrrpState } from './machine.ts';
 import { Rtnetlink, type LinkInfo } from './netlink.ts';
+import { SourceAddressWatch } from './source-watch.ts';
 import { TrackedState } from './tracked-state.ts';
 import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from './types.ts';
 import { advertInterface, placedOnVmac, vmacLinksOf } from './vmac.ts';
@@ -97,6 +98,7 @@ class Speaker {
   private async applyNow(specs: VrrpInstanceSpec[], syncGroups: VrrpSyncGroupSpec[]): Promise<void> {
     await this.links.refresh();
     this.checkInterfaces(specs);
+    await this.lookAtSources(specs);
     this.syncGroups = syncGroups;
     await this.tracked.watchFilesAndProcesses(specs);
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
@@ -235,11 +237,21 @@ class Speaker {
     if (this.stopped) return;
     try {
       await this.links.refresh();
+      await this.lookAtSources([...this.instances.values()].map((runner) => runner.spec));
       this.retrack();
     } catch (error) {
       this.logger.error({ err: error }, 'cannot read interface state');
     }
     if ([...this.instances.values()].some((runner) => this.lostVmac(runner))) await this.remakeLostVmacs();
+  }
+
+  /** track_src_ip: reads the addresses only when an instance asks. */
+  private async lookAtSources(specs: VrrpInstanceSpec[]): Promise<void> {
+    const addresses = specs.some(SourceAddressWatch.watches) ? await this.netlink.addresses() : [];
+    for (const { instance, lost } of this.tracked.sources.update(specs, this.links.all, addresses)) {
+      if (lost) this.logger.warn({ instance }, 'source address not on its interface (track_src_ip): FAULT until it is there');
+      else this.logger.info({ instance }, 'source address back on its interface (track_src_ip)');
+    }
   }
 
   private lostVmac(runner: InstanceRunner): boolean {

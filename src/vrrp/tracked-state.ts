@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LinkInfo } from './netlink.ts';
 import { ProcessQuorums } from './process-watch.ts';
 import { ScriptWatcher } from './script-watcher.ts';
+import { SourceAddressWatch } from './source-watch.ts';
 import { TrackedFileValues } from './tracked-files.ts';
 import { effectivePriority, type PriorityOutcome, type Tracked, type TrackWeight } from './tracking.ts';
 import type { VrrpInstanceSpec, VrrpScriptSpec } from './types.ts';
@@ -11,6 +12,7 @@ export class TrackedState {
   private readonly scripts = new Map<string, ScriptWatcher>();
   private readonly files: TrackedFileValues;
   private readonly processes: ProcessQuorums;
+  readonly sources = new SourceAddressWatch();
 
   constructor(
     private readonly logger: Logger,
@@ -58,7 +60,8 @@ export class TrackedState {
     const own = condition({ weight: 0, reverse: false }, links.get(spec.interface)?.up ?? false);
     // keepalived 2.2.7 counts a config fault as a tracked thing down for good.
     const configFaults = spec.configFaults.map(() => condition({ weight: 0, reverse: false }, false));
-    return effectivePriority(spec.priority, [own, ...configFaults, ...scripts, ...interfaces, ...files, ...processes]);
+    const source = condition({ weight: 0, reverse: false }, !this.sources.isLost(spec.name));
+    return effectivePriority(spec.priority, [own, source, ...configFaults, ...scripts, ...interfaces, ...files, ...processes]);
   }
 
   close(): void {

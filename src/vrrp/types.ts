@@ -22,6 +22,8 @@ export interface VrrpInstanceSpec {
   lowerPrioNoAdvert: boolean;
   /** mcast_src_ip or unicast_src_ip; the interface's primary address otherwise. */
   sourceAddress: string | undefined;
+  /** track_src_ip: FAULT while the configured sourceAddress has gone from the interface with its last address. */
+  trackSourceAddress: boolean;
   /** Non-empty means unicast adverts to these peers instead of multicast. */
   unicastPeers: string[];
   /** Where multicast adverts go: mcast_dst_ip, else vrrp_mcast_group4/6 (224.0.0.18 or ff02::12). */

@@ -106,6 +106,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     preemptDelayMs: 0,
     lowerPrioNoAdvert: false,
     sourceAddress: peer.unicast?.source ?? peer.unicastSource,
+    trackSourceAddress: false,
     unicastPeers: peer.unicast ? [peer.unicast.peer] : [],
     multicastGroup: family === 4 ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6,
     oldChecksum: { mode: 'detect', group: VRRP_MULTICAST_V4 },
