@@ -3,7 +3,7 @@ import { isLinkLocalMulticast, isMulticast } from './address.ts';
 import type { AddressFamily, GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, INT_MAX, integer, ip, listWords, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
+  block, dispatch, flag, garpExtraIf, INT_MAX, integer, ip, listWords, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
   type Mutable,
 } from './values.ts';
 
@@ -196,6 +196,8 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     vrrp_down_timer_adverts: (s) => { vrrp.downTimerAdverts = integer(s, 0, d, 1, 100) ?? vrrp.downTimerAdverts; },
     vrrp_notify_priority_changes: setBool((v) => (vrrp.notifyPriorityChanges = v)),
     vrrp_garp_master_refresh_repeat: (s) => { vrrp.garpMasterRefreshRepeat = refreshRepeat(s, d) ?? vrrp.garpMasterRefreshRepeat; },
+    vrrp_garp_extra_if: (s) => { vrrp.garpExtraIf = garpExtraIf(s, d, 1) ?? vrrp.garpExtraIf; },
+    vrrp_vmac_garp_intvl: (s) => { vrrp.garpExtraIf = garpExtraIf(s, d, 1, 'vrrp_garp_extra_if') ?? vrrp.garpExtraIf; },
     vrrp_garp_interval: (s) => { vrrp.garpIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.garpIntervalMs; },
     vrrp_gna_interval: (s) => { vrrp.gnaIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.gnaIntervalMs; },
     vrrp_lower_prio_no_advert: setBool((v) => (vrrp.lowerPrioNoAdvert = v)),

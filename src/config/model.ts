@@ -131,6 +131,8 @@ export interface VrrpGlobals {
   readonly downTimerAdverts: number;
   /** default false */
   readonly notifyPriorityChanges: boolean;
+  /** vrrp_garp_extra_if (or the deprecated vrrp_vmac_garp_intvl): the default of an instance's garp_extra_if. */
+  readonly garpExtraIf?: GarpExtraIf;
   /** default 0 */
   readonly garpIntervalMs: number;
   /** default 0 */
@@ -146,6 +148,16 @@ export interface VrrpGlobals {
   readonly priority?: number;
   readonly noSwap: boolean;
   readonly routerIdOverride?: string;
+}
+
+/**
+ * garp_extra_if [all] SECONDS: while master, one gratuitous ARP (or NA) every SECONDS on each
+ * interface other than the instance's own that holds its VIPs: its vmacs of their own, or with
+ * `all` any interface.
+ */
+export interface GarpExtraIf {
+  readonly seconds: number;
+  readonly all: boolean;
 }
 
 export interface UnhandledKeyword {
@@ -519,6 +531,8 @@ export interface VrrpInstance {
   readonly garpLowerPrioDelayMs: number;
   readonly garpLowerPrioRepeat: number;
   readonly downTimerAdverts: number;
+  /** garp_extra_if (or vmac_garp_intvl), else global_defs' vrrp_garp_extra_if; absent or 0 s: none. */
+  readonly garpExtraIf?: GarpExtraIf;
   /** As configured; 0 when set without unicast peers (keepalived 2.2.7's reset). */
   readonly unicastTtl?: number;
   /** Unset: the sync group's, else global_defs' vrrp_notify_priority_changes. */

@@ -3,7 +3,7 @@
 // in one run) while the run as a whole is rejected.
 import { parseIp, type IpAddress } from './address.ts';
 import type { Diagnostics } from './diagnostics.ts';
-import type { ScriptCommand, SourceLocation, UnhandledKeyword } from './model.ts';
+import type { GarpExtraIf, ScriptCommand, SourceLocation, UnhandledKeyword } from './model.ts';
 import type { Statement } from './tree.ts';
 import type { Token } from './source.ts';
 
@@ -192,4 +192,21 @@ export function dispatch(statements: readonly Statement[], handlers: Handlers, d
 /** Words of a list block (`notification_email { a b }`), one per token. */
 export function listWords(statements: readonly Statement[]): Token[] {
   return statements.flatMap((s) => [s.keyword, ...s.args]);
+}
+
+/**
+ * `[all] SECONDS` of garp_extra_if, vrrp_garp_extra_if and their deprecated names, as keepalived
+ * 2.2.7 reads them (seconds from `minSeconds` to a day).
+ */
+export function garpExtraIf(s: Statement, d: Diagnostics, minSeconds: number, deprecatedFor?: string): GarpExtraIf | undefined {
+  const keyword = name(s);
+  if (deprecatedFor) d.warn(s.at, `Keyword "${keyword}" is deprecated - please use "${deprecatedFor}"`);
+  let seconds: number | undefined;
+  for (const [index, arg] of s.args.entries()) {
+    if (arg.text === 'all') continue;
+    seconds = integer(s, index, d, minSeconds, 86400);
+    if (seconds === undefined) return undefined;
+  }
+  if (seconds === undefined) return void d.error(s.at, `${keyword} specified without time`);
+  return { seconds, all: s.args.some((arg) => arg.text === 'all') };
 }

@@ -8,7 +8,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, INT_MAX, integer, UINT_MAX, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
+  block, dispatch, flag, garpExtraIf, INT_MAX, integer, UINT_MAX, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
   type Handlers, type Mutable,
 } from './values.ts';
 
@@ -16,7 +16,7 @@ const MAX_AUTH_PASS = 8;
 
 const ACCEPTED_UNHANDLED_INSTANCE = [
   'track_bfd',
-  'use_ipvlan', 'vrf', 'garp_extra_if', 'vmac_garp_intvl',
+  'use_ipvlan', 'vrf',
 ];
 
 /** `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L] [peer P] [options...]` */
@@ -398,6 +398,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     garp_master_refresh_repeat: (t) => { v.garpMasterRefreshRepeat = refreshRepeat(t, d) ?? v.garpMasterRefreshRepeat; },
     garp_lower_prio_delay: (t) => { v.garpLowerPrioDelayMs = wholeSecondsMs(t, d) ?? v.garpLowerPrioDelayMs; },
     garp_lower_prio_repeat: (t) => { v.garpLowerPrioRepeat = integer(t, 0, d, 0, INT_MAX) ?? v.garpLowerPrioRepeat; },
+    garp_extra_if: (t) => { v.garpExtraIf = garpExtraIf(t, d, 0) ?? v.garpExtraIf; },
+    vmac_garp_intvl: (t) => { v.garpExtraIf = garpExtraIf(t, d, 0, 'garp_extra_if') ?? v.garpExtraIf; },
     down_timer_adverts: (t) => { v.downTimerAdverts = integer(t, 0, d, 1, 100) ?? v.downTimerAdverts; },
     unicast_ttl: (t) => {
       v.unicastTtl = integer(t, 0, d, 0, 255) ?? v.unicastTtl;
@@ -633,6 +635,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     garpLowerPrioDelayMs,
     garpLowerPrioRepeat,
     downTimerAdverts,
+    ...((v.garpExtraIf ?? globals.vrrp.garpExtraIf) && { garpExtraIf: v.garpExtraIf ?? globals.vrrp.garpExtraIf }),
     ...(unicastTtl !== undefined && { unicastTtl }),
     ...(v.notifyPriorityChanges !== undefined && { notifyPriorityChanges: v.notifyPriorityChanges }),
     kernelRxBufSize: v.kernelRxBufSize ?? 0,

@@ -4,7 +4,7 @@ import { trackingSpecs } from './tracking-from-config.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
 import { vmacsFromConfig, type InstanceVmacs } from './vmac-from-config.ts';
 import { VRRP_TTL } from './packet.ts';
-import type { VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
+import type { GarpSettings, VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
 
@@ -69,10 +69,13 @@ function instanceSpec(
     const script = config.vrrpScripts.find((candidate) => candidate.name === name);
     return script && scriptSpec(script.name, script.script, script);
   }, warn);
+  const interfaceName = instance.interface ?? config.globalDefs.defaultInterface;
   const garpIntervalMs = family === 4 ? config.globalDefs.vrrp.garpIntervalMs : config.globalDefs.vrrp.gnaIntervalMs;
+  const virtualAddresses = instance.virtualIpaddresses.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn));
+  const excludedAddresses = instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn));
   return {
     name: instance.name,
-    interface: instance.interface ?? config.globalDefs.defaultInterface,
+    interface: interfaceName,
     vrid: instance.virtualRouterId,
     version: family === 6 ? 3 : instance.version,
     family,
@@ -101,8 +104,8 @@ function instanceSpec(
     promoteSecondaries: instance.promoteSecondaries,
     addressVmacs: vmacs?.addressVmacs ?? [],
     authentication: instance.authentication ? { type: instance.authentication.type === 'PASS' ? 'pass' : 'ah', password: instance.authentication.password } : { type: 'none' },
-    virtualAddresses: instance.virtualIpaddresses.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn)),
-    excludedAddresses: instance.virtualIpaddressesExcluded.map((vip) => virtualAddress(vip, vmacs?.vipVmacs.get(vip), warn)),
+    virtualAddresses,
+    excludedAddresses,
     virtualRoutes: instance.virtualRoutes.flatMap((route) => virtualRoute(route, warn)),
     virtualRules: instance.virtualRules.flatMap((line) => virtualRule(line, rulePriorities, warnings)),
     ...tracking,
@@ -114,6 +117,7 @@ function instanceSpec(
       refreshRepeat: instance.garpMasterRefreshRepeat,
       lowerPrioRepeat: instance.garpLowerPrioRepeat,
       lowerPrioDelayMs: instance.garpLowerPrioDelayMs,
+      ...extraInterfaceGarps(instance, interfaceName, virtualAddresses.concat(excludedAddresses)),
     },
     notify: {
       master: instance.notify.master?.command,
@@ -126,6 +130,15 @@ function instanceSpec(
       runAs: { master: instance.notify.master?.runAs, backup: instance.notify.backup?.runAs, fault: instance.notify.fault?.runAs, stop: instance.notify.stop?.runAs, any: instance.notify.any?.runAs },
     },
   };
+}
+
+/** keepalived 2.2.7 turns garp_extra_if off when no VIP is on a vmac of its own, nor (with `all`) on another interface. */
+function extraInterfaceGarps(instance: VrrpInstance, interfaceName: string, vips: VirtualAddress[]): Pick<GarpSettings, 'extraInterfacesMs' | 'extraInterfacesAll'> {
+  const all = instance.garpExtraIf?.all ?? false;
+  const onOwnVmac = vips.some((vip) => vip.addressVmac !== undefined);
+  const elsewhere = vips.some((vip) => vip.addressVmac === undefined && vip.dev !== undefined && vip.dev !== interfaceName);
+  const used = onOwnVmac || (all && elsewhere);
+  return { extraInterfacesMs: used ? (instance.garpExtraIf?.seconds ?? 0) * 1000 : 0, extraInterfacesAll: all };
 }
 
 function virtualRule(line: IpRouteSpec, rulePriorities: (family: IpFamily) => number, warnings: string[]): VirtualRule[] {

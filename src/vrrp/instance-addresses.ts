@@ -49,8 +49,7 @@ export class InstanceAddresses {
   announce(repeat: number, stillMaster: () => boolean): void {
     const frames = this.all().map((vip) => {
       const link = this.linkOf(vip);
-      const frame = familyOf(vip.address) === 4 ? gratuitousArpFrame(link.mac, vip.address) : unsolicitedNeighborAdvertisementFrame(link.mac, vip.address);
-      return { linkIndex: link.index, frame };
+      return { linkIndex: link.index, frame: this.frameFor(vip, link) };
     });
     const burst = () => {
       for (const { linkIndex, frame } of frames) sendLinkLayerFrame(linkIndex, frame);
@@ -69,9 +68,31 @@ export class InstanceAddresses {
     }
   }
 
+  /**
+   * garp_extra_if: one packet for the first VIP on each interface other than the instance's own
+   * (its vmac, if any; with vmac_xmit_base that one too, since adverts do not leave from it): on
+   * its vmacs of their own, and with `all` on any other.
+   */
+  announceOnExtraInterfaces(): void {
+    const own = this.spec.vmac ? this.ownLinks.vmacs.get(this.spec.vmac.name) : this.ownLinks.parent;
+    const skipOwn = !this.spec.vmac?.xmitBase;
+    const announced = new Set<number>();
+    for (const vip of this.all()) {
+      const link = this.linkOf(vip);
+      const isVmac = [...this.ownLinks.vmacs.values()].some((vmac) => vmac.index === link.index);
+      if ((skipOwn && link.index === own?.index) || announced.has(link.index) || !(isVmac || this.spec.garp.extraInterfacesAll)) continue;
+      announced.add(link.index);
+      sendLinkLayerFrame(link.index, this.frameFor(vip, link));
+    }
+  }
+
   cancelAnnouncements(): void {
     for (const timer of this.garpTimers) clearTimeout(timer);
     this.garpTimers.clear();
+  }
+
+  private frameFor(vip: VirtualAddress, link: LinkInfo): Buffer {
+    return familyOf(vip.address) === 4 ? gratuitousArpFrame(link.mac, vip.address) : unsolicitedNeighborAdvertisementFrame(link.mac, vip.address);
   }
 
   private all(): VirtualAddress[] {

@@ -111,6 +111,7 @@ export class InstanceRunner implements PacketReceiver {
       garpMasterRepeat: spec.garp.masterRepeat,
       garpRefreshMs: spec.garp.refreshMs,
       garpRefreshRepeat: spec.garp.refreshRepeat,
+      garpExtraInterfacesMs: spec.garp.extraInterfacesMs,
       garpLowerPrioRepeat: spec.garp.lowerPrioRepeat,
       garpLowerPrioDelayMs: spec.garp.lowerPrioDelayMs,
       downTimerAdverts: spec.downTimerAdverts,
@@ -255,6 +256,9 @@ export class InstanceRunner implements PacketReceiver {
         return;
       case 'gratuitous-arp':
         this.enqueue('gratuitous ARP', async () => this.addresses.announce(action.repeat, () => this.machine.state === 'MASTER'));
+        return;
+      case 'extra-interface-garp':
+        this.enqueue('gratuitous ARP', async () => this.addresses.announceOnExtraInterfaces());
         return;
       case 'priority-notify': {
         const fifo = this.spec.notify.fifo;

@@ -48,6 +48,8 @@ export interface MachineParams {
   /** garp_master_refresh: while master, a burst goes with the first advert sent once this has passed; 0 disables it. */
   garpRefreshMs: number;
   garpRefreshRepeat: number;
+  /** garp_extra_if: while master, one packet on each extra interface with the first advert sent once this has passed; 0 disables it. */
+  garpExtraInterfacesMs: number;
   /** garp_lower_prio_repeat: a burst on hearing a master that loses to us; 0 disables it and the delayed one. */
   garpLowerPrioRepeat: number;
   /** garp_lower_prio_delay: another such burst this long after; 0 disables it. */
@@ -102,6 +104,8 @@ export interface MachineState {
   garpAt: number | undefined;
   /** garp_master_refresh: the refresh burst is due with the first advert from then on. */
   garpRefreshAt: number | undefined;
+  /** garp_extra_if: due, as the refresh, with the first advert from then on. */
+  garpExtraInterfacesAt: number | undefined;
   /** garp_lower_prio_delay: one pending burst per lower priority advert heard, as keepalived queues them. */
   lowerPrioGarpAt: number[];
   /** With preempt_delay: the time from which a lower priority master is no longer accepted. */
@@ -148,6 +152,8 @@ export type MachineAction =
   | { type: 'remove-addresses' }
   /** `repeat` packets per address: garp_master_repeat, garp_master_refresh_repeat or garp_lower_prio_repeat. */
   | { type: 'gratuitous-arp'; repeat: number }
+  /** garp_extra_if: one packet on each interface other than the instance's own that holds its VIPs. */
+  | { type: 'extra-interface-garp' }
   /** notify_priority_changes: keepalived's MASTER_PRIORITY or BACKUP_PRIORITY (any other state) FIFO event. */
   | { type: 'priority-notify'; event: 'MASTER_PRIORITY' | 'BACKUP_PRIORITY'; priority: number }
   | { type: 'transition'; from: VrrpState; to: VrrpState; reason: TransitionReason }
@@ -250,6 +256,7 @@ const NO_TIMERS = {
   masterDownAt: undefined,
   garpAt: undefined,
   garpRefreshAt: undefined,
+  garpExtraInterfacesAt: undefined,
   lowerPrioGarpAt: [],
   preemptAt: undefined,
   wantsMaster: false,
@@ -266,6 +273,7 @@ function becomeMaster(params: MachineParams, state: MachineState, now: number, r
     advertAt: now + params.advertIntervalMs,
     garpAt: params.garpMasterDelayMs > 0 ? now + params.garpMasterDelayMs : undefined,
     garpRefreshAt: params.garpRefreshMs > 0 ? now + params.garpRefreshMs : undefined,
+    garpExtraInterfacesAt: params.garpExtraInterfacesMs > 0 ? now + params.garpExtraInterfacesMs : undefined,
     masterAddress: params.ownAddress,
     masterPriority: state.effectivePriority,
     masterAdvertIntervalMs: params.advertIntervalMs,
@@ -300,6 +308,10 @@ function onTick(params: MachineParams, state: MachineState, now: number, holdMas
     if (next.garpRefreshAt !== undefined && next.garpRefreshAt <= now) {
       actions.push(garp(params.garpRefreshRepeat));
       next = { ...next, garpRefreshAt: now + params.garpRefreshMs };
+    }
+    if (next.garpExtraInterfacesAt !== undefined && next.garpExtraInterfacesAt <= now) {
+      actions.push({ type: 'extra-interface-garp' });
+      next = { ...next, garpExtraInterfacesAt: now + params.garpExtraInterfacesMs };
     }
   }
   if (next.garpAt !== undefined && next.garpAt <= now) {

@@ -166,6 +166,12 @@ export interface GarpSettings {
   /** garp_lower_prio_repeat: a burst on hearing a lower priority master, and another lowerPrioDelayMs later. */
   lowerPrioRepeat: number;
   lowerPrioDelayMs: number;
+  /**
+   * garp_extra_if: while master, one packet this often on each interface other than the
+   * instance's own holding its VIPs (its vmacs of their own; with `all`, any); 0 for none.
+   */
+  extraInterfacesMs: number;
+  extraInterfacesAll: boolean;
 }
 
 export interface NotifySettings {

@@ -533,6 +533,18 @@ vrrp_instance D {
     expect(messages(parse(instance('  old_unicast_checksum')), 'warnings')[0]).toMatch(/A unicast keyword has been specified without any unicast peers/);
   });
 
+  it('reads garp_extra_if [all] SECONDS, its deprecated vmac_garp_intvl and the global vrrp_garp_extra_if default, as keepalived 2.2.7 does', () => {
+    const text = (global: string, lines: string) => `global_defs {\n${global}\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${lines}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    expect(parseOk(text('', '  garp_extra_if all 10')).vrrpInstances[0]!.garpExtraIf).toEqual({ seconds: 10, all: true });
+    expect(parseOk(text('  vrrp_garp_extra_if 30', '')).vrrpInstances[0]!.garpExtraIf).toEqual({ seconds: 30, all: false });
+    expect(parseOk(text('  vrrp_garp_extra_if all 30', '  garp_extra_if 5')).vrrpInstances[0]!.garpExtraIf).toEqual({ seconds: 5, all: false });
+    const deprecated = parse(text('', '  vmac_garp_intvl 7'));
+    expect(deprecated.ok && deprecated.config.vrrpInstances[0]!.garpExtraIf).toEqual({ seconds: 7, all: false });
+    expect(messages(deprecated, 'warnings')).toEqual(['/etc/keepalived/keepalived.conf:7:3: warning: Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"']);
+    expect(messages(parse(text('', '  garp_extra_if all')), 'errors')).toEqual(['/etc/keepalived/keepalived.conf:7:3: error: garp_extra_if specified without time']);
+    expect(messages(parse(text('  vrrp_garp_extra_if 0', '')), 'errors')).toHaveLength(1);
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',

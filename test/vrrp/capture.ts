@@ -25,10 +25,10 @@ export interface Capture {
 
 const PACKET_START = /^(\d+\.\d+) ([0-9a-f:]{17}) > /;
 
-/** Starts tcpdump in `node`'s namespace for at most `maxSeconds`, and resolves once it listens. */
-export async function startCapture(node: Node, vip: string, maxSeconds: number): Promise<Capture> {
+/** Starts tcpdump in `node`'s namespace (on `dev`) for at most `maxSeconds`, and resolves once it listens. */
+export async function startCapture(node: Node, vip: string, maxSeconds: number, dev = LAB_INTERFACE): Promise<Capture> {
   const filter = `(arp and arp[14:4] == arp[24:4]) or proto 112 or (icmp6 and ip6[40] == 136)`;
-  const child = spawn('ip', ['netns', 'exec', node.ns, 'timeout', String(maxSeconds), 'tcpdump', '-i', LAB_INTERFACE, '-n', '-tt', '-e', '-v', '-l', filter], {
+  const child = spawn('ip', ['netns', 'exec', node.ns, 'timeout', String(maxSeconds), 'tcpdump', '-i', dev, '-n', '-tt', '-e', '-v', '-l', filter], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

@@ -68,7 +68,7 @@ const KEEPALIVED_KEYWORDS: Record<string, string> = {
   garp_lower_prio_delay: 'garp_lower_prio_delay 5',
   garp_lower_prio_repeat: 'garp_lower_prio_repeat 2',
   down_timer_adverts: 'down_timer_adverts 5',
-  garp_extra_if: 'garp_extra_if lo',
+  garp_extra_if: 'garp_extra_if all 10',
   vmac_garp_intvl: 'vmac_garp_intvl 10',
   lower_prio_no_advert: 'lower_prio_no_advert',
   higher_prio_send_advert: 'higher_prio_send_advert',
@@ -89,7 +89,7 @@ const HONOURED = new Set([
   'lower_prio_no_advert', 'higher_prio_send_advert', 'garp_master_refresh', 'garp_lower_prio_delay', 'garp_lower_prio_repeat',
   'down_timer_adverts', 'unicast_ttl', 'check_unicast_src', 'unicast_fault_no_peer', 'notify_priority_changes', 'track_file', 'virtual_rules', 'track_process', 'use_vmac', 'vmac_xmit_base', 'use_vmac_addr',
   'skip_check_adv_addr', 'mcast_dst_ip', 'promote_secondaries', 'kernel_rx_buf_size', 'debug',
-  'old_unicast_checksum',
+  'old_unicast_checksum', 'garp_extra_if', 'vmac_garp_intvl',
 ]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-keywords-'));

@@ -35,6 +35,7 @@ function params(overrides: Partial<MachineParams> = {}): MachineParams {
     garpMasterRepeat: 5,
     garpRefreshMs: 0,
     garpRefreshRepeat: 1,
+    garpExtraInterfacesMs: 0,
     garpLowerPrioRepeat: 0,
     garpLowerPrioDelayMs: 0,
     downTimerAdverts: 3,

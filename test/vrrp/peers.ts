@@ -155,6 +155,8 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
       refreshRepeat: peer.garpMasterRefresh?.repeat ?? 1,
       lowerPrioRepeat: peer.garpLowerPrio?.repeat ?? 5,
       lowerPrioDelayMs: (peer.garpLowerPrio?.delaySeconds ?? 0) * 1000,
+      extraInterfacesMs: 0,
+      extraInterfacesAll: false,
     },
     notify: {
       master: undefined,
