@@ -17,6 +17,13 @@ export interface VrrpSpecs {
 
 const SCOPES = ['global', 'site', 'link', 'host', 'nowhere'] as const;
 
+/** What keepalived 2.2.7 does with the vrrp_instance keywords lvsd reads without acting on them. */
+const UNSUPPORTED_WHY: Record<string, string> = {
+  track_bfd: 'lvsd runs no BFD sessions (nor BFD_CHECK), so there is nothing to track',
+  use_ipvlan: 'keepalived puts the VIPs on an ipvlan interface of its own; lvsd makes vmacs (use_vmac) only, and leaves the VIPs on the interface',
+  vrf: 'keepalived binds a unicast instance without an interface to that VRF; lvsd needs the instance\'s interface',
+};
+
 function where(at: SourceLocation): string {
   return `${at.file}:${at.line}`;
 }
@@ -62,7 +69,8 @@ function instanceSpec(
   if (instance.notify.masterRxLowerPri) warn('notify_master_rx_lower_pri is not supported: the script is not run');
   // keepalived acts on these; lvsd reads them and says so at each one's own line.
   for (const setting of instance.unhandled) {
-    warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored`);
+    const why = UNSUPPORTED_WHY[setting.keyword];
+    warnings.push(`${where(setting.at)}: vrrp_instance ${instance.name}: ${setting.keyword} is not supported and is ignored${why ? `: ${why}` : ''}`);
   }
   const group = instance.syncGroup === undefined ? undefined : config.vrrpSyncGroups.find((candidate) => candidate.name === instance.syncGroup);
   const tracking = trackingSpecs(config, instance, group, (name) => {
