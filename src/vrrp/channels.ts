@@ -16,8 +16,16 @@ export interface PacketReceiver {
   receiveForeign(reason: DropReason): void;
 }
 
-export function channelKeyOf(family: IpFamily, interfaceName: string): string {
-  return `${family}/${interfaceName}`;
+export function channelKeyOf(family: IpFamily, interfaceName: string, unicastHopLimit?: number): string {
+  return `${family}/${interfaceName}${unicastHopLimit === undefined ? '' : `/hop-limit ${unicastHopLimit}`}`;
+}
+
+/**
+ * The hop limit of an IPv6 unicast instance's adverts, its unicast_ttl: a socket's own, so such an
+ * instance gets a socket of its own for each limit (raw-socket has no sendmsg to give it per packet).
+ */
+export function unicastHopLimitOf(spec: Pick<VrrpInstanceSpec, 'family' | 'unicastPeers' | 'unicastTtl'>): number | undefined {
+  return spec.family === 6 && spec.unicastPeers.length > 0 ? spec.unicastTtl : undefined;
 }
 
 /**
@@ -41,14 +49,16 @@ export class VrrpChannels {
 
   /** The channel `spec` sends on through `link`, opened (with AH's socket if `spec` needs it) and joined to its group. */
   open(spec: VrrpInstanceSpec, link: LinkInfo, ownAddress: string): VrrpChannel {
-    const key = channelKeyOf(spec.family, link.name);
+    const hopLimit = unicastHopLimitOf(spec);
+    const key = channelKeyOf(spec.family, link.name, hopLimit);
     let channel = this.channels.get(key);
     if (!channel) {
-      channel = new VrrpChannel(spec.family, link.name, link.index, {
-        packet: (packet) => this.dispatch(key, packet),
-        malformed: (reason) => this.logger.debug({ interface: link.name, reason }, 'dropped malformed VRRP packet'),
-        error: (error) => this.logger.error({ err: error, interface: link.name }, 'VRRP socket error'),
-      });
+      const events = {
+        packet: (packet: ReceivedPacket) => this.dispatch(key, packet),
+        malformed: (reason: DropReason) => this.logger.debug({ interface: link.name, reason }, 'dropped malformed VRRP packet'),
+        error: (error: Error) => this.logger.error({ err: error, interface: link.name }, 'VRRP socket error'),
+      };
+      channel = new VrrpChannel(spec.family, link.name, link.index, events, hopLimit);
       if (spec.family === 6) channel.useIpv6Source(ownAddress);
       this.channels.set(key, channel);
     }

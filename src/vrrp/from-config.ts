@@ -3,7 +3,6 @@ import { familyOf, type IpFamily } from './ip.ts';
 import { trackingSpecs } from './tracking-from-config.ts';
 import { FIRST_DEFAULT_RULE_PRIORITY, parseVirtualRule } from './virtual-rules.ts';
 import { vmacsFromConfig, type InstanceVmacs } from './vmac-from-config.ts';
-import { VRRP_TTL } from './packet.ts';
 import type { GarpSettings, VirtualRule, VirtualAddress, VirtualRoute, VrrpInstanceSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from './types.ts';
 
 /** Maps the parsed keepalived.conf onto the speaker's own input types, naming what it leaves out. */
@@ -62,7 +61,6 @@ function instanceSpec(
   const family = instance.family === 'inet6' ? 6 : 4;
   if (!instance.accept) warn('no_accept (strict_mode sets it) is not supported: lvsd installs no firewall rules, so the VIPs accept traffic as with accept');
   if (instance.strictMode) warn("strict_mode is not supported: lvsd does not enforce RFC 3768/5798's restrictions");
-  if (instance.unicastTtl !== undefined && family === 6) warn('unicast_ttl is not supported for IPv6: unicast adverts keep hop limit 255');
   if (instance.dontTrackPrimary) warn(`dont_track_primary is not supported: lvsd goes to FAULT while ${instance.interface ?? 'its interface'} is down`);
   if (instance.smtpAlert === true) warn('smtp_alert is not supported: lvsd sends no mail');
   if (instance.notify.deleted) warn('notify_deleted is not supported: the script is not run');
@@ -105,7 +103,7 @@ function instanceSpec(
     checkUnicastSource: instance.checkUnicastSrc || config.globalDefs.vrrp.checkUnicastSrc
       || instance.unicastPeers.some((peer) => peer.minTtl !== undefined || peer.maxTtl !== undefined),
     skipCheckAdvAddr: instance.skipCheckAdvAddr,
-    advertTtl: instance.unicastTtl ?? VRRP_TTL,
+    unicastTtl: instance.unicastTtl,
     downTimerAdverts: instance.downTimerAdverts,
     kernelRxBufSize: instance.kernelRxBufSize,
     vmac: vmacs?.vmac,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AhSession } from './ah-session.ts';
-import { channelKeyOf, type PacketReceiver } from './channels.ts';
+import { channelKeyOf, unicastHopLimitOf, type PacketReceiver } from './channels.ts';
 import { ChecksumDestination } from './checksum-compat.ts';
 import { InstanceAddresses, type InstanceLinks } from './instance-addresses.ts';
 import { familyOf } from './ip.ts';
@@ -17,7 +17,7 @@ import {
   type VrrpState,
 } from './machine.ts';
 import type { LinkInfo, Rtnetlink } from './netlink.ts';
-import { encodeAdvertisement, type DropReason } from './packet.ts';
+import { encodeAdvertisement, VRRP_TTL, type DropReason } from './packet.ts';
 import { notifyFifoLine, notifyState, writeFifo, type NotifyState } from './scripts.ts';
 import type { PriorityOutcome } from './tracking.ts';
 import type { ReceivedPacket, VrrpChannel } from './transport.ts';
@@ -87,7 +87,7 @@ export class InstanceRunner implements PacketReceiver {
     private readonly channel: VrrpChannel,
     private readonly context: RunnerContext,
   ) {
-    this.channelKey = channelKeyOf(spec.family, ownLinks.advert.name);
+    this.channelKey = channelKeyOf(spec.family, ownLinks.advert.name, unicastHopLimitOf(spec));
     this.addresses = new InstanceAddresses(spec, ownLinks, context.netlink, context.links);
     this.ah = new AhSession(spec.authentication, spec.unicastPeers.length > 0);
     this.checksums = new ChecksumDestination(spec.oldChecksum.mode, spec.oldChecksum.group, spec.unicastPeers.length > 0, context.logger, spec.name);
@@ -319,7 +319,7 @@ export class InstanceRunner implements PacketReceiver {
         },
         { family: this.spec.family, source: this.params.ownAddress, destination: this.checksums.of(destination) },
       );
-      this.channel.send(packet, this.params.ownAddress, destination, this.spec.advertTtl, ah).catch((error: unknown) => {
+      this.channel.send(packet, this.params.ownAddress, destination, this.spec.unicastTtl ?? VRRP_TTL, ah).catch((error: unknown) => {
         this.context.logger.error({ err: error, destination }, 'cannot send VRRP advert');
       });
     }

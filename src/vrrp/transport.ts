@@ -62,6 +62,8 @@ export class VrrpChannel {
     readonly interfaceName: string,
     private readonly linkIndex: number,
     private readonly events: ChannelEvents,
+    /** IPv6: the hop limit of unicast adverts (unicast_ttl); the kernel's default without. */
+    unicastHopLimit?: number,
   ) {
     this.socket = this.open(VRRP_PROTOCOL);
     if (family === 4) {
@@ -71,7 +73,7 @@ export class VrrpChannel {
       this.socket.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     } else {
       this.socket.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET);
-      this.socket.setOption(IPPROTO_IPV6, IPV6_UNICAST_HOPS, VRRP_TTL);
+      if (unicastHopLimit !== undefined) this.socket.setOption(IPPROTO_IPV6, IPV6_UNICAST_HOPS, unicastHopLimit);
       this.socket.setOption(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_TTL);
       this.socket.setOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
     }
@@ -142,7 +144,7 @@ export class VrrpChannel {
     this.socket.setOption(IPPROTO_IPV6, IPV6_PKTINFO, info, info.length);
   }
 
-  /** `ttl` is IPv4's; IPv6 adverts keep the socket's hop limit of 255. `ah`: IPv4 only. */
+  /** `ttl` is IPv4's; IPv6 adverts take the socket's hop limits. `ah`: IPv4 only. */
   send(vrrp: Buffer, source: string, destination: string, ttl: number = VRRP_TTL, ah?: AhSeal): Promise<void> {
     const packet = this.family === 4 ? ipv4Datagram(vrrp, source, destination, ttl, ah) : vrrp;
     return new Promise((resolve, reject) => {

@@ -42,10 +42,10 @@ export interface VrrpInstanceSpec {
    */
   configFaults: string[];
   /**
-   * The IPv4 TTL of adverts: 255, or unicast_ttl. keepalived 2.2.7 makes it 0 when unicast_ttl comes
-   * without unicast peers, and the kernel then sends none of them.
+   * unicast_ttl: the TTL (IPv6: hop limit) of unicast adverts. Without it IPv4 adverts have 255 and
+   * IPv6 unicast ones the kernel's default hop limit, as keepalived 2.2.7 leaves it (multicast: 255).
    */
-  advertTtl: number;
+  unicastTtl: number | undefined;
   /** kernel_rx_buf_size: its share of its socket's receive buffer (SO_RCVBUF), 0 for none. */
   kernelRxBufSize: number;
   /** down_timer_adverts: adverts missed before a backup takes over (3 by the RFCs). */

@@ -1,12 +1,14 @@
-// unicast_ttl, down_timer_adverts and notify_priority_changes against keepalived 2.2.7 in the
-// two-node lab (lab.ts): TTLs and takeover times captured with tcpdump, FIFO lines compared.
+// unicast_ttl (IPv4 and IPv6), down_timer_adverts and notify_priority_changes against keepalived
+// 2.2.7 in the two-node lab (lab.ts): TTLs, hop limits and takeover times captured with tcpdump,
+// FIFO lines compared.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { startCapture } from './capture.ts';
-import { labForTest, sleep, V2_WAIT, V4 } from './lab.ts';
+import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab } from './lab.ts';
 import { startPeer, type Implementation, type PeerConfig } from './peers.ts';
+import { startWithConfig } from './same-config.ts';
 
 const BASE = { vrid: 82, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
 /** Timer jitter of two daemons on a loaded host, as seen in captures; far below the intervals measured. */
@@ -60,7 +62,53 @@ function fifoReader(path: string): { lines(): string[]; close(): void } {
   };
 }
 
+/**
+ * The VIP is in a prefix of its own: lvsd's IPv6 source address is a sticky IPV6_PKTINFO, which the
+ * kernel does not hold raw sockets to, so with the VIP in the peers' prefix adverts may leave from it.
+ */
+const V6 = { a: 'fd00:77::1', b: 'fd00:77::2', vip: 'fd00:78::100' };
+
+function ipv6UnicastConfig(unicastTtl: number | undefined): string {
+  return [
+    'vrrp_instance VI {',
+    `  interface ${LAB_INTERFACE}`,
+    '  virtual_router_id 92',
+    '  priority 200',
+    '  version 3',
+    `  unicast_src_ip ${V6.a}`,
+    `  unicast_peer {\n    ${V6.b}\n  }`,
+    ...(unicastTtl === undefined ? [] : [`  unicast_ttl ${unicastTtl}`]),
+    `  virtual_ipaddress {\n    ${V6.vip}/64 dev ${LAB_INTERFACE}\n  }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The hop limits of the IPv6 unicast adverts a master on a sends, with and without unicast_ttl 7. */
+async function ipv6HopLimits(lab: Lab, implementation: Implementation): Promise<(number | undefined)[][]> {
+  await run('ip', ['-n', lab.a.ns, 'addr', 'add', `${V6.a}/64`, 'dev', LAB_INTERFACE, 'nodad']);
+  await run('ip', ['-n', lab.b.ns, 'addr', 'add', `${V6.b}/64`, 'dev', LAB_INTERFACE, 'nodad']);
+  const limits: (number | undefined)[][] = [];
+  for (const unicastTtl of [undefined, 7]) {
+    const capture = await startCapture(lab.b, V6.vip, 20);
+    const router = await startWithConfig(lab, lab.a, implementation, `${implementation}-${unicastTtl ?? 'default'}`, ipv6UnicastConfig(unicastTtl));
+    expect(router.warnings).toEqual([]);
+    expect(await lab.waitForAddress(lab.a, V6.vip, true, V2_WAIT)).toBe(true);
+    await sleep(2500);
+    await router.stop();
+    const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp' && packet.sourceIp === V6.a && packet.priority !== 0);
+    limits.push([...new Set(adverts.map((packet) => packet.ttl))]);
+  }
+  return limits;
+}
+
 describe.concurrent('advert keywords on the wire, lvsd against keepalived 2.2.7', { retry: 1 }, () => {
+  it.for<Implementation>(['keepalived', 'lvsd'])("%s: IPv6 unicast adverts have the kernel's default hop limit, or unicast_ttl's", async (implementation, context) => {
+    const lab = await labForTest(context);
+    const kernelDefault = Number((await run('ip', ['netns', 'exec', lab.a.ns, 'sysctl', '-n', `net.ipv6.conf.${LAB_INTERFACE}.hop_limit`])).trim());
+    expect(await ipv6HopLimits(lab, implementation)).toEqual([[kernelDefault], [7]]);
+  });
+
   it('unicast_ttl: each sends its adverts with its own TTL, and each accepts the other\'s unicast adverts though not 255', async (context) => {
     const lab = await labForTest(context);
     const capture = await startCapture(lab.a, V4.vip, 40);

@@ -9,7 +9,7 @@ export interface CapturedPacket {
   sourceMac: string;
   /** 'garp' stands for an IPv6 VIP's unsolicited neighbour advertisement too. */
   kind: 'garp' | 'vrrp' | 'other';
-  /** IPv4 TTL of a VRRP advert. */
+  /** IPv4 TTL (IPv6 hop limit) of a VRRP advert. */
   ttl: number | undefined;
   /** VRRP advert priority. */
   priority: number | undefined;
@@ -67,10 +67,10 @@ function parse(text: string, vip: string): CapturedPacket[] {
       at: Number(at),
       sourceMac,
       kind: garp ? 'garp' : vrrp ? 'vrrp' : 'other',
-      ttl: vrrp ? Number(/ttl (\d+)/.exec(record)?.[1]) : undefined,
+      ttl: vrrp ? Number(/(?:ttl|hlim) (\d+)/.exec(record)?.[1]) : undefined,
       priority: vrrp ? Number(/prio (\d+)/.exec(record)?.[1]) : undefined,
-      sourceIp: vrrp ? /\) ([\d.]+) > [\d.]+: /.exec(record)?.[1] : undefined,
-      destinationIp: vrrp ? /\) [\d.]+ > ([\d.]+): /.exec(record)?.[1] : undefined,
+      sourceIp: vrrp ? /\) ([\da-f.:]+) > [\da-f.:]+: /.exec(record)?.[1] : undefined,
+      destinationIp: vrrp ? /\) [\da-f.:]+ > ([\da-f.:]+): /.exec(record)?.[1] : undefined,
     };
   });
 }

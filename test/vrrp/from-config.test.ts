@@ -141,7 +141,7 @@ describe('vrrp specs from keepalived.conf', () => {
 
   it('reads the garp refresh and lower priority settings, down_timer_adverts, unicast_ttl and notify_priority_changes as keepalived 2.2.7 does', () => {
     const defaults = parseInstance(instance('')).spec;
-    expect(defaults).toMatchObject({ advertTtl: 255, downTimerAdverts: 3, notify: { priorityChanges: false } });
+    expect(defaults).toMatchObject({ unicastTtl: undefined, downTimerAdverts: 3, notify: { priorityChanges: false } });
     // keepalived's lower priority defaults are the global garp_master delay and repeat, not the instance's.
     expect(defaults.garp).toMatchObject({ refreshMs: 0, refreshRepeat: 1, lowerPrioRepeat: 5, lowerPrioDelayMs: 5000 });
     const globals = '  vrrp_garp_master_delay 2\n  vrrp_garp_master_repeat 3\n  vrrp_garp_master_refresh 30\n  vrrp_garp_master_refresh_repeat 2\n  vrrp_down_timer_adverts 4\n  vrrp_notify_priority_changes\n';
@@ -156,11 +156,11 @@ describe('vrrp specs from keepalived.conf', () => {
         '  vrrp_notify_priority_changes\n',
       ),
     );
-    expect(own.spec).toMatchObject({ garp: { refreshMs: 10_000, refreshRepeat: 1, lowerPrioRepeat: 0, lowerPrioDelayMs: 7000 }, downTimerAdverts: 100, advertTtl: 5, notify: { priorityChanges: false } });
+    expect(own.spec).toMatchObject({ garp: { refreshMs: 10_000, refreshRepeat: 1, lowerPrioRepeat: 0, lowerPrioDelayMs: 7000 }, downTimerAdverts: 100, unicastTtl: 5, notify: { priorityChanges: false } });
     expect(own.warnings).toContain('garp_master_refresh_repeat must be greater than 0, setting to 1');
     const noPeers = parseInstance(instance('  unicast_ttl 5\n'));
     // keepalived 2.2.7 would send its multicast adverts with TTL 0 (none off the host); lvsd keeps 255.
-    expect(noPeers.spec.advertTtl).toBe(255);
+    expect(noPeers.spec.unicastTtl).toBeUndefined();
     expect(noPeers.warnings.some((w) => w.startsWith('(V): Cannot use unicast_ttl without unicast peers - ignoring it'))).toBe(true);
     const strict = parseInstance(instance('  strict_mode\n  down_timer_adverts 5\n  garp_lower_prio_repeat 2\n'));
     expect(strict.spec).toMatchObject({ downTimerAdverts: 3, garp: { lowerPrioRepeat: 0, lowerPrioDelayMs: 0 } });

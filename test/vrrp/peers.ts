@@ -114,7 +114,7 @@ export function speakerInstance(peer: PeerConfig): VrrpInstanceSpec {
     peerTtlRanges: peer.unicast?.minTtl === undefined ? [] : [{ address: peer.unicast.peer, minTtl: peer.unicast.minTtl, maxTtl: 255 }],
     skipCheckAdvAddr: false,
     configFaults: peer.unicastFaultNoPeer && !peer.unicast ? ['unicast_fault_no_peer: unicast without any unicast_peer'] : [],
-    advertTtl: peer.unicastTtl ?? 255,
+    unicastTtl: peer.unicastTtl,
     downTimerAdverts: peer.downTimerAdverts ?? 3,
     kernelRxBufSize: 0,
     authentication: peer.password ? { type: peer.authType === 'AH' ? 'ah' : 'pass', password: peer.password } : { type: 'none' },
