@@ -483,7 +483,8 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
   if (vmacXmitBase && !v.useVmac) {
     d.warn(s.at, `(${instanceName}) vmac_xmit_base is only valid with a vmac`);
     vmacXmitBase = false;
-  } else if (v.useVmac && lists.peers.length > 0 && !vmacXmitBase) {
+  } else if (v.useVmac && (v.unicastSrcIp !== undefined || unicastKeywordSeen) && !vmacXmitBase) {
+    // keepalived 2.2.7 asks for a unicast keyword here, peers or none.
     d.warn(s.at, `(${instanceName}) unicast with use_vmac requires vmac_xmit_base - setting`);
     vmacXmitBase = true;
   }

@@ -545,6 +545,13 @@ vrrp_instance D {
     expect(messages(parse(text('  vrrp_garp_extra_if 0', '')), 'errors')).toHaveLength(1);
   });
 
+  it('sets vmac_xmit_base for use_vmac with any unicast keyword, peers or none, as keepalived 2.2.7 does', () => {
+    const instance = (lines: string) => `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  use_vmac\n${lines}\n  virtual_ipaddress { 10.0.0.1/24 }\n}`;
+    const xmitBase = (lines: string) => parseOk(instance(lines)).vrrpInstances[0]!.vmacXmitBase;
+    expect([xmitBase(''), xmitBase('  unicast_src_ip 10.0.0.2'), xmitBase('  check_unicast_src'), xmitBase('  unicast_peer {\n    10.0.0.3\n  }')]).toEqual([false, true, true, true]);
+    expect(messages(parse(instance('  unicast_src_ip 10.0.0.2')), 'warnings')).toContain('/etc/keepalived/keepalived.conf:1:1: warning: (A) unicast with use_vmac requires vmac_xmit_base - setting');
+  });
+
   it('refuses a vrrp_instance without virtual_router_id', () => {
     expect(messages(parse('vrrp_instance X {\n  priority 50\n}'), 'errors')).toEqual([
       '/etc/keepalived/keepalived.conf:1:1: error: (X) virtual_router_id is not set',
