@@ -8,7 +8,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { startCapture } from './capture.ts';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab } from './lab.ts';
 import { startPeer, type Implementation, type PeerConfig } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 const BASE = { vrid: 82, version: 2, advertIntervalMs: 1000, ...V4 } satisfies Partial<PeerConfig>;
 /** Timer jitter of two daemons on a loaded host, as seen in captures; far below the intervals measured. */
@@ -69,19 +69,8 @@ function fifoReader(path: string): { lines(): string[]; close(): void } {
 const V6 = { a: 'fd00:77::1', b: 'fd00:77::2', vip: 'fd00:78::100' };
 
 function ipv6UnicastConfig(unicastTtl: number | undefined): string {
-  return [
-    'vrrp_instance VI {',
-    `  interface ${LAB_INTERFACE}`,
-    '  virtual_router_id 92',
-    '  priority 200',
-    '  version 3',
-    `  unicast_src_ip ${V6.a}`,
-    `  unicast_peer {\n    ${V6.b}\n  }`,
-    ...(unicastTtl === undefined ? [] : [`  unicast_ttl ${unicastTtl}`]),
-    `  virtual_ipaddress {\n    ${V6.vip}/64 dev ${LAB_INTERFACE}\n  }`,
-    '}',
-    '',
-  ].join('\n');
+  const lines = ['version 3', `unicast_src_ip ${V6.a}`, 'unicast_peer {', `  ${V6.b}`, '}', ...(unicastTtl === undefined ? [] : [`unicast_ttl ${unicastTtl}`])];
+  return labInstanceConfig({ vrid: 92, priority: 200, vips: [`${V6.vip}/64`], lines });
 }
 
 /** The hop limits of the IPv6 unicast adverts a master on a sends, with and without unicast_ttl 7. */

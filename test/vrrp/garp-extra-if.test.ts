@@ -3,9 +3,9 @@
 // `all`, and only when it becomes master without.
 import { describe, expect, it } from 'vitest';
 import { startCapture } from './capture.ts';
-import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab } from './lab.ts';
+import { labForTest, run, sleep, V2_WAIT, V4, type Lab } from './lab.ts';
 import type { Implementation } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 const EXTRA = 'vx0';
 const EXTRA_VIP = '10.77.9.100';
@@ -13,19 +13,8 @@ const INTERVAL_S = 2;
 const WATCH_MS = 9000;
 
 function config(all: boolean): string {
-  return [
-    'global_defs {\n  vrrp_garp_master_delay 0\n}',
-    'vrrp_instance VI {',
-    `  interface ${LAB_INTERFACE}`,
-    '  virtual_router_id 91',
-    '  priority 100',
-    '  advert_int 1',
-    '  garp_master_repeat 1',
-    `  garp_extra_if${all ? ' all' : ''} ${INTERVAL_S}`,
-    `  virtual_ipaddress {\n    ${V4.vip}/${V4.vipPrefix} dev ${LAB_INTERFACE}\n    ${EXTRA_VIP}/32 dev ${EXTRA}\n  }`,
-    '}',
-    '',
-  ].join('\n');
+  const lines = ['garp_master_repeat 1', `garp_extra_if${all ? ' all' : ''} ${INTERVAL_S}`];
+  return labInstanceConfig({ vrid: 91, priority: 100, vips: [`${V4.vip}/${V4.vipPrefix}`, `${EXTRA_VIP}/32 dev ${EXTRA}`], lines });
 }
 
 /** A second veth pair between the nodes. */

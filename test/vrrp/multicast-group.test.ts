@@ -2,9 +2,9 @@
 // (lab.ts): adverts go to the configured group, and only routers on that group hear each other.
 import { describe, expect, it } from 'vitest';
 import { startCapture } from './capture.ts';
-import { LAB_INTERFACE, labForTest, sleep, V2_WAIT } from './lab.ts';
+import { labForTest, sleep, V2_WAIT } from './lab.ts';
 import type { Implementation } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 const VIP = '10.77.0.100';
 const GROUP = '224.0.0.100';
@@ -13,19 +13,13 @@ const PAST_MASTER_DOWN_MS = 5000;
 
 type Form = 'mcast_dst_ip' | 'vrrp_mcast_group4';
 
-function config(name: string, priority: number, form: Form): string {
-  return [
-    `global_defs {\n  router_id ${name}\n  vrrp_garp_master_delay 0${form === 'vrrp_mcast_group4' ? `\n  vrrp_mcast_group4 ${GROUP}` : ''}\n}`,
-    'vrrp_instance VI {',
-    `  interface ${LAB_INTERFACE}`,
-    '  virtual_router_id 85',
-    `  priority ${priority}`,
-    '  advert_int 1',
-    ...(form === 'mcast_dst_ip' ? [`  mcast_dst_ip ${GROUP}`] : []),
-    `  virtual_ipaddress {\n    ${VIP}/24 dev ${LAB_INTERFACE}\n  }`,
-    '}',
-    '',
-  ].join('\n');
+function config(priority: number, form: Form): string {
+  return labInstanceConfig({
+    vrid: 85,
+    priority,
+    vips: [`${VIP}/24`],
+    ...(form === 'mcast_dst_ip' ? { lines: [`mcast_dst_ip ${GROUP}`] } : { globals: [`vrrp_mcast_group4 ${GROUP}`] }),
+  });
 }
 
 const CASES: [Implementation, Form][] = [['keepalived', 'mcast_dst_ip'], ['lvsd', 'mcast_dst_ip'], ['lvsd', 'vrrp_mcast_group4']];
@@ -35,9 +29,9 @@ describe.concurrent('the multicast group of adverts, lvsd and keepalived 2.2.7 a
     const lab = await labForTest(context);
     // keepalived on the other side names the group the other way.
     const otherForm: Form = form === 'mcast_dst_ip' ? 'vrrp_mcast_group4' : 'mcast_dst_ip';
-    const master = await startWithConfig(lab, lab.b, 'keepalived', 'higher', config('higher', 200, otherForm));
+    const master = await startWithConfig(lab, lab.b, 'keepalived', 'higher', config(200, otherForm));
     expect(await lab.waitForAddress(lab.b, VIP, true, V2_WAIT)).toBe(true);
-    const tested = await startWithConfig(lab, lab.a, implementation, implementation, config(implementation, 100, form));
+    const tested = await startWithConfig(lab, lab.a, implementation, implementation, config(100, form));
     expect(tested.warnings).toEqual([]);
     await sleep(PAST_MASTER_DOWN_MS);
     expect(await lab.hasAddress(lab.a, VIP)).toBe(false);
@@ -45,7 +39,7 @@ describe.concurrent('the multicast group of adverts, lvsd and keepalived 2.2.7 a
     expect(await lab.waitForAddress(lab.a, VIP, true, V2_WAIT)).toBe(true);
     await lab.removeAddress(lab.b, VIP, 24);
     const capture = await startCapture(lab.b, VIP, 20);
-    await startWithConfig(lab, lab.b, 'keepalived', 'lower', config('lower', 50, otherForm));
+    await startWithConfig(lab, lab.b, 'keepalived', 'lower', config(50, otherForm));
     await sleep(PAST_MASTER_DOWN_MS);
     expect(await lab.hasAddress(lab.b, VIP)).toBe(false);
     const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');

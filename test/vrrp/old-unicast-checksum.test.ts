@@ -2,30 +2,17 @@
 // summed as if sent to 224.0.0.18 (keepalived up to 1.3.6), taken by default, dropped with `never`,
 // and sent with the keyword alone.
 import { describe, expect, it } from 'vitest';
-import { LAB_INTERFACE, labForTest, sleep, V2_WAIT, type Node } from './lab.ts';
+import { labForTest, sleep, V2_WAIT, type Node } from './lab.ts';
 import type { Implementation } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 const VIP = '10.77.0.100';
 /** Beyond a backup's master down interval (3 x 1 s + skew), with room for a loaded host. */
 const PAST_MASTER_DOWN_MS = 5000;
 
 function config(self: Node, peer: Node, priority: number, checksum: '' | 'old_unicast_checksum' | 'old_unicast_checksum never'): string {
-  return [
-    'global_defs {\n  vrrp_garp_master_delay 0\n}',
-    'vrrp_instance VI {',
-    `  interface ${LAB_INTERFACE}`,
-    '  virtual_router_id 89',
-    '  version 3',
-    `  priority ${priority}`,
-    '  advert_int 1',
-    `  unicast_src_ip ${self.ipv4}`,
-    `  unicast_peer {\n    ${peer.ipv4}\n  }`,
-    ...(checksum ? [`  ${checksum}`] : []),
-    `  virtual_ipaddress {\n    ${VIP}/24 dev ${LAB_INTERFACE}\n  }`,
-    '}',
-    '',
-  ].join('\n');
+  const lines = ['version 3', `unicast_src_ip ${self.ipv4}`, 'unicast_peer {', `  ${peer.ipv4}`, '}', ...(checksum ? [checksum] : [])];
+  return labInstanceConfig({ vrid: 89, priority, vips: [`${VIP}/24`], lines });
 }
 
 describe.concurrent('old_unicast_checksum on the wire, lvsd and keepalived 2.2.7 alike', { retry: 1 }, () => {

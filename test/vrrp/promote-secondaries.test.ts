@@ -4,24 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, type Lab } from './lab.ts';
 import type { Implementation } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 /** The primary address of a second subnet on the interface, and the VIP in it. */
 const PRIMARY = '10.77.8.1';
 const VIP = '10.77.8.100';
 
-const CONFIG = [
-  'global_defs {\n  vrrp_garp_master_delay 0\n}',
-  'vrrp_instance VI {',
-  `  interface ${LAB_INTERFACE}`,
-  '  virtual_router_id 86',
-  '  priority 100',
-  '  advert_int 1',
-  '  promote_secondaries',
-  `  virtual_ipaddress {\n    ${VIP}/24 dev ${LAB_INTERFACE}\n  }`,
-  '}',
-  '',
-].join('\n');
+const CONFIG = labInstanceConfig({ vrid: 86, priority: 100, vips: [`${VIP}/24`], lines: ['promote_secondaries'] });
 
 async function promoteSecondaries(lab: Lab): Promise<string> {
   return (await run('ip', ['netns', 'exec', lab.a.ns, 'sysctl', '-n', `net.ipv4.conf.${LAB_INTERFACE}.promote_secondaries`])).trim();

@@ -6,7 +6,7 @@ import { parseConfigText } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
 import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
 import { startCapture } from './capture.ts';
-import { sleep, type Lab, type Node } from './lab.ts';
+import { LAB_INTERFACE, sleep, type Lab, type Node } from './lab.ts';
 import type { Implementation } from './peers.ts';
 
 export interface Router {
@@ -15,6 +15,38 @@ export interface Router {
   dir: string;
   vrid: number;
   vip: string;
+}
+
+export interface LabInstance {
+  vrid: number;
+  priority: number;
+  /** `ADDR/LEN [dev IF]`, on the lab link unless it names another. */
+  vips: string[];
+  /** More lines of the vrrp_instance block. */
+  lines?: string[];
+  /** More lines of global_defs. */
+  globals?: string[];
+}
+
+/** A keepalived.conf of one instance, VI, on the lab link, without keepalived's 5 s delay before the second burst of GARPs. */
+export function labInstanceConfig(instance: LabInstance): string {
+  const indent = (lines: string[] | undefined, by: string) => (lines ?? []).map((line) => `${by}${line}`);
+  return [
+    'global_defs {',
+    '  vrrp_garp_master_delay 0',
+    ...indent(instance.globals, '  '),
+    '}',
+    'vrrp_instance VI {',
+    `  interface ${LAB_INTERFACE}`,
+    `  virtual_router_id ${instance.vrid}`,
+    `  priority ${instance.priority}`,
+    ...indent(instance.lines, '  '),
+    '  virtual_ipaddress {',
+    ...indent(instance.vips.map((vip) => (vip.includes(' dev ') ? vip : `${vip} dev ${LAB_INTERFACE}`)), '    '),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }
 
 /** lvsd's speaker specs for a keepalived.conf, through lvsd's own parser, with its warnings. */

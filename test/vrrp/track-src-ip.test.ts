@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, type Lab } from './lab.ts';
 import type { Implementation } from './peers.ts';
-import { startWithConfig } from './same-config.ts';
+import { labInstanceConfig, startWithConfig } from './same-config.ts';
 
 /** In a subnet of its own, so that it outlives the interface's address. */
 const VIP = '10.77.8.100';
@@ -13,21 +13,9 @@ const VIP = '10.77.8.100';
 const NOTICED_MS = 3000;
 
 function config(lab: Lab, track: boolean): string {
-  return [
-    'global_defs {\n  vrrp_garp_master_delay 0\n}',
-    'vrrp_instance VI {',
-    `  interface ${LAB_INTERFACE}`,
-    '  virtual_router_id 90',
-    '  priority 100',
-    '  advert_int 1',
-    `  unicast_src_ip ${lab.a.ipv4}`,
-    // Nobody there: a is master.
-    `  unicast_peer {\n    ${lab.b.ipv4}\n  }`,
-    ...(track ? ['  track_src_ip'] : []),
-    `  virtual_ipaddress {\n    ${VIP}/32 dev ${LAB_INTERFACE}\n  }`,
-    '}',
-    '',
-  ].join('\n');
+  // Nobody at the peer's address: a is master.
+  const lines = [`unicast_src_ip ${lab.a.ipv4}`, 'unicast_peer {', `  ${lab.b.ipv4}`, '}', ...(track ? ['track_src_ip'] : [])];
+  return labInstanceConfig({ vrid: 90, priority: 100, vips: [`${VIP}/32`], lines });
 }
 
 const address = (lab: Lab, verb: 'add' | 'del') => run('ip', ['-n', lab.a.ns, 'addr', verb, `${lab.a.ipv4}/24`, 'dev', LAB_INTERFACE]);
