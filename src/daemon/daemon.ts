@@ -182,6 +182,8 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [],
     checks: health?.checkTallies() ?? [],
     checkLag: health?.takeCheckLag(),
+    checkQueue: health?.checkQueue(),
+    ipvsUpdatesPending: director?.pendingUpdates(),
     netlink: ipvs?.operationCounts() ?? [],
   });
 

@@ -86,6 +86,8 @@ export class Director {
   /** What the kernel holds, as far as we know: the last dump plus what we applied since. */
   private kernel: IpvsTable = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Work on the queue, the running one included. */
+  private queued = 0;
   private readonly dirty = new Set<string>();
   private reconcileScheduled = false;
   private stopping = false;
@@ -489,8 +491,14 @@ export class Director {
     };
   }
 
+  /** IPVS updates on the director's queue (verdict batches, reloads, drift checks, drains), the running one included. */
+  pendingUpdates(): number {
+    return this.queued;
+  }
+
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
+    this.queued++;
+    const result = this.queue.then(work).finally(() => this.queued--);
     this.queue = result.catch((error: unknown) => this.log.error({ err: error }, 'IPVS update failed'));
     return result;
   }

@@ -11,6 +11,8 @@ import { realServerKey, virtualServerName, type VirtualServerPlan } from './engi
 import type { LocalAddresses } from './local-addresses.ts';
 import { canonicalAddress } from '../vrrp/ip.ts';
 
+export type CheckQueue = Pick<PoolStats, 'scheduled' | 'waiting' | 'inFlight'>;
+
 /** The checker pool as the director's health port; also runs notify_up / notify_down. */
 export class PoolHealth implements HealthPort {
   private pool: CheckerPool | undefined;
@@ -82,6 +84,12 @@ export class PoolHealth implements HealthPort {
     const lag = this.pool?.stats().lagMs;
     this.pool?.resetLag();
     return lag;
+  }
+
+  /** Where the checks are now: waiting for their time, due and waiting for a probe slot, or probing. */
+  checkQueue(): CheckQueue | undefined {
+    const stats = this.pool?.stats();
+    return stats && { scheduled: stats.scheduled, waiting: stats.waiting, inFlight: stats.inFlight };
   }
 
   async stop(): Promise<void> {

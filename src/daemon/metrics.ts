@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CHECK_DURATION_BOUNDS_S, type CheckTally } from '../healthcheck/check-tally.ts';
+import type { CheckQueue } from './health-adapter.ts';
 import type { NetlinkOperationCount } from './ipvs-adapter.ts';
 import type { DirectorStatus } from './status.ts';
 import { answerStatusPage, type StatusJson } from './status-page.ts';
@@ -18,6 +19,10 @@ export interface MetricsSnapshot {
   readonly checks: readonly CheckTally[];
   /** Since the previous snapshot; absent without checkers. */
   readonly checkLag?: { readonly p99: number };
+  /** Absent without checkers. */
+  readonly checkQueue?: CheckQueue;
+  /** IPVS updates queued in the director, the running one included; absent without IPVS. */
+  readonly ipvsUpdatesPending?: number;
   readonly netlink: readonly NetlinkOperationCount[];
 }
 
@@ -100,6 +105,15 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
   registry.registerMetric(new CheckDurations(() => read().checks));
   gauge('lvsd_check_lag_p99_seconds', 'How late checks started after they were due (p99), over the checks started since the previous scrape.', [], (set, { checkLag }) => {
     if (checkLag) set({}, checkLag.p99 / 1000);
+  });
+  gauge('lvsd_checks_queued', 'Checks by where they wait: scheduled (for their next time), waiting (due, for one of the probe slots), in_flight (probing).', ['stage'], (set, { checkQueue }) => {
+    if (!checkQueue) return;
+    set({ stage: 'scheduled' }, checkQueue.scheduled);
+    set({ stage: 'waiting' }, checkQueue.waiting);
+    set({ stage: 'in_flight' }, checkQueue.inFlight);
+  });
+  gauge('lvsd_ipvs_updates_pending', 'IPVS updates queued in lvsd (verdict batches, reloads, drift checks, drains), the running one included.', [], (set, { ipvsUpdatesPending }) => {
+    if (ipvsUpdatesPending !== undefined) set({}, ipvsUpdatesPending);
   });
   counter('lvsd_real_server_state_changes_total', 'Times the real server went up or down.', RS, (add, { status }) => {
     for (const { labels, rs } of realServers(status)) add(labels, rs.stateChanges);

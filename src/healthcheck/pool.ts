@@ -64,6 +64,8 @@ export interface RealServerStatus {
 export interface PoolStats {
   readonly checksStarted: number;
   readonly checksCompleted: number;
+  /** Entries on the timer queue: one per checker between its checks, plus any a reload or file change superseded, until due. */
+  readonly scheduled: number;
   readonly inFlight: number;
   /** Due but waiting for a free concurrency slot. */
   readonly waiting: number;
@@ -277,6 +279,7 @@ export class CheckerPool {
     return {
       checksStarted: this.checksStarted,
       checksCompleted: this.checksCompleted,
+      scheduled: this.queue.size,
       inFlight: this.inFlight,
       waiting: this.waitingQueue.length - this.waitingHead,
       lagMs: { p50: quantile(0.5), p99: quantile(0.99), max: this.lagMaxMs, samples: this.lagCount },

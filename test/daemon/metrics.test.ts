@@ -29,6 +29,8 @@ function snapshot(): MetricsSnapshot {
     connections: [],
     checks: tallies.snapshot(),
     checkLag: { p99: 12 },
+    checkQueue: { scheduled: 1990, waiting: 3, inFlight: 7 },
+    ipvsUpdatesPending: 2,
     netlink: [{ operation: 'add-dest', ok: 5, failed: 1 }, { operation: 'dump', ok: 9, failed: 0 }],
   };
 }
@@ -49,6 +51,10 @@ describe('metrics an operator alerts on', () => {
       'lvsd_check_duration_seconds_count{checker="TCP_CHECK"} 3',
       'lvsd_check_duration_seconds_bucket{le="0.05",checker="HTTP_GET"} 1',
       'lvsd_check_lag_p99_seconds 0.012',
+      'lvsd_checks_queued{stage="scheduled"} 1990',
+      'lvsd_checks_queued{stage="waiting"} 3',
+      'lvsd_checks_queued{stage="in_flight"} 7',
+      'lvsd_ipvs_updates_pending 2',
       `lvsd_real_server_state_changes_total{virtual_server="${VS}",real_server="10.1.0.2:80"} 3`,
       `lvsd_virtual_server_quorum_changes_total{virtual_server="${VS}"} 2`,
       'lvsd_vrrp_transitions_total{vrrp_instance="VI_1",state="MASTER"} 2',
