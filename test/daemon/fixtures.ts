@@ -9,15 +9,16 @@ import type { IpvsOp, IpvsTable, ServiceId } from '../../src/ipvs/model.ts';
 // differential tests in test/conformance run the real kernel and keepalived.
 export class ModelKernel implements IpvsPort {
   table: IpvsTable;
+  /** Every batch applied, for tests to inspect; a long-running daemon over the model keeps none. */
   readonly sent: IpvsOp[][] = [];
-  constructor(rules = '') {
+  constructor(rules = '', private readonly recordSent = true) {
     this.table = parseRules(rules);
   }
   async dump(destsOf: (service: ServiceId) => boolean = () => true): Promise<IpvsTable> {
     return this.table.map((service) => (destsOf(service.id) ? service : { ...service, dests: [] }));
   }
   async apply(ops: readonly IpvsOp[]): Promise<Array<{ readonly op: IpvsOp; readonly error: string }>> {
-    this.sent.push([...ops]);
+    if (this.recordSent) this.sent.push([...ops]);
     const result = applyOps(this.table, ops);
     this.table = result.table;
     return result.rejected.map(({ op, code }) => ({ op, error: code }));

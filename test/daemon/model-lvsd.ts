@@ -11,9 +11,13 @@ export interface ModelLvsd {
   output: () => string;
 }
 
-/** `lvsd ARGS` in the namespace, from source, with the model of IPVS in the kernel's place. */
-export function startModelLvsd(ns: LanNamespace, args: string[]): ModelLvsd {
-  const daemon = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', '--import', './test/daemon/model-ipvs.mjs', 'src/cli/lvsd.ts', ...args], { cwd: REPO });
+/**
+ * `lvsd ARGS` in the namespace, from source, with the model of IPVS in the kernel's place; `env` is
+ * added to this process's, and `timeoutMs` ends it with SIGTERM (a soak's bound).
+ */
+export function startModelLvsd(ns: Pick<LanNamespace, 'name'>, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): ModelLvsd {
+  const argv = ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', '--import', './test/daemon/model-ipvs.mjs', 'src/cli/lvsd.ts', ...args];
+  const daemon = spawn('ip', argv, { cwd: REPO, env: { ...process.env, ...options.env }, timeout: options.timeoutMs });
   let output = '';
   daemon.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   daemon.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
