@@ -1,5 +1,6 @@
 import { parseConfigText } from '../../src/config/index.ts';
 import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
+import { seeded, type Random } from '../seeded.ts';
 import type { ConformanceCase, ServerSpec } from './cases.ts';
 
 // Differential cases generated from keepalived 2.2.7's own keyword lists for virtual_server and
@@ -34,20 +35,6 @@ export const REAL_SERVER_KEYWORDS = {
   generated: ['weight', 'lvs_method', 'uthreshold', 'lthreshold', 'inhibit_on_failure', 'alpha', 'retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop', 'smtp_alert', 'virtualhost', 'snmp_name'],
   notGenerated: { notify_up: 'a script: covered by the notify cases', notify_down: 'a script: covered by the notify cases' },
 } as const;
-
-type Random = () => number;
-
-/** mulberry32: a small seeded generator, so a failing case is rebuilt from its seed alone. */
-function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(random: Random, choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
 const maybe = (random: Random, probability = 0.35): boolean => random() < probability;
