@@ -1,6 +1,7 @@
 // bench/soak: issue 16's long soak (test/daemon/soak.ts). 2,000 real servers whose listeners flap
-// at random while lvsd checks them (TCP_CHECK and, for one in ten, HTTP_GET; delay_loop 1-3 s),
-// for ten minutes; then the listeners are held still until the checks have settled. It prints a
+// at random while lvsd checks them (TCP_CHECK and, for one in ten, HTTP_GET, whose listener goes
+// down by refusing or by hanging; delay_loop 1-3 s) for ten minutes; then the listeners are held
+// still until the checks have settled. It prints a
 // sample every 10 s (lvsd's RSS and open file descriptors from /proc, its check lag, event-loop
 // lag and queues from /metrics), then the issue's four requirements, each with what was measured:
 // RSS growth after the first minute at most 10 %, file descriptors flat, no queue grown, and the
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { REPO } from '../test/daemon/model-lvsd.ts';
 import { runSoak, verdicts } from '../test/daemon/soak.ts';
 
-/** The fewest open file descriptors of a window leave out the probes in flight; a few more may be the scrape itself. */
+/** Besides probes' connections, counted apart; a few more may be the scrape itself. */
 const FD_TOLERANCE = 4;
 
 function flag(name: string): string | undefined {

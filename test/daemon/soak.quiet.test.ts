@@ -1,13 +1,14 @@
-// Issue 16's soak, short: 2,000 real servers whose listeners flap at random for 20 s while lvsd
-// checks them, then are held still until the checks settle. The IPVS table must then be what the
-// listeners' final states require, and lvsd must hold no more file descriptors than early in the
-// run. The full ten minutes, with RSS and queues judged too, is `npm run bench -- soak`.
-// lvsd runs over the model of IPVS, as this host's kernel has none (test/daemon/soak.ts); in the
-// quiet project so that the parallel unit files do not starve its checks of the CPU.
+// Issue 16's soak, short: 2,000 real servers whose listeners flap at random (refusing, or for HTTP
+// also hanging) for 20 s while lvsd checks them, then are held still until the checks settle. The
+// IPVS table must then be what the listeners' final states require, and lvsd must hold no more file
+// descriptors than early in the run. The full ten minutes, with RSS and queues judged too, is
+// `npm run bench -- soak`. lvsd runs over the model of IPVS, as this host's kernel has none
+// (test/daemon/soak.ts); in the quiet project so that the parallel unit files do not starve its
+// checks of the CPU.
 import { describe, expect, it } from 'vitest';
 import { runSoak, verdicts } from './soak.ts';
 
-/** The fewest file descriptors of a window leave out the probes in flight; a few more may be the scrape itself. */
+/** Besides probes' connections, counted apart; a few more may be the scrape itself. */
 const FD_TOLERANCE = 4;
 
 describe('lvsd under 2,000 flapping real servers (a short soak)', () => {

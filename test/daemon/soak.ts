@@ -1,17 +1,18 @@
-// Issue 16's long soak: 2,000 real servers whose listeners flap at random while lvsd checks them;
+// Issue 16's long soak: 2,000 real servers whose listeners flap at random while lvsd checks them
+// (a TCP listener goes down by refusing connections, an HTTP one by refusing or by hanging);
 // lvsd's RSS, open file descriptors and queues are sampled throughout, and once the listeners are
 // held still for long enough the IPVS table must be what their final states require.
 //
 // This host's kernel has no IPVS, so lvsd runs from source over src/ipvs's model of IPVS in the
 // kernel's place (model-ipvs.mjs, as in status-page.test.ts and vrrp-flood.quiet.test.ts); its
 // checker pool, director and diff are the real ones, and the real servers are real listeners in a
-// network namespace the soak creates (soak-listeners.mjs). The model serves its table on a Unix
+// network namespace the soak creates (soak-listeners.ts). The model serves its table on a Unix
 // socket, so that the final table is read as the kernel's would be with `ipvsadm -S -n`.
 //
 // Used by test/daemon/soak.quiet.test.ts (a short run in CI) and bench/soak.bench.ts (the full
 // ten minutes, on request).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +22,11 @@ import { fileURLToPath } from 'node:url';
 import type { DirectorStatus } from '../../src/daemon/status.ts';
 import { createNetns, ip, type TestNetns } from '../healthcheck/netns.ts';
 import { MODEL_TABLE_SOCKET_ENV } from './model-ipvs-adapter.ts';
-import { startModelLvsd, stop, type ModelLvsd } from './model-lvsd.ts';
+import { REPO, startModelLvsd, stop, type ModelLvsd } from './model-lvsd.ts';
+import type { Frozen, ListenerState, ListenersPlan } from './soak-listeners.ts';
 
 const LVSCTL = fileURLToPath(new URL('../../bin/lvsctl', import.meta.url));
-const LISTENERS = fileURLToPath(new URL('./soak-listeners.mjs', import.meta.url));
+const LISTENERS = fileURLToPath(new URL('./soak-listeners.ts', import.meta.url));
 
 /** The namespace's link to the host is 10.227.0.0/24 (lvsd's metrics at .2); real servers are local addresses in 10.227.128.0/17. */
 const SUBNET = 227;
@@ -68,6 +70,8 @@ export interface SoakSample {
   readonly phase: 'flapping' | 'settling';
   readonly rssMb: number;
   readonly fds: number;
+  /** Of those, the TCP connections of probes to real servers (HTTP_GET; a half-open TCP_CHECK holds none). */
+  readonly probeFds: number;
   readonly heapUsedMb: number;
   readonly checkLagP99Ms: number;
   readonly eventLoopLagP99Ms: number;
@@ -98,7 +102,8 @@ export interface SoakReport {
   readonly end: SoakSample;
   readonly toggles: number;
   readonly failedListens: number;
-  readonly listenersUp: number;
+  /** The listeners' final states, counted. */
+  readonly finalStates: Readonly<Record<ListenerState, number>>;
   readonly table: TableComparison;
   /** Real servers whose `up` in `lvsctl status --json` is not their listener's final state. */
   readonly statusDisagreements: readonly string[];
@@ -153,10 +158,10 @@ ${members[0]!.inhibitOnFailure ? '  inhibit_on_failure\n' : ''}`);
 }
 
 /** What IPVS must hold once every verdict follows the listeners: keepalived's rules without quorum or sorry server. */
-export function expectedRules(plans: readonly RealServerPlan[], up: string): string[] {
+export function expectedRules(plans: readonly RealServerPlan[], states: readonly ListenerState[]): string[] {
   const services = [...new Set(plans.map((rs) => rs.virtualServer))].map((vs) => `-A -t ${vs} -s rr`);
   const dests = plans.flatMap((rs, i) => {
-    const weight = up[i] === '1' ? rs.weight : rs.inhibitOnFailure ? 0 : undefined;
+    const weight = states[i] === 'up' ? rs.weight : rs.inhibitOnFailure ? 0 : undefined;
     return weight === undefined ? [] : [`-a -t ${rs.virtualServer} -r ${rs.address}:${rs.port} -m -w ${weight}`];
   });
   return [...services, ...dests];
@@ -240,6 +245,30 @@ function metric(scrape: string, name: string, labels = ''): number {
   return seen ? sum : Number.NaN;
 }
 
+/** 10.227.128.0/17 as /proc/net/tcp writes an IPv4 address: the bytes in host order, in hex. */
+function isRealServerAddress(procAddress: string): boolean {
+  const value = Number.parseInt(procAddress.slice(0, 8), 16);
+  return (value & 0xff) === 10 && ((value >>> 8) & 0xff) === SUBNET && ((value >>> 16) & 0xff) >= 128;
+}
+
+/** lvsd's open file descriptors, and how many of them are probes' connections to real servers (from its namespace's /proc/net/tcp). */
+function openFiles(pid: number): { fds: number; probeFds: number } {
+  const probeInodes = new Set(
+    readFileSync(`/proc/${pid}/net/tcp`, 'utf8').split('\n').slice(1)
+      .map((row) => row.trim().split(/\s+/))
+      .filter((fields) => fields.length > 9 && isRealServerAddress(fields[2]!))
+      .map((fields) => `socket:[${fields[9]}]`),
+  );
+  const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return 'closed meanwhile';
+    }
+  });
+  return { fds: links.length, probeFds: links.filter((link) => probeInodes.has(link)).length };
+}
+
 function processMemory(pid: number): { rssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return { rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024 };
@@ -267,10 +296,15 @@ export async function runSoak(plan: SoakPlan): Promise<SoakReport> {
     await ip('-n', ns.name, 'route', 'add', 'local', REAL_SERVER_PREFIX, 'dev', 'lo');
     writeFileSync(join(dir, 'keepalived.conf'), keepalivedConf(realServers));
 
-    listenerProcess = spawn('ip', ['netns', 'exec', ns.name, process.execPath, LISTENERS], { stdio: ['pipe', 'pipe', 'inherit'], timeout: boundMs });
+    listenerProcess = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', LISTENERS], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'], timeout: boundMs });
     const listeners = new Listeners(listenerProcess);
-    const plannedListeners = realServers.map(({ address, port, http }) => ({ address, port, http }));
-    const ready = await listeners.ask(JSON.stringify({ listeners: plannedListeners, seed: plan.seed, togglesPerSecond: plan.togglesPerSecond, maxSeconds: Math.ceil(boundMs / 1000) }), 60_000);
+    const listenersPlan: ListenersPlan = {
+      listeners: realServers.map(({ address, port, http }) => ({ address, port, http })),
+      seed: plan.seed,
+      togglesPerSecond: plan.togglesPerSecond,
+      maxSeconds: Math.ceil(boundMs / 1000),
+    };
+    const ready = await listeners.ask(JSON.stringify(listenersPlan), 60_000);
     if (ready !== 'ready') throw new Error(`the listeners did not start: ${ready}`);
 
     lvsd = startModelLvsd(ns, ['-f', join(dir, 'keepalived.conf'), '--socket', controlSocket, '--metrics', `${ns.nsAddress}:${METRICS_PORT}`], {
@@ -299,7 +333,7 @@ export async function runSoak(plan: SoakPlan): Promise<SoakReport> {
         atS: (performance.now() - flapStart) / 1000,
         phase,
         ...processMemory(pid),
-        fds: readdirSync(`/proc/${pid}/fd`).length,
+        ...openFiles(pid),
         heapUsedMb: metric(scrape, 'lvsd_nodejs_heap_size_used_bytes') / 2 ** 20,
         checkLagP99Ms: metric(scrape, 'lvsd_check_lag_p99_seconds') * 1000,
         eventLoopLagP99Ms: metric(scrape, 'lvsd_nodejs_eventloop_lag_p99_seconds') * 1000,
@@ -329,16 +363,17 @@ export async function runSoak(plan: SoakPlan): Promise<SoakReport> {
     log(SAMPLE_HEADER);
     listeners.tell('flap');
     const endOfFlapping = await sampleUntil('flapping', flapStart + plan.flapSeconds * 1000);
-    const frozen = JSON.parse(await listeners.ask('freeze')) as { toggles: number; failedListens: number; up: string };
-    const listenersUp = [...frozen.up].filter((c) => c === '1').length;
-    log(`listeners held still after ${frozen.toggles} toggles: ${listenersUp} up, ${realServers.length - listenersUp} down; waiting ${SETTLE_MS / 1000} s for the checks to settle`);
+    const frozen = JSON.parse(await listeners.ask('freeze')) as Frozen;
+    const count = (state: ListenerState) => frozen.states.filter((s) => s === state).length;
+    const finalStates = { up: count('up'), refusing: count('refusing'), hanging: count('hanging') };
+    log(`listeners held still after ${frozen.toggles} toggles: ${finalStates.up} up, ${count('refusing')} refusing, ${count('hanging')} hanging; waiting ${SETTLE_MS / 1000} s for the checks to settle`);
     const end = await sampleUntil('settling', performance.now() + SETTLE_MS);
 
-    const table = compareTables(expectedRules(realServers, frozen.up), await readTable(tableSocket));
+    const table = compareTables(expectedRules(realServers, frozen.states), await readTable(tableSocket));
     const status = await lvsctlStatus(controlSocket);
     const upByAddress = new Map<string, boolean>(status.virtualServers.flatMap((vs) => vs.realServers.map((rs) => [`${vs.name.replace(/^TCP /, '')} ${rs.address}`, rs.up])));
     const statusDisagreements = realServers
-      .map((rs, i) => ({ key: `${rs.virtualServer} ${rs.address}:${rs.port}`, up: frozen.up[i] === '1' }))
+      .map((rs, i) => ({ key: `${rs.virtualServer} ${rs.address}:${rs.port}`, up: frozen.states[i] === 'up' }))
       .filter(({ key, up }) => upByAddress.get(key) !== up)
       .map(({ key, up }) => `${key}: listener ${up ? 'up' : 'down'}, lvsctl status ${upByAddress.get(key) ? 'up' : 'down'}`);
 
@@ -353,7 +388,7 @@ export async function runSoak(plan: SoakPlan): Promise<SoakReport> {
       end,
       toggles: frozen.toggles,
       failedListens: frozen.failedListens,
-      listenersUp,
+      finalStates,
       table,
       statusDisagreements,
       lvsdExit: lvsd.daemon.exitCode,
@@ -373,12 +408,12 @@ async function stopWithin(child: ChildProcess): Promise<void> {
   clearTimeout(kill);
 }
 
-const SAMPLE_HEADER = '    t s  phase     RSS MB  fds  heap MB  check lag p99 ms  loop lag p99 ms  checks sched/wait/flight  IPVS pending  handles  checks/s  listening  toggles';
+const SAMPLE_HEADER = '    t s  phase     RSS MB  fds (probes)  heap MB  check lag p99 ms  loop lag p99 ms  checks sched/wait/flight  IPVS pending  handles  checks/s  listening  toggles';
 
 function formatSample(s: SoakSample, previous: SoakSample | undefined): string {
   const rate = previous ? (s.checksTotal - previous.checksTotal) / (s.atS - previous.atS) : Number.NaN;
   return [
-    s.atS.toFixed(1).padStart(7), s.phase.padEnd(8), s.rssMb.toFixed(1).padStart(7), String(s.fds).padStart(4), s.heapUsedMb.toFixed(1).padStart(8),
+    s.atS.toFixed(1).padStart(7), s.phase.padEnd(8), s.rssMb.toFixed(1).padStart(7), `${s.fds} (${s.probeFds})`.padStart(12), s.heapUsedMb.toFixed(1).padStart(8),
     s.checkLagP99Ms.toFixed(0).padStart(17), s.eventLoopLagP99Ms.toFixed(1).padStart(16),
     `${s.checksScheduled}/${s.checksWaiting}/${s.checksInFlight}`.padStart(25), String(s.ipvsUpdatesPending).padStart(13), String(s.activeHandles).padStart(8),
     (Number.isNaN(rate) ? '-' : rate.toFixed(0)).padStart(9), String(s.listening).padStart(10), String(s.toggles).padStart(8),
@@ -409,7 +444,9 @@ export function verdicts(report: SoakReport, fdTolerance: number): Array<{ reado
   const pointGrowth = (100 * (end.rssMb - baseline.rssMb)) / baseline.rssMb;
   const [firstRss, lastRss] = [first, last].map((samples) => mean(samples.map((s) => s.rssMb))) as [number, number];
   const windowGrowth = (100 * (lastRss - firstRss)) / firstRss;
-  const [firstFds, lastFds] = [first, last].map((samples) => Math.min(...samples.map((s) => s.fds))) as [number, number];
+  // A probe's connection lives as long as its check: what must stay flat is the rest.
+  const held = (s: SoakSample) => s.fds - s.probeFds;
+  const [firstFds, lastFds] = [first, last].map((samples) => Math.min(...samples.map(held))) as [number, number];
   const span = (samples: SoakSample[]) => `${samples[0]!.atS.toFixed(0)}-${samples.at(-1)!.atS.toFixed(0)} s`;
   return [
     {
@@ -418,7 +455,7 @@ export function verdicts(report: SoakReport, fdTolerance: number): Array<{ reado
     },
     {
       ok: lastFds <= firstFds + fdTolerance,
-      line: `open file descriptors ${baseline.fds} at ${baseline.atS.toFixed(0)} s, ${end.fds} at the end; fewest ${firstFds} over ${span(first)}, ${lastFds} over ${span(last)} (at most ${fdTolerance} more; range after ${baseline.atS.toFixed(0)} s ${Math.min(...after.map((s) => s.fds))}-${max((s) => s.fds)})`,
+      line: `open file descriptors besides probes' connections ${held(baseline)} at ${baseline.atS.toFixed(0)} s, ${held(end)} at the end; fewest ${firstFds} over ${span(first)}, ${lastFds} over ${span(last)} (at most ${fdTolerance} more); all of them, probes included, ${Math.min(...after.map((s) => s.fds))}-${max((s) => s.fds)} after ${baseline.atS.toFixed(0)} s`,
     },
     {
       // Each checker is in one place at a time; only a reload or a tracked file's change leaves superseded entries behind.
@@ -427,7 +464,7 @@ export function verdicts(report: SoakReport, fdTolerance: number): Array<{ reado
     },
     {
       ok: table.missing.length === 0 && table.unexpected.length === 0,
-      line: `final table: ${table.found} lines in the model of IPVS, ${table.expected} required by the listeners' final states (${report.listenersUp} up of ${report.plan.realServers}); missing ${table.missing.length}, unexpected ${table.unexpected.length}${[...table.missing.slice(0, 5).map((l) => `\n    missing:    ${l}`), ...table.unexpected.slice(0, 5).map((l) => `\n    unexpected: ${l}`)].join('')}`,
+      line: `final table: ${table.found} lines in the model of IPVS, ${table.expected} required by the listeners' final states (${report.finalStates.up} up, ${report.finalStates.refusing} refusing, ${report.finalStates.hanging} hanging); missing ${table.missing.length}, unexpected ${table.unexpected.length}${[...table.missing.slice(0, 5).map((l) => `\n    missing:    ${l}`), ...table.unexpected.slice(0, 5).map((l) => `\n    unexpected: ${l}`)].join('')}`,
     },
   ];
 }
