@@ -51,6 +51,7 @@ class Listener {
   private listening = false;
   private hanging = false;
   starting: Promise<void> | undefined;
+  private started: (() => void) | undefined;
 
   constructor(
     private readonly spec: ListenerSpec,
@@ -82,6 +83,9 @@ class Listener {
     this.hanging = false;
     server?.close();
     if (server && 'closeAllConnections' in server) server.closeAllConnections();
+    // A server closed before it listens (its address is looked up first, even a literal one) gets
+    // neither 'listening' nor 'error'.
+    this.started?.();
   }
 
   private listen(): void {
@@ -91,19 +95,24 @@ class Listener {
       })
       : createTcpServer((socket) => socket.on('error', () => {}).destroy());
     this.server = server;
-    this.starting = new Promise<void>((resolve) => {
+    const starting = new Promise<void>((resolve) => {
+      this.started = resolve;
       server.once('listening', () => {
         if (this.server === server) this.listening = true;
         resolve();
       });
       server.on('error', () => {
-        if (this.server !== server) return;
-        this.server = undefined;
-        this.listening = false;
-        this.onFailedListen();
+        if (this.server === server) {
+          this.server = undefined;
+          this.listening = false;
+          this.onFailedListen();
+        }
         resolve();
       });
-    }).finally(() => (this.starting = undefined));
+    }).finally(() => {
+      if (this.starting === starting) this.starting = this.started = undefined;
+    });
+    this.starting = starting;
     server.listen({ port: this.spec.port, host: this.spec.address, backlog: 1024 });
   }
 }
