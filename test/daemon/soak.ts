@@ -73,6 +73,9 @@ export interface SoakSample {
   /** Of those, the TCP connections of probes to real servers (HTTP_GET; a half-open TCP_CHECK holds none). */
   readonly probeFds: number;
   readonly heapUsedMb: number;
+  /** What V8 holds for its heap, and memory outside it that JavaScript objects own (Buffers): where RSS goes besides the live heap. */
+  readonly heapTotalMb: number;
+  readonly externalMb: number;
   readonly checkLagP99Ms: number;
   readonly eventLoopLagP99Ms: number;
   readonly checksScheduled: number;
@@ -335,6 +338,8 @@ export async function runSoak(plan: SoakPlan): Promise<SoakReport> {
         ...processMemory(pid),
         ...openFiles(pid),
         heapUsedMb: metric(scrape, 'lvsd_nodejs_heap_size_used_bytes') / 2 ** 20,
+        heapTotalMb: metric(scrape, 'lvsd_nodejs_heap_size_total_bytes') / 2 ** 20,
+        externalMb: metric(scrape, 'lvsd_nodejs_external_memory_bytes') / 2 ** 20,
         checkLagP99Ms: metric(scrape, 'lvsd_check_lag_p99_seconds') * 1000,
         eventLoopLagP99Ms: metric(scrape, 'lvsd_nodejs_eventloop_lag_p99_seconds') * 1000,
         checksScheduled: metric(scrape, 'lvsd_checks_queued', 'stage="scheduled"'),
@@ -408,12 +413,12 @@ async function stopWithin(child: ChildProcess): Promise<void> {
   clearTimeout(kill);
 }
 
-const SAMPLE_HEADER = '    t s  phase     RSS MB  fds (probes)  heap MB  check lag p99 ms  loop lag p99 ms  checks sched/wait/flight  IPVS pending  handles  checks/s  listening  toggles';
+const SAMPLE_HEADER = '    t s  phase     RSS MB  fds (probes)  heap used/total/external MB  check lag p99 ms  loop lag p99 ms  checks sched/wait/flight  IPVS pending  handles  checks/s  listening  toggles';
 
 function formatSample(s: SoakSample, previous: SoakSample | undefined): string {
   const rate = previous ? (s.checksTotal - previous.checksTotal) / (s.atS - previous.atS) : Number.NaN;
   return [
-    s.atS.toFixed(1).padStart(7), s.phase.padEnd(8), s.rssMb.toFixed(1).padStart(7), `${s.fds} (${s.probeFds})`.padStart(12), s.heapUsedMb.toFixed(1).padStart(8),
+    s.atS.toFixed(1).padStart(7), s.phase.padEnd(8), s.rssMb.toFixed(1).padStart(7), `${s.fds} (${s.probeFds})`.padStart(12), `${s.heapUsedMb.toFixed(1)}/${s.heapTotalMb.toFixed(1)}/${s.externalMb.toFixed(1)}`.padStart(28),
     s.checkLagP99Ms.toFixed(0).padStart(17), s.eventLoopLagP99Ms.toFixed(1).padStart(16),
     `${s.checksScheduled}/${s.checksWaiting}/${s.checksInFlight}`.padStart(25), String(s.ipvsUpdatesPending).padStart(13), String(s.activeHandles).padStart(8),
     (Number.isNaN(rate) ? '-' : rate.toFixed(0)).padStart(9), String(s.listening).padStart(10), String(s.toggles).padStart(8),
