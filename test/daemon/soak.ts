@@ -46,7 +46,7 @@ const DELAY_BEFORE_RETRY = 1;
  * ends, the next comes at most one delay_loop later, and a server going down fails RETRY more
  * times, delay_before_retry apart; plus a margin for a loaded machine.
  */
-export const SETTLE_MS = 1000 * (CONNECT_TIMEOUT + Math.max(...DELAY_LOOPS) + CONNECT_TIMEOUT + RETRY * (DELAY_BEFORE_RETRY + CONNECT_TIMEOUT) + 4);
+const SETTLE_MS = 1000 * (CONNECT_TIMEOUT + Math.max(...DELAY_LOOPS) + CONNECT_TIMEOUT + RETRY * (DELAY_BEFORE_RETRY + CONNECT_TIMEOUT) + 4);
 const START_TIMEOUT_MS = 120_000;
 
 export interface SoakPlan {
@@ -123,7 +123,7 @@ interface RealServerPlan {
 }
 
 /** 100 real servers a virtual server, 20 ports an address; weights 1-5; every 10th has an HTTP_GET, every 4th virtual server inhibit_on_failure. */
-export function realServerPlans(count: number): RealServerPlan[] {
+function realServerPlans(count: number): RealServerPlan[] {
   return Array.from({ length: count }, (_, i) => {
     const vs = Math.floor(i / REAL_SERVERS_PER_VIRTUAL_SERVER);
     const address = Math.floor(i / PORTS_PER_ADDRESS);
@@ -161,7 +161,7 @@ ${members[0]!.inhibitOnFailure ? '  inhibit_on_failure\n' : ''}`);
 }
 
 /** What IPVS must hold once every verdict follows the listeners: keepalived's rules without quorum or sorry server. */
-export function expectedRules(plans: readonly RealServerPlan[], states: readonly ListenerState[]): string[] {
+function expectedRules(plans: readonly RealServerPlan[], states: readonly ListenerState[]): string[] {
   const services = [...new Set(plans.map((rs) => rs.virtualServer))].map((vs) => `-A -t ${vs} -s rr`);
   const dests = plans.flatMap((rs, i) => {
     const weight = states[i] === 'up' ? rs.weight : rs.inhibitOnFailure ? 0 : undefined;
@@ -170,7 +170,7 @@ export function expectedRules(plans: readonly RealServerPlan[], states: readonly
   return [...services, ...dests];
 }
 
-export function compareTables(expected: readonly string[], found: readonly string[]): TableComparison {
+function compareTables(expected: readonly string[], found: readonly string[]): TableComparison {
   const foundSet = new Set(found);
   const expectedSet = new Set(expected);
   return {
@@ -181,7 +181,7 @@ export function compareTables(expected: readonly string[], found: readonly strin
   };
 }
 
-/** The listeners' process: one JSON or word a line in, one a line out (soak-listeners.mjs). */
+/** The listeners' process: one JSON or word a line in, one a line out (soak-listeners.ts). */
 class Listeners {
   private readonly answers: string[] = [];
   private readonly waiters: ((line: string) => void)[] = [];
@@ -430,7 +430,7 @@ function formatSample(s: SoakSample, previous: SoakSample | undefined): string {
  * before the baseline (the issue's first minute): a single sample's RSS moves by several MB with
  * each collection of the young generation, and its file descriptors with the probes in flight.
  */
-export function windows(report: SoakReport): { first: SoakSample[]; last: SoakSample[] } {
+function windows(report: SoakReport): { first: SoakSample[]; last: SoakSample[] } {
   const length = Math.max(report.baseline.atS, report.plan.sampleEveryMs / 1000);
   const first = report.samples.filter((s) => s.atS >= report.baseline.atS && s.atS < report.baseline.atS + length);
   const last = report.samples.filter((s) => s.atS > report.end.atS - length);
