@@ -80,7 +80,7 @@ const QUICK = ['connect_timeout 1', 'retry 1', 'delay_before_retry 1'];
 const QUICK_TLS = ['connect_timeout 3', 'retry 1', 'delay_before_retry 1'];
 
 /** A command that writes `text` to `path`, the path passed as an argument rather than spliced into the script. */
-const writeFile = (path: string, text: string) => ['sh', '-c', 'printf "%s\\n" "$1" > "$0"', path, text];
+export const writeFile = (path: string, text: string) => ['sh', '-c', 'printf "%s\\n" "$1" > "$0"', path, text];
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
 

@@ -1,7 +1,9 @@
 import { parseConfigText } from '../../src/config/index.ts';
 import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
 import { seeded, type Random } from '../seeded.ts';
-import type { ConformanceCase, ServerSpec } from './cases.ts';
+import type { ConformanceCase, ServerSpec, Step } from './cases.ts';
+
+export { seeded, type Random };
 
 // Differential cases generated from keepalived 2.2.7's own keyword lists for virtual_server and
 // real_server (install_keyword in keepalived/check/check_parser.c), so that no keyword's default,
@@ -36,8 +38,8 @@ export const REAL_SERVER_KEYWORDS = {
   notGenerated: { notify_up: 'a script: covered by the notify cases', notify_down: 'a script: covered by the notify cases' },
 } as const;
 
-const pick = <T>(random: Random, choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
-const maybe = (random: Random, probability = 0.35): boolean => random() < probability;
+export const pick = <T>(random: Random, choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
+export const maybe = (random: Random, probability = 0.35): boolean => random() < probability;
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
 const METHODS = ['NAT', 'DR', 'TUN'];
@@ -46,15 +48,15 @@ const PORT = 80;
 /** rs1, rs2 and rs3: 10.1.0.N and fd00:1::N. */
 const SERVER_NUMBERS = [1, 2, 3];
 
-type Family = 'inet' | 'inet6';
+export type Family = 'inet' | 'inet6';
 type Head = { kind: 'address'; family: Family } | { kind: 'fwmark' } | { kind: 'group'; family: Family; fwmark: boolean };
 
-function serverAddress(family: Family, n: number): string {
+export function serverAddress(family: Family, n: number): string {
   return family === 'inet' ? `10.1.0.${n}` : `fd00:1::${n}`;
 }
 
 /** Settings shared by virtual_server and real_server: checker timing and the ones with no effect on the table. */
-function timingLines(random: Random, indent: string): string[] {
+export function timingLines(random: Random, indent: string): string[] {
   const lines: string[] = [];
   // retry 0 is a checker's setting only: keepalived ignores it here ("invalid"), lvsd refuses it.
   if (maybe(random)) lines.push(`retry ${pick(random, [1, 2])}`);
@@ -161,14 +163,19 @@ export function generatedLvsCase(seed: number): ConformanceCase {
       why: 'at SIGTERM lvsd removes everything it programmed; keepalived 2.2.7 leaves some virtual_server_group services behind (seeds 49, 52 and 58 of the first 60)',
       expect: { stopped: '' },
     },
-    steps: [
-      { wait: 2_500 },
-      { snapshot: 'start' },
-      ...servers.filter((server) => server.name.startsWith('rs1')).map((server) => ({ stop: server.name })),
-      { wait: 5_000 },
-      { snapshot: 'rs1 down' },
-    ],
+    steps: stoppingRs1(servers),
   };
+}
+
+/** Snapshot 'start', stop every listener of rs1 (its names begin with rs1), snapshot 'rs1 down'. */
+export function stoppingRs1(servers: readonly ServerSpec[]): Step[] {
+  return [
+    { wait: 2_500 },
+    { snapshot: 'start' },
+    ...servers.filter((server) => server.name.startsWith('rs1')).map((server) => ({ stop: server.name })),
+    { wait: STOP_WINDOW_MS },
+    { snapshot: 'rs1 down' },
+  ];
 }
 
 /**
@@ -183,7 +190,7 @@ export const TIMING_DEPENDENT_SEEDS: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** The 'start' snapshot comes 2.5 s after the first entry: a first check due within 1 s is in by then. */
-const ALPHA_WINDOW_MS = 1_000;
+export const ALPHA_WINDOW_MS = 1_000;
 
 /**
  * Under alpha a real server enters at its first passing check, which both daemons make at a random
@@ -211,9 +218,9 @@ function checkSpecsOf(seed: number) {
 }
 
 /** How long the case waits after rs1 stops before its snapshot settles. */
-const STOP_WINDOW_MS = 5_000;
+export const STOP_WINDOW_MS = 5_000;
 /** A check this far apart cannot fall between the stop and the settled snapshot (15 s at most). */
-const BEYOND_SNAPSHOT_MS = 20_000;
+export const BEYOND_SNAPSHOT_MS = 20_000;
 
 /**
  * A stopped real server leaves at its next check. If that check may come anywhere in a long warmup
@@ -238,13 +245,16 @@ export function timingDependence(seed: number): string | undefined {
   return TIMING_DEPENDENT_SEEDS.get(seed) ?? alphaRaces(seed) ?? stopRaces(seed);
 }
 
+/** The seeds of an override such as `1-200` or `3,17`. */
+export function seedsOf(override: string): number[] {
+  return override.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+  });
+}
+
 /** `LVSD_GENERATED_SEEDS=1-200` (or `3,17`) runs a larger sweep; CI runs the first `count` seeds that do not race. */
 export function generatedLvsCases(count: number, override = process.env.LVSD_GENERATED_SEEDS): ConformanceCase[] {
-  const seeds = override
-    ? override.split(',').flatMap((part) => {
-        const [from, to = from] = part.split('-').map(Number);
-        return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
-      })
-    : Array.from({ length: count }, (_, i) => i + 1).filter((seed) => timingDependence(seed) === undefined);
+  const seeds = override ? seedsOf(override) : Array.from({ length: count }, (_, i) => i + 1).filter((seed) => timingDependence(seed) === undefined);
   return seeds.map(generatedLvsCase);
 }
