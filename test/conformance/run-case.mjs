@@ -40,9 +40,10 @@ function topology() {
   // UDP and DNS checks of a closed port fail only on the ICMP port unreachable; the default limit
   // of one per second per peer would drop some once several checks meet closed ports.
   run(inServers(['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0']));
-  for (const server of spec.servers) {
-    const v6 = server.address.includes(':');
-    run(inServers(['ip', ...(v6 ? ['-6'] : []), 'addr', 'add', `${server.address}/${v6 ? 64 : 16}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]));
+  // Several servers of a case may listen on one address, on different ports.
+  for (const address of new Set(spec.servers.map((server) => server.address))) {
+    const v6 = address.includes(':');
+    run(inServers(['ip', ...(v6 ? ['-6'] : []), 'addr', 'add', `${address}/${v6 ? 64 : 16}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]));
   }
   for (const extra of spec.directorAddresses ?? []) run(['ip', 'addr', 'add', extra, 'dev', 'lo']);
 }

@@ -16,8 +16,8 @@
 //                certificate is made in DIR on first use
 //   udp-echo     RFC 862: every datagram is sent back as it came
 //   udp-discard  RFC 863: datagrams are read and never answered
-//   dns          www.example.test has an A record (192.0.2.80) and nothing else; other names
-//                are NXDOMAIN
+//   dns          www.example.test has an A record (192.0.2.80) and nothing else; the root
+//                (DNS_CHECK's default name) has no record either; other names are NXDOMAIN
 //   smtp         220 greeting, 250 to HELO/EHLO, 221 to QUIT, 502 to anything else
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -139,8 +139,9 @@ function dnsAnswer(query) {
   }
   const questionEnd = offset + 5;
   if (questionEnd > query.length) return undefined;
-  const known = labels.join('.').toLowerCase() === DNS_NAME;
-  const answers = known && query.readUInt16BE(offset + 1) === DNS_TYPE_A ? [DNS_A_RECORD] : [];
+  const name = labels.join('.').toLowerCase();
+  const known = name === DNS_NAME || name === '';
+  const answers = name === DNS_NAME && query.readUInt16BE(offset + 1) === DNS_TYPE_A ? [DNS_A_RECORD] : [];
   const header = Buffer.alloc(12);
   header.writeUInt16BE(query.readUInt16BE(0), 0);
   const response = 0x8000;
