@@ -6,11 +6,17 @@ import { formatRules, parseRules } from '../../src/ipvs/ipvsadm.ts';
 import { normalizeTable } from '../../src/ipvs/model.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { CASES, sampleCases, type ConformanceCase } from './cases.ts';
+import { generatedCheckerCases } from './generated-checkers.ts';
 import { generatedLvsCases } from './generated-lvs.ts';
 
 const RUN_CASE = fileURLToPath(new URL('./run-case.mjs', import.meta.url));
 /** Generated virtual_server cases in every run (generated-lvs.ts); a larger sweep: LVSD_GENERATED_SEEDS=1-300. */
 const GENERATED_IN_CI = 26;
+/**
+ * Generated checker cases in every run (generated-checkers.ts): each runs up to a dozen listeners (4 at the median)
+ * beside both daemons on the emulated CPU. A sweep: LVSD_GENERATED_CHECKER_SEEDS=1-300.
+ */
+const GENERATED_CHECKERS_IN_CI = 6;
 
 interface CaseOutcome {
   snapshots: Record<string, string>;
@@ -56,7 +62,7 @@ describe.concurrent('lvsd leaves IPVS as keepalived does', () => {
   });
   const samples = sampleCases();
   if (samples.length === 0) it.skip('Debian keepalived samples: not installed (apt-get install keepalived)', () => {});
-  for (const testCase of [...CASES, ...samples, ...generatedLvsCases(GENERATED_IN_CI)]) {
+  for (const testCase of [...CASES, ...samples, ...generatedLvsCases(GENERATED_IN_CI), ...generatedCheckerCases(GENERATED_CHECKERS_IN_CI)]) {
     it(testCase.name, async () => {
       const [keepalived, lvsd] = await Promise.all([runWith('keepalived', testCase), runWith('lvsd', testCase)]);
       if (keepalived.programmedMs !== undefined) startTimes.keepalived.push(keepalived.programmedMs);
