@@ -419,8 +419,9 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
         d.error(at, `FILE_CHECK refers to track_file '${specific.trackFile}', which is not defined`);
         return;
       }
-      const { trackFile, reverse } = specific;
-      into.push({ at, timing, kind: 'FILE_CHECK', trackFile, weight: specific.weight ?? tracked.weight, reverse });
+      // Without a weight of its own the checker takes the track_file's, reverse and all (keepalived's file_end_handler).
+      const { weight, reverse } = specific.weight === undefined ? tracked : { weight: specific.weight, reverse: specific.reverse };
+      into.push({ at, timing, kind: 'FILE_CHECK', trackFile: specific.trackFile, weight, reverse });
       return;
     }
     case 'HTTP_GET':

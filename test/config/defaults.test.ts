@@ -368,6 +368,12 @@ ${minimalVs('', `SMTP_CHECK {
     expect(checker).toMatchObject({ kind: 'FILE_CHECK', trackFile: 'tf', weight: 5, reverse: false });
     expect(parse(minimalVs('', 'FILE_CHECK { track_file nope }')).ok).toBe(false);
   });
+
+  it("takes a track_file's reverse with its weight, unless FILE_CHECK has a weight of its own (keepalived 2.2.7 dumps weight 2 reverse, and weight 1)", () => {
+    const trackFile = 'track_file tf {\n  file /run/weight\n  weight 2 reverse\n}\n';
+    expect(onlyChecker(trackFile + minimalVs('', 'FILE_CHECK { track_file tf }'))).toMatchObject({ weight: 2, reverse: true });
+    expect(onlyChecker(trackFile + minimalVs('', 'FILE_CHECK {\n track_file tf\n weight 1\n }'))).toMatchObject({ weight: 1, reverse: false });
+  });
 });
 
 describe('virtual_server_group', () => {
