@@ -344,7 +344,7 @@ export interface PingCheck extends NetworkCheckerBase {
 
 export interface UdpCheck extends NetworkCheckerBase {
   readonly kind: 'UDP_CHECK';
-  /** Hex string normalised to lower case, no spaces; random payload when absent. */
+  /** Hex string normalised to lower case, no spaces; keepalived's datagram when absent. */
   readonly payload?: string;
   readonly requireReply: boolean;
   /** Hex with 'x' for ignored nibbles, lower case. */

@@ -233,6 +233,11 @@ describe('UDP_CHECK probe', () => {
     expect(tooLong).toMatchObject({ ok: false, reason: 'reply length 4 outside 0..2' });
   });
 
+  it("sends keepalived's datagram without a payload: 32 bytes of \"keepalived check - \"", async () => {
+    const keepalived = Buffer.from('keepalived check - keepalived ch').toString('hex');
+    expect((await udpProbe({ ...base, port: echoPort, replyPattern: keepalived, minReplyLength: 32, maxReplyLength: 32 })).ok).toBe(true);
+  });
+
   it('is down on ICMP port unreachable, with or without require_reply', async () => {
     const closed = dgram.createSocket('udp4');
     await new Promise<void>((r) => closed.bind(0, '127.0.0.1', r));

@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
 import { ProbeClock, describeError, startDeadline } from './result.ts';
@@ -57,7 +56,7 @@ export function udpExchange(target: UdpTarget, exchange: Exchange): Promise<Prob
 }
 
 export interface UdpProbeOptions extends UdpTarget {
-  /** Hex payload; a random one when undefined, as keepalived does. */
+  /** Hex payload; keepalived's datagram when undefined. */
   readonly payloadHex?: string;
   readonly requireReply: boolean;
   /**
@@ -69,9 +68,15 @@ export interface UdpProbeOptions extends UdpTarget {
   readonly maxReplyLength: number;
 }
 
+/**
+ * What keepalived 2.2.7 sends without a payload (set_buf in keepalived/core/layer4.c): an echo
+ * server returns it, and a require_reply pattern or min_reply_length may count on it.
+ */
+const KEEPALIVED_DATAGRAM = Buffer.alloc(32, 'keepalived check - ');
+
 /** UDP_CHECK. */
 export function udpProbe(options: UdpProbeOptions): Promise<ProbeResult> {
-  const payload = options.payloadHex === undefined ? randomBytes(16) : Buffer.from(options.payloadHex, 'hex');
+  const payload = options.payloadHex === undefined ? KEEPALIVED_DATAGRAM : Buffer.from(options.payloadHex, 'hex');
   if (!options.requireReply) return udpExchange(options, { payload });
   return udpExchange(options, {
     payload,
