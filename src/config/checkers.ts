@@ -9,7 +9,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, type HandlerTable, type Mutable,
+  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, warnOfIgnoredArgument, type HandlerTable, type Mutable,
 } from './values.ts';
 
 /** Settings a virtual server passes to its real servers and a real server to its checkers. */
@@ -89,7 +89,7 @@ interface UdpSpecific {
 }
 interface DnsSpecific { kind: 'DNS_CHECK'; type: DnsQueryType; name: string }
 interface SmtpSpecific { kind: 'SMTP_CHECK'; heloName?: string; hosts: { at: SourceLocation; settings: ConnectionSettings }[] }
-interface MiscSpecific { kind: 'MISC_CHECK'; script?: ScriptCommand; timeoutMs?: number; dynamic: boolean }
+interface MiscSpecific { kind: 'MISC_CHECK'; script?: ScriptCommand; timeoutMs?: number; dynamic: boolean; user?: Pick<ScriptCommand, 'user' | 'group'> }
 interface FileSpecific { kind: 'FILE_CHECK'; trackFile?: string; weight?: number; reverse: boolean }
 
 type Specific = { kind: 'TCP_CHECK' | 'PING_CHECK' } | HttpSpecific | UdpSpecific | DnsSpecific | SmtpSpecific | MiscSpecific | FileSpecific;
@@ -212,6 +212,8 @@ const HTTP: HandlerTable<HttpSpecific> = {
     t.httpProtocol = oneOf(s, 0, d, ['1.0', '1.0C', '1.1'] as const, (w) => (w === '1.0c' ? '1.0C' : w)) ?? t.httpProtocol;
   },
   fast_recovery: (s, t, d) => { t.fastRecovery = flag(s, 0, d) ?? t.fastRecovery; },
+  // keepalived installs it for HTTP_GET too, where it changes nothing.
+  enable_sni: (s, t, d) => { t.enableSni = flag(s, 0, d) ?? t.enableSni; },
 };
 
 /** Keyword tables per checker kind, built once. MISC_CHECK has no connection options, FILE_CHECK no common ones at all. */
@@ -219,10 +221,7 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
   TCP_CHECK: withSpecific(CONNECTION, {}),
   PING_CHECK: withSpecific(CONNECTION, {}),
   HTTP_GET: withSpecific(CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
-  SSL_GET: withSpecific<HttpSpecific>(CONNECTION, {
-    ...HTTP,
-    enable_sni: (s, t, d) => { t.enableSni = flag(s, 0, d) ?? t.enableSni; },
-  }) as HandlerTable<CheckerState<Specific>>,
+  SSL_GET: withSpecific(CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
   UDP_CHECK: withSpecific<UdpSpecific>(CONNECTION, {
     payload: (s, t, d) => { t.payload = hexString(s, d, false) ?? t.payload; },
     require_reply: (s, t, d) => {
@@ -247,12 +246,15 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
   MISC_CHECK: withSpecific<MiscSpecific>(CHECKER_INHERITABLE, {
     misc_path: (s, t, d) => { t.script = script(s, d) ?? t.script; },
     misc_timeout: (s, t, d) => { t.timeoutMs = timerMs(s, 0, d) ?? t.timeoutMs; },
-    misc_dynamic: (s, t, d) => { t.dynamic = flag(s, 0, d) ?? t.dynamic; },
+    misc_dynamic: (s, t, d) => {
+      warnOfIgnoredArgument(s, d, 'a MISC_CHECK');
+      t.dynamic = true;
+    },
+    // keepalived sets the script's user wherever the line is, before misc_path too.
     user: (s, t, d) => {
       const user = text(s, 0, d, 'a user name');
       const group = s.args[1]?.text;
-      if (user !== undefined && t.script) t.script = { ...t.script, user, group };
-      else if (user !== undefined) d.error(s.at, "'user' must come after 'misc_path'");
+      if (user !== undefined) t.user = { user, ...(group !== undefined && { group }) };
     },
   }) as HandlerTable<CheckerState<Specific>>,
   FILE_CHECK: withSpecific<FileSpecific>({}, {
@@ -407,7 +409,7 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
   switch (specific.kind) {
     case 'MISC_CHECK':
       if (!specific.script) d.error(at, "MISC_CHECK has no 'misc_path'");
-      else into.push({ at, timing, kind: 'MISC_CHECK', script: specific.script, timeoutMs: specific.timeoutMs ?? timing.delayLoopMs, dynamic: specific.dynamic });
+      else into.push({ at, timing, kind: 'MISC_CHECK', script: { ...specific.script, ...specific.user }, timeoutMs: specific.timeoutMs ?? timing.delayLoopMs, dynamic: specific.dynamic });
       return;
     case 'FILE_CHECK': {
       if (specific.trackFile === undefined) {

@@ -11,7 +11,7 @@ import type {
 import type { Token } from './source.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, type Handler, type HandlerTable, type Mutable,
+  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
 } from './values.ts';
 
 const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
@@ -211,8 +211,7 @@ interface VirtualServerState {
  * reads yes/no): there `alpha no` sets alpha. lvsd sets it too, and points at the word.
  */
 const bareFlag = (set: (vs: VirtualServerState) => void) => (s: Statement, vs: VirtualServerState, d: Diagnostics) => {
-  const ignored = s.args[0];
-  if (ignored) d.warn(ignored.at, `'${name(s)} ${ignored.text}' sets ${name(s)}: keepalived 2.2.7 reads no argument after ${name(s)} in a virtual_server`);
+  warnOfIgnoredArgument(s, d, 'a virtual_server');
   set(vs);
 };
 

@@ -85,6 +85,15 @@ export function flag(s: Statement, index: number, d: Diagnostics): boolean | und
   return undefined;
 }
 
+/**
+ * Some flags keepalived 2.2.7 sets whatever follows them (`misc_dynamic no`, or `alpha no` in a
+ * virtual_server): lvsd sets them too, and points at the word it ignores.
+ */
+export function warnOfIgnoredArgument(s: Statement, d: Diagnostics, where: string): void {
+  const ignored = s.args[0];
+  if (ignored) d.warn(ignored.at, `'${name(s)} ${ignored.text}' sets ${name(s)}: keepalived 2.2.7 reads no argument after ${name(s)} in ${where}`);
+}
+
 export function ip(s: Statement, index: number, d: Diagnostics): IpAddress | undefined {
   const token = arg(s, index, d, 'an IP address');
   if (!token) return undefined;

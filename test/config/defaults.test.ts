@@ -353,6 +353,20 @@ ${minimalVs('', `SMTP_CHECK {
     ]);
   });
 
+  it('sets misc_dynamic whatever follows it, and takes a MISC_CHECK user before misc_path, as keepalived 2.2.7 does (its dump: dynamic = YES, uid:gid = 65534:65534)', () => {
+    const result = parse(minimalVs('', 'MISC_CHECK {\n user nobody nogroup\n misc_path /bin/true\n misc_dynamic no\n }'));
+    expect(messages(result, 'warnings')).toContain(
+      "/etc/keepalived/keepalived.conf:8:15: warning: 'misc_dynamic no' sets misc_dynamic: keepalived 2.2.7 reads no argument after misc_dynamic in a MISC_CHECK",
+    );
+    if (!result.ok) throw new Error(messages(result, 'errors').join('\n'));
+    expect(result.config.virtualServers[0]!.realServers[0]!.checkers[0]).toMatchObject({ script: { command: '/bin/true', user: 'nobody', group: 'nogroup' }, dynamic: true });
+  });
+
+  it('reads enable_sni in HTTP_GET too, as keepalived 2.2.7 installs it there', () => {
+    const result = parse(minimalVs('', 'HTTP_GET {\n enable_sni\n url {\n path /\n }\n }'));
+    expect(messages(result, 'warnings').filter((m) => m.includes('enable_sni'))).toEqual([]);
+  });
+
   it('normalises UDP_CHECK hex payloads the way keepalived reads them', () => {
     const checker = onlyChecker(minimalVs('', 'UDP_CHECK { payload Ab12f 3 456 546443123\n require_reply 0x }'));
     expect(checker).toMatchObject({ payload: 'ab120f0345065464431203', requireReply: true, requireReplyPattern: '0x', minReplyLength: 0, maxReplyLength: 255 });

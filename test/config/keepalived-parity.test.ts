@@ -64,6 +64,7 @@ const CASES: Record<string, string> = {
   ].join('\n    '))}`),
   'checker timers and inheritance': vs(`${HEAD}\n  delay_loop 2.5\n  connect_timeout 4\n  retry 2\n  delay_before_retry 1.5\n  warmup 0\n  ${rs('inhibit_on_failure\n    TCP_CHECK {\n      retry 5\n    }')}`),
   'nb_get_retry': vs(`${HEAD}\n  ${rs('TCP_CHECK {\n      nb_get_retry 3\n    }')}`),
+  'enable_sni in HTTP_GET': vs(`${HEAD}\n  ${rs('HTTP_GET {\n      enable_sni\n      url {\n        path /\n      }\n    }')}`),
   'persistence, quorum, sorry server': vs(`${HEAD}\n  persistence_timeout\n  quorum 2\n  hysteresis 1\n  alpha\n  omega\n  sorry_server 10.0.9.9 80\n  ${rs()}`),
   'lvs_sched and lvs_method synonyms': vs(`protocol TCP\n  lvs_sched sh\n  sh-port\n  lvs_method TUN\n  ${rs()}`),
   'IPv6 service': vs(`${HEAD}\n  ${rs('', '2001:db8::10 80')}`, '2001:db8::1 80'),
