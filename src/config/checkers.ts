@@ -9,7 +9,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, warnOfIgnoredArgument, type HandlerTable, type Mutable,
+  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
 } from './values.ts';
 
 /** Settings a virtual server passes to its real servers and a real server to its checkers. */
@@ -39,9 +39,13 @@ function retryHandlers(min: 0 | 1): HandlerTable<Mutable<Inheritable>> {
 
 const MAX_CONNECT_TIMEOUT_SECONDS = 4294.967295;
 
+const readConnectTimeout: Handler<Mutable<Inheritable>> = (s, t, d) => {
+  t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs;
+};
+
 export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
   delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
-  connect_timeout: (s, t, d) => { t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs; },
+  connect_timeout: readConnectTimeout,
   ...retryHandlers(1),
   delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
   warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
@@ -61,15 +65,37 @@ interface ConnectionSettings extends Mutable<Inheritable> {
 
 const CHECKER_INHERITABLE: HandlerTable<Mutable<Inheritable>> = { ...INHERITABLE, ...retryHandlers(0) };
 
-const CONNECTION: HandlerTable<ConnectionSettings> = {
-  ...CHECKER_INHERITABLE,
+/** A check's connection (keepalived's conn_opts_t): what an SMTP_CHECK host block has of its own. */
+const CONNECTION_ONLY: HandlerTable<ConnectionSettings> = {
   connect_ip: (s, t, d) => { t.connectIp = ip(s, 0, d) ?? t.connectIp; },
   connect_port: (s, t, d) => { t.connectPort = port(s, 0, d) ?? t.connectPort; },
   bindto: (s, t, d) => { t.bindTo = ip(s, 0, d) ?? t.bindTo; },
   bind_port: (s, t, d) => { t.bindPort = port(s, 0, d) ?? t.bindPort; },
   bind_if: (s, t, d) => { t.bindInterface = text(s, 0, d, 'an interface') ?? t.bindInterface; },
   fwmark: (s, t, d) => { t.fwmark = integer(s, 0, d, 0, 0xffffffff) ?? t.fwmark; },
+  connect_timeout: readConnectTimeout,
+};
+
+const CONNECTION: HandlerTable<ConnectionSettings> = {
+  ...CHECKER_INHERITABLE,
+  ...CONNECTION_ONLY,
   log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
+};
+
+interface SmtpHostState {
+  readonly host: ConnectionSettings;
+  readonly checker: ConnectionSettings;
+}
+
+/**
+ * An SMTP_CHECK host block: its connection is its own, from the real server's address and port
+ * (not the block's connect_ip or connect_port); every other setting in it is the whole checker's,
+ * as keepalived 2.2.7 reads it into the checker being built (--dump-conf shows a host's retry on
+ * every check of the block, and the block's connect_ip on none of its hosts).
+ */
+const SMTP_HOST: HandlerTable<SmtpHostState> = {
+  ...lift(CONNECTION, (state: SmtpHostState) => state.checker),
+  ...lift(CONNECTION_ONLY, (state: SmtpHostState) => state.host),
 };
 
 interface HttpSpecific {
@@ -235,14 +261,16 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
     type: (s, t, d) => { t.type = oneOf(s, 0, d, DNS_TYPES, (w) => w.toUpperCase()) ?? t.type; },
     name: (s, t, d) => { t.name = text(s, 0, d, 'a domain name') ?? t.name; },
   }) as HandlerTable<CheckerState<Specific>>,
-  SMTP_CHECK: withSpecific<SmtpSpecific>(CONNECTION, {
-    helo_name: (s, t, d) => { t.heloName = text(s, 0, d, 'a name') ?? t.heloName; },
-    host: (s, t, d) => {
-      const settings: ConnectionSettings = {};
-      dispatchTo(block(s, d) ?? [], CONNECTION, settings, d, 'SMTP_CHECK host');
-      t.hosts.push({ at: s.at, settings });
+  SMTP_CHECK: {
+    ...withSpecific<SmtpSpecific>(CONNECTION, {
+      helo_name: (s, t, d) => { t.heloName = text(s, 0, d, 'a name') ?? t.heloName; },
+    }),
+    host: (s, checker: CheckerState<SmtpSpecific>, d) => {
+      const host: ConnectionSettings = {};
+      dispatchTo(block(s, d) ?? [], SMTP_HOST, { host, checker: checker.settings }, d, 'SMTP_CHECK host');
+      checker.specific.hosts.push({ at: s.at, settings: host });
     },
-  }) as HandlerTable<CheckerState<Specific>>,
+  } as HandlerTable<CheckerState<Specific>>,
   MISC_CHECK: withSpecific<MiscSpecific>(CHECKER_INHERITABLE, {
     misc_path: (s, t, d) => { t.script = script(s, d) ?? t.script; },
     misc_timeout: (s, t, d) => { t.timeoutMs = timerMs(s, 0, d) ?? t.timeoutMs; },
@@ -387,7 +415,7 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
   const levels = [settings, context.realServer, context.virtualServer];
   if (specific.kind === 'SMTP_CHECK') {
     const heloName = specific.heloName ?? DEFAULT_SMTP_CHECK_HELO;
-    const hosts = specific.hosts.length === 0 || setsConnection(settings) ? [{ at, settings: {} }, ...specific.hosts] : specific.hosts;
+    const targets = specific.hosts.length === 0 || setsConnection(settings) ? [{ at, settings }, ...specific.hosts] : specific.hosts;
     for (const host of specific.hosts) {
       if (host.settings.connectTimeoutMs === undefined) {
         d.warn(
@@ -396,12 +424,11 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
         );
       }
     }
-    for (const host of hosts) {
-      const hostLevels = [host.settings, ...levels];
-      const merged = { ...settings, ...host.settings };
-      const connection = connect(merged, hostLevels, context, host.at, true, d);
-      const timing = checkerTiming('SMTP_CHECK', hostLevels, merged.logAllFailures ?? false);
-      if (connection) into.push({ at: host.at, timing, kind: 'SMTP_CHECK', connection, heloName });
+    const timing = checkerTiming('SMTP_CHECK', levels, settings.logAllFailures ?? false);
+    for (const target of targets) {
+      // A host without connect_timeout takes the checker's, on purpose (see the warning above).
+      const connection = connect(target.settings, [target.settings, ...levels], context, target.at, true, d);
+      if (connection) into.push({ at: target.at, timing, kind: 'SMTP_CHECK', connection, heloName });
     }
     return;
   }

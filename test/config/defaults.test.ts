@@ -332,6 +332,23 @@ ${minimalVs('', `SMTP_CHECK {
       .toEqual([['10.9.9.9', 587, 4000, 2, 'smtpchecker.keepalived.org'], ['10.9.9.8', 80, 3000, 2, 'smtpchecker.keepalived.org']]);
   });
 
+  it("gives an SMTP_CHECK host its own connection from the real server, not the block's, and makes the host's other settings the whole checker's (keepalived 2.2.7's dump)", () => {
+    const rs = parseOk(minimalVs('', `SMTP_CHECK {
+  connect_ip 10.9.9.20
+  connect_port 25
+  bindto 10.9.9.254
+  retry 3
+  host {
+    connect_timeout 2
+    retry 5
+    delay_loop 7
+  }
+  warmup 0
+}`)).virtualServers[0]!.realServers[0]!;
+    expect(rs.checkers.map((c) => c.kind === 'SMTP_CHECK' && [c.connection.connectIp, c.connection.connectPort, c.connection.bindTo, c.connection.connectTimeoutMs, c.timing.retry, c.timing.delayLoopMs, c.timing.warmupMs]))
+      .toEqual([['10.9.9.20', 25, '10.9.9.254', 5000, 5, 7000, 0], ['192.168.1.10', 80, undefined, 2000, 5, 7000, 0]]);
+  });
+
   it('checks the real server too when the SMTP_CHECK block has a connection setting besides its hosts (keepalived 2.2.7)', () => {
     const result = parse(minimalVs('', `SMTP_CHECK {
   connect_timeout 9
