@@ -85,8 +85,8 @@ describe('generated checker conformance cases', () => {
       const required = REQUIRED[block] ?? [];
       const optional = INSTANCES.filter((instance) => instance.block === block).map(({ keywords }) => [...keywords].filter((k) => !required.includes(k)));
       for (const keyword of generated.filter((k) => !required.includes(k))) {
-        // connect_port comes with any setting of a check whose listener is not on the real server's port.
-        const companions = [...(COMPANIONS[keyword] ?? []), ...(keyword === 'connect_port' ? [] : ['connect_port'])];
+        // connect_port comes with any setting of a check whose listener is not on the real server's port, host blocks with any of an SMTP_CHECK.
+        const companions = [...(COMPANIONS[keyword] ?? []), ...['connect_port', 'host'].filter((k) => k !== keyword)];
         const withIt = optional.filter((keywords) => keywords.includes(keyword));
         const others = (keywords: string[]) => keywords.filter((k) => k !== keyword && !companions.includes(k));
         expect(optional.some((keywords) => !keywords.includes(keyword)), `${block} ${keyword} left at its default`).toBe(true);
