@@ -432,14 +432,22 @@ function scriptOutcome(checker: Checker): 'passes' | 'fails' | 'weighs' {
   return checker.dynamic && code >= 2 ? 'weighs' : 'fails';
 }
 
+/** How long a passing check lasts, at most: a UDP_CHECK of the discard server passes once its connect_timeout has passed in silence. */
+function passingCheckMs(checker: Checker, servers: readonly ServerSpec[]): number {
+  if (checker.kind !== 'UDP_CHECK') return 0;
+  const { connectIp, connectPort, connectTimeoutMs } = checker.connection;
+  return servers.some((server) => server.kind === 'udp-discard' && server.address === connectIp && server.port === connectPort) ? connectTimeoutMs : 0;
+}
+
 /**
  * When a checker's verdict is in after its first check starts, at the latest: keepalived checks a
  * second url one delay_loop after the first, and a failure only after its retries.
  */
-function firstVerdictMs(checker: Checker): number {
+function firstVerdictMs(checker: Checker, servers: readonly ServerSpec[]): number {
   const { warmupMs, delayLoopMs, retry, delayBeforeRetryMs } = checker.timing;
   const urls = 'urls' in checker ? checker.urls.length : 1;
-  return warmupMs + (urls - 1) * delayLoopMs + (scriptOutcome(checker) === 'fails' ? retry * delayBeforeRetryMs : 0);
+  const fails = scriptOutcome(checker) === 'fails';
+  return warmupMs + (urls - 1) * delayLoopMs + (fails ? retry * delayBeforeRetryMs : passingCheckMs(checker, servers));
 }
 
 /**
@@ -453,7 +461,7 @@ function startRaces(testCase: ConformanceCase): string[] {
       if (checker.kind === 'FILE_CHECK') return false;
       const outcome = scriptOutcome(checker);
       const changes = outcome === 'weighs' || (checker.timing.alpha ? outcome === 'passes' : outcome === 'fails');
-      return changes && firstVerdictMs(checker) > ALPHA_WINDOW_MS;
+      return changes && firstVerdictMs(checker, testCase.servers) > ALPHA_WINDOW_MS;
     }))
     .map(({ name }) => name);
 }
@@ -464,8 +472,9 @@ const SURE_WITHIN_MS = STOP_WINDOW_MS - 1_000;
 /**
  * After rs1's listeners stop, a real server checked there (its own, or another's through
  * connect_ip) must leave for sure, or for sure not before the snapshot: one check that fails within
- * SURE_WITHIN_MS (delay_loop, then its retries), or only checks whose next one is beyond the
- * snapshot. A first check anywhere in a warmup longer than ALPHA_WINDOW_MS is neither.
+ * SURE_WITHIN_MS (the check under way, delay_loop, then its retries), or only checks whose next
+ * one is beyond the snapshot. A first check anywhere in a warmup longer than ALPHA_WINDOW_MS is
+ * neither.
  */
 function stopRaces(testCase: ConformanceCase): string[] {
   const stoppedNames = new Set(testCase.steps.flatMap((step) => ('stop' in step ? [step.stop] : [])));
@@ -477,7 +486,8 @@ function stopRaces(testCase: ConformanceCase): string[] {
         'connection' in checker && checker.kind !== 'PING_CHECK' && stopped.has(`${checker.connection.connectIp} ${checker.connection.connectPort}`));
       if (affected.length === 0) return false;
       const settled = (checker: Checker) => checker.timing.warmupMs <= ALPHA_WINDOW_MS;
-      const leaves = affected.some((checker) => settled(checker) && checker.timing.delayLoopMs + checker.timing.retry * checker.timing.delayBeforeRetryMs <= SURE_WITHIN_MS);
+      const failsWithinMs = ({ timing }: Checker) => timing.delayLoopMs + timing.retry * timing.delayBeforeRetryMs;
+      const leaves = affected.some((checker) => settled(checker) && passingCheckMs(checker, testCase.servers) + failsWithinMs(checker) <= SURE_WITHIN_MS);
       const stays = affected.every((checker) => settled(checker) && checker.timing.delayLoopMs >= BEYOND_SNAPSHOT_MS);
       return !leaves && !stays;
     })
