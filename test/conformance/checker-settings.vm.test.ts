@@ -6,6 +6,7 @@ import { parseConfigText, type Checker, type KeepalivedConfig } from '../../src/
 import { withScriptSecurity } from '../../src/daemon/scripts.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { CASES, sampleCases } from './cases.ts';
+import { generatedCheckerCases } from './generated-checkers.ts';
 import { dumpSection, keepalivedDump } from './keepalived-dump.ts';
 
 // The IPVS snapshots of conformance.vm.test.ts show what the checkers decided, not the retry,
@@ -61,7 +62,8 @@ function keepalivedDetails(kind: string, method: string, lines: readonly string[
     case 'SMTP_CHECK':
       return [`helo ${value('helo')}`];
     case 'DNS_CHECK':
-      return [`type ${value('Type')}`, `name ${value('Name')}`];
+      // keepalived's default name is "", the root, which its dump shows as nothing after 'Name ='.
+      return [`type ${value('Type')}`, `name ${value('Name') ?? '.'}`];
     case 'UDP_CHECK': {
       const requireReply = value('Require reply') === 'yes';
       return [`payload ${value('Payload len') ?? 0}`, `require_reply ${requireReply}`,
@@ -160,11 +162,17 @@ function lvsdProbes(config: KeepalivedConfig): Probe[] {
 }
 
 /**
+ * Generated checker cases (generated-checkers.ts): where the IPVS snapshots cannot show how a
+ * setting resolved (a retry inside an SMTP_CHECK host block, a timeout), keepalived's dump can.
+ */
+const GENERATED_CHECKERS = 6;
+
+/**
  * The configurations of the conformance cases and their reloads. A reload that a case expects to
  * leave the table as it was (`deliberate.sameAs`) is a file lvsd rejects on purpose, so there is
  * nothing to compare in it.
  */
-const configs = [...CASES, ...sampleCases()].flatMap((testCase) => [
+const configs = [...CASES, ...sampleCases(), ...generatedCheckerCases(GENERATED_CHECKERS)].flatMap((testCase) => [
   { name: testCase.name, text: testCase.config, rejected: false },
   ...testCase.steps.flatMap((step, index) =>
     'reload' in step ? [{ name: `${testCase.name}, reload at step ${index + 1}`, text: step.reload, rejected: testCase.deliberate?.sameAs !== undefined }] : []),
