@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.ts';
-import type { ServerKind } from './cases.ts';
-import { CHECKER_KEYWORDS, generatedCheckerCase, generatedCheckerCases, timingDependence } from './generated-checkers.ts';
+import { CHECKER_KEYWORDS, generatedCheckerCase, generatedCheckerCases, PASSES_AGAINST, timingDependence } from './generated-checkers.ts';
 
 // The generator behind the generated checker conformance cases (run against keepalived in the
 // kernel VM): it must reach every keyword it claims, write only configurations lvsd reads without
@@ -57,16 +56,6 @@ const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
   bind_port: ['warmup', 'delay_loop'], delay_loop: ['warmup'],
 };
 
-/** Whom each checker passes against (servers.mjs and busybox httpd, see cases.ts). */
-const LISTENERS: Readonly<Record<string, readonly ServerKind[]>> = {
-  TCP_CHECK: ['http', 'tls', 'smtp'],
-  HTTP_GET: ['http'],
-  SSL_GET: ['tls'],
-  SMTP_CHECK: ['smtp'],
-  DNS_CHECK: ['dns'],
-  UDP_CHECK: ['udp-echo', 'udp-discard'],
-};
-
 const parse = (config: string) => parseConfigText(config, '/etc/keepalived/keepalived.conf', () => '', () => [], { hostname: 'director' });
 
 describe('generated checker conformance cases', () => {
@@ -115,7 +104,7 @@ describe('generated checker conformance cases', () => {
           if (!('connection' in checker)) continue;
           const { connectIp, connectPort } = checker.connection;
           const there = testCase.servers.filter((server) => server.address === connectIp);
-          const passing = checker.kind === 'PING_CHECK' ? there : there.filter((server) => server.port === connectPort && LISTENERS[checker.kind]!.includes(server.kind!));
+          const passing = checker.kind === 'PING_CHECK' ? there : there.filter((server) => server.port === connectPort && PASSES_AGAINST[checker.kind]!.includes(server.kind!));
           expect(passing.length, `${testCase.name}: ${checker.kind} of ${rs.address} to ${connectIp}:${connectPort}`).toBeGreaterThan(0);
         }
       }

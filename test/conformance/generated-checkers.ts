@@ -71,8 +71,8 @@ const CHECKER_KINDS: readonly CheckerKind[] = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET
 /** The port each kind of listener (cases.ts) serves on. */
 const PORTS: Readonly<Record<ServerKind, number>> = { http: 80, tls: 443, smtp: 25, dns: 53, 'udp-echo': 7, 'udp-discard': 9 };
 
-/** The listeners a check of each kind passes against. */
-const PASSES_AGAINST: { readonly [K in CheckerKind]?: readonly ServerKind[] } = {
+/** The listeners a check of each kind passes against (servers.mjs and busybox httpd, see cases.ts). */
+export const PASSES_AGAINST: { readonly [K in CheckerKind]?: readonly ServerKind[] } = {
   TCP_CHECK: ['http', 'tls', 'smtp'],
   HTTP_GET: ['http'],
   SSL_GET: ['tls'],
