@@ -47,7 +47,7 @@ const KEEPALIVED_KEYWORDS = {
   track_file: ['file', 'weight', 'init_file'],
 } as const;
 
-export type CheckerBlock = keyof typeof KEEPALIVED_KEYWORDS;
+type CheckerBlock = keyof typeof KEEPALIVED_KEYWORDS;
 
 /** Keywords the cases never set, and why: none so far. */
 const NOT_GENERATED: { readonly [B in CheckerBlock]?: Readonly<Record<string, string>> } = {};
@@ -93,6 +93,7 @@ const DIRECTOR = { inet: '10.1.255.254', inet6: 'fd00:1::fffe', link: 'to-srv' }
 const ONE_CHECK_DELAY_LOOP = 30;
 /** MD5 of /health's body, "ok\n" (busybox httpd and servers.mjs's tls alike). */
 const HEALTH_DIGEST = 'eff5bc1ef8ec9d03e640fc4370f5eacd';
+/** bind_port values, one per check of a case, so that no two of its checks bind the same port at once. */
 const FIRST_BIND_PORT = 20_001;
 
 /** What one case needs besides its configuration: listeners, track_file blocks, files written before start. */
@@ -103,6 +104,7 @@ interface CaseParts {
   readonly pinged: { readonly family: Family; readonly n: number }[];
   readonly trackFiles: string[];
   readonly before: string[][];
+  /** The next bind_port to give. */
   bindPorts: number;
 }
 
