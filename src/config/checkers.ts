@@ -63,7 +63,15 @@ interface ConnectionSettings extends Mutable<Inheritable> {
   logAllFailures?: boolean;
 }
 
-const CHECKER_INHERITABLE: HandlerTable<Mutable<Inheritable>> = { ...INHERITABLE, ...retryHandlers(0) };
+/**
+ * What every checker but FILE_CHECK reads: keepalived's common checker keywords besides the
+ * connection (install_checker_common_keywords), with the settings a real server passes down.
+ */
+const CHECKER_COMMON: HandlerTable<ConnectionSettings> = {
+  ...INHERITABLE,
+  ...retryHandlers(0),
+  log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
+};
 
 /** A check's connection (keepalived's conn_opts_t): what an SMTP_CHECK host block has of its own. */
 const CONNECTION_ONLY: HandlerTable<ConnectionSettings> = {
@@ -76,11 +84,7 @@ const CONNECTION_ONLY: HandlerTable<ConnectionSettings> = {
   connect_timeout: readConnectTimeout,
 };
 
-const CONNECTION: HandlerTable<ConnectionSettings> = {
-  ...CHECKER_INHERITABLE,
-  ...CONNECTION_ONLY,
-  log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
-};
+const CONNECTION: HandlerTable<ConnectionSettings> = { ...CHECKER_COMMON, ...CONNECTION_ONLY };
 
 interface SmtpHostState {
   readonly host: ConnectionSettings;
@@ -271,7 +275,7 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
       checker.specific.hosts.push({ at: s.at, settings: host });
     },
   } as HandlerTable<CheckerState<Specific>>,
-  MISC_CHECK: withSpecific<MiscSpecific>(CHECKER_INHERITABLE, {
+  MISC_CHECK: withSpecific<MiscSpecific>(CHECKER_COMMON, {
     misc_path: (s, t, d) => { t.script = script(s, d) ?? t.script; },
     misc_timeout: (s, t, d) => { t.timeoutMs = timerMs(s, 0, d) ?? t.timeoutMs; },
     misc_dynamic: (s, t, d) => {

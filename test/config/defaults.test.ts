@@ -379,6 +379,13 @@ ${minimalVs('', `SMTP_CHECK {
     expect(result.config.virtualServers[0]!.realServers[0]!.checkers[0]).toMatchObject({ script: { command: '/bin/true', user: 'nobody', group: 'nogroup' }, dynamic: true });
   });
 
+  it('reads log_all_failures in MISC_CHECK too, as keepalived 2.2.7 installs it there', () => {
+    const result = parse(minimalVs('', 'MISC_CHECK {\n misc_path /bin/true\n log_all_failures\n }'));
+    expect(messages(result, 'warnings').filter((m) => m.includes('log_all_failures'))).toEqual([]);
+    if (!result.ok) throw new Error(messages(result, 'errors').join('\n'));
+    expect(result.config.virtualServers[0]!.realServers[0]!.checkers[0]!.timing.logAllFailures).toBe(true);
+  });
+
   it('reads enable_sni in HTTP_GET too, as keepalived 2.2.7 installs it there', () => {
     const result = parse(minimalVs('', 'HTTP_GET {\n enable_sni\n url {\n path /\n }\n }'));
     expect(messages(result, 'warnings').filter((m) => m.includes('enable_sni'))).toEqual([]);
