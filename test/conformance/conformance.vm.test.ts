@@ -16,7 +16,7 @@ const GENERATED_IN_CI = 26;
  * Generated checker cases in every run (generated-checkers.ts): each runs up to a dozen listeners (4 at the median)
  * beside both daemons on the emulated CPU. A sweep: LVSD_GENERATED_CHECKER_SEEDS=1-300.
  */
-const GENERATED_CHECKERS_IN_CI = 6;
+const GENERATED_CHECKERS_IN_CI = 4;
 
 interface CaseOutcome {
   snapshots: Record<string, string>;

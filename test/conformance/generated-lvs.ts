@@ -3,8 +3,6 @@ import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
 import { seeded, type Random } from '../seeded.ts';
 import type { ConformanceCase, ServerSpec, Step } from './cases.ts';
 
-export { seeded, type Random };
-
 // Differential cases generated from keepalived 2.2.7's own keyword lists for virtual_server and
 // real_server (install_keyword in keepalived/check/check_parser.c), so that no keyword's default,
 // and no way a virtual_server's setting reaches its real servers, is left untried. Each case runs
