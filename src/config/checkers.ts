@@ -24,18 +24,11 @@ export interface Inheritable {
 }
 
 /** keepalived takes retry 0 on a checker but not on a virtual or real server. */
-function retryHandlers(min: 0 | 1): HandlerTable<Mutable<Inheritable>> {
-  const read = (s: Statement, target: Mutable<Inheritable>, d: Diagnostics) => {
-    target.retry = integer(s, 0, d, min, 0xffffffff) ?? target.retry;
-  };
-  return {
-    retry: read,
-    nb_get_retry: (s, target, d) => {
-      d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
-      read(s, target, d);
-    },
-  };
+function readRetry(min: 0 | 1): Handler<Mutable<Inheritable>> {
+  return (s, t, d) => { t.retry = integer(s, 0, d, min, 0xffffffff) ?? t.retry; };
 }
+
+const readCheckerRetry = readRetry(0);
 
 const MAX_CONNECT_TIMEOUT_SECONDS = 4294.967295;
 
@@ -43,10 +36,11 @@ const readConnectTimeout: Handler<Mutable<Inheritable>> = (s, t, d) => {
   t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs;
 };
 
+/** What a virtual_server and a real_server read to pass down (keepalived's check_parser.c). */
 export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
   delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
   connect_timeout: readConnectTimeout,
-  ...retryHandlers(1),
+  retry: readRetry(1),
   delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
   warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
   alpha: (s, t, d) => { t.alpha = flag(s, 0, d) ?? t.alpha; },
@@ -69,7 +63,7 @@ interface ConnectionSettings extends Mutable<Inheritable> {
  */
 const CHECKER_COMMON: HandlerTable<ConnectionSettings> = {
   ...INHERITABLE,
-  ...retryHandlers(0),
+  retry: readCheckerRetry,
   log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
 };
 
@@ -233,6 +227,15 @@ function withSpecific<S extends Specific>(common: HandlerTable<ConnectionSetting
   return { ...lift(common, (c: CheckerState<S>) => c.settings), ...lift(table, (c: CheckerState<S>) => c.specific) };
 }
 
+/** keepalived 2.2.7 reads nb_get_retry in HTTP_GET and SSL_GET alone (install_http_ssl_check_keyword). */
+const HTTP_CONNECTION: HandlerTable<ConnectionSettings> = {
+  ...CONNECTION,
+  nb_get_retry: (s, t, d) => {
+    d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
+    readCheckerRetry(s, t, d);
+  },
+};
+
 const HTTP: HandlerTable<HttpSpecific> = {
   url: (s, t, d) => {
     const url = parseUrl(s, d);
@@ -250,8 +253,8 @@ const HTTP: HandlerTable<HttpSpecific> = {
 const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<Specific>> } = {
   TCP_CHECK: withSpecific(CONNECTION, {}),
   PING_CHECK: withSpecific(CONNECTION, {}),
-  HTTP_GET: withSpecific(CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
-  SSL_GET: withSpecific(CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
+  HTTP_GET: withSpecific(HTTP_CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
+  SSL_GET: withSpecific(HTTP_CONNECTION, HTTP) as HandlerTable<CheckerState<Specific>>,
   UDP_CHECK: withSpecific<UdpSpecific>(CONNECTION, {
     payload: (s, t, d) => { t.payload = hexString(s, d, false) ?? t.payload; },
     require_reply: (s, t, d) => {

@@ -271,7 +271,7 @@ export interface CheckerTiming {
   readonly delayLoopMs: number;
   /** Random initial delay up to this; default delay_loop, 0 disables. */
   readonly warmupMs: number;
-  /** retry / nb_get_retry: 1 default, 3 for DNS_CHECK, 0 for MISC_CHECK */
+  /** retry (also nb_get_retry in HTTP_GET and SSL_GET): 1 default, 3 for DNS_CHECK, 0 for MISC_CHECK */
   readonly retry: number;
   /** 3 s for HTTP_GET/SSL_GET, delay_loop for DNS_CHECK, 1 s otherwise */
   readonly delayBeforeRetryMs: number;

@@ -293,12 +293,6 @@ describe('checker defaults and inheritance', () => {
     expect(checker.virtualhost).toBe('vs.example');
   });
 
-  it('reads nb_get_retry as retry, with a deprecation warning', () => {
-    const result = parse(minimalVs('', 'TCP_CHECK { nb_get_retry 5 }'));
-    expect(result.ok && result.config.virtualServers[0]!.realServers[0]!.checkers[0]!.timing.retry).toBe(5);
-    expect(messages(result, 'warnings')).toContainEqual(expect.stringContaining("'nb_get_retry' is deprecated, use 'retry'"));
-  });
-
   it('has keepalived\'s per-checker retry and delay_before_retry defaults', () => {
     const rs = parseOk(minimalVs('delay_loop 20', `
       TCP_CHECK { }
