@@ -36,15 +36,22 @@ const readConnectTimeout: Handler<Mutable<Inheritable>> = (s, t, d) => {
   t.connectTimeoutMs = timerMs(s, 0, d, MAX_CONNECT_TIMEOUT_SECONDS, false) ?? t.connectTimeoutMs;
 };
 
-/** What a virtual_server and a real_server read to pass down (keepalived's check_parser.c). */
-export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
+const readVirtualhost: Handler<Mutable<Inheritable>> = (s, t, d) => { t.virtualhost = text(s, 0, d, 'a host name') ?? t.virtualhost; };
+
+/** The timers a virtual_server, a real_server and a checker all read. */
+const TIMERS: HandlerTable<Mutable<Inheritable>> = {
   delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
-  connect_timeout: readConnectTimeout,
-  retry: readRetry(1),
   delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
   warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
   alpha: (s, t, d) => { t.alpha = flag(s, 0, d) ?? t.alpha; },
-  virtualhost: (s, t, d) => { t.virtualhost = text(s, 0, d, 'a host name') ?? t.virtualhost; },
+};
+
+/** What a virtual_server and a real_server read to pass down (keepalived's check_parser.c). */
+export const INHERITABLE: HandlerTable<Mutable<Inheritable>> = {
+  ...TIMERS,
+  connect_timeout: readConnectTimeout,
+  retry: readRetry(1),
+  virtualhost: readVirtualhost,
 };
 
 interface ConnectionSettings extends Mutable<Inheritable> {
@@ -59,10 +66,10 @@ interface ConnectionSettings extends Mutable<Inheritable> {
 
 /**
  * What every checker but FILE_CHECK reads: keepalived's common checker keywords besides the
- * connection (install_checker_common_keywords), with the settings a real server passes down.
+ * connection (install_checker_common_keywords(false)). MISC_CHECK reads these alone.
  */
 const CHECKER_COMMON: HandlerTable<ConnectionSettings> = {
-  ...INHERITABLE,
+  ...TIMERS,
   retry: readCheckerRetry,
   log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
 };
@@ -227,13 +234,14 @@ function withSpecific<S extends Specific>(common: HandlerTable<ConnectionSetting
   return { ...lift(common, (c: CheckerState<S>) => c.settings), ...lift(table, (c: CheckerState<S>) => c.specific) };
 }
 
-/** keepalived 2.2.7 reads nb_get_retry in HTTP_GET and SSL_GET alone (install_http_ssl_check_keyword). */
+/** keepalived 2.2.7 reads nb_get_retry and virtualhost in HTTP_GET and SSL_GET alone (install_http_ssl_check_keyword). */
 const HTTP_CONNECTION: HandlerTable<ConnectionSettings> = {
   ...CONNECTION,
   nb_get_retry: (s, t, d) => {
     d.warn(s.at, "'nb_get_retry' is deprecated, use 'retry'");
     readCheckerRetry(s, t, d);
   },
+  virtualhost: readVirtualhost,
 };
 
 const HTTP: HandlerTable<HttpSpecific> = {
@@ -294,7 +302,6 @@ const CHECKER_TABLES: { readonly [K in CheckerKind]: HandlerTable<CheckerState<S
   }) as HandlerTable<CheckerState<Specific>>,
   FILE_CHECK: withSpecific<FileSpecific>({}, {
     track_file: (s, t, d) => { t.trackFile = text(s, 0, d, 'a track_file name') ?? t.trackFile; },
-    file: (s, t, d) => { t.trackFile = text(s, 0, d, 'a track_file name') ?? t.trackFile; },
     weight: (s, t, d) => {
       t.weight = integer(s, 0, d, -2147483647, 2147483647) ?? t.weight;
       t.reverse = s.args[1]?.text === 'reverse';

@@ -77,3 +77,87 @@ describe('nb_get_retry', () => {
     ]);
   });
 });
+
+describe('virtualhost', () => {
+  const text = service(`  virtualhost vs.example
+  real_server 10.0.1.1 80 {
+    virtualhost rs.example
+    TCP_CHECK {
+      virtualhost tcp.example
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      virtualhost misc.example
+    }
+    SMTP_CHECK {
+      virtualhost smtp.example
+      host {
+        connect_timeout 1
+        virtualhost host.example
+      }
+    }
+    DNS_CHECK {
+      virtualhost dns.example
+    }
+    UDP_CHECK {
+      virtualhost udp.example
+    }
+    PING_CHECK {
+      virtualhost ping.example
+    }
+    HTTP_GET {
+      url {
+        path /
+      }
+    }
+    SSL_GET {
+      virtualhost ssl.example
+      url {
+        path /
+      }
+    }
+  }`);
+
+  it('is an unknown keyword in a checker other than HTTP_GET and SSL_GET, as in keepalived 2.2.7', () => {
+    expect(messages(parse(text), 'warnings')).toEqual([
+      `${CONFIG}:13:7: warning: unknown keyword 'virtualhost' in TCP_CHECK, ignored`,
+      `${CONFIG}:17:7: warning: unknown keyword 'virtualhost' in MISC_CHECK, ignored`,
+      `${CONFIG}:20:7: warning: unknown keyword 'virtualhost' in SMTP_CHECK, ignored`,
+      `${CONFIG}:23:9: warning: unknown keyword 'virtualhost' in SMTP_CHECK host, ignored`,
+      `${CONFIG}:27:7: warning: unknown keyword 'virtualhost' in DNS_CHECK, ignored`,
+      `${CONFIG}:30:7: warning: unknown keyword 'virtualhost' in UDP_CHECK, ignored`,
+      `${CONFIG}:33:7: warning: unknown keyword 'virtualhost' in PING_CHECK, ignored`,
+    ]);
+  });
+
+  it("still reaches HTTP_GET from the real server, and SSL_GET's own wins over it", () => {
+    const http = checkers(text).flatMap((checker) => (checker.kind === 'HTTP_GET' || checker.kind === 'SSL_GET' ? [[checker.kind, checker.virtualhost]] : []));
+    expect(http).toEqual([['HTTP_GET', 'rs.example'], ['SSL_GET', 'ssl.example']]);
+  });
+});
+
+describe('keywords of another block', () => {
+  it('connect_timeout in MISC_CHECK is unknown to keepalived 2.2.7 (it has no connection; misc_timeout bounds the script)', () => {
+    const text = service(`  real_server 10.0.1.1 80 {
+    MISC_CHECK {
+      misc_path /bin/true
+      connect_timeout 3
+    }
+  }`);
+    expect(messages(parse(text), 'warnings')).toEqual([`${CONFIG}:12:7: warning: unknown keyword 'connect_timeout' in MISC_CHECK, ignored`]);
+    expect(checkers(text)).toMatchObject([{ kind: 'MISC_CHECK', timeoutMs: 60_000 }]);
+  });
+
+  it("file in FILE_CHECK is unknown to keepalived 2.2.7, whose FILE_CHECK names its file with track_file; without one the checker is refused", () => {
+    const result = parse(`track_file tf {
+  file /run/weight
+}
+${service(`  real_server 10.0.1.1 80 {
+    FILE_CHECK {
+      file tf
+    }
+  }`)}`);
+    expect(messages(result, 'warnings')).toEqual([`${CONFIG}:14:7: warning: unknown keyword 'file' in FILE_CHECK, ignored`]);
+    expect(messages(result, 'errors')).toEqual([`${CONFIG}:13:5: error: FILE_CHECK has no 'track_file'`]);
+  });
+});

@@ -195,6 +195,18 @@ const KNOWN_ELSEWHERE: Record<string, string> = {
     'SMTP_CHECK {\n      host {\n        connect_timeout 1\n        nb_get_retry 2\n      }\n    }',
     'HTTP_GET {\n      nb_get_retry 2\n      url {\n        path /\n      }\n    }',
   ].join('\n    '))}`),
+  'virtualhost outside HTTP_GET and SSL_GET': vs(`${HEAD}\n  virtualhost v\n  ${rs([
+    'virtualhost r',
+    'TCP_CHECK {\n      virtualhost t\n    }',
+    'MISC_CHECK {\n      misc_path /bin/true\n      virtualhost m\n    }',
+    'SMTP_CHECK {\n      virtualhost s\n      host {\n        connect_timeout 1\n        virtualhost h\n      }\n    }',
+    'DNS_CHECK {\n      virtualhost d\n    }',
+    'UDP_CHECK {\n      virtualhost u\n    }',
+    'PING_CHECK {\n      virtualhost p\n    }',
+    'SSL_GET {\n      virtualhost g\n      url {\n        path /\n      }\n    }',
+  ].join('\n    '))}`),
+  'connect_timeout in MISC_CHECK': vs(`${HEAD}\n  ${rs('MISC_CHECK {\n      misc_path /bin/true\n      connect_timeout 3\n    }')}`),
+  'file in FILE_CHECK': `track_file tf {\n  file /run/lvsd-parity-weight\n}\n${vs(`${HEAD}\n  ${rs('FILE_CHECK {\n      file tf\n    }')}`)}`,
 };
 
 describe.skipIf(!existsSync(KEEPALIVED))('lvsd warns of an unknown keyword at each line keepalived -t (2.2.7) does', () => {
