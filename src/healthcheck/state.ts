@@ -11,12 +11,18 @@ export interface CheckerTiming {
   readonly alpha: boolean;
 }
 
+/**
+ * How a passing check moves the real server's weight. Each checker holds its own move from the
+ * configured weight (keepalived's checker->cur_weight), and the real server's weight is the
+ * configured one plus every checker's move (its effective_weight), so that two dynamic checkers
+ * add up as they do in keepalived.
+ */
 export type WeightEffect =
-  /** MISC_CHECK misc_dynamic exit codes 2..255: weight = code - 2. */
+  /** MISC_CHECK misc_dynamic exit codes 2..255: code - 2 were this checker alone (a move of code - 2 - configured weight). */
   | { readonly kind: 'set'; readonly weight: number }
-  /** MISC_CHECK misc_dynamic exit code 0: back to the configured weight. */
+  /** MISC_CHECK misc_dynamic exit code 0: this checker no longer moves the weight. */
   | { readonly kind: 'restore' }
-  /** FILE_CHECK: the file's value times its multiplier, added to the weight. */
+  /** FILE_CHECK: the file's value times its multiplier, this checker's move. */
   | { readonly kind: 'add'; readonly delta: number };
 
 export type ProbeResult =
@@ -38,6 +44,7 @@ export interface CheckerState {
   readonly lastReason: string;
   readonly lastLatencyMs: number | null;
   readonly lastCheckMs: number | null;
+  /** This checker's move of the real server's weight (see WeightEffect). */
   readonly weightDelta: number;
 }
 
@@ -48,7 +55,6 @@ export interface Failing {
 
 export interface RealServerHealth {
   readonly configuredWeight: number;
-  readonly dynamicWeight: number | null;
   readonly checkers: readonly CheckerState[];
   readonly up: boolean;
   readonly weight: number;
@@ -91,7 +97,7 @@ export function initialHealth(
       weightDelta: 0,
     }),
   );
-  return summarize(configuredWeight, null, states, nowMs, null);
+  return summarize(configuredWeight, states, nowMs, null);
 }
 
 export function applyProbeResult(
@@ -103,10 +109,9 @@ export function applyProbeResult(
   const index = health.checkers.findIndex((c) => c.id === checkerId);
   const before = health.checkers[index];
   if (before === undefined) throw new Error(`unknown checker ${checkerId}`);
-  const { checker, nextCheckInMs } = nextCheckerState(before, result, nowMs);
-  const dynamicWeight = nextDynamicWeight(health.dynamicWeight, result);
+  const { checker, nextCheckInMs } = nextCheckerState(before, result, health.configuredWeight, nowMs);
   const checkers = health.checkers.map((c, i) => (i === index ? checker : c));
-  const next = summarize(health.configuredWeight, dynamicWeight, checkers, nowMs, health);
+  const next = summarize(health.configuredWeight, checkers, nowMs, health);
   const changed = next.up !== health.up || next.weight !== health.weight;
   const change: HealthChange | null = changed
     ? { up: next.up, weight: next.weight, reason: checker.lastReason, checker: checker.id }
@@ -117,6 +122,7 @@ export function applyProbeResult(
 function nextCheckerState(
   before: CheckerState,
   result: ProbeResult,
+  configuredWeight: number,
   nowMs: number,
 ): { checker: CheckerState; nextCheckInMs: number } {
   const observed = {
@@ -126,7 +132,7 @@ function nextCheckerState(
   };
   const { timing } = before;
   if (result.ok) {
-    const weightDelta = result.weight?.kind === 'add' ? result.weight.delta : before.weightDelta;
+    const weightDelta = nextWeightDelta(before.weightDelta, result.weight, configuredWeight);
     return {
       checker: { ...before, ...observed, up: true, retriesUsed: 0, lastReason: 'ok', weightDelta },
       nextCheckInMs: timing.delayLoopMs,
@@ -152,28 +158,31 @@ function nextCheckerState(
   };
 }
 
-function nextDynamicWeight(current: number | null, result: ProbeResult): number | null {
-  if (!result.ok || result.weight === undefined) return current;
-  if (result.weight.kind === 'set') return result.weight.weight;
-  if (result.weight.kind === 'restore') return null;
-  return current;
+function nextWeightDelta(current: number, effect: WeightEffect | undefined, configuredWeight: number): number {
+  switch (effect?.kind) {
+    case undefined:
+      return current;
+    case 'set':
+      return effect.weight - configuredWeight;
+    case 'restore':
+      return 0;
+    case 'add':
+      return effect.delta;
+  }
 }
 
 function summarize(
   configuredWeight: number,
-  dynamicWeight: number | null,
   checkers: readonly CheckerState[],
   nowMs: number,
   previous: RealServerHealth | null,
 ): RealServerHealth {
   const failed = checkers.find((c) => !c.up);
   const up = failed === undefined;
-  const base = dynamicWeight ?? configuredWeight;
-  const weight = Math.max(0, base + checkers.reduce((sum, c) => sum + c.weightDelta, 0));
+  const weight = Math.max(0, configuredWeight + checkers.reduce((sum, c) => sum + c.weightDelta, 0));
   const changed = previous === null || previous.up !== up || previous.weight !== weight;
   return {
     configuredWeight,
-    dynamicWeight,
     checkers,
     up,
     weight,

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.ts';
+import { parseConfigText, type KeepalivedConfig, type RealServer } from '../../src/config/index.ts';
 import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
 import { CheckerPool, type Verdict } from '../../src/healthcheck/pool.ts';
 import { wantedDestinations, type RealServerVerdict, type TableVirtualServer } from '../../src/healthcheck/table.ts';
@@ -51,6 +51,18 @@ async function switchableListener(startUp: boolean) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Writes the config where keepalived will read it, and parses it as lvsd does. */
+async function writeConfig(conf: string, name: string): Promise<{ file: string; config: KeepalivedConfig }> {
+  const file = join(dir, name);
+  await writeFile(file, conf);
+  const parsed = parseConfigText(conf, file, () => '', () => [], { hostname: 'hcdiff' });
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+  return { file, config: parsed.config };
+}
+
+/** One virtual server, its real servers named by port. */
+const BY_PORT = { virtualServer: () => 'vs', realServer: (rs: RealServer) => String(rs.port) };
+
 describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', () => {
   it('TCP_CHECK with retry, alpha, a failure and a recovery', async () => {
     const steady = await switchableListener(true);
@@ -64,12 +76,8 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
       'virtual_server 192.0.2.77 80 {\n  delay_loop 1\n  lb_kind NAT\n  protocol TCP\n' +
       rs(steady.port) + rs(deadFromStart.port) + rs(flapping.port) + rs(alpha.port, '      alpha\n') +
       '}\n';
-    const file = join(dir, 'keepalived.conf');
-    await writeFile(file, conf);
-
-    const parsed = parseConfigText(conf, file, () => '', () => [], { hostname: 'hcdiff' });
-    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-    const { specs } = checkSpecsFromConfig(parsed.config, { virtualServer: () => 'vs', realServer: (r) => String(r.port) });
+    const { file, config } = await writeConfig(conf, 'keepalived.conf');
+    const { specs } = checkSpecsFromConfig(config, BY_PORT);
     const lvsdEvents: string[] = [];
     const initial = new Map<string, boolean>();
     const pool = new CheckerPool(specs, {
@@ -129,11 +137,7 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
       tcp(inhibited.port, '    inhibit_on_failure\n') +
       `  real_server 127.0.0.1 ${both.port} {\n    weight 7\n    MISC_CHECK {\n      misc_path ${script}\n      misc_dynamic\n    }\n  }\n` +
       '}\n';
-    const file = join(dir, 'keepalived-quorum.conf');
-    await writeFile(file, conf);
-    const parsed = parseConfigText(conf, file, () => '', () => [], { hostname: 'hcdiff' });
-    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-    const config = parsed.config;
+    const { file, config } = await writeConfig(conf, 'keepalived-quorum.conf');
     const vsName = (address: string) => address.split('.').at(-1)!;
 
     // lvsd: verdicts feed wantedDestinations per virtual server; changes are
@@ -223,5 +227,48 @@ describe('lvsd and keepalived 2.2.7 agree on when real servers leave and join', 
       `82 remove ${both.port}`,
       '82 quorum down',
     ]);
+  }, 60_000);
+  it('two misc_dynamic checkers on one real server: their weights add up', async () => {
+    const listener = await switchableListener(true);
+    const codes = [join(dir, 'dynamic-a'), join(dir, 'dynamic-b')];
+    const misc = await Promise.all(codes.map(async (codeFile, i) => {
+      const script = join(dir, `dynamic-${i}.sh`);
+      await writeFile(codeFile, '0\n');
+      await writeFile(script, `#!/bin/sh\nexit $(cat ${codeFile})\n`);
+      await chmod(script, 0o755);
+      return `    MISC_CHECK {\n      misc_path ${script}\n      misc_dynamic\n    }\n`;
+    }));
+    const conf =
+      'global_defs {\n  router_id hcdiff3\n}\n' +
+      `virtual_server 192.0.2.83 80 {\n  delay_loop 1\n  lb_kind NAT\n  protocol TCP\n  real_server 127.0.0.1 ${listener.port} {\n    weight 10\n${misc.join('')}  }\n}\n`;
+    const { file, config } = await writeConfig(conf, 'keepalived-dynamic.conf');
+    const { specs } = checkSpecsFromConfig(config, BY_PORT);
+    const lvsdWeights: number[] = [];
+    const pool = new CheckerPool(specs, {
+      onVerdict: (v: Verdict) => {
+        if (v.up && v.weight !== (lvsdWeights.at(-1) ?? 10)) lvsdWeights.push(v.weight);
+      },
+    });
+    running.pools.push(pool);
+    const keepalived = await startKeepalivedChecker(file, dir, shim);
+    running.keepalived.push(keepalived);
+    await keepalived.waitForLine(/Startup complete/, 20_000);
+    await pool.start();
+
+    for (const [index, code] of [[0, 5], [1, 22], [0, 0], [1, 0]] as const) {
+      await sleep(2500);
+      await writeFile(codes[index]!, `${code}\n`);
+    }
+    await sleep(2500);
+
+    const keepalivedWeights = keepalived.lines.flatMap((line) => {
+      const m = /^Changing weight from \d+ to (\d+) for active service/.exec(line);
+      return m ? [Number(m[1])] : [];
+    });
+    await keepalived.stop();
+    await pool.stop();
+    expect({ lvsd: lvsdWeights }).toEqual({ lvsd: keepalivedWeights });
+    // 10 + (5 - 2 - 10), then + (22 - 2 - 10); exit 0 takes each one's move back.
+    expect(keepalivedWeights).toEqual([3, 13, 20, 10]);
   }, 60_000);
 });

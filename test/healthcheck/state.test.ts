@@ -92,6 +92,21 @@ describe('checker state (keepalived semantics, fake clock)', () => {
     expect(back.change?.weight).toBe(10);
   });
 
+  it('two MISC_CHECKs with misc_dynamic each move the weight from the configured one, and the moves add up (keepalived 2.2.7)', () => {
+    const dynamic = (code: number): ProbeResult => ({ ok: true, latencyMs: 1, weight: { kind: 'set', weight: code - 2 } });
+    const h0 = initialHealth(10, [{ id: 'MISC_CHECK#0', timing }, { id: 'MISC_CHECK#1', timing }], 0);
+    const first = applyProbeResult(h0, 'MISC_CHECK#0', dynamic(5), 0);
+    expect(first.health.weight).toBe(3);
+    // 10 + (3 - 10) + (20 - 10)
+    const second = applyProbeResult(first.health, 'MISC_CHECK#1', dynamic(22), 0);
+    expect(second.change).toEqual({ up: true, weight: 13, reason: 'ok', checker: 'MISC_CHECK#1' });
+    const firstRestored = applyProbeResult(second.health, 'MISC_CHECK#0', { ok: true, latencyMs: 1, weight: { kind: 'restore' } }, 6000);
+    expect(firstRestored.health.weight).toBe(20);
+    // 10 + (2 - 10) + (2 - 10), and IPVS takes no weight below 0
+    const bothLow = applyProbeResult(applyProbeResult(firstRestored.health, 'MISC_CHECK#0', dynamic(4), 12000).health, 'MISC_CHECK#1', dynamic(4), 12000);
+    expect(bothLow.health.weight).toBe(0);
+  });
+
   it('FILE_CHECK adds its delta to the weight, never below 0', () => {
     const h0 = initialHealth(10, [{ id: 'FILE_CHECK#0', timing }], 0);
     const plus = applyProbeResult(h0, 'FILE_CHECK#0', { ok: true, latencyMs: 0, weight: { kind: 'add', delta: 5 } }, 0);

@@ -14,8 +14,9 @@ export interface MiscProbeOptions {
 
 /**
  * MISC_CHECK: exit 0 is up, anything else down; with misc_dynamic exit 1 is
- * down and 2..255 up with weight code-2 (exit 0 restores the configured
- * weight). A script still running at the timeout is killed and counts as down.
+ * down and 2..255 up with weight code-2 (exit 0 takes this checker's change of
+ * the weight back; state.ts adds up several). A script still running at the
+ * timeout is killed and counts as down.
  */
 export function miscProbe(options: MiscProbeOptions): Promise<ProbeResult> {
   const clock = new ProbeClock();
