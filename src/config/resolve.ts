@@ -8,6 +8,7 @@ import type {
 } from './model.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
 import { keyText, parseVirtualServerGroup, readVirtualServer, resolveVirtualServer, type VirtualServerDraft } from './lvs.ts';
+import { realServerScriptsAt } from './real-server-scripts.ts';
 import type { Statement } from './tree.ts';
 import { block, dispatch, text, type Handlers, type Mutable } from './values.ts';
 import {
@@ -59,10 +60,7 @@ function firstScriptAt(config: KeepalivedConfig, order: (a: SourceLocation, b: S
   };
   for (const vs of config.virtualServers) {
     consider(vs.at, vs.quorumUp !== undefined || vs.quorumDown !== undefined);
-    for (const rs of vs.realServers) {
-      consider(rs.at, rs.notifyUp !== undefined || rs.notifyDown !== undefined);
-      for (const checker of rs.checkers) consider(checker.at, checker.kind === 'MISC_CHECK');
-    }
+    for (const rs of vs.realServers) for (const at of realServerScriptsAt(rs)) consider(at, true);
   }
   for (const script of config.vrrpScripts) consider(script.at, true);
   for (const owner of [...config.vrrpInstances, ...config.vrrpSyncGroups]) consider(owner.at, Object.keys(owner.notify).length > 0);

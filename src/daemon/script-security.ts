@@ -1,4 +1,5 @@
-import type { Checker, KeepalivedConfig, RealServer, ScriptCommand, SourceLocation, VrrpNotify } from '../config/model.ts';
+import type { Checker, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpNotify } from '../config/model.ts';
+import { realServerScriptsAt } from '../config/real-server-scripts.ts';
 import type { Accounts, Credentials } from '../util/accounts.ts';
 import { splitCommandLine } from '../util/command.ts';
 import { inspectScript, type ScriptFiles } from './script-inspection.ts';
@@ -67,10 +68,6 @@ interface SideFlags {
   isScript: boolean;
   insecure: boolean;
   first: SourceLocation | undefined;
-}
-
-function hasScript(rs: RealServer): boolean {
-  return rs.notifyUp !== undefined || rs.notifyDown !== undefined || rs.checkers.some((checker) => checker.kind === 'MISC_CHECK');
 }
 
 export function applyScriptSecurity(config: KeepalivedConfig, host: ScriptHost): ScriptPolicy {
@@ -147,7 +144,7 @@ export function applyScriptSecurity(config: KeepalivedConfig, host: ScriptHost):
   // tenth of `lvsd -t`.
   const virtualServers = config.virtualServers.length === 0 ? config.virtualServers : config.virtualServers.map((vs) => {
     const realServers = vs.realServers.map((rs) => {
-      if (!hasScript(rs)) return rs;
+      if (realServerScriptsAt(rs).length === 0) return rs;
       const checkers = rs.checkers.flatMap((checker): Checker[] => {
         if (checker.kind !== 'MISC_CHECK') return [checker];
         const script = judge(checker.script, checker.at, { kind: 'misc' }, check);

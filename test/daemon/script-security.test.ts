@@ -130,6 +130,16 @@ describe('scripts a non-root user could change', () => {
     ]);
   });
 
+  it('drop a real server’s notify_up or notify_down as they drop its MISC_CHECK, and leave a real server without scripts as it was', () => {
+    const config = parse(`global_defs {\n  enable_script_security\n  script_user root\n}\nvirtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.1.0.1 80 {\n    notify_up /etc/keepalived/ok.sh\n    notify_down /etc/keepalived/bad.sh\n  }\n  real_server 10.1.0.2 80 {\n    TCP_CHECK {\n    }\n  }\n}\n`);
+    const policy = applyScriptSecurity(config, host({ ...WORLD_WRITABLE, ...SAFE }));
+    const [notifying, plain] = policy.config.virtualServers[0]!.realServers;
+    expect(notifying).toMatchObject({ notifyUp: { command: '/etc/keepalived/ok.sh', runAs: { uid: 0, gid: 0 } } });
+    expect(notifying!.notifyDown).toBeUndefined();
+    expect(plain).toBe(config.virtualServers[0]!.realServers[1]);
+    expect(lines(policy.notices)).toEqual(["9: Unsafe permissions found for script '/etc/keepalived/bad.sh' - disabling."]);
+  });
+
   it('are not executable for their user: removed with keepalived’s warning', () => {
     const policy = applyScriptSecurity(misc('  script_user nobody', ['misc_path /etc/keepalived/own.sh']), host({ '/etc/keepalived/own.sh': file(0o744) }));
     expect(runAsOf(policy.config)).toEqual(['removed']);
