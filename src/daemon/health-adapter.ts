@@ -9,7 +9,6 @@ import type { RealServerVerdict } from '../healthcheck/table.ts';
 import { healthKey, type HealthDetails, type HealthPort, type ScriptRunner } from './director.ts';
 import { realServerKey, virtualServerName, type VirtualServerPlan } from './engine.ts';
 import type { LocalAddresses } from './local-addresses.ts';
-import { canonicalAddress } from '../vrrp/ip.ts';
 
 export type CheckQueue = Pick<PoolStats, 'scheduled' | 'waiting' | 'inFlight'>;
 
@@ -19,7 +18,7 @@ export class PoolHealth implements HealthPort {
   private realServers = new Map<string, RealServer>();
   private readonly lastUp = new Map<string, boolean>();
   private localAddresses: LocalAddresses | undefined;
-  /** ha_suspend virtual servers by the address their checks wait for (null: never runs). */
+  /** ha_suspend virtual servers by the address their checks wait for, canonical as LocalAddresses reports them (null: never runs). */
   private suspendable = new Map<string, string | null>();
 
   constructor(
@@ -114,9 +113,8 @@ export class PoolHealth implements HealthPort {
   private addressesChanged(added: readonly string[], removed: readonly string[]): void {
     for (const [virtualServer, address] of this.suspendable) {
       if (address === null) continue;
-      const canonical = canonicalAddress(address);
-      if (added.includes(canonical)) this.log.info({ virtualServer, address }, 'ha_suspend: the address is on this host: checks resume');
-      if (removed.includes(canonical)) this.log.info({ virtualServer, address }, 'ha_suspend: the address left this host: checks suspended');
+      if (added.includes(address)) this.log.info({ virtualServer, address }, 'ha_suspend: the address is on this host: checks resume');
+      if (removed.includes(address)) this.log.info({ virtualServer, address }, 'ha_suspend: the address left this host: checks suspended');
     }
   }
 

@@ -1,6 +1,6 @@
 // rtnetlink is evaluated only where a virtual server sets ha_suspend (see health-adapter.ts).
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
-import { bytesToAddress, canonicalAddress } from '../vrrp/ip.ts';
+import { bytesToAddress } from '../vrrp/ip.ts';
 
 /**
  * The addresses on this host's interfaces, kept current from the kernel's address notifications,
@@ -24,8 +24,9 @@ export class LocalAddresses {
     return local;
   }
 
+  /** `address` in canonical form (canonicalAddress), the form ha_suspend addresses are recorded in. */
   has(address: string): boolean {
-    return this.addresses.has(canonicalAddress(address));
+    return this.addresses.has(address);
   }
 
   close(): void {

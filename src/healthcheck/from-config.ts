@@ -15,6 +15,7 @@ import type { PoolCheckerSpec, RealServerCheckSpec } from './pool.ts';
 import type { ProbeSpec } from './probe-runner.ts';
 import type { HttpUrlExpectation } from './probes/http.ts';
 import { splitCommandLine } from '../util/command.ts';
+import { canonicalAddress } from '../vrrp/ip.ts';
 import type { TcpProbeOptions } from './probes/tcp.ts';
 import type { TrackedFileRule } from './tracked-file.ts';
 
@@ -34,6 +35,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
   const warnings: string[] = [];
   const specs: RealServerCheckSpec[] = [];
   for (const vs of config.virtualServers) {
+    const haSuspend = haSuspendOf(vs);
     for (const rs of vs.realServers) {
       const where = `${naming.virtualServer(vs)} real_server ${naming.realServer(rs)}`;
       const checkers = rs.checkers.map((checker, index): PoolCheckerSpec => {
@@ -53,7 +55,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
           probe: probeSpec(checker, config, warn),
         };
       });
-      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers, ...haSuspendOf(vs) });
+      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers, ...haSuspend });
     }
   }
   return { specs, warnings };
@@ -61,7 +63,7 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
 
 function haSuspendOf(vs: VirtualServer): Pick<RealServerCheckSpec, 'haSuspend'> {
   if (!vs.haSuspend) return {};
-  return { haSuspend: { address: vs.key.kind === 'address' ? vs.key.address : null } };
+  return { haSuspend: { address: vs.key.kind === 'address' ? canonicalAddress(vs.key.address) : null } };
 }
 
 function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {

@@ -27,7 +27,9 @@ export interface RealServerCheckSpec {
   /**
    * ha_suspend: the checks run only while this address is on the host (null: never, as in
    * keepalived for a virtual_server_group). A suspended check is put off by its delay_loop and the
-   * real server keeps its state, as keepalived's disabled checkers do.
+   * real server keeps its state, as keepalived's disabled checkers do. The address is in canonical
+   * form (vrrp/ip.ts canonicalAddress), the form the host's address notifications have, so that each
+   * check and each notification compares it as it is.
    */
   readonly haSuspend?: { readonly address: string | null };
 }
@@ -87,7 +89,7 @@ export interface CheckerPoolOptions {
    * saturated event loop does not hold so many probes that they time out.
    */
   readonly maxConcurrent?: number;
-  /** Whether an address is on this host: asked at each check of an ha_suspend real server. */
+  /** Whether an address (canonical, as in RealServerCheckSpec.haSuspend) is on this host: asked at each check of an ha_suspend real server. */
   readonly isLocalAddress?: (address: string) => boolean;
 }
 

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/index.ts';
+import { checkSpecsFromConfig } from '../../src/healthcheck/from-config.ts';
 import { CheckerPool, type RealServerCheckSpec, type Verdict } from '../../src/healthcheck/pool.ts';
 import { listen, type Closer } from './servers.ts';
 
@@ -86,5 +88,33 @@ describe('CheckerPool with ha_suspend', () => {
     await waitFor('the plain virtual server to see it down', () => verdicts.some((v) => !v.up));
     await sleep(300);
     expect(verdicts.filter((v) => !v.up).map((v) => v.virtualServer)).toEqual(['plain']);
+  });
+  it('finds a virtual server address written in any form among the host addresses, which rtnetlink reports in canonical form', async () => {
+    const closed = await countingListener();
+    await closed.close();
+    const conf = `virtual_server 2001:DB8:0:0::50 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  ha_suspend
+  delay_loop 0.1
+  real_server 2001:db8::10 80 {
+    TCP_CHECK {
+      connect_ip 127.0.0.1
+      connect_port ${closed.port}
+      retry 0
+    }
+  }
+}
+`;
+    const parsed = parseConfigText(conf, '/etc/keepalived/keepalived.conf', () => '', () => [], { hostname: 'director' });
+    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+    const { specs } = checkSpecsFromConfig(parsed.config, { virtualServer: () => 'vs', realServer: () => 'rs' });
+    const hostAddresses = new Set(['2001:db8::50']);
+    const verdicts: Verdict[] = [];
+    const pool = new CheckerPool(specs, { onVerdict: (v) => verdicts.push(v), isLocalAddress: (a) => hostAddresses.has(a) });
+    pools.push(pool);
+    await pool.start();
+    await waitFor('the check to run and find the port closed', () => verdicts.some((v) => !v.up));
   });
 });
