@@ -491,7 +491,9 @@ export function resolveChecker(parsed: ParsedChecker, context: CheckerContext, d
     case 'HTTP_GET':
     case 'SSL_GET': {
       const { kind, httpProtocol, urls, fastRecovery, enableSni } = specific;
-      into.push({ at, timing, kind, connection, httpProtocol, urls, virtualhost: pick('virtualhost', levels), fastRecovery, enableSni });
+      // check_ssl.c:ssl_connect names the TLS server after the checker, then the virtual server, never the real server.
+      const sniVirtualhost = pick('virtualhost', [settings, context.virtualServer]);
+      into.push({ at, timing, kind, connection, httpProtocol, urls, virtualhost: pick('virtualhost', levels), sniVirtualhost, fastRecovery, enableSni });
       return;
     }
     case 'UDP_CHECK': {

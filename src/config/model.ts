@@ -332,8 +332,13 @@ export interface HttpCheck extends NetworkCheckerBase {
   /** default '1.0' */
   readonly httpProtocol: '1.0' | '1.0C' | '1.1';
   readonly urls: readonly HttpUrl[];
-  /** checker -> real server -> virtual server */
+  /** The Host header's name for a url without its own: checker -> real server -> virtual server */
   readonly virtualhost?: string;
+  /**
+   * enable_sni's TLS server name for a url without its own virtualhost: checker -> virtual server.
+   * keepalived 2.2.7's ssl_connect skips the real server's, which the Host header takes.
+   */
+  readonly sniVirtualhost?: string;
   readonly fastRecovery: boolean;
   readonly enableSni: boolean;
 }

@@ -152,24 +152,33 @@ function httpOptions(checker: HttpCheck, warn: (m: string) => void) {
     timeoutMs,
     ...(bindTo === undefined ? {} : { bindTo }),
     ...(checker.virtualhost === undefined ? {} : { virtualhost: checker.virtualhost }),
-    ...(checker.enableSni && checker.virtualhost !== undefined ? { sni: checker.virtualhost } : {}),
     // keepalived 2.2.7 does not verify the real server's certificate.
     verifyCertificate: false,
     httpProtocol: checker.httpProtocol,
-    urls: checker.urls.map((url) => urlExpectation(url, warn)),
+    urls: checker.urls.map((url) => urlExpectation(url, serverNameOf(checker, url), warn)),
   };
+}
+
+/**
+ * The TLS server name keepalived 2.2.7 sends for one url (check_ssl.c:ssl_connect): with enable_sni,
+ * the url's virtualhost, else the checker's, else the virtual server's, never the real server's.
+ */
+function serverNameOf(checker: HttpCheck, url: HttpUrl): string | undefined {
+  if (checker.kind !== 'SSL_GET' || !checker.enableSni) return undefined;
+  return url.virtualhost ?? checker.sniVirtualhost;
 }
 
 /** PCRE2 options keepalived accepts in regex_options that a JavaScript RegExp can express. */
 const REGEX_FLAGS: Readonly<Record<string, string>> = { caseless: 'i', multiline: 'm', dotall: 's' };
 
-function urlExpectation(url: HttpUrl, warn: (m: string) => void): HttpUrlExpectation {
+function urlExpectation(url: HttpUrl, sni: string | undefined, warn: (m: string) => void): HttpUrlExpectation {
   const expectation: HttpUrlExpectation = {
     path: url.path,
     statusCodes: url.statusCodes,
     regexNoMatch: url.regexNoMatch,
     ...(url.digest === undefined ? {} : { digest: url.digest }),
     ...(url.virtualhost === undefined ? {} : { virtualhost: url.virtualhost }),
+    ...(sni === undefined ? {} : { sni }),
   };
   if (url.regex === undefined) return expectation;
   let flags = '';

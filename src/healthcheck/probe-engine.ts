@@ -76,8 +76,11 @@ export class ProbeEngine {
   private readonly waiting = new Map<number, Waiter>();
   private readonly targets = new WeakMap<object, Buffer>();
   private readonly requests = new WeakMap<HttpUrlExpectation, Buffer>();
-  /** SSL_GET: each checker's last session, offered on its next probe. */
-  private readonly sessions = new WeakMap<HttpProbeOptions, Buffer>();
+  /**
+   * SSL_GET: each checker's last session under each server name ('' for none), offered on its next
+   * probe under that name (see TlsReuse in probes/http-wire.ts).
+   */
+  private readonly sessions = new WeakMap<HttpProbeOptions, Map<string, Buffer>>();
   private nextId = 0;
   private halfOpenFailed = false;
 
@@ -117,11 +120,12 @@ export class ProbeEngine {
       const flags = (hashBody ? HASH_BODY : 0) | (keepBody ? KEEP_BODY : 0) | (options.closeWithFin === true ? CLOSE_WITH_FIN : 0);
       const id = this.newId();
       const timeoutMs = timeoutOf(options.timeoutMs);
+      const serverName = url.sni ?? '';
       const started = options.tls
-        ? this.engine.https(id, target, timeoutMs, flags, request, options.sni ?? '', this.sessions.get(options) ?? NO_SESSION)
+        ? this.engine.https(id, target, timeoutMs, flags, request, serverName, this.sessions.get(options)?.get(serverName) ?? NO_SESSION)
         : this.engine.http(id, target, timeoutMs, flags, request);
       const waiter: Waiter = (code, status, phase, _elapsedMs, records, md5At, body, reason, session) => {
-        if (session !== undefined) this.sessions.set(options, session);
+        if (session !== undefined) this.sessionsOf(options).set(serverName, session);
         resolve(
           code === 0
             ? { ok: true, status, md5: hashBody ? md5Of(records, md5At) : null, body: keepBody ? (body ?? Buffer.alloc(0)) : null }
@@ -158,6 +162,12 @@ export class ProbeEngine {
   private started(id: number, started: number, waiter: Waiter): void {
     if (started === 0) this.waiting.set(id, waiter);
     else waiter(started & 0xffff, 0, started >>> 16, 0, NO_RECORDS, 0, null, '', undefined);
+  }
+
+  private sessionsOf(options: HttpProbeOptions): Map<string, Buffer> {
+    let sessions = this.sessions.get(options);
+    if (sessions === undefined) this.sessions.set(options, (sessions = new Map()));
+    return sessions;
   }
 
   /** The encoded target, or why there can be none (an address the engine cannot use). */

@@ -90,7 +90,7 @@ describe('SSL_GET in the native engine', () => {
   it('sends a server name only when enable_sni gives one', async () => {
     const { port, seen } = await tlsServer(answer('200 OK'));
     expect(await native.run(sslGet(port))).toMatchObject({ ok: true });
-    expect(await native.run(sslGet(port, {}, { sni: 'hc.test' }))).toMatchObject({ ok: true });
+    expect(await native.run(sslGet(port, { sni: 'hc.test' }))).toMatchObject({ ok: true });
     expect(seen.serverNames).toEqual([false, 'hc.test']);
   });
 
@@ -102,6 +102,19 @@ describe('SSL_GET in the native engine', () => {
       expect(await native.run(sslGet(port))).toMatchObject({ ok: true });
       // The fourth probe is another checker's: it has no session of its own yet.
       expect(seen.resumed, maxVersion).toEqual([false, true, true, false]);
+    }
+  });
+
+  it('offers a session only to a handshake under the server name it was made with', async () => {
+    // A TLS 1.2 server resuming a session keeps the session's name: one made for another url's name
+    // would hide this url's from it.
+    for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+      const { port, seen } = await tlsServer(answer('200 OK'), { maxVersion });
+      const urls = ['a', 'b'].map((name) => ({ path: `/${name}`, statusCodes: [], regexNoMatch: false, sni: `${name}.test` }));
+      const twoNames = sslGet(port, {}, { urls });
+      for (let i = 0; i < 2; i++) expect(await native.run(twoNames)).toMatchObject({ ok: true });
+      expect(seen.resumed, maxVersion).toEqual([false, false, true, true]);
+      expect(seen.serverNames.slice(0, 2), maxVersion).toEqual(['a.test', 'b.test']);
     }
   });
 

@@ -83,10 +83,10 @@ describe('checkSpecsFromConfig', () => {
     expect(http!.timing).toEqual({ delayLoopMs: 6000, retry: 4, delayBeforeRetryMs: 1500, alpha: false });
     expect(http!.probe).toMatchObject({
       kind: 'SSL_GET',
-      options: { tls: true, host: '10.1.0.1', port: 8080, timeoutMs: 2000, virtualhost: 'www.example.test', sni: 'www.example.test', httpProtocol: '1.0' },
+      options: { tls: true, host: '10.1.0.1', port: 8080, timeoutMs: 2000, virtualhost: 'www.example.test', httpProtocol: '1.0' },
     });
     const urls = http!.probe.kind === 'SSL_GET' ? http!.probe.options.urls : [];
-    expect(urls[0]).toMatchObject({ path: '/health', digest: '5eb63bbbe01eeed093cb22bb8f5acdc3', statusCodes: [{ from: 200, to: 204 }] });
+    expect(urls[0]).toMatchObject({ path: '/health', digest: '5eb63bbbe01eeed093cb22bb8f5acdc3', statusCodes: [{ from: 200, to: 204 }], sni: 'www.example.test' });
     expect(urls[1]).toMatchObject({ path: '/text', regex: /^OK/i, regexNoMatch: true });
     expect(tcp).toMatchObject({ timing: { alpha: true }, probe: { kind: 'TCP_CHECK', options: { host: '10.1.0.1', port: 8081, bindTo: '10.1.0.254' } } });
     expect(misc!.probe).toEqual({ kind: 'MISC_CHECK', options: { argv: ['/usr/local/bin/check', 'a b', '2'], timeoutMs: 3000, dynamic: true } });
@@ -100,6 +100,44 @@ describe('checkSpecsFromConfig', () => {
     expect(dns!.probe).toMatchObject({ kind: 'DNS_CHECK', options: { type: 'A', name: 'www.example.test' } });
     expect(udp!.probe).toMatchObject({ kind: 'UDP_CHECK', options: { requireReply: true, replyPattern: 'cafe' } });
     expect(ping!.probe).toEqual({ kind: 'PING_CHECK', options: { host: '10.1.0.2', timeoutMs: 5000 } });
+  });
+
+  it("names each SSL_GET url's TLS server as check_ssl.c:ssl_connect does, and its Host header as http_request_thread does", () => {
+    const conf = (vs: string, rs: string, checker: string, sni = 'enable_sni', kind = 'SSL_GET') => `
+virtual_server 192.0.2.10 443 {
+  ${vs}
+  real_server 10.1.0.1 443 {
+    ${rs}
+    ${kind} {
+      ${sni}
+      ${checker}
+      url {
+        path /own
+        virtualhost url.test
+      }
+      url {
+        path /inherited
+      }
+    }
+  }
+}`;
+    const namesOf = (text: string) => {
+      const r = parseConfigText(text, '/k.conf', () => '', () => [], { hostname: 'd1' });
+      if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+      const probe = checkSpecsFromConfig(r.config, naming).specs[0]!.checkers[0]!.probe;
+      if (probe.kind !== 'SSL_GET' && probe.kind !== 'HTTP_GET') throw new Error(probe.kind);
+      return probe.options.urls.map((url) => ({ sni: url.sni, host: url.virtualhost ?? probe.options.virtualhost }));
+    };
+    const own = { sni: 'url.test', host: 'url.test' };
+    expect(namesOf(conf('virtualhost vs.test', 'virtualhost rs.test', 'virtualhost checker.test'))).toEqual([own, { sni: 'checker.test', host: 'checker.test' }]);
+    // The real server's virtualhost names the Host header only: the TLS name skips it for the virtual server's, or none.
+    expect(namesOf(conf('virtualhost vs.test', 'virtualhost rs.test', ''))).toEqual([own, { sni: 'vs.test', host: 'rs.test' }]);
+    expect(namesOf(conf('', 'virtualhost rs.test', ''))).toEqual([own, { sni: undefined, host: 'rs.test' }]);
+    expect(namesOf(conf('virtualhost vs.test', '', ''))).toEqual([own, { sni: 'vs.test', host: 'vs.test' }]);
+    expect(namesOf(conf('', '', ''))).toEqual([own, { sni: undefined, host: undefined }]);
+    // No server name without enable_sni, and none over plain HTTP.
+    expect(namesOf(conf('virtualhost vs.test', '', 'virtualhost checker.test', '')).map((n) => n.sni)).toEqual([undefined, undefined]);
+    expect(namesOf(conf('', '', 'virtualhost checker.test', 'enable_sni', 'HTTP_GET')).map((n) => n.sni)).toEqual([undefined, undefined]);
   });
 
   it('names the file and line of settings it cannot honour', () => {

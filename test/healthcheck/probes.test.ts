@@ -165,7 +165,7 @@ describe('SSL_GET probe', () => {
   });
 
   it('sends SNI only when asked, and fails verification of a self-signed certificate when asked to verify', async () => {
-    expect((await httpProbe(httpOptions(port, { tls: true, sni: 'hc.test' }))).ok).toBe(true);
+    expect((await httpProbe(httpOptions(port, { tls: true, urls: [{ path: '/ok', statusCodes: [], regexNoMatch: false, sni: 'hc.test' }] }))).ok).toBe(true);
     expect(sniSeen).toBe('hc.test');
     const verified = await httpProbe(httpOptions(port, { tls: true, verifyCertificate: true }));
     expect(verified).toMatchObject({ ok: false, reason: expect.stringContaining('SELF_SIGNED') });

@@ -4,14 +4,14 @@ import { createSecureContext } from 'node:tls';
 import type { HttpProbeOptions, HttpUrlExpectation } from './http.ts';
 import { httpWireGet, type HttpWireResult, type TlsReuse } from './http-wire.ts';
 
-/** One TLS context per checker, and its last session to resume. */
+/** One TLS context per checker, and its last session under each server name to resume. */
 const tlsReuse = new WeakMap<HttpProbeOptions, TlsReuse>();
 
 function tlsReuseOf(options: HttpProbeOptions): TlsReuse {
   let reuse = tlsReuse.get(options);
   if (reuse === undefined) {
     const context = createSecureContext({});
-    reuse = { context, session: undefined };
+    reuse = { context, sessions: new Map() };
     tlsReuse.set(options, reuse);
   }
   return reuse;
@@ -31,7 +31,7 @@ export function fetchUrl(url: HttpUrlExpectation, options: HttpProbeOptions): Pr
     hashBody: url.digest !== undefined,
     ...(options.bindTo === undefined ? {} : { bindTo: options.bindTo }),
     ...(virtualhost === undefined ? {} : { virtualhost }),
-    ...(options.sni === undefined ? {} : { sni: options.sni }),
+    ...(url.sni === undefined ? {} : { sni: url.sni }),
     ...(options.tls ? { tlsReuse: tlsReuseOf(options) } : {}),
   });
 }

@@ -29,10 +29,14 @@ export interface HttpWireRequest {
   readonly tlsReuse?: TlsReuse;
 }
 
-/** What successive TLS checks of one checker share: its context, and the session to resume. */
+/**
+ * What successive TLS checks of one checker share: its context, and the session to resume under each
+ * server name ('' for none). A session is offered only to a handshake under the name it was made with:
+ * a TLS 1.2 server resuming it would keep the session's name and not see the new one (RFC 6066 s. 3).
+ */
 export interface TlsReuse {
   readonly context: tls.SecureContext;
-  session: Buffer | undefined;
+  readonly sessions: Map<string, Buffer>;
 }
 
 export type HttpWireResult =
@@ -52,14 +56,14 @@ export function httpWireGet(r: HttpWireRequest): Promise<HttpWireResult> {
           port: r.port,
           rejectUnauthorized: r.verifyCertificate,
           ...(r.sni === undefined ? {} : { servername: r.sni }),
-          ...(r.tlsReuse === undefined ? {} : { secureContext: r.tlsReuse.context, session: r.tlsReuse.session }),
+          ...(r.tlsReuse === undefined ? {} : { secureContext: r.tlsReuse.context, session: r.tlsReuse.sessions.get(r.sni ?? '') }),
           ...local,
         })
       : net.connect({ host: r.host, port: r.port, ...local });
     if (r.tlsReuse !== undefined) {
       const reuse = r.tlsReuse;
       socket.on('session', (session: Buffer) => {
-        reuse.session = session;
+        reuse.sessions.set(r.sni ?? '', session);
       });
     }
     let settled = false;

@@ -14,7 +14,13 @@ export interface HttpUrlExpectation {
   readonly digest?: string;
   /** Empty means keepalived's default 200-299. */
   readonly statusCodes: readonly StatusRange[];
+  /** Host header; the checker's `virtualhost` when undefined. */
   readonly virtualhost?: string;
+  /**
+   * TLS server name for this url's connection (keepalived names each url's handshake: ssl_connect
+   * takes the url's virtualhost first); none when undefined (keepalived without enable_sni).
+   */
+  readonly sni?: string;
   readonly regex?: RegExp;
   /** Fail when `regex` matches instead of when it does not. */
   readonly regexNoMatch: boolean;
@@ -28,8 +34,6 @@ export interface HttpProbeOptions {
   readonly timeoutMs: number;
   /** Host header when a url has none of its own. */
   readonly virtualhost?: string;
-  /** TLS server name to send; none when undefined (keepalived without enable_sni). */
-  readonly sni?: string;
   readonly verifyCertificate: boolean;
   readonly httpProtocol: HttpProtocol;
   readonly urls: readonly HttpUrlExpectation[];
