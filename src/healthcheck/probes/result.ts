@@ -49,8 +49,12 @@ export function startDeadline(ms: number, onExpiry: () => void): Deadline {
       clearTimeout(timer);
       if (immediate !== undefined) clearImmediate(immediate);
     },
+    // An answer read after the period ran out, but before its expiry was handled, completed its
+    // step in time: the next step gets the full period, and the pending expiry is void.
     restart: () => {
-      if (immediate === undefined) timer.refresh();
+      if (immediate !== undefined) clearImmediate(immediate);
+      immediate = undefined;
+      timer.refresh();
     },
   };
 }
