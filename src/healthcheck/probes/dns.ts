@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { ProbeResult } from '../state.ts';
 import { udpExchange, type ReplyOutcome, type UdpTarget } from './udp.ts';
 
@@ -12,7 +11,9 @@ export interface DnsProbeOptions extends UdpTarget {
 
 /** DNS_CHECK: one UDP query; up on a NOERROR answer to it with at least one answer record. */
 export function dnsProbe(options: DnsProbeOptions): Promise<ProbeResult> {
-  const id = randomInt(0, 0x10000);
+  // As keepalived's random(): node:crypto would cost the first check a second of loading in the
+  // kernel VM, and a health check's query id guards against stray replies, not attackers.
+  const id = Math.floor(Math.random() * 0x10000);
   return udpExchange(options, {
     payload: encodeDnsQuery(id, options.name, DNS_TYPES[options.type]),
     judgeReply: (reply) => judgeDnsReply(reply, id),

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { ProbeResult } from '../state.ts';
 import { rawSocket as raw, type RawSocket } from '../../util/raw-socket.ts';
@@ -32,7 +31,8 @@ export class Pinger {
   private readonly outstanding = new Map<number, Outstanding>();
   private readonly sockets = new Map<'v4' | 'v6', RawSocket>();
 
-  constructor(identifier = randomInt(0x10000)) {
+  // Only needs to differ from other pingers on the host; node:crypto's loading would hold up the first ping.
+  constructor(identifier = Math.floor(Math.random() * 0x10000)) {
     this.identifier = identifier;
   }
 
