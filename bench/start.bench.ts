@@ -1,7 +1,8 @@
 /**
  * Start and stop, lvsd against keepalived 2.2.7 in the same kernel VM boot: from exec until
  * /proc/net/ip_vs holds the whole table, and from SIGTERM until it is empty again. Then, on this
- * machine, `lvsd -t` against `keepalived -t` and `lvsctl status` against a running lvsd.
+ * machine, `lvsd -t` against `keepalived -t`, how soon the first checks follow the table
+ * (first-checks.ts), and `lvsctl status` against a running lvsd.
  *
  *   node --import tsx bench/start.bench.ts           1 x 1, 200 x 10 and 1,000 x 10
  *   node --import tsx bench/start.bench.ts --quick   1 x 1 and 200 x 10
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelVm, VM_EXCHANGE_ENV } from '../test/kernel/vm.ts';
+import { firstChecks } from './first-checks.ts';
 import { procEntries, treeCpuTicks } from './proc.ts';
 import { REAL_SERVER_PORT, startDaemon, tcpCheckConfig, type Daemon } from './vm-daemons.ts';
 
@@ -197,6 +199,8 @@ async function native(sizes: ReadonlyArray<readonly [number, number]>): Promise<
     const theirs = medianOf(5, ['/usr/sbin/keepalived', '-t', '-f', conf]);
     console.log(`  ${services} x ${destsPer}: lvsd -t ${ms(ours.wallMs)}   keepalived -t ${ms(theirs.wallMs)}   ratio ${ratio(ours.wallMs, theirs.wallMs)} (goal <= 3x)`);
   }
+  const first = await firstChecks(dir);
+  console.log(`  first checks after the table (lvsd's bundle over the model of IPVS, 1 x 10 HTTP_GET, warmup 0): first request ${ms(first.firstMs)}, last ${ms(first.lastMs)} (goal <= 100 ms)`);
   const ns = `lvsd-start-bench-${process.pid}`;
   const ip = (...args: string[]): void => void execFileSync('ip', args, { timeout: 10_000 });
   ip('netns', 'add', ns);
