@@ -1,12 +1,13 @@
 // What `keepalived -d` dumps of each VRRP instance, and the same settings as lvsd resolves them
 // (its parsed configuration and the speaker's specs), for vrrp-settings.vm.test.ts. The corpus:
-// Debian's samples and generated configurations.
+// Debian's samples, a fixed case and generated configurations.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { KeepalivedConfig, VrrpInstance } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
-import type { VirtualAddress, VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+import { canonicalAddress, familyOf } from '../../src/vrrp/ip.ts';
+import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceSpec } from '../../src/vrrp/types.ts';
 import { placedOnVmac } from '../../src/vrrp/vmac.ts';
 import { dumpSection } from './keepalived-dump.ts';
 
@@ -19,7 +20,7 @@ interface DumpedInstance {
   lists: Record<string, string[]>;
 }
 
-const LIST_HEADER = /^ {3}(Flags|Tracked interfaces|Tracked scripts|Tracked files|Tracked processes|Unicast Peer|Virtual IP(?: \(\d+\))?|Virtual IP Excluded)\s*:$/;
+const LIST_HEADER = /^ {3}(Flags|Tracked interfaces|Tracked scripts|Tracked files|Tracked processes|Unicast Peer|Virtual IP(?: \(\d+\))?|Virtual IP Excluded|Virtual Routes|Virtual Rules)\s*:$/;
 
 function dumpedInstances(lines: readonly string[]): Record<string, DumpedInstance> {
   const section = dumpSection(lines, 'VRRP Topology');
@@ -91,6 +92,9 @@ export function keepalivedInstances(lines: readonly string[]): Record<string, Se
         promoteSecondaries: fields.Promote_secondaries!,
         kernelRxBufSize: fields['Kernel rx buffer size'] ?? '0',
         tracking: tracking(lists['Tracked interfaces'], lists['Tracked scripts'], lists['Tracked files'], lists['Tracked processes']),
+        virtualRoutes: (lists['Virtual Routes'] ?? []).map(comparableRoute).join(', '),
+        virtualRules: (lists['Virtual Rules'] ?? []).map(comparableRule).join(', '),
+        notifyPriorityChanges: fields['Notify priority changes']!,
       }];
     }),
   );
@@ -151,7 +155,82 @@ function lvsdInstance(v: VrrpInstance, spec: VrrpInstanceSpec): Settings {
       spec.trackFiles.map((tracked) => weighted(tracked.name, tracked.weight, tracked.reverse, ',')),
       spec.trackProcesses.map((tracked) => weighted(tracked.name, tracked.weight, tracked.reverse, ',')),
     ),
+    virtualRoutes: spec.virtualRoutes.map(dumpedRoute).join(', '),
+    virtualRules: spec.virtualRules.map(dumpedRule).map(comparableRule).join(', '),
+    notifyPriorityChanges: String(spec.notify.priorityChanges),
   };
+}
+
+/** keepalived tags what it adds with its own routing protocol number, RTPROT_KEEPALIVED; so does lvsd. */
+const RTPROT_KEEPALIVED = 18;
+const RT_TABLE_MAIN = 254;
+
+/** An address with its prefix length left out when it is a host's, as keepalived's ipaddresstos writes it. */
+function dumpedPrefix(address: string, prefixLength: number): string {
+  return `${canonicalAddress(address)}${prefixLength === (familyOf(address) === 4 ? 32 : 128) ? '' : `/${prefixLength}`}`;
+}
+
+/**
+ * A virtual route as keepalived's format_iproute (vrrp_iproute.c) writes the words lvsd takes:
+ * destination, `src` (the preferred source), `via`, `dev`, `table` other than main, the protocol
+ * and `metric`, in that order. comparableRoute says what of keepalived's line is left out.
+ */
+function dumpedRoute(route: VirtualRoute): string {
+  return [
+    dumpedPrefix(route.destination, route.prefixLength),
+    route.source !== undefined && `src ${canonicalAddress(route.source)}`,
+    route.gateway !== undefined && `via inet${familyOf(route.gateway) === 6 ? '6' : ''} ${canonicalAddress(route.gateway)}`,
+    route.dev !== undefined && `dev ${route.dev}`,
+    route.table !== undefined && route.table !== RT_TABLE_MAIN && `table ${route.table}`,
+    `proto ${RTPROT_KEEPALIVED}`,
+    route.metric !== undefined && `metric ${route.metric}`,
+  ].filter(Boolean).join(' ');
+}
+
+/**
+ * keepalived's route line without two things lvsd has no counterpart for, which are therefore not
+ * compared: the leading add/append/prepend (how keepalived adds it; lvsd always replaces a route
+ * of the same key) and `no_track` (keepalived watches a route with a `dev` and without `no_track`,
+ * and goes backup when it is deleted; lvsd watches no route and takes no `no_track` word).
+ */
+function comparableRoute(line: string): string {
+  return line.replace(/^(?:add|append|prepend) /, '').replace(/ no_track$/, '');
+}
+
+/**
+ * A virtual rule as keepalived's format_iprule (vrrp_iprule.c) writes it: `from all` without a
+ * source, `inet6` first only when no address shows the family, the preference and tos always,
+ * a fwmark's mask unless it is all ones, `protocol 18` for a tracked rule and `no_track` at the end
+ * for one that is not.
+ */
+function dumpedRule(rule: VirtualRule): string {
+  const hex = (value: number) => `0x${value.toString(16)}`;
+  const { action, fwmark } = rule;
+  return [
+    rule.from === undefined && rule.to === undefined && rule.family === 6 && 'inet6',
+    rule.invert && 'not',
+    `from ${rule.from ? dumpedPrefix(rule.from.address, rule.from.prefixLength) : 'all'}`,
+    rule.to && `to ${dumpedPrefix(rule.to.address, rule.to.prefixLength)}`,
+    `priority ${rule.priority}`,
+    `tos ${hex(rule.tos ?? 0)}`,
+    fwmark && `fwmark ${hex(fwmark.mark)}${fwmark.mask === undefined || fwmark.mask === 0xffffffff ? '' : `/${hex(fwmark.mask)}`}`,
+    rule.iif !== undefined && `iif ${rule.iif}`,
+    rule.oif !== undefined && `oif ${rule.oif}`,
+    rule.track && `protocol ${RTPROT_KEEPALIVED}`,
+    action.type === 'table' ? `lookup ${action.table}` : action.type === 'goto' ? `goto ${action.target}` : action.type === 'nop' ? 'nop' : `type ${action.type}`,
+    !rule.track && 'no_track',
+  ].filter(Boolean).join(' ');
+}
+
+/**
+ * One rule line in one spelling. keepalived keeps `from all` (and `to all`, `default`, `any`) as a
+ * zero-length prefix and writes it as 0.0.0.0/0 or ::/0, where lvsd keeps no address; both match
+ * every address. It writes the family only when no address shows it: here it always leads an IPv6 rule.
+ */
+function comparableRule(line: string): string {
+  const inet6 = line.startsWith('inet6 ') || /\b(?:from|to) [^ ]*:/.test(line);
+  const rule = line.replace(/^inet6 /, '').replace(/\bfrom (?:0\.0\.0\.0|::)\/0 /, 'from all ').replace(/ to (?:0\.0\.0\.0|::)\/0 /, ' ');
+  return `${inet6 ? 'inet6 ' : ''}${rule}`;
 }
 
 /** As keepalived prints a VIP: a host prefix left out, a vmac named with its parent. */
@@ -175,8 +254,8 @@ const maybe = (line: fc.Arbitrary<string>) => fc.option(line, { nil: '' });
 const sometimes = (line: fc.Arbitrary<string>) => fc.option(line, { nil: '', freq: 2 });
 const setting = (keyword: string, values: readonly string[], indent = ' ') => maybe(fc.constantFrom(...values).map((value) => `${indent}${keyword} ${value}\n`));
 const sometimesSetting = (keyword: string, values: readonly string[]) => sometimes(fc.constantFrom(...values).map((value) => ` ${keyword} ${value}\n`));
-const block = (keyword: string, entries: fc.Arbitrary<string[]>) =>
-  entries.map((lines) => (lines.length === 0 ? '' : ` ${keyword} {\n${lines.map((line) => `  ${line}\n`).join('')} }\n`));
+const blockText = (keyword: string, entries: readonly string[]) => ` ${keyword} {\n${entries.map((entry) => `  ${entry}\n`).join('')} }\n`;
+const block = (keyword: string, entries: fc.Arbitrary<string[]>) => entries.map((lines) => (lines.length === 0 ? '' : blockText(keyword, lines)));
 
 /** use_vmac in its forms, the vmac of a VIP elsewhere, tracking, AH and the unicast keywords. */
 const vmacAndTracking = fc.tuple(
@@ -249,6 +328,42 @@ const globals = fc
   )
   .map((lines) => (lines.join('') ? `global_defs {\n${lines.join('')}}\n` : ''));
 
+/**
+ * virtual_routes lines in the forms lvsd programs (src/vrrp/from-config.ts virtualRoute): a gateway,
+ * a device, a table by number (in hex too), a metric (`preference` too), a preferred source, `to`,
+ * `default`, the table before the destination, IPv6. Their devices are the instances' own
+ * interfaces: keepalived also watches the device of a route or rule, and one that track_interface
+ * names (eth2, eth3) would lose its weight to that watch (vrrp.c add_vrrp_to_interface).
+ */
+export const VIRTUAL_ROUTES = [
+  '10.20.0.0/16 via 10.0.0.1 dev eth1',
+  'table 100 192.0.2.0/24 dev eth0 metric 5',
+  'to 198.51.100.7 src 10.0.0.10 via 10.0.0.1 table 0x65',
+  'default via 10.0.0.1 metric 300',
+  '2001:db8:5::/48 via 2001:db8::1 dev eth1 preference 7',
+];
+
+/**
+ * virtual_rules lines with every word lvsd programs (src/vrrp/virtual-rules.ts): from, to (all,
+ * prefixes, hosts, IPv6), table/lookup by number and name, priority/preference/order, tos, fwmark
+ * with and without a mask, iif (and dev), oif, not, goto, nop, the drop types bare and after
+ * `type`, no_track, a trailing inet6, and no preference at all (numbered from 16384 down). inet6
+ * comes last: keepalived 2.2.7 skips the word after it.
+ */
+export const VIRTUAL_RULES = [
+  'from 10.0.0.0/8 table 100 priority 100',
+  'to 198.51.100.0/24 lookup main preference 200 tos 0x10',
+  'from 192.0.2.0/24 to 203.0.113.9 fwmark 0x10/0xff iif eth0 table 101 order 300',
+  'fwmark 7 oif eth1 lookup 102 priority 400 no_track',
+  'not from 10.1.0.0/16 type unreachable priority 500',
+  'from 10.2.0.0/16 blackhole priority 550',
+  'from all goto 700 priority 600',
+  'to 2001:db8::/32 prohibit priority 650 dev lo',
+  'from all fwmark 0x20/0xffffffff lookup 103 priority 660 inet6',
+  'to 2001:db8:1::5 nop priority 670',
+  'from 10.3.0.0/16 lookup 104',
+];
+
 /** What the generated instances track. */
 const TRACKED = [
   'vrrp_script chk_a {\n script "/bin/true"\n weight -4\n}',
@@ -263,3 +378,19 @@ export const generated = [1, 2, 3, 4, 5, 6].map((seed) => {
   const [text] = fc.sample(fc.tuple(globals, instance(0, seed), instance(1, seed), instance(2, seed), instance(3, seed)).map((parts) => parts.join('')), { seed, numRuns: 1 });
   return { name: `generated: 4 instances with random settings (seed ${seed})`, text: TRACKED + text! };
 });
+
+/**
+ * Every virtual route and rule form at once, rules without a preference numbered on from one
+ * instance to the next and per family (VI_B), and notify_priority_changes as an instance sets it
+ * (VI_B), as its sync group does when it does not (VI_A), and as global_defs does for the rest (VI_C).
+ */
+export const fixed = [{
+  name: 'virtual routes and rules in every form lvsd takes; notify_priority_changes of an instance, a sync group and global_defs',
+  text: 'global_defs {\n vrrp_notify_priority_changes\n}\n' +
+    'vrrp_sync_group SG {\n group {\n  VI_A\n  VI_B\n }\n notify_priority_changes false\n}\n' +
+    `vrrp_instance VI_A {\n interface eth0\n virtual_router_id 40\n${blockText('virtual_routes', VIRTUAL_ROUTES)}${blockText('virtual_rules', VIRTUAL_RULES)}` +
+    ` virtual_ipaddress {\n  192.168.140.1/24\n }\n}\n` +
+    `vrrp_instance VI_B {\n interface eth0\n virtual_router_id 41\n notify_priority_changes\n${blockText('virtual_rules', ['to 192.0.2.77 lookup 105', 'to 2001:db8::77 lookup 105'])}` +
+    ' virtual_ipaddress {\n  192.168.141.1/24\n }\n}\n' +
+    'vrrp_instance VI_C {\n interface eth1\n virtual_router_id 42\n virtual_ipaddress {\n  192.168.142.1/24\n }\n}\n',
+}];

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.ts';
 import { sharedVm } from '../kernel/vm.ts';
 import { keepalivedDump } from './keepalived-dump.ts';
-import { generated, keepalivedInstances, lvsdInstances, samples } from './vrrp-settings.ts';
+import { fixed, generated, keepalivedInstances, lvsdInstances, samples } from './vrrp-settings.ts';
 
 // Every VRRP instance must resolve as keepalived's VRRP process dumps it (keepalived -d):
 // version, priority, advert interval, preemption, gratuitous ARP timing (lower-priority bursts and
@@ -12,14 +12,16 @@ import { generated, keepalivedInstances, lvsdInstances, samples } from './vrrp-s
 // accept mode, authentication (AH too), virtual addresses and the vmacs they go on, use_vmac and
 // vmac_xmit_base, tracking with its weights, the unicast keywords (peers and their TTL ranges,
 // unicast_ttl, check_unicast_src, unicast_fault_no_peer's fault, old_unicast_checksum), the
-// multicast group, skip_check_adv_addr, promote_secondaries and kernel_rx_buf_size, with
-// keepalived's defaults, globals and corrections (e.g. nopreempt or preempt_delay cleared on an
-// instance that starts as master).
+// multicast group, skip_check_adv_addr, promote_secondaries and kernel_rx_buf_size, virtual
+// routes and rules (each word lvsd programs; keepalived's add/append/prepend and a route's
+// no_track are not compared, lvsd having neither), notify_priority_changes (from the instance,
+// its sync group or global_defs), with keepalived's defaults, globals and corrections (e.g.
+// nopreempt or preempt_delay cleared on an instance that starts as master).
 
 // One keepalived at a time: starting several at once starves the conformance cases that share
 // the emulated CPU (one needed its retry when these ran concurrently).
 describe('VRRP instances resolve as keepalived -d shows them', () => {
-  for (const { name, text } of [...samples, ...generated]) {
+  for (const { name, text } of [...samples, ...fixed, ...generated]) {
     it(name, async () => {
       const vm = await sharedVm();
       const file = join(vm.scratchDir(), 'keepalived.conf');
