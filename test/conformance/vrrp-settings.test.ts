@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type KeepalivedConfig } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
-import { fixed, generated, keepalivedInstances, lvsdInstances, type Settings } from './vrrp-settings.ts';
+import { fixed, generated, keepalivedInstances, lvsdInstances, VIRTUAL_ROUTES, VIRTUAL_RULES, type Settings } from './vrrp-settings.ts';
 
 // The two sides of vrrp-settings.vm.test.ts, on this host. `keepalived -d` dumps only after its
 // VRRP process has started (gratuitous ARP sockets, the VRRP dispatcher), which the kernel VM test
@@ -168,5 +168,16 @@ describe("the VRRP settings compared with keepalived's dump", () => {
       expect(instances.reduce((count, spec) => count + spec.virtualRules.length, 0), name).toBe(written('virtual_rules'));
       expect(warnings.filter((warning) => /virtual_r(?:oute|ule)s/.test(warning) && !warning.includes('has no preference')), name).toEqual([]);
     }
+  });
+
+  it('are generated with every route and rule form and each way to set notify_priority_changes', () => {
+    const corpus = generated.map(({ text }) => text).join('');
+    const forms = [
+      ...VIRTUAL_ROUTES.map((route) => `  ${route}\n`),
+      ...VIRTUAL_RULES.map((rule) => `  ${rule}\n`),
+      ' notify_priority_changes\n', ' notify_priority_changes false\n', ' notify_priority_changes on\n',
+      ' vrrp_notify_priority_changes\n', ' vrrp_notify_priority_changes off\n',
+    ];
+    expect(forms.filter((form) => !corpus.includes(form))).toEqual([]);
   });
 });

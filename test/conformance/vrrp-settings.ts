@@ -364,6 +364,27 @@ export const VIRTUAL_RULES = [
   'from 10.3.0.0/16 lookup 104',
 ];
 
+/** An instance's virtual routes, virtual rules and notify_priority_changes. */
+const routesRulesAndNotify = fc
+  .tuple(
+    sometimes(block('virtual_routes', fc.subarray(VIRTUAL_ROUTES, { minLength: 1 }))),
+    sometimes(block('virtual_rules', fc.subarray(VIRTUAL_RULES, { minLength: 1 }))),
+    maybe(fc.constantFrom(' notify_priority_changes\n', ' notify_priority_changes false\n', ' notify_priority_changes on\n')),
+  )
+  .map((lines) => lines.join(''));
+
+/**
+ * Settings drawn after all the others, so that each seed's earlier draws, and so its instances
+ * as they were before these came, stay the same: the global vrrp_notify_priority_changes and each
+ * instance's routesRulesAndNotify, written into the configuration drawn before them.
+ */
+const drawnLast = fc.tuple(maybe(fc.constantFrom(' vrrp_notify_priority_changes\n', ' vrrp_notify_priority_changes off\n')), fc.array(routesRulesAndNotify, { minLength: 4, maxLength: 4 }));
+
+function withDrawnLast(globalsText: string, instances: string[], [notify, perInstance]: [string, string[]]): string {
+  const globalPart = notify === '' ? globalsText : globalsText === '' ? `global_defs {\n${notify}}\n` : globalsText.replace(/\}\n$/, `${notify}}\n`);
+  return globalPart + instances.map((text, index) => text.replace(' virtual_ipaddress {\n', `${perInstance[index]} virtual_ipaddress {\n`)).join('');
+}
+
 /** What the generated instances track. */
 const TRACKED = [
   'vrrp_script chk_a {\n script "/bin/true"\n weight -4\n}',
@@ -375,7 +396,11 @@ const TRACKED = [
 
 /** Instances with every combination of settings keepalived corrects or fills in; fixed seeds keep CI's corpus the same. */
 export const generated = [1, 2, 3, 4, 5, 6].map((seed) => {
-  const [text] = fc.sample(fc.tuple(globals, instance(0, seed), instance(1, seed), instance(2, seed), instance(3, seed)).map((parts) => parts.join('')), { seed, numRuns: 1 });
+  const [text] = fc.sample(
+    fc.tuple(globals, instance(0, seed), instance(1, seed), instance(2, seed), instance(3, seed), drawnLast)
+      .map(([globalsText, first, second, third, fourth, last]) => withDrawnLast(globalsText, [first, second, third, fourth], last)),
+    { seed, numRuns: 1 },
+  );
   return { name: `generated: 4 instances with random settings (seed ${seed})`, text: TRACKED + text! };
 });
 
