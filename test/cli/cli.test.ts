@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,103 @@ describe('lvsd command line', () => {
   });
 });
 
+/**
+ * Issue 13's VRRP keywords in one vrrp_instance (and the vrrp_track_process it tracks), each in a
+ * form keepalived 2.2.7 takes without a word (`keepalived -t` says nothing about this file).
+ */
+const ISSUE_13_VRRP = `global_defs {
+  enable_script_security
+  script_user root
+}
+vrrp_script chk {
+  script /bin/true
+}
+track_file tf {
+  file /dev/null
+}
+vrrp_track_process proc {
+  process /sbin/init splash
+  param_match partial
+  quorum 1
+  quorum_max 3
+  delay 2
+  weight 5 reverse
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  authentication {
+    auth_type AH
+    auth_pass secret
+  }
+  use_vmac vrrp.51
+  vmac_xmit_base
+  use_vmac_addr
+  virtual_ipaddress {
+    192.0.2.10/32
+    192.0.2.11/32 dev eth1
+  }
+  virtual_rules {
+    from 192.0.2.1 table 100 priority 100
+    to 198.51.100.0/24 fwmark 0x10/0xff iif eth0 lookup 101 preference 200
+  }
+  track_interface {
+    eth1 weight 10 reverse
+  }
+  track_script {
+    chk weight -10 reverse
+  }
+  track_file {
+    tf weight 3 reverse
+  }
+  track_process {
+    proc weight 5 reverse
+  }
+  garp_master_refresh 10
+  garp_master_refresh_repeat 2
+  garp_lower_prio_delay 5
+  garp_lower_prio_repeat 2
+  unicast_peer {
+    192.0.2.2
+  }
+  unicast_fault_no_peer
+  check_unicast_src
+  unicast_ttl 5
+  lower_prio_no_advert
+  higher_prio_send_advert
+  down_timer_adverts 5
+  notify_priority_changes
+}
+`;
+
+/** What ISSUE_13_VRRP must use, each at the start of a line. */
+const ISSUE_13_LINES = [
+  'auth_type AH', 'use_vmac', 'vmac_xmit_base', 'use_vmac_addr', 'virtual_rules', 'track_file', 'garp_master_refresh',
+  'garp_master_refresh_repeat', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'track_script', 'chk weight -10 reverse',
+  'track_interface', 'eth1 weight 10 reverse', 'track_process', 'vrrp_track_process', 'quorum', 'delay', 'weight 5 reverse',
+  'param_match', 'unicast_fault_no_peer', 'check_unicast_src', 'unicast_ttl', 'lower_prio_no_advert', 'higher_prio_send_advert',
+  'down_timer_adverts', 'notify_priority_changes',
+];
+
 describe('lvsctl command line', () => {
+  it("checks a configuration with all of issue 13's VRRP keywords without calling one unsupported, ignored or not honoured", async () => {
+    const lines = ISSUE_13_VRRP.split('\n').map((line) => line.trim());
+    expect(ISSUE_13_LINES.filter((used) => !lines.some((line) => line === used || line.startsWith(`${used} `)))).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-cli-'));
+    try {
+      const file = join(dir, 'vrrp.conf');
+      writeFileSync(file, ISSUE_13_VRRP);
+      const { code, stdout, stderr } = await run(LVSCTL, ['check', '-f', file]);
+      expect(stderr.split('\n').filter((line) => /not supported|not honoured|ignored/.test(line))).toEqual([]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toBe(`${file}: configuration OK: 0 virtual server(s), 0 real server(s), 1 vrrp instance(s), 0 warning(s)\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints usage with -h', async () => {
     const { code, stdout } = await run(LVSCTL, ['-h']);
     expect(code).toBe(0);
