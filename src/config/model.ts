@@ -640,6 +640,7 @@ export interface KeepalivedConfig {
   readonly vrrpTrackProcesses: readonly VrrpTrackProcess[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
   readonly trackFiles: readonly TrackFile[];
+  /** Read as keepalived reads them; lvsd programs none of the static blocks, and warns at each. */
   readonly staticIpaddresses: readonly IpAddressSpec[];
   readonly staticRoutes: readonly IpRouteSpec[];
   readonly staticRules: readonly IpRouteSpec[];

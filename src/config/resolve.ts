@@ -18,6 +18,18 @@ import {
 /** Top-level blocks keepalived knows that lvsd does not implement; accepted with a warning. */
 const UNSUPPORTED_TOP_LEVEL = ['garp_group', 'bfd_instance', 'linkbeat_interfaces'];
 
+/**
+ * keepalived 2.2.7's VRRP process adds these at its start, puts back one that is deleted and
+ * removes them at its stop (vrrp_daemon.c start_vrrp and vrrp_terminate_phase1, keepalived_netlink.c
+ * reinstate_static_*). lvsd reads them (`lvsctl check --json` shows them) and programs none.
+ */
+const STATIC_BLOCK_WHY = "lvsd leaves static addresses, routes and rules to the host's network configuration";
+/**
+ * keepalived counts static_rules and virtual_rules without a preference together, in the order of
+ * the file, from 16384 down per family (vrrp_iprule.c alloc_rule); lvsd counts virtual_rules only.
+ */
+const STATIC_RULES_NUMBERING = "keepalived 2.2.7 also counts its rules without a preference (16384 down) before the virtual_rules that follow it, which lvsd numbers as if the block were absent";
+
 function byName<T extends { readonly name: string; readonly at: Statement['at'] }>(items: readonly T[], what: string, d: Diagnostics): Map<string, T> {
   const map = new Map<string, T>();
   for (const item of items) {
@@ -108,6 +120,10 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     const parsed = parseTrackFile(s, d);
     if (parsed) trackFiles.push(parsed);
   };
+  const staticBlock = <T>(into: T[], read: (s: Statement, d: Diagnostics) => T[], consequence?: string) => (s: Statement) => {
+    d.warn(s.at, `'${s.keyword.text}' is not supported by lvsd, block ignored: ${STATIC_BLOCK_WHY}${consequence ? `; ${consequence}` : ''}`);
+    into.push(...read(s, d));
+  };
   const topLevel: Handlers = {
     global_defs: (s) => { globalDefs = parseGlobalDefs(s, globalDefs, d); },
     virtual_server_group: (s) => {
@@ -134,9 +150,9 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       d.warn(s.at, "'vrrp_track_file' is deprecated, use 'track_file'");
       trackFile(s);
     },
-    static_ipaddress: (s) => void staticIpaddresses.push(...parseStaticAddresses(s, d)),
-    static_routes: (s) => void staticRoutes.push(...routeList(s, d)),
-    static_rules: (s) => void staticRules.push(...routeList(s, d)),
+    static_ipaddress: staticBlock(staticIpaddresses, parseStaticAddresses),
+    static_routes: staticBlock(staticRoutes, routeList),
+    static_rules: staticBlock(staticRules, routeList, STATIC_RULES_NUMBERING),
     SSL: (s) => { ssl = parseSsl(s, d); },
     net_namespace: (s) => { netNamespace = text(s, 0, d, 'a namespace name'); },
     ...Object.fromEntries(UNSUPPORTED_TOP_LEVEL.map((k) => [k, (s: Statement) => d.warn(s.at, `'${k}' is not supported by lvsd, block ignored`)])),

@@ -182,6 +182,27 @@ describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('VRRP verdicts agree with
   it.each(Object.entries(VRRP_CASES))('%s', (name, text) => compare(`vrrp-${name}`, text, '-P'));
 });
 
+describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('static_ipaddress, static_routes and static_rules: keepalived -t -P is silent, lvsd warns at each block', () => {
+  it('names each block as not programmed, and why', async () => {
+    const file = join(dir, 'static-blocks.conf');
+    writeFileSync(file, [
+      `static_ipaddress {\n  192.0.2.5/24 dev ${INTERFACE}\n}`,
+      `static_routes {\n  198.51.100.0/24 via 192.0.2.1 dev ${INTERFACE}\n}`,
+      'static_rules {\n  from 198.51.100.0/24 table 100 priority 100\n}',
+      '',
+    ].join('\n'));
+    expect(await keepalivedTest(file, '-P')).toEqual({ code: 0, output: '' });
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(true);
+    const why = "block ignored: lvsd leaves static addresses, routes and rules to the host's network configuration";
+    expect(ours.warnings.map(({ at, message }) => `${at.line}: ${message}`)).toEqual([
+      `1: 'static_ipaddress' is not supported by lvsd, ${why}`,
+      `4: 'static_routes' is not supported by lvsd, ${why}`,
+      `7: 'static_rules' is not supported by lvsd, ${why}; keepalived 2.2.7 also counts its rules without a preference (16384 down) before the virtual_rules that follow it, which lvsd numbers as if the block were absent`,
+    ]);
+  });
+});
+
 describe.skipIf(!existsSync(KEEPALIVED))('verdicts agree with keepalived -t (2.2.7)', () => {
   it.each(Object.entries(CASES))('%s', (name, text) => compare(name, text, '-C'));
 });
