@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type KeepalivedConfig } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
-import { fixed, generated, keepalivedInstances, lvsdInstances, VIRTUAL_ROUTES, VIRTUAL_RULES, type Settings } from './vrrp-settings.ts';
+import { fixed, generated, keepalivedInstances, lvsdInstances, samples, VIRTUAL_ROUTES, VIRTUAL_RULES, withKnownDifferences, type Settings } from './vrrp-settings.ts';
 
 // The two sides of vrrp-settings.vm.test.ts, on this host. `keepalived -d` dumps only after its
 // VRRP process has started (gratuitous ARP sockets, the VRRP dispatcher), which the kernel VM test
@@ -114,10 +114,15 @@ function newFields(instances: Record<string, Settings>): Record<string, Partial<
   return Object.fromEntries(Object.entries(instances).map(([name, settings]) => [name, Object.fromEntries(NEW_FIELDS.map((field) => [field, settings[field]]))]));
 }
 
-function parsed(text: string): KeepalivedConfig {
+function parsedWithWarnings(text: string): { config: KeepalivedConfig; warnings: string[] } {
   const result = parseConfigText(text, '/etc/keepalived/keepalived.conf', () => '', () => [], { hostname: 'director' });
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
-  return result.config;
+  const parseWarnings = result.warnings.map(({ at, message }) => `${at.line}: ${message}`);
+  return { config: result.config, warnings: [...parseWarnings, ...vrrpSpecsFromConfig(result.config).warnings] };
+}
+
+function parsed(text: string): KeepalivedConfig {
+  return parsedWithWarnings(text).config;
 }
 
 describe("the VRRP settings compared with keepalived's dump", () => {
@@ -179,5 +184,25 @@ describe("the VRRP settings compared with keepalived's dump", () => {
       ' vrrp_notify_priority_changes\n', ' vrrp_notify_priority_changes off\n',
     ];
     expect(forms.filter((form) => !corpus.includes(form))).toEqual([]);
+  });
+
+  it.skipIf(samples.length === 0)('record what lvsd resolves otherwise in two Debian samples, each difference warned of at its line', () => {
+    const differing = samples.filter(({ differences }) => differences !== undefined);
+    expect(differing.map(({ name }) => name)).toEqual(['Debian sample keepalived.conf.vrrp.routes', 'Debian sample keepalived.conf.vrrp.rules']);
+    for (const { name, text, differences = [] } of differing) {
+      const ours = lvsdInstances(parsed(text));
+      for (const { instance, setting, keepalived, lvsd } of differences) {
+        expect(ours[instance]?.[setting], name).toBe(lvsd);
+        expect(lvsd, name).not.toBe(keepalived);
+      }
+      // Nothing else is replaced: keepalived's other settings stay what lvsd must match.
+      expect(withKnownDifferences(ours, differences)).toEqual(ours);
+    }
+    const [routes, rules] = differing.map(({ text }) => parsedWithWarnings(text).warnings);
+    expect(routes!.filter((warning) => warning.includes('virtual_routes line'))).toEqual([
+      expect.stringMatching(/:30 "192\.168\.113\.0\/24 via 192\.168\.100\.252 or 192\.168\.100\.253" is not supported \(unknown word or\); ignored$/),
+      expect.stringMatching(/:31 "blackhole 192\.168\.113\.1\/32" is not supported \(unknown word blackhole\); ignored$/),
+    ]);
+    expect(rules!.filter((warning) => warning.includes('static_rules'))).toEqual([expect.stringMatching(/^9: 'static_rules' is not supported by lvsd, block ignored: /)]);
   });
 });
