@@ -3,7 +3,7 @@ import { isLinkLocalMulticast, isMulticast } from './address.ts';
 import type { AddressFamily, GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, garpExtraIf, INT_MAX, integer, ip, listWords, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
+  block, dispatch, flag, garpExtraIf, INT_MAX, integer, ip, listWords, lowerCaseFlag, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
   type Mutable,
 } from './values.ts';
 
@@ -194,7 +194,10 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     vrrp_garp_lower_prio_delay: (s) => { vrrp.garpLowerPrioDelayMs = wholeSecondsMs(s, d) ?? vrrp.garpLowerPrioDelayMs; },
     vrrp_garp_lower_prio_repeat: (s) => { vrrp.garpLowerPrioRepeat = integer(s, 0, d, 0, INT_MAX) ?? vrrp.garpLowerPrioRepeat; },
     vrrp_down_timer_adverts: (s) => { vrrp.downTimerAdverts = integer(s, 0, d, 1, 100) ?? vrrp.downTimerAdverts; },
-    vrrp_notify_priority_changes: setBool((v) => (vrrp.notifyPriorityChanges = v)),
+    vrrp_notify_priority_changes: (s) => {
+      const value = lowerCaseFlag(s, d, (word) => `Invalid value '${word}' for global vrrp_notify_priority_changes specified`, 'it is false unless set before');
+      if (value !== undefined) vrrp.notifyPriorityChanges = value;
+    },
     vrrp_garp_master_refresh_repeat: (s) => { vrrp.garpMasterRefreshRepeat = refreshRepeat(s, d) ?? vrrp.garpMasterRefreshRepeat; },
     vrrp_garp_extra_if: (s) => { vrrp.garpExtraIf = garpExtraIf(s, d, 1) ?? vrrp.garpExtraIf; },
     vrrp_vmac_garp_intvl: (s) => { vrrp.garpExtraIf = garpExtraIf(s, d, 1, 'vrrp_garp_extra_if') ?? vrrp.garpExtraIf; },

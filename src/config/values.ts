@@ -86,6 +86,22 @@ export function flag(s: Statement, index: number, d: Diagnostics): boolean | und
 }
 
 /**
+ * A flag keepalived 2.2.7 reads with check_true_false (lib/parser.c), which knows the six words in
+ * lower case only: one of them in another case (`True`, `ON`) is reported there as `invalid` says
+ * and the line is ignored, so the setting falls back as if it were absent (`then` says to what).
+ * lvsd does the same, with a warning; any other word is an error, as with `flag`.
+ */
+export function lowerCaseFlag(s: Statement, d: Diagnostics, invalid: (word: string) => string, then: string): boolean | undefined {
+  const token = s.args[0];
+  const word = token?.text.toLowerCase();
+  if (token && word !== token.text && (TRUE_WORDS.has(word!) || FALSE_WORDS.has(word!))) {
+    d.warn(token.at, `${invalid(token.text)} - ignored, as keepalived 2.2.7 ignores it (it reads yes/no/true/false/on/off in lower case only); without the line, ${then}`);
+    return undefined;
+  }
+  return flag(s, 0, d);
+}
+
+/**
  * Some flags keepalived 2.2.7 sets whatever follows them (`misc_dynamic no`, or `alpha no` in a
  * virtual_server): lvsd sets them too, and points at the word it ignores.
  */

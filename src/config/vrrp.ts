@@ -8,7 +8,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, garpExtraIf, INT_MAX, integer, UINT_MAX, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
+  block, dispatch, flag, garpExtraIf, INT_MAX, integer, UINT_MAX, ip, listWords, lowerCaseFlag, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
   type Handlers, type Mutable,
 } from './values.ts';
 
@@ -405,7 +405,10 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       v.unicastTtl = integer(t, 0, d, 0, 255) ?? v.unicastTtl;
       unicastTtlAt = t.at;
     },
-    notify_priority_changes: (t) => { v.notifyPriorityChanges = flag(t, 0, d) ?? v.notifyPriorityChanges; },
+    notify_priority_changes: (t) => {
+      const value = lowerCaseFlag(t, d, (word) => `(${instanceName}) Invalid value '${word}' for notify_priority_changes specified`, "the sync group's notify_priority_changes applies, else global_defs' vrrp_notify_priority_changes");
+      v.notifyPriorityChanges = value ?? v.notifyPriorityChanges;
+    },
     // keepalived 2.2.7 only shows the level in its configuration dump.
     debug: (t) => void integer(t, 0, d, 0, 4),
     linkbeat_use_polling: (t) => {
@@ -663,7 +666,10 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
     ...notifyHandlers(notify, d),
     group: (t) => { instances.push(...listWords(block(t, d) ?? []).map((w) => w.text)); },
     smtp_alert: (t) => { g.smtpAlert = flag(t, 0, d) ?? g.smtpAlert; },
-    notify_priority_changes: (t) => { g.notifyPriorityChanges = flag(t, 0, d) ?? g.notifyPriorityChanges; },
+    notify_priority_changes: (t) => {
+      const value = lowerCaseFlag(t, d, (word) => `(${groupName}) Invalid value '${word}' for sync group notify_priority_changes specified`, "global_defs' vrrp_notify_priority_changes applies to the group's instances");
+      g.notifyPriorityChanges = value ?? g.notifyPriorityChanges;
+    },
     global_tracking: (t) => {
       d.warn(t.at, "'global_tracking' is deprecated, use track_interface/track_script/track_file on the group");
       g.globalTracking = flag(t, 0, d) ?? g.globalTracking;

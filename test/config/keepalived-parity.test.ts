@@ -203,6 +203,24 @@ describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('static_ipaddress, static
   });
 });
 
+describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('notify_priority_changes in upper case: ignored with keepalived -t\'s message (2.2.7)', () => {
+  it('warns at each line keepalived reports, starting with its message', async () => {
+    const file = join(dir, 'notify-priority-changes-case.conf');
+    writeFileSync(file, [
+      'global_defs {\n  vrrp_notify_priority_changes\n  vrrp_notify_priority_changes OFF\n}',
+      'vrrp_sync_group SG {\n  group {\n    V\n    W\n  }\n  notify_priority_changes False\n}',
+      instance(`notify_priority_changes True\n  ${VIP}`),
+      instance('notify_priority_changes Yes\n  virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8),
+    ].join('\n'));
+    const theirs = await keepalivedTest(file, '-P');
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(true);
+    const theirLines = [...theirs.output.matchAll(/Line (\d+)\) (.*Invalid value .*)$/gm)].map(([, line, message]) => `${line} ${message}`);
+    expect(theirLines).toHaveLength(4);
+    expect(ours.warnings.map(({ at, message }) => `${at.line} ${message.split(' - ignored, as keepalived 2.2.7 ignores it')[0]}`)).toEqual(theirLines);
+  });
+});
+
 describe.skipIf(!existsSync(KEEPALIVED))('verdicts agree with keepalived -t (2.2.7)', () => {
   it.each(Object.entries(CASES))('%s', (name, text) => compare(name, text, '-C'));
 });

@@ -164,6 +164,13 @@ describe("the VRRP settings compared with keepalived's dump", () => {
     expect(newFields(lvsdInstances(parsed(fixed[0]!.text)))).toEqual(newFields(dumped));
   });
 
+  it('take notify_priority_changes in upper case as keepalived 2.2.7 -d shows it: ignored, the sync group\'s or global_defs\' value instead', () => {
+    // keepalived --vrrp --dump-conf of fixed[1] (in a network namespace with eth0 and eth1): "Notify priority changes = ..." of each instance.
+    const dumped = { VI_A: 'true', VI_B: 'true', VI_C: 'false', VI_D: 'true' };
+    const ours = lvsdInstances(parsed(fixed[1]!.text));
+    expect(Object.fromEntries(Object.entries(ours).map(([name, settings]) => [name, settings.notifyPriorityChanges]))).toEqual(dumped);
+  });
+
   it('come from configurations lvsd reads whole: every route and rule they write is programmed, none left out with a warning', () => {
     for (const { name, text } of [...fixed, ...generated]) {
       const config = parsed(text);

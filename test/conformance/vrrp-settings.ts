@@ -462,10 +462,19 @@ export const generated: VrrpSettingsCase[] = [1, 2, 3, 4, 5, 6].map((seed) => {
   return { name: `generated: 4 instances with random settings (seed ${seed})`, text: TRACKED + text! };
 });
 
+/** keepalived 2.2.7's check_true_false knows only lower case: VI_A and VI_B take global_defs' true (OFF and SG's False ignored), VI_C SG2's no. */
+const notifyInUpperCase = 'global_defs {\n vrrp_notify_priority_changes\n vrrp_notify_priority_changes OFF\n}\n' +
+  'vrrp_sync_group SG {\n group {\n  VI_A\n  VI_B\n }\n notify_priority_changes False\n}\n' +
+  'vrrp_sync_group SG2 {\n group {\n  VI_C\n  VI_D\n }\n notify_priority_changes no\n}\n' +
+  [['VI_A', 'False'], ['VI_B', undefined], ['VI_C', 'ON'], ['VI_D', 'yes']].map(([name, value], index) =>
+    `vrrp_instance ${name} {\n interface eth${index >> 1}\n virtual_router_id ${50 + index}\n${value === undefined ? '' : ` notify_priority_changes ${value}\n`}` +
+    ` virtual_ipaddress {\n  192.168.${150 + index}.1/24\n }\n}\n`).join('');
+
 /**
  * Every virtual route and rule form at once, rules without a preference numbered on from one
  * instance to the next and per family (VI_B), and notify_priority_changes as an instance sets it
- * (VI_B), as its sync group does when it does not (VI_A), and as global_defs does for the rest (VI_C).
+ * (VI_B), as its sync group does when it does not (VI_A), and as global_defs does for the rest (VI_C);
+ * then notifyInUpperCase.
  */
 export const fixed: VrrpSettingsCase[] = [{
   name: 'virtual routes and rules in every form lvsd takes; notify_priority_changes of an instance, a sync group and global_defs',
@@ -476,4 +485,7 @@ export const fixed: VrrpSettingsCase[] = [{
     `vrrp_instance VI_B {\n interface eth0\n virtual_router_id 41\n notify_priority_changes\n${blockText('virtual_rules', ['to 192.0.2.77 lookup 105', 'to 2001:db8::77 lookup 105'])}` +
     ' virtual_ipaddress {\n  192.168.141.1/24\n }\n}\n' +
     'vrrp_instance VI_C {\n interface eth1\n virtual_router_id 42\n virtual_ipaddress {\n  192.168.142.1/24\n }\n}\n',
+}, {
+  name: 'notify_priority_changes in upper case: ignored, each instance falling back to its sync group, else global_defs',
+  text: notifyInUpperCase,
 }];

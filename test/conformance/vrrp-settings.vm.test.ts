@@ -15,8 +15,9 @@ import { fixed, generated, keepalivedInstances, lvsdInstances, samples, withKnow
 // multicast group, skip_check_adv_addr, promote_secondaries and kernel_rx_buf_size, virtual
 // routes and rules (each word lvsd programs; keepalived's add/append/prepend and a route's
 // no_track are not compared, lvsd having neither), notify_priority_changes (from the instance,
-// its sync group or global_defs), with keepalived's defaults, globals and corrections (e.g.
-// nopreempt or preempt_delay cleared on an instance that starts as master).
+// its sync group or global_defs, a value in upper case ignored), with keepalived's defaults,
+// globals and corrections (e.g. nopreempt or preempt_delay cleared on an instance that starts as
+// master).
 // Two Debian samples use what lvsd does not program (a multipath and a blackhole virtual route;
 // static_rules, which shift keepalived's numbering of a virtual rule): each such setting is
 // recorded with keepalived's value and lvsd's (vrrp-settings.ts SAMPLE_DIFFERENCES), both are
