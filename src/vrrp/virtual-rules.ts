@@ -25,6 +25,13 @@ function unsigned(word: string | undefined): number | undefined {
   return value <= UINT32_MAX ? value : undefined;
 }
 
+/** read_unsigned_strvec (lib/parser.c), which keepalived reads a goto target with: strtoul in base 10, the whole word. */
+function decimal(word: string | undefined): number | undefined {
+  if (word === undefined || !/^\+?[0-9]+$/.test(word)) return undefined;
+  const value = Number(word);
+  return value <= UINT32_MAX ? value : undefined;
+}
+
 function prefix(word: string | undefined): { address: string; prefixLength: number; family: IpFamily } | undefined {
   if (word === undefined) return undefined;
   const [address = '', length] = word.split('/');
@@ -123,8 +130,8 @@ export function parseVirtualRule(words: readonly string[], defaultPriority: (fam
       default: {
         const actionWord = word === 'type' ? next() : word;
         if (actionWord === 'goto') {
-          const target = unsigned(next());
-          if (target === undefined) return fail(`invalid goto target ${words[i] ?? ''}`);
+          const target = decimal(next());
+          if (target === undefined) return fail(`invalid goto target ${words[i] ?? ''} (keepalived 2.2.7 reads it in decimal only)`);
           if (!setAction({ type: 'goto', target })) return fail('more than one action');
         } else if (DROP_ACTIONS.some((action) => action === actionWord)) {
           if (!setAction({ type: actionWord as (typeof DROP_ACTIONS)[number] })) return fail('more than one action');

@@ -49,8 +49,31 @@ describe('virtual_rules lines, read as keepalived 2.2.7 reads them', () => {
     expect(why('from 10.0.0.1 table 0')).toBe('table 0 is not valid');
     expect(why('from 10.0.0.1 goto 100')).toBe('goto target 100 specified without preference');
     expect(why('from 10.0.0.1 goto 100 priority 100')).toBe('preference 100 >= goto target 100');
+    // A goto target is decimal (read_unsigned_strvec), where a preference, tos and fwmark take 0x and octal too.
+    expect(why('from 10.0.0.1 goto 0x10 priority 1')).toBe('invalid goto target 0x10 (keepalived 2.2.7 reads it in decimal only)');
+    expect(why('from 10.0.0.1 goto -5 priority 1')).toBe('invalid goto target -5 (keepalived 2.2.7 reads it in decimal only)');
+    expect(why('from 10.0.0.1 goto 4294967296 priority 1')).toBe('invalid goto target 4294967296 (keepalived 2.2.7 reads it in decimal only)');
     expect(why('from 10.0.0.1 table 5 sport 80')).toBe('sport is not supported');
     expect(why('inet6 from 10.0.0.1 table 5')).toBe('rule specification has mixed IPv4 and IPv6');
+  });
+
+  it('reads a goto target in decimal, leading zeros and a plus sign too, and leaves out a line with another as keepalived -d shows', () => {
+    // keepalived 2.2.7 --vrrp --dump-conf of these lines: goto 10, goto 20, the 0x10 lines left out
+    // ("invalid number '0x10'", "Invalid target goto specified"), and the last rule numbered 16384.
+    const text = `vrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n  virtual_ipaddress {\n    192.0.2.9/24\n  }\n  virtual_rules {\n    from 10.1.0.0/16 goto 010 priority 5\n    from 10.2.0.0/16 goto 0x10 priority 6\n    from 10.3.0.0/16 goto +20 priority 7\n    to 10.7.0.0/16 goto 0x10\n    from 10.8.0.0/16 lookup 9\n  }\n}\n`;
+    const parsed = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+    if (!parsed.ok) throw new Error('parse failed');
+    const specs = vrrpSpecsFromConfig(parsed.config);
+    expect(specs.instances[0]!.virtualRules.map((rule) => [rule.priority, rule.action])).toEqual([
+      [5, { type: 'goto', target: 10 }],
+      [7, { type: 'goto', target: 20 }],
+      [16384, { type: 'table', table: 9 }],
+    ]);
+    expect(specs.warnings).toEqual([
+      'k.conf:9: virtual_rules "from 10.2.0.0/16 goto 0x10 priority 6": invalid goto target 0x10 (keepalived 2.2.7 reads it in decimal only); ignored',
+      'k.conf:11: virtual_rules "to 10.7.0.0/16 goto 0x10": invalid goto target 0x10 (keepalived 2.2.7 reads it in decimal only); ignored',
+      'k.conf:12: virtual_rules "from 10.8.0.0/16 lookup 9" has no preference - setting it to 16384, as keepalived does; this is probably not what you want',
+    ]);
   });
 
   it('numbers rules without a preference from 16384 down, per family, with a warning at their line', () => {
