@@ -6,29 +6,8 @@
 // configuration does not use is still only evaluated when first called.
 // Type checking is tsc's job (npm run typecheck).
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
-
-// netlink's raw.js finds its binary with node-gyp-build, which searches the package's build and
-// prebuilds directories on every start; bundled, its __dirname would not be the package either.
-// The bundle loads the prebuild for this platform by its path, and searches only without one.
-const NETLINK_BINDING = `(() => {
-  const path = require('node:path');
-  const root = path.dirname(require.resolve('netlink/package.json'));
-  const prebuild = path.join(root, 'prebuilds', process.platform + '-' + process.arch, 'node.napi.node');
-  return require('node:fs').existsSync(prebuild) ? require(prebuild) : require('node-gyp-build')(root);
-})()`;
-const netlinkBinding = {
-  name: 'netlink-binding',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]netlink[\\/]dist[\\/]raw\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const search = "require('node-gyp-build')(__dirname + '/..')";
-      if (!source.includes(search)) throw new Error(`${args.path}: netlink no longer loads its binding with ${search}`);
-      return { contents: source.replace(search, NETLINK_BINDING), loader: 'js' };
-    });
-  },
-};
+import { netlinkBinding } from './netlink-binding.mjs';
 
 await build({
   entryPoints: { lvsd: 'src/cli/lvsd.ts', lvsctl: 'src/cli/lvsctl-main.ts' },
