@@ -6,15 +6,23 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Diagnostics } from './diagnostics.ts';
 import type { SourceLocation } from './model.ts';
 
-export interface Token {
-  readonly text: string;
-  readonly at: SourceLocation;
-  /** Written inside double quotes: never a brace, never a comment. */
-  readonly quoted: boolean;
-}
+/**
+ * A word, brace or quoted string, and where it starts. Its location object is made only when
+ * asked for: a large file has a hundred thousand tokens, and few of their locations are ever kept.
+ */
+export class Token {
+  constructor(
+    readonly text: string,
+    /** Written inside double quotes: never a brace, never a comment. */
+    readonly quoted: boolean,
+    private readonly file: string,
+    private readonly line: number,
+    private readonly column: number,
+  ) {}
 
-export interface SourceLine {
-  readonly tokens: readonly Token[];
+  get at(): SourceLocation {
+    return { file: this.file, line: this.line, column: this.column };
+  }
 }
 
 export interface SourceOptions {
@@ -62,9 +70,11 @@ function stripComment(line: string): string {
   return line;
 }
 
-/** Splits a comment-free line into words, `{`/`}` and quoted strings; `columnOffset` is where `line` starts. */
-function tokenize(line: string, file: string, lineNumber: number, diagnostics: Diagnostics, columnOffset = 0): Token[] {
-  const tokens: Token[] = [];
+/**
+ * Splits a comment-free line into words, `{`/`}` and quoted strings, appending them to `tokens`;
+ * `columnOffset` is where `line` starts.
+ */
+function tokenize(line: string, file: string, lineNumber: number, diagnostics: Diagnostics, columnOffset: number, tokens: Token[]): void {
   let i = 0;
   while (i < line.length) {
     const code = line.charCodeAt(i);
@@ -72,29 +82,28 @@ function tokenize(line: string, file: string, lineNumber: number, diagnostics: D
       i++;
       continue;
     }
-    const at = { file, line: lineNumber, column: columnOffset + i + 1 };
+    const column = columnOffset + i + 1;
     if (code === OPEN || code === CLOSE) {
-      tokens.push({ text: code === OPEN ? '{' : '}', at, quoted: false });
+      tokens.push(new Token(code === OPEN ? '{' : '}', false, file, lineNumber, column));
       i++;
       continue;
     }
     if (code === QUOTE) {
       const close = line.indexOf('"', i + 1);
       if (close < 0) {
-        diagnostics.error(at, 'unterminated quoted string');
-        tokens.push({ text: line.slice(i + 1), at, quoted: true });
-        return tokens;
+        diagnostics.error({ file, line: lineNumber, column }, 'unterminated quoted string');
+        tokens.push(new Token(line.slice(i + 1), true, file, lineNumber, column));
+        return;
       }
-      tokens.push({ text: line.slice(i + 1, close), at, quoted: true });
+      tokens.push(new Token(line.slice(i + 1, close), true, file, lineNumber, column));
       i = close + 1;
       continue;
     }
     let end = i + 1;
     while (end < line.length && !isWordEnd(line.charCodeAt(end))) end++;
-    tokens.push({ text: line.slice(i, end), at, quoted: false });
+    tokens.push(new Token(line.slice(i, end), false, file, lineNumber, column));
     i = end;
   }
-  return tokens;
 }
 
 interface Definition {
@@ -141,15 +150,39 @@ function listAssignments(spec: string): Assignment[] | string {
   return rows.map((row) => names.map((n, i) => [n, row[i]!] as const));
 }
 
+/** The lines of a text, as `split('\n')` gives them, without holding them all at once. */
+class Lines {
+  private next = 0;
+  /** 1-based number of the line read last. */
+  number = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The next line, or undefined after the last. */
+  read(): string | undefined {
+    if (this.next > this.text.length) return undefined;
+    const newline = this.text.indexOf('\n', this.next);
+    const end = newline < 0 ? this.text.length : newline;
+    const line = this.text.slice(this.next, end);
+    this.next = end + 1;
+    this.number++;
+    return line;
+  }
+}
+
+/** A logical line's tokens, handed on to be read at once: the array is reused for the next line. */
+export type LineTokens = readonly Token[];
+
 class Reader {
   readonly files: string[] = [];
   private readonly definitions = new Map<string, Definition>();
   private readonly includeStack: string[] = [];
+  private readonly lineTokens: Token[] = [];
 
   constructor(
     private readonly options: SourceOptions,
     private readonly diagnostics: Diagnostics,
-    private readonly emit: (line: SourceLine) => void,
+    private readonly emit: (tokens: LineTokens) => void,
   ) {}
 
   readText(text: string, file: string): void {
@@ -164,27 +197,25 @@ class Reader {
       return;
     }
     this.includeStack.push(file);
-    const raw = text.split('\n');
-    for (let index = 0; index < raw.length; index++) {
-      const lineNumber = index + 1;
-      const line = stripComment(raw[index]!);
+    const lines = new Lines(text);
+    for (let raw = lines.read(); raw !== undefined; raw = lines.read()) {
+      const line = stripComment(raw);
       const definition = line.includes('$') ? DEFINITION.exec(line.trim()) : null;
       if (definition && line.trimEnd().endsWith('\\')) {
         // Multi-line definition: every following line ending in '\' continues it.
         const parts = [definition[2]!.trimEnd().slice(0, -1)];
-        while (index + 1 < raw.length) {
-          index++;
-          const next = stripComment(raw[index]!).trimEnd();
-          if (next.endsWith('\\')) parts.push(next.slice(0, -1));
+        for (let next = lines.read(); next !== undefined; next = lines.read()) {
+          const content = stripComment(next).trimEnd();
+          if (content.endsWith('\\')) parts.push(content.slice(0, -1));
           else {
-            parts.push(next);
+            parts.push(content);
             break;
           }
         }
         this.define(definition[1]!, parts.filter((p) => p.trim() !== '').join('\n'), true);
         continue;
       }
-      this.readLine(line, file, lineNumber, 0);
+      this.readLine(line, file, lines.number, 0);
     }
     this.includeStack.pop();
   }
@@ -198,7 +229,7 @@ class Reader {
     let start = 0;
     while (start < text.length && isSpace(text.charCodeAt(start))) start++;
     if (start === text.length) return;
-    const at = (): SourceLocation => ({ file, line: lineNumber, column: start + 1 });
+    const column = start + 1;
     let body = text;
     let offset = 0;
     if (text.charCodeAt(start) === AT_SIGN) {
@@ -212,7 +243,7 @@ class Reader {
     if (body.includes('~')) {
       const repeated = /^\s*~(SEQx?|LST)\(/.exec(body);
       if (repeated) {
-        this.repeat(body.slice(repeated[0].length), repeated[1]!, file, lineNumber, depth, at);
+        this.repeat(body.slice(repeated[0].length), repeated[1]!, file, lineNumber, depth, { file, line: lineNumber, column });
         return;
       }
     }
@@ -221,11 +252,14 @@ class Reader {
       this.define(definition[1]!, definition[2]!, false);
       return;
     }
-    const expanded = this.expand(body, file, at);
-    if (expanded === undefined) return;
+    const expanded = this.expand(body, file);
+    if (expanded === undefined) {
+      this.diagnostics.error({ file, line: lineNumber, column }, 'definition expands without end (recursive $definition?)');
+      return;
+    }
     if (expanded.includes('\n')) {
       if (depth > MAX_INCLUDE_DEPTH) {
-        this.diagnostics.error(at(), 'multi-line definitions nested too deeply (recursive definition?)');
+        this.diagnostics.error({ file, line: lineNumber, column }, 'multi-line definitions nested too deeply (recursive definition?)');
         return;
       }
       for (const part of expanded.split('\n')) this.readLine(part, file, lineNumber, depth + 1);
@@ -233,14 +267,16 @@ class Reader {
     }
     // Columns are exact when nothing was substituted; after a substitution they
     // point into the substituted text, which is as close as the user's file allows.
-    const tokens = tokenize(expanded, file, lineNumber, this.diagnostics, offset);
+    const tokens = this.lineTokens;
+    tokens.length = 0;
+    tokenize(expanded, file, lineNumber, this.diagnostics, offset, tokens);
     if (tokens.length === 0) return;
     const first = tokens[0]!;
     if (first.text === 'include' && !first.quoted) {
       this.include(tokens, file);
       return;
     }
-    this.emit({ tokens });
+    this.emit(tokens);
   }
 
   /**
@@ -248,20 +284,20 @@ class Reader {
    * `~LST(var, v1, v2...)` / `~LST({a, b}, {1, 2}, {3, 4}) rest`: reads `rest`
    * once per value with the variables defined.
    */
-  private repeat(afterParen: string, kind: string, file: string, lineNumber: number, depth: number, at: () => SourceLocation): void {
+  private repeat(afterParen: string, kind: string, file: string, lineNumber: number, depth: number, at: SourceLocation): void {
     const close = afterParen.indexOf(')');
     if (close < 0) {
-      this.diagnostics.error(at(), `~${kind}( has no closing ')'`);
+      this.diagnostics.error(at, `~${kind}( has no closing ')'`);
       return;
     }
     const rest = afterParen.slice(close + 1);
     const assignments = kind === 'LST' ? listAssignments(afterParen.slice(0, close)) : sequenceAssignments(afterParen.slice(0, close), kind === 'SEQx');
     if (typeof assignments === 'string') {
-      this.diagnostics.error(at(), `~${kind}: ${assignments}`);
+      this.diagnostics.error(at, `~${kind}: ${assignments}`);
       return;
     }
     if (assignments.length > MAX_REPETITIONS) {
-      this.diagnostics.error(at(), `~${kind} repeats ${assignments.length} times, more than ${MAX_REPETITIONS}`);
+      this.diagnostics.error(at, `~${kind} repeats ${assignments.length} times, more than ${MAX_REPETITIONS}`);
       return;
     }
     for (const assignment of assignments) {
@@ -270,7 +306,8 @@ class Reader {
     }
   }
 
-  private expand(text: string, file: string, at: () => SourceLocation): string | undefined {
+  /** `text` with its definitions substituted; undefined when they expand without end. */
+  private expand(text: string, file: string): string | undefined {
     if (!text.includes('$')) return text;
     let result = text;
     for (let round = 0; round < MAX_EXPANSIONS; round++) {
@@ -284,7 +321,6 @@ class Reader {
       });
       if (!changed) return result;
     }
-    this.diagnostics.error(at(), 'definition expands without end (recursive $definition?)');
     return undefined;
   }
 
@@ -351,7 +387,7 @@ export function readSource(
   file: string,
   options: SourceOptions,
   diagnostics: Diagnostics,
-  emit: (line: SourceLine) => void,
+  emit: (tokens: LineTokens) => void,
 ): readonly string[] {
   const reader = new Reader(options, diagnostics, emit);
   reader.readText(text, file);

@@ -5,18 +5,29 @@
 // file never holds all of its tokens at once.
 import type { Diagnostics } from './diagnostics.ts';
 import type { SourceLocation } from './model.ts';
-import type { SourceLine, Token } from './source.ts';
+import type { LineTokens, Token } from './source.ts';
 
 export interface Statement {
   readonly keyword: Token;
   readonly args: readonly Token[];
+  /** The keyword's location. */
   readonly at: SourceLocation;
   /** undefined when the statement has no `{ }` block */
   readonly block: readonly Statement[] | undefined;
 }
 
-interface OpenStatement extends Statement {
-  block: OpenStatement[] | undefined;
+/** A statement whose block may still be opened and filled. */
+class OpenStatement implements Statement {
+  block: OpenStatement[] | undefined = undefined;
+
+  constructor(
+    readonly keyword: Token,
+    readonly args: readonly Token[],
+  ) {}
+
+  get at(): SourceLocation {
+    return this.keyword.at;
+  }
 }
 
 export class TreeBuilder {
@@ -30,8 +41,7 @@ export class TreeBuilder {
     private readonly emit: (statement: Statement) => void,
   ) {}
 
-  push(line: SourceLine): void {
-    const tokens = line.tokens;
+  push(tokens: LineTokens): void {
     let start = 0;
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
@@ -52,10 +62,9 @@ export class TreeBuilder {
     this.pending = undefined;
   }
 
-  private statement(tokens: readonly Token[], start: number, end: number): OpenStatement | undefined {
+  private statement(tokens: LineTokens, start: number, end: number): OpenStatement | undefined {
     if (end <= start) return undefined;
-    const keyword = tokens[start]!;
-    const statement: OpenStatement = { keyword, args: tokens.slice(start + 1, end), at: keyword.at, block: undefined };
+    const statement = new OpenStatement(tokens[start]!, tokens.slice(start + 1, end));
     if (this.children) this.children.push(statement);
     else {
       if (this.pending) this.emit(this.pending);
