@@ -335,7 +335,7 @@ function emptySpecific(kind: CheckerKind): Specific {
 export function parseChecker(s: Statement, kind: CheckerKind, d: Diagnostics): ParsedChecker {
   const state: CheckerState<Specific> = { settings: {}, specific: emptySpecific(kind) };
   dispatchTo(block(s, d) ?? [], CHECKER_TABLES[kind], state, d, kind);
-  return { at: s.at, ...state };
+  return { at: s.at, settings: state.settings, specific: state.specific };
 }
 
 // ---------------------------------------------------------------- resolution

@@ -137,11 +137,13 @@ function addressAndPort(s: Statement, d: Diagnostics, what: string): { address: 
   return p === undefined ? undefined : { address, port: p };
 }
 
-function parseRealServer(s: Statement, d: Diagnostics): ParsedRealServer | undefined {
+function parseRealServer(s: Statement, inheritedForwarding: ForwardingMethod | undefined, d: Diagnostics): ParsedRealServer | undefined {
   const target = addressAndPort(s, d, 'real_server');
   const state: RealServerState = { settings: {}, fields: {}, checkers: [] };
   dispatchTo(s.block ?? [], REAL_SERVER, state, d, 'real_server');
-  return target && { at: s.at, address: target.address, port: target.port, ...state };
+  if (!target) return undefined;
+  const { settings, fields, checkers } = state;
+  return { at: s.at, inheritedForwarding, address: target.address, port: target.port, settings, fields, checkers };
 }
 
 type ParsedKey =
@@ -159,7 +161,7 @@ function parseKey(s: Statement, d: Diagnostics): ParsedKey | undefined {
     return group === undefined ? undefined : { kind: 'group', group };
   }
   const target = addressAndPort(s, d, 'virtual_server');
-  return target && { kind: 'address', ...target };
+  return target && { kind: 'address', address: target.address, port: target.port };
 }
 
 export interface LvsContext {
@@ -286,8 +288,8 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   ops: bareFlag((vs) => { vs.v.ops = true; }),
   nat_mask: (s, _vs, d) => d.warn(s.at, "'nat_mask' is obsolete and ignored"),
   real_server: (s, vs, d) => {
-    const rs = parseRealServer(s, d);
-    if (rs) vs.realServers.push({ ...rs, inheritedForwarding: vs.v.forwarding });
+    const rs = parseRealServer(s, vs.v.forwarding, d);
+    if (rs) vs.realServers.push(rs);
   },
 };
 
@@ -407,9 +409,8 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
       continue;
     }
     const rsPort = forwardedPort(rs.port, configuredPort, rsForwarding, key, vsPort, `real server ${rs.address.text}`, rs.at, d);
-    const levels = { realServer: rs.settings, virtualServer: settings };
     const checkers: Checker[] = [];
-    const checkerContext = { address: rs.address, port: configuredPort, ...levels, trackFiles: context.trackFiles };
+    const checkerContext = { address: rs.address, port: configuredPort, realServer: rs.settings, virtualServer: settings, trackFiles: context.trackFiles };
     for (const checker of rs.checkers) resolveChecker(checker, checkerContext, d, checkers);
     const virtualhost = rs.settings.virtualhost ?? settings.virtualhost;
     const f = rs.fields;
