@@ -5,7 +5,7 @@ import { parseConfigFile, formatDiagnostic } from '../config/index.ts';
 import type { KeepalivedConfig } from '../config/model.ts';
 import { realServerKey, virtualServerName } from '../daemon/engine.ts';
 import { withScriptSecurity } from '../daemon/scripts.ts';
-import { checkSpecsFromConfig } from '../healthcheck/from-config.ts';
+import { checkerWarnings } from '../healthcheck/from-config.ts';
 import { vrrpSpecsFromConfig } from '../vrrp/from-config.ts';
 import { parseCommandLine } from './args.ts';
 
@@ -52,6 +52,6 @@ export async function checkCommand(argv: string[], out: NodeJS.WritableStream, e
  * does not honour. An operator who checks first learns of them before the daemon runs.
  */
 function unhonouredSettings(config: KeepalivedConfig): string[] {
-  const checks = checkSpecsFromConfig(config, { virtualServer: virtualServerName, realServer: realServerKey });
-  return [...checks.warnings, ...vrrpSpecsFromConfig(config).warnings].map((warning) => warning.replace(/^(.+?:\d+): /, '$1: warning: '));
+  const checks = checkerWarnings(config, { virtualServer: virtualServerName, realServer: realServerKey });
+  return [...checks, ...vrrpSpecsFromConfig(config).warnings].map((warning) => warning.replace(/^(.+?:\d+): /, '$1: warning: '));
 }

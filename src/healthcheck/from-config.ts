@@ -32,33 +32,90 @@ export interface CheckSpecs {
 }
 
 export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpecNaming): CheckSpecs {
-  const warnings: string[] = [];
   const specs: RealServerCheckSpec[] = [];
   for (const vs of config.virtualServers) {
+    const virtualServer = naming.virtualServer(vs);
     const haSuspend = haSuspendOf(vs);
     for (const rs of vs.realServers) {
-      const where = `${naming.virtualServer(vs)} real_server ${naming.realServer(rs)}`;
-      const checkers = rs.checkers.map((checker, index): PoolCheckerSpec => {
-        const id = `${checker.kind}#${index}`;
-        const warn = (message: string): void => {
-          warnings.push(`${checker.at.file}:${checker.at.line}: ${where} ${id}: ${message}`);
-        };
-        return {
-          id,
-          timing: {
-            delayLoopMs: checker.timing.delayLoopMs,
-            retry: checker.timing.retry,
-            delayBeforeRetryMs: checker.timing.delayBeforeRetryMs,
-            alpha: checker.timing.alpha,
-          },
-          warmupMs: checker.timing.warmupMs,
-          probe: probeSpec(checker, config, warn),
-        };
-      });
-      specs.push({ virtualServer: naming.virtualServer(vs), realServer: naming.realServer(rs), weight: rs.weight, checkers, ...haSuspend });
+      const checkers = rs.checkers.map((checker, index): PoolCheckerSpec => ({
+        id: checkerId(checker, index),
+        timing: {
+          delayLoopMs: checker.timing.delayLoopMs,
+          retry: checker.timing.retry,
+          delayBeforeRetryMs: checker.timing.delayBeforeRetryMs,
+          alpha: checker.timing.alpha,
+        },
+        warmupMs: checker.timing.warmupMs,
+        probe: probeSpec(checker, config),
+      }));
+      specs.push({ virtualServer, realServer: naming.realServer(rs), weight: rs.weight, checkers, ...haSuspend });
     }
   }
-  return { specs, warnings };
+  return { specs, warnings: checkerWarnings(config, naming) };
+}
+
+/**
+ * The warnings of checkSpecsFromConfig without its specs: what `lvsd -t` prints, where building
+ * the specs of 10,000 real servers only to drop them was a tenth of its time.
+ */
+export function checkerWarnings(config: KeepalivedConfig, naming: CheckSpecNaming): string[] {
+  const warnings: string[] = [];
+  for (const vs of config.virtualServers) {
+    for (const rs of vs.realServers) {
+      rs.checkers.forEach((checker, index) => {
+        for (const message of unhonoured(checker, config)) {
+          const where = `${naming.virtualServer(vs)} real_server ${naming.realServer(rs)} ${checkerId(checker, index)}`;
+          warnings.push(`${checker.at.file}:${checker.at.line}: ${where}: ${message}`);
+        }
+      });
+    }
+  }
+  return warnings;
+}
+
+function checkerId(checker: Checker, index: number): string {
+  return `${checker.kind}#${index}`;
+}
+
+/** A checker's settings that lvsd reads but does not honour, in the order the checker is built. */
+function unhonoured(checker: Checker, config: KeepalivedConfig): string[] {
+  switch (checker.kind) {
+    case 'TCP_CHECK':
+    case 'PING_CHECK':
+    case 'UDP_CHECK':
+    case 'DNS_CHECK':
+    case 'SMTP_CHECK':
+      return unhonouredConnection(checker.connection);
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return [
+        ...unhonouredConnection(checker.connection),
+        ...(checker.fastRecovery ? ['fast_recovery is not supported'] : []),
+        ...checker.urls.flatMap(unhonouredRegex),
+      ];
+    case 'MISC_CHECK':
+      return [];
+    case 'FILE_CHECK':
+      return trackedFileOf(config, checker).defined ? [] : [`track_file ${checker.trackFile} is not defined; reading it as a path`];
+  }
+}
+
+function unhonouredConnection(c: CheckerConnection): string[] {
+  const messages: string[] = [];
+  if (c.bindInterface !== undefined) messages.push(`bind_if ${c.bindInterface} is not supported`);
+  if (c.fwmark !== undefined) messages.push(`fwmark ${c.fwmark} is not supported (no SO_MARK from Node)`);
+  return messages;
+}
+
+function unhonouredRegex(url: HttpUrl): string[] {
+  if (url.regex === undefined) return [];
+  const messages = url.regexOptions.filter((option) => REGEX_FLAGS[option] === undefined).map((option) => `url ${url.path}: regex_options ${option} is not supported`);
+  if (url.regexMinOffset !== undefined || url.regexMaxOffset !== undefined) {
+    messages.push(`url ${url.path}: regex_min_offset/regex_max_offset are not supported; the whole body is searched`);
+  }
+  const regex = compileRegex(url.regex, url.regexOptions);
+  if (regex instanceof Error) messages.push(`url ${url.path}: regex ${url.regex} is not a valid JavaScript regex (${regex.message}); the check fails`);
+  return messages;
 }
 
 function haSuspendOf(vs: VirtualServer): Pick<RealServerCheckSpec, 'haSuspend'> {
@@ -66,22 +123,22 @@ function haSuspendOf(vs: VirtualServer): Pick<RealServerCheckSpec, 'haSuspend'> 
   return { haSuspend: { address: vs.key.kind === 'address' ? canonicalAddress(vs.key.address) : null } };
 }
 
-function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string) => void): ProbeSpec {
+function probeSpec(checker: Checker, config: KeepalivedConfig): ProbeSpec {
   switch (checker.kind) {
     case 'TCP_CHECK':
-      return { kind: 'TCP_CHECK', options: { ...target(checker.connection, warn), ...closeMode(config), ...tcpMode(config) } };
+      return { kind: 'TCP_CHECK', options: { ...target(checker.connection), ...closeMode(config), ...tcpMode(config) } };
     case 'HTTP_GET':
     case 'SSL_GET':
-      return { kind: checker.kind, options: { ...httpOptions(checker, warn), ...closeMode(config) } };
+      return { kind: checker.kind, options: { ...httpOptions(checker), ...closeMode(config) } };
     case 'PING_CHECK': {
-      const { host, timeoutMs } = target(checker.connection, warn);
+      const { host, timeoutMs } = target(checker.connection);
       return { kind: 'PING_CHECK', options: { host, timeoutMs } };
     }
     case 'UDP_CHECK':
       return {
         kind: 'UDP_CHECK',
         options: {
-          ...target(checker.connection, warn),
+          ...target(checker.connection),
           ...(checker.payload === undefined ? {} : { payloadHex: checker.payload }),
           requireReply: checker.requireReply,
           ...(checker.requireReplyPattern === undefined ? {} : { replyPattern: checker.requireReplyPattern }),
@@ -90,9 +147,9 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string)
         },
       };
     case 'DNS_CHECK':
-      return { kind: 'DNS_CHECK', options: { ...target(checker.connection, warn), type: checker.type, name: checker.name } };
+      return { kind: 'DNS_CHECK', options: { ...target(checker.connection), type: checker.type, name: checker.name } };
     case 'SMTP_CHECK':
-      return { kind: 'SMTP_CHECK', options: { ...target(checker.connection, warn), heloName: checker.heloName } };
+      return { kind: 'SMTP_CHECK', options: { ...target(checker.connection), heloName: checker.heloName } };
     case 'MISC_CHECK':
       return {
         kind: 'MISC_CHECK',
@@ -105,7 +162,6 @@ function probeSpec(checker: Checker, config: KeepalivedConfig, warn: (m: string)
       };
     case 'FILE_CHECK': {
       const tracked = trackedFileOf(config, checker);
-      if (!tracked.defined) warn(`track_file ${checker.trackFile} is not defined; reading it as a path`);
       return { kind: 'FILE_CHECK', options: tracked.rule, ...(tracked.initFile === undefined ? {} : { initFile: tracked.initFile }) };
     }
   }
@@ -130,9 +186,7 @@ function tcpMode(config: KeepalivedConfig): { halfOpen?: true } {
   return config.globalDefs.tcpCheck === 'syn' && config.globalDefs.probeClose !== 'fin' ? { halfOpen: true } : {};
 }
 
-function target(c: CheckerConnection, warn: (m: string) => void): TcpProbeOptions {
-  if (c.bindInterface !== undefined) warn(`bind_if ${c.bindInterface} is not supported`);
-  if (c.fwmark !== undefined) warn(`fwmark ${c.fwmark} is not supported (no SO_MARK from Node)`);
+function target(c: CheckerConnection): TcpProbeOptions {
   return {
     host: c.connectIp,
     port: c.connectPort,
@@ -142,9 +196,8 @@ function target(c: CheckerConnection, warn: (m: string) => void): TcpProbeOption
   };
 }
 
-function httpOptions(checker: HttpCheck, warn: (m: string) => void) {
-  const { host, port, timeoutMs, bindTo } = target(checker.connection, warn);
-  if (checker.fastRecovery) warn('fast_recovery is not supported');
+function httpOptions(checker: HttpCheck) {
+  const { host, port, timeoutMs, bindTo } = target(checker.connection);
   return {
     tls: checker.kind === 'SSL_GET',
     host,
@@ -155,7 +208,7 @@ function httpOptions(checker: HttpCheck, warn: (m: string) => void) {
     // keepalived 2.2.7 does not verify the real server's certificate.
     verifyCertificate: false,
     httpProtocol: checker.httpProtocol,
-    urls: checker.urls.map((url) => urlExpectation(url, serverNameOf(checker, url), warn)),
+    urls: checker.urls.map((url) => urlExpectation(url, serverNameOf(checker, url))),
   };
 }
 
@@ -171,7 +224,18 @@ function serverNameOf(checker: HttpCheck, url: HttpUrl): string | undefined {
 /** PCRE2 options keepalived accepts in regex_options that a JavaScript RegExp can express. */
 const REGEX_FLAGS: Readonly<Record<string, string>> = { caseless: 'i', multiline: 'm', dotall: 's' };
 
-function urlExpectation(url: HttpUrl, sni: string | undefined, warn: (m: string) => void): HttpUrlExpectation {
+/** A url's regex with the regex_options a JavaScript RegExp can express, or why it does not compile. */
+function compileRegex(pattern: string, options: readonly string[]): RegExp | Error {
+  let flags = '';
+  for (const option of options) flags += REGEX_FLAGS[option] ?? '';
+  try {
+    return new RegExp(pattern, flags);
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function urlExpectation(url: HttpUrl, sni: string | undefined): HttpUrlExpectation {
   const expectation: HttpUrlExpectation = {
     path: url.path,
     statusCodes: url.statusCodes,
@@ -181,20 +245,7 @@ function urlExpectation(url: HttpUrl, sni: string | undefined, warn: (m: string)
     ...(sni === undefined ? {} : { sni }),
   };
   if (url.regex === undefined) return expectation;
-  let flags = '';
-  for (const option of url.regexOptions) {
-    const flag = REGEX_FLAGS[option];
-    if (flag === undefined) warn(`url ${url.path}: regex_options ${option} is not supported`);
-    else flags += flag;
-  }
-  if (url.regexMinOffset !== undefined || url.regexMaxOffset !== undefined) {
-    warn(`url ${url.path}: regex_min_offset/regex_max_offset are not supported; the whole body is searched`);
-  }
-  try {
-    return { ...expectation, regex: new RegExp(url.regex, flags) };
-  } catch (error) {
-    // A regex we cannot compile must not turn into "no regex": fail the url instead.
-    warn(`url ${url.path}: regex ${url.regex} is not a valid JavaScript regex (${(error as Error).message}); the check fails`);
-    return { ...expectation, regex: /(?!)/, regexNoMatch: false };
-  }
+  const regex = compileRegex(url.regex, url.regexOptions);
+  // A regex we cannot compile must not turn into "no regex": fail the url instead (see unhonouredRegex).
+  return regex instanceof Error ? { ...expectation, regex: /(?!)/, regexNoMatch: false } : { ...expectation, regex };
 }
