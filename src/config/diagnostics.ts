@@ -12,6 +12,12 @@ export class Diagnostics {
   warn(at: SourceLocation, message: string): void {
     this.warnings.push({ at, severity: 'warning', message });
   }
+
+  /** Reports, after its own, what `other` collected. */
+  append(other: Diagnostics): void {
+    this.errors.push(...other.errors);
+    this.warnings.push(...other.warnings);
+  }
 }
 
 export function formatDiagnostic(d: ConfigDiagnostic): string {

@@ -308,6 +308,11 @@ export interface VirtualServerDraft {
   readonly state: VirtualServerState;
 }
 
+/** Whether resolving the draft looks up a virtual_server_group or a track_file: either may be defined after it. */
+export function refersToDefinitions(draft: VirtualServerDraft): boolean {
+  return draft.key?.kind === 'group' || draft.state.realServers.some((rs) => rs.checkers.some((checker) => checker.specific.kind === 'FILE_CHECK'));
+}
+
 export function readVirtualServer(s: Statement, d: Diagnostics): VirtualServerDraft {
   const key = parseKey(s, d);
   const state: VirtualServerState = {

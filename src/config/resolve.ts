@@ -1,13 +1,15 @@
 // The top level of keepalived.conf: dispatches each block to its parser as
 // it arrives, then checks what refers to what (groups, scripts, track files,
 // sync groups).
-import { sourceOrder, type Diagnostics } from './diagnostics.ts';
+import { Diagnostics, sourceOrder } from './diagnostics.ts';
 import type {
   IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
-import { keyText, parseVirtualServerGroup, readVirtualServer, resolveVirtualServer, type VirtualServerDraft } from './lvs.ts';
+import {
+  keyText, parseVirtualServerGroup, readVirtualServer, refersToDefinitions, resolveVirtualServer, type LvsContext, type VirtualServerDraft,
+} from './lvs.ts';
 import { realServerScriptsAt } from './real-server-scripts.ts';
 import type { Statement } from './tree.ts';
 import { block, dispatch, text, type Handlers, type Mutable } from './values.ts';
@@ -87,6 +89,23 @@ export interface ConfigAssembler {
 }
 
 /**
+ * A virtual_server as read. One that names no virtual_server_group and no track_file is resolved
+ * at once, so that a large file's parsed real servers are not all kept until its end; what
+ * resolving it said is reported at the end, in the order it would have been, had it been resolved
+ * there.
+ */
+type ReadVirtualServer = { readonly draft: VirtualServerDraft } | { readonly resolved: VirtualServer | undefined; readonly said: Diagnostics };
+
+const NO_DEFINITIONS: LvsContext = { groups: new Map(), trackFiles: new Map() };
+
+function readAndResolveEarly(s: Statement, d: Diagnostics): ReadVirtualServer {
+  const draft = readVirtualServer(s, d);
+  if (refersToDefinitions(draft)) return { draft };
+  const said = new Diagnostics();
+  return { resolved: resolveVirtualServer(draft, NO_DEFINITIONS, said), said };
+}
+
+/**
  * A virtual_server declared again: keepalived's second add of the service fails, and the block
  * then adds its real servers to the first one's service. Its own settings are not programmed, and
  * a real server the first block already has stays the first block's.
@@ -104,7 +123,7 @@ function withRealServersOf(first: VirtualServer, again: VirtualServer, key: stri
 export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssembler {
   let globalDefs = defaultGlobals(hostname);
   const groups: VirtualServerGroup[] = [];
-  const serverDrafts: VirtualServerDraft[] = [];
+  const readServers: ReadVirtualServer[] = [];
   const instanceStatements: Statement[] = [];
   const scripts: VrrpScript[] = [];
   const syncGroups: VrrpSyncGroup[] = [];
@@ -130,8 +149,8 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       const group = parseVirtualServerGroup(s, d);
       if (group) groups.push(group);
     },
-    // Resolved at the end: groups and track files may come later in the file.
-    virtual_server: (s) => void serverDrafts.push(readVirtualServer(s, d)),
+    // Those that name groups or track files are resolved at the end: these may come later in the file.
+    virtual_server: (s) => void readServers.push(readAndResolveEarly(s, d)),
     vrrp_instance: (s) => void instanceStatements.push(s),
     vrrp_script: (s) => {
       const parsed = parseVrrpScript(s, d);
@@ -164,8 +183,9 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     const context = { groups: groupMap, trackFiles: trackFileMap };
     const servers: VirtualServer[] = [];
     const serverAt = new Map<string, number>();
-    for (const draft of serverDrafts) {
-      const vs = resolveVirtualServer(draft, context, d);
+    for (const read of readServers) {
+      if ('said' in read) d.append(read.said);
+      const vs = 'draft' in read ? resolveVirtualServer(read.draft, context, d) : read.resolved;
       if (!vs) continue;
       const key = keyText(vs.key, vs.family);
       const index = serverAt.get(key);
