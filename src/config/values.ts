@@ -198,9 +198,12 @@ export function dispatchTo<T>(statements: readonly Statement[], table: HandlerTa
 function warnOfSecondKeyword<T>(statement: Statement, table: HandlerTable<T>, d: Diagnostics): void {
   const keyword = name(statement);
   if (takesCommandLine(keyword)) return;
-  const second = statement.args.find((token, index) => index > 0 && !token.quoted && token.text !== keyword && Object.hasOwn(table, token.text));
-  if (second) {
-    d.warn(second.at, `'${second.text}' is read as an argument of '${keyword}', not as a setting: one setting a line`);
+  for (let index = 1; index < statement.args.length; index++) {
+    const token = statement.args[index]!;
+    if (!token.quoted && token.text !== keyword && Object.hasOwn(table, token.text)) {
+      d.warn(token.at, `'${token.text}' is read as an argument of '${keyword}', not as a setting: one setting a line`);
+      return;
+    }
   }
 }
 

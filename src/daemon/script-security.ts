@@ -1,4 +1,4 @@
-import type { Checker, KeepalivedConfig, ScriptCommand, SourceLocation, VrrpNotify } from '../config/model.ts';
+import type { Checker, KeepalivedConfig, RealServer, ScriptCommand, SourceLocation, VrrpNotify } from '../config/model.ts';
 import { realServerScriptsAt } from '../config/real-server-scripts.ts';
 import type { Accounts, Credentials } from '../util/accounts.ts';
 import { splitCommandLine } from '../util/command.ts';
@@ -32,6 +32,8 @@ export interface ScriptPolicy {
 type Role = { readonly kind: 'misc' } | { readonly kind: 'track'; readonly name: string } | { readonly kind: 'notify'; readonly type: 'notify' | 'quorum' };
 
 const DEFAULT_USER = 'keepalived_script';
+
+const namesScript = (rs: RealServer): boolean => realServerScriptsAt(rs).length > 0;
 
 /** keepalived's cmd_str: each word in single quotes. */
 function quoted(argv: readonly string[]): string {
@@ -143,8 +145,9 @@ export function applyScriptSecurity(config: KeepalivedConfig, host: ScriptHost):
   // Blocks without a script are kept as they are: at 10,000 real servers, copying each cost a
   // tenth of `lvsd -t`.
   const virtualServers = config.virtualServers.length === 0 ? config.virtualServers : config.virtualServers.map((vs) => {
+    if (vs.quorumUp === undefined && vs.quorumDown === undefined && !vs.realServers.some(namesScript)) return vs;
     const realServers = vs.realServers.map((rs) => {
-      if (realServerScriptsAt(rs).length === 0) return rs;
+      if (!namesScript(rs)) return rs;
       const checkers = rs.checkers.flatMap((checker): Checker[] => {
         if (checker.kind !== 'MISC_CHECK') return [checker];
         const script = judge(checker.script, checker.at, { kind: 'misc' }, check);
@@ -154,7 +157,6 @@ export function applyScriptSecurity(config: KeepalivedConfig, host: ScriptHost):
       return { ...rest, checkers, ...optional('notifyUp', notify(notifyUp, rs.at, check)), ...optional('notifyDown', notify(notifyDown, rs.at, check)) };
     });
     const { quorumUp, quorumDown, ...rest } = vs;
-    if (quorumUp === undefined && quorumDown === undefined && realServers.every((rs, i) => rs === vs.realServers[i])) return vs;
     return {
       ...rest,
       realServers,

@@ -62,12 +62,13 @@ export function checkerWarnings(config: KeepalivedConfig, naming: CheckSpecNamin
   const warnings: string[] = [];
   for (const vs of config.virtualServers) {
     for (const rs of vs.realServers) {
-      rs.checkers.forEach((checker, index) => {
+      for (let index = 0; index < rs.checkers.length; index++) {
+        const checker = rs.checkers[index]!;
         for (const message of unhonoured(checker, config)) {
           const where = `${naming.virtualServer(vs)} real_server ${naming.realServer(rs)} ${checkerId(checker, index)}`;
           warnings.push(`${checker.at.file}:${checker.at.line}: ${where}: ${message}`);
         }
-      });
+      }
     }
   }
   return warnings;
