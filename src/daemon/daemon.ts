@@ -234,7 +234,12 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   // What loads after the table (pino, node:v8) takes a loaded machine's CPU for a second: without a
   // VRRP speaker to start, it waits until the checks due at start have answered and their verdicts
   // reached IPVS (at most FIRST_CHECKS_MAX_WAIT_MS), so that it holds none of them up.
-  if (!wantVrrp) await health?.settled(FIRST_CHECKS_MAX_WAIT_MS);
+  if (!wantVrrp) {
+    await health?.settled(FIRST_CHECKS_MAX_WAIT_MS);
+    // The last verdict's pass may still wait for its turn of the event loop: loading pino in the
+    // microtask before it held a quorum change back 3 s in a loaded kernel VM.
+    await director?.idle();
+  }
   // Loaded once the table is programmed: loading pino took longer than programming a small table.
   const logger = await log.pino();
   if (wantVrrp) {

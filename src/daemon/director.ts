@@ -195,6 +195,17 @@ export class Director {
     this.scheduleReconcile();
   }
 
+  /**
+   * Resolves once every verdict that came in has reached IPVS: no pass waiting to be scheduled,
+   * none queued or running. The daemon waits for it before loading code that holds the event loop.
+   */
+  async idle(): Promise<void> {
+    while (this.reconcileScheduled || this.queued > 0) {
+      if (this.reconcileScheduled) await new Promise((resolve) => setImmediate(resolve));
+      else await this.queue;
+    }
+  }
+
   private scheduleReconcile(): void {
     if (this.reconcileScheduled) return;
     this.reconcileScheduled = true;

@@ -160,6 +160,14 @@ virtual_server 10.0.0.1 80 {
     expect(inhibited.kernel.sent.at(-1)).toHaveLength(1);
   });
 
+  it('says when the verdicts that came in are in IPVS, before any timer could run', async () => {
+    const { director, kernel } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  alpha\n  sorry_server 10.0.9.9 8080'));
+    expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.9.9:8080 -m -w 1', ''].join('\n'));
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.2:80', { up: true, weight: 1 });
+    await director.idle();
+    expect(kernel.rules()).toBe(['-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1', ''].join('\n'));
+  });
+
   it('hands over to the sorry server when no real server is left, and back', async () => {
     const { director, kernel } = await started(WEB.replace('lb_algo rr', 'lb_algo rr\n  sorry_server 10.0.9.9 8080'));
     director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
