@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,8 @@ export { KernelVmSetupError } from './initramfs.ts';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-const RESULT_POLL_MS = 25;
+/** A look for the job's result in case a change went by unseen; the directory is watched meanwhile. */
+const RESULT_POLL_MS = 1_000;
 const DEFAULT_JOB_TIMEOUT_MS = 120_000;
 /** TCG boots take ~10 s on an idle machine; a loaded 2-core CI box needs far more headroom. */
 const BOOT_TIMEOUT_MS = 180_000;
@@ -129,13 +130,35 @@ export class KernelVm {
     let hostDeadline = Date.now() + QUEUED_TIMEOUT_MS;
     let started = false;
     const resultFile = join(dir, 'result.json');
-    while (!existsSync(resultFile)) {
-      if (!started && existsSync(join(dir, 'started'))) {
-        started = true;
-        hostDeadline = Date.now() + timeoutMs + 60_000;
+    // The agent's files appear through QEMU, a host process: inotify sees them as they come.
+    let changed = false;
+    let wake = (): void => {};
+    const watcher = watch(dir, (_, name) => {
+      // Not the job's output, which changes with every line it writes.
+      if (name === 'stdout' || name === 'stderr') return;
+      changed = true;
+      wake();
+    });
+    try {
+      while (!existsSync(resultFile)) {
+        if (!started && existsSync(join(dir, 'started'))) {
+          started = true;
+          hostDeadline = Date.now() + timeoutMs + 60_000;
+        }
+        if (Date.now() > hostDeadline) throw new Error(`kernel VM did not answer job ${argv.join(' ')}`);
+        if (!changed) {
+          await new Promise<void>((resolve) => {
+            const fallback = setTimeout(resolve, RESULT_POLL_MS);
+            wake = () => {
+              clearTimeout(fallback);
+              resolve();
+            };
+          });
+        }
+        changed = false;
       }
-      if (Date.now() > hostDeadline) throw new Error(`kernel VM did not answer job ${argv.join(' ')}`);
-      await sleep(RESULT_POLL_MS);
+    } finally {
+      watcher.close();
     }
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Omit<VmRunResult, 'stdout' | 'stderr'> & { spawnError?: string };
     const stdout = readFileSync(join(dir, 'stdout'), 'utf8');
@@ -154,7 +177,7 @@ export class KernelVm {
   async shutdown(): Promise<void> {
     if (!this.qemu) return;
     this.stopJobSlots();
-    writeFileSync(join(this.exchangeDir, 'shutdown'), '');
+    writeFileSync(join(this.exchangeDir, 'jobs', 'shutdown'), '');
     const exited = new Promise<void>((resolve) => this.qemu!.once('exit', () => resolve()));
     if (this.qemu.exitCode === null) await Promise.race([exited, sleep(10_000)]);
     this.qemu.kill('SIGKILL');
