@@ -492,7 +492,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     vmacXmitBase = true;
   }
   for (const route of lists.routes) {
-    if (!route.words.includes('dev')) {
+    if (!route.words.some((word) => word === 'dev' || word === 'oif' || word === 'no_track')) {
       d.warn(route.at, `(${instanceName}) cannot track route '${route.words.join(' ')}' with no interface specified, not tracking`);
     }
   }

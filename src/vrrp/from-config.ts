@@ -182,10 +182,10 @@ function virtualAddress(vip: IpAddressSpec, addressVmac: string | undefined, war
   return { address: vip.address, prefixLength: vip.prefixLength, dev: vip.device, label: vip.label, scope: scope ?? 'global', ...(addressVmac !== undefined && { addressVmac }) };
 }
 
-/** `[src ADDR] [to] PREFIX [via GW | gw GW] [dev DEV] [table N] [metric N]`, the iproute2 words keepalived takes. */
+/** `[src ADDR] [to] PREFIX [via GW | gw GW] [dev DEV] [table N] [metric N] [no_track]`, the iproute2 words keepalived takes. */
 export function virtualRoute(route: IpRouteSpec, warn: (message: string) => void): VirtualRoute[] {
   const words = [...route.words];
-  const parsed: VirtualRoute = { destination: '', prefixLength: 0, gateway: undefined, dev: undefined, source: undefined, table: undefined, metric: undefined };
+  const parsed: VirtualRoute = { destination: '', prefixLength: 0, gateway: undefined, dev: undefined, source: undefined, table: undefined, metric: undefined, track: true };
   const reject = (why: string): VirtualRoute[] => {
     warn(`virtual_routes line ${where(route.at)} "${route.words.join(' ')}" is not supported (${why}); ignored`);
     return [];
@@ -214,6 +214,9 @@ export function virtualRoute(route: IpRouteSpec, warn: (message: string) => void
       case 'preference':
         parsed.metric = Number(value());
         break;
+      case 'no_track':
+        parsed.track = false;
+        break;
       default: {
         if (parsed.destination !== '') return reject(`unknown word ${word}`);
         const [address = '', length] = word === 'default' ? ['0.0.0.0', '0'] : word.split('/');
@@ -228,5 +231,6 @@ export function virtualRoute(route: IpRouteSpec, warn: (message: string) => void
   }
   if (parsed.destination === '') return reject('no destination');
   if ([parsed.table, parsed.metric, parsed.prefixLength].some((n) => n !== undefined && !Number.isInteger(n))) return reject('bad number');
-  return [parsed];
+  // keepalived cannot tell which interface's going down took such a route, so it does not watch it (and says so: src/config/vrrp.ts).
+  return [{ ...parsed, track: parsed.track && parsed.dev !== undefined }];
 }

@@ -91,6 +91,11 @@ export interface VirtualRoute {
   source: string | undefined;
   table: number | undefined;
   metric: number | undefined;
+  /**
+   * keepalived watches a route with a `dev` unless `no_track`: deleted by someone else while the
+   * instance is master, the instance leaves MASTER; its `dev` down puts the instance in FAULT.
+   */
+  track: boolean;
 }
 
 /** A vrrp_track_process: up while the number of matching processes is within quorum..quorumMax. */
@@ -119,7 +124,10 @@ export interface VirtualRule {
   fwmark: { mark: number; mask: number | undefined } | undefined;
   iif: string | undefined;
   oif: string | undefined;
-  /** Tagged protocol keepalived (18) unless `no_track`. */
+  /**
+   * Tagged protocol keepalived (18) unless `no_track`, and then watched: deleted by someone else
+   * while the instance is master, the instance leaves MASTER; its iif or oif down puts it in FAULT.
+   */
   track: boolean;
 }
 

@@ -130,12 +130,12 @@ describe("the VRRP settings compared with keepalived's dump", () => {
     const dumped = keepalivedInstances(DUMP_OF_FIXED_CASE);
     expect(newFields(dumped)).toEqual({
       VI_A: {
-        // Without keepalived's `prepend` and `no_track`, which lvsd has no counterpart for.
+        // Without keepalived's `prepend`, which lvsd has no counterpart for; a route without dev is not tracked.
         virtualRoutes: [
           '10.20.0.0/16 via inet 10.0.0.1 dev eth1 proto 18',
           '192.0.2.0/24 dev eth0 table 100 proto 18 metric 5',
-          '198.51.100.7 src 10.0.0.10 via inet 10.0.0.1 table 101 proto 18',
-          '0.0.0.0/0 via inet 10.0.0.1 proto 18 metric 300',
+          '198.51.100.7 src 10.0.0.10 via inet 10.0.0.1 table 101 proto 18 no_track',
+          '0.0.0.0/0 via inet 10.0.0.1 proto 18 metric 300 no_track',
           '2001:db8:5::/48 via inet6 2001:db8::1 dev eth1 proto 18 metric 7',
         ].join(', '),
         // 0.0.0.0/0 and ::/0 as `all`, and every IPv6 rule led by inet6.

@@ -172,8 +172,9 @@ function dumpedPrefix(address: string, prefixLength: number): string {
 
 /**
  * A virtual route as keepalived's format_iproute (vrrp_iproute.c) writes the words lvsd takes:
- * destination, `src` (the preferred source), `via`, `dev`, `table` other than main, the protocol
- * and `metric`, in that order. comparableRoute says what of keepalived's line is left out.
+ * destination, `src` (the preferred source), `via`, `dev`, `table` other than main, the protocol,
+ * `metric` and `no_track` (written, or set, on a route without `dev`), in that order.
+ * comparableRoute says what of keepalived's line is left out.
  */
 function dumpedRoute(route: VirtualRoute): string {
   return [
@@ -184,17 +185,17 @@ function dumpedRoute(route: VirtualRoute): string {
     route.table !== undefined && route.table !== RT_TABLE_MAIN && `table ${route.table}`,
     `proto ${RTPROT_KEEPALIVED}`,
     route.metric !== undefined && `metric ${route.metric}`,
+    !route.track && 'no_track',
   ].filter(Boolean).join(' ');
 }
 
 /**
- * keepalived's route line without two things lvsd has no counterpart for, which are therefore not
- * compared: the leading add/append/prepend (how keepalived adds it; lvsd always replaces a route
- * of the same key) and `no_track` (keepalived watches a route with a `dev` and without `no_track`,
- * and goes backup when it is deleted; lvsd watches no route and takes no `no_track` word).
+ * keepalived's route line without the leading add/append/prepend, which lvsd has no counterpart
+ * for and is therefore not compared: how keepalived adds it (lvsd always replaces a route of the
+ * same key).
  */
 function comparableRoute(line: string): string {
-  return line.replace(/^(?:add|append|prepend) /, '').replace(/ no_track$/, '');
+  return line.replace(/^(?:add|append|prepend) /, '');
 }
 
 /**
@@ -274,12 +275,15 @@ const SAMPLE_ROUTES = [
   '192.168.109.0/24 src 192.168.100.1 via inet 192.168.200.254 dev eth1 proto 18',
   '192.168.110.0/24 via inet 192.168.200.254 dev eth1 proto 18',
   '192.168.111.0/24 dev eth2 proto 18',
-  '192.168.112.0/24 via inet 192.168.100.254 proto 18',
-  '192.168.113.0/24 proto 18 nexthop via inet 192.168.100.252 nexthop via inet 192.168.100.253',
-  'blackhole 192.168.113.1 proto 18',
-  '0.0.0.0/0 via inet 192.168.0.1 table 100 proto 18',
+  '192.168.112.0/24 via inet 192.168.100.254 proto 18 no_track',
+  '192.168.113.0/24 proto 18 nexthop via inet 192.168.100.252 nexthop via inet 192.168.100.253 no_track',
+  'blackhole 192.168.113.1 proto 18 no_track',
+  '0.0.0.0/0 via inet 192.168.0.1 table 100 proto 18 no_track',
 ];
-const SAMPLE_UNSUPPORTED_ROUTES = new Set(['192.168.113.0/24 proto 18 nexthop via inet 192.168.100.252 nexthop via inet 192.168.100.253', 'blackhole 192.168.113.1 proto 18']);
+const SAMPLE_UNSUPPORTED_ROUTES = new Set([
+  '192.168.113.0/24 proto 18 nexthop via inet 192.168.100.252 nexthop via inet 192.168.100.253 no_track',
+  'blackhole 192.168.113.1 proto 18 no_track',
+]);
 
 /** The two Debian samples whose instances lvsd resolves otherwise, for what it does not support. */
 const SAMPLE_DIFFERENCES: Record<string, readonly KnownDifference[]> = {

@@ -313,11 +313,17 @@ describe('vrrp specs from keepalived.conf', () => {
 
   it('parses virtual_routes and names the ones it cannot program', () => {
     expect(v4?.virtualRoutes).toEqual([
-      { destination: '203.0.113.0', prefixLength: 24, gateway: '192.0.2.254', dev: 'eth0', source: '192.0.2.100', table: undefined, metric: 5 },
+      { destination: '203.0.113.0', prefixLength: 24, gateway: '192.0.2.254', dev: 'eth0', source: '192.0.2.100', table: undefined, metric: 5, track: true },
     ]);
     expect(specs.warnings.some((w) => w.includes('blackhole'))).toBe(true);
   });
 
+
+  it('watches a virtual route with dev or oif, not one with no_track, nor one without an interface, which keepalived 2.2.7 warns of', () => {
+    const { spec, warnings } = parseInstance(instance('  virtual_routes {\n    10.1.0.0/16 dev eth0\n    10.2.0.0/16 oif eth1\n    10.3.0.0/16 dev eth0 no_track\n    10.4.0.0/16 via 192.0.2.1\n    10.5.0.0/16 via 192.0.2.1 no_track\n  }\n'));
+    expect(spec.virtualRoutes.map((route) => [route.destination, route.track])).toEqual([['10.1.0.0', true], ['10.2.0.0', true], ['10.3.0.0', false], ['10.4.0.0', false], ['10.5.0.0', false]]);
+    expect(warnings).toEqual(["(V) cannot track route '10.4.0.0/16 via 192.0.2.1' with no interface specified, not tracking"]);
+  });
   it('makes IPv6 instances v3 with sub-second intervals, and keeps sync groups', () => {
     expect(v6).toMatchObject({ family: 6, version: 3, advertIntervalMs: 100, preempt: true });
     expect(specs.syncGroups).toEqual([{ name: 'G1', members: ['VI_1', 'VI_6'] }]);
