@@ -166,12 +166,12 @@ export class Rtnetlink {
   }
 
   async addRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
-    await this.socket.newRoute(...routeMessage(route, linkIndex), { flags: FlagsNew.CREATE | FlagsNew.REPLACE });
+    await this.socket.newRoute(...routeMessage(route, linkIndex, SCOPES.global), { flags: FlagsNew.CREATE | FlagsNew.REPLACE });
   }
 
   async removeRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
     try {
-      await this.socket.delRoute(...routeMessage(route, linkIndex));
+      await this.socket.delRoute(...routeMessage(route, linkIndex, SCOPES.nowhere));
     } catch (error) {
       if (errorCode(error) !== 'ESRCH') throw error;
     }
@@ -246,7 +246,12 @@ function attributes(buffer: Buffer): Map<number, Buffer> {
   return found;
 }
 
-function routeMessage(route: VirtualRoute, linkIndex: number | undefined) {
+/**
+ * keepalived 2.2.7 (vrrp_iproute.c netlink_route) adds a route of scope universe, with or without a
+ * gateway (where `ip route add` makes a route without one link-scoped), and deletes with scope
+ * nowhere, which matches any.
+ */
+function routeMessage(route: VirtualRoute, linkIndex: number | undefined, scope: number) {
   const family = familyOf(route.destination);
   const table = route.table ?? RT_TABLE_MAIN;
   const data = {
@@ -254,7 +259,7 @@ function routeMessage(route: VirtualRoute, linkIndex: number | undefined) {
     dstLen: route.prefixLength,
     table: table < 256 ? table : 252,
     protocol: RTPROT_KEEPALIVED,
-    scope: route.gateway === undefined ? SCOPES.link : SCOPES.global,
+    scope,
     type: 1,
   };
   const attrs = {
