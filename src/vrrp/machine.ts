@@ -133,6 +133,8 @@ export type MachineEvent =
   | { type: 'sync'; now: number; to: 'MASTER' | 'BACKUP' | 'FAULT' }
   /** A sync group peer, as master, heard a master that loses to it: keepalived sends every member's lower priority GARPs. */
   | { type: 'sync-lower-priority'; now: number }
+  /** Someone else deleted a tracked virtual route or rule of ours (or of a sync group peer's). */
+  | { type: 'routing-deleted'; now: number; what: 'route' | 'rule' }
   | { type: 'stop'; now: number };
 
 export type TransitionReason =
@@ -144,6 +146,8 @@ export type TransitionReason =
   | 'fault'
   | 'fault-cleared'
   | 'sync-group'
+  | 'virtual-route-deleted'
+  | 'virtual-rule-deleted'
   | 'stop';
 
 export type MachineAction =
@@ -237,6 +241,8 @@ function handle(params: MachineParams, state: MachineState, event: MachineEvent,
     case 'sync-lower-priority':
       // keepalived sends GARPs only for addresses it has set, so only a master answers.
       return state.state === 'MASTER' ? lowerPriorityGarps(params, state, event.now, actions) : state;
+    case 'routing-deleted':
+      return state.state === 'MASTER' ? yieldForDeletedRouting(params, state, event.now, event.what, actions) : state;
     case 'stop':
       if (state.state === 'STOPPED') return state;
       if (state.state === 'MASTER') {
@@ -286,6 +292,17 @@ function becomeBackup(params: MachineParams, state: MachineState, now: number, r
   const backup = clearTimers(endSplitBrain(state, now, 'left-master', actions));
   const withTimer = { ...backup, masterDownAt: now + masterDownIntervalMs(params, backup) };
   return transition(withTimer, 'BACKUP', reason, actions);
+}
+
+/**
+ * keepalived 2.2.7's set_vrrp_backup: a priority 0 advert, the VIPs, routes and rules removed,
+ * BACKUP, and a master down timer of the skew time alone, so that it is master again (all put back)
+ * that soon unless a peer with a higher priority takes over first.
+ */
+function yieldForDeletedRouting(params: MachineParams, state: MachineState, now: number, what: 'route' | 'rule', actions: MachineAction[]): MachineState {
+  actions.push({ type: 'advertise', priority: 0 });
+  const backup = becomeBackup(params, state, now, what === 'route' ? 'virtual-route-deleted' : 'virtual-rule-deleted', actions);
+  return { ...backup, masterDownAt: now + skewTimeMs(params, backup) };
 }
 
 function enterFault(state: MachineState, now: number, reason: TransitionReason, actions: MachineAction[]): MachineState {

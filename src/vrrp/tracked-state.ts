@@ -4,10 +4,11 @@ import { ProcessQuorums } from './process-watch.ts';
 import { ScriptWatcher } from './script-watcher.ts';
 import { SourceAddressWatch } from './source-watch.ts';
 import { TrackedFileValues } from './tracked-files.ts';
+import { withRoutingInterfaces } from './tracked-routing.ts';
 import { effectivePriority, type PriorityOutcome, type Tracked, type TrackWeight } from './tracking.ts';
 import type { VrrpInstanceSpec, VrrpScriptSpec } from './types.ts';
 
-/** What the instances track (scripts, files, processes, interfaces), watched once for all of them. */
+/** What the instances track (scripts, files, processes, interfaces, those of their routes and rules too), watched once for all of them. */
 export class TrackedState {
   private readonly scripts = new Map<string, ScriptWatcher>();
   private readonly files: TrackedFileValues;
@@ -54,7 +55,7 @@ export class TrackedState {
     const scripts = spec.trackScripts.map(({ weight, reverse, script }) =>
       condition({ weight, reverse }, this.scripts.get(script.name)?.health.healthy ?? !script.initFail),
     );
-    const interfaces = spec.trackInterfaces.map(({ weight, reverse, name }) => condition({ weight, reverse }, links.get(name)?.up ?? false));
+    const interfaces = withRoutingInterfaces(spec).map(({ weight, reverse, name }) => condition({ weight, reverse }, links.get(name)?.up ?? false));
     const files = spec.trackFiles.map(({ weight, reverse, path }): Tracked => ({ kind: 'value', weight, reverse, value: this.files.value(path) }));
     const processes = spec.trackProcesses.map((tracked) => condition({ weight: tracked.weight, reverse: tracked.reverse }, this.processes.held(tracked)));
     const own = condition({ weight: 0, reverse: false }, links.get(spec.interface)?.up ?? false);

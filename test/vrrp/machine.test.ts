@@ -232,6 +232,27 @@ describe('VRRP state machine', () => {
     expect(drive(p, [{ type: 'sync', now: 10, to: 'FAULT' }], backup).state.state).toBe('FAULT');
   });
 
+  it('a master whose tracked route or rule someone deleted gives up (priority 0 advert, VIPs off) and is master again after the skew time, as keepalived 2.2.7', () => {
+    const p = params();
+    const master = drive(p, [{ type: 'start', now: 0 }, { type: 'tick', now: 3700 }]).state;
+    const yielded = drive(p, [{ type: 'routing-deleted', now: 5000, what: 'route' }], master);
+    expect(yielded.actions).toEqual([
+      { type: 'advertise', priority: 0 },
+      { type: 'remove-addresses' },
+      { type: 'transition', from: 'MASTER', to: 'BACKUP', reason: 'virtual-route-deleted' },
+    ]);
+    expect(yielded.state.masterDownAt).toBe(5000 + (156 * 1000) / 256);
+    const back = drive(p, [{ type: 'tick', now: 5610 }], yielded.state);
+    expect(types(back.actions)).toEqual(['advertise', 'add-addresses', 'gratuitous-arp', 'transition']);
+    expect(back.state.state).toBe('MASTER');
+    // A peer of higher priority that answers the priority 0 advert first keeps it backup.
+    const beaten = drive(p, [received(5300, 150), { type: 'tick', now: 5610 }], yielded.state);
+    expect(beaten.state.state).toBe('BACKUP');
+    // Only a master has routes and rules to lose.
+    const backup = drive(p, [{ type: 'start', now: 0 }]).state;
+    expect(drive(p, [{ type: 'routing-deleted', now: 10, what: 'rule' }], backup)).toEqual({ state: backup, actions: [] });
+  });
+
   it('drops and counts adverts that fail the checks', () => {
     const p = params({ authentication: { type: 'pass', password: 'secret' }, unicastPeers: ['10.0.0.1'], checkUnicastSource: true });
     const pass = Buffer.from('secret\0\0');
