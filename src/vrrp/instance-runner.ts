@@ -130,6 +130,10 @@ export class InstanceRunner implements PacketReceiver {
     this.dispatch({ type: 'start', now, resumeAsMaster: inherited === 'MASTER' });
   }
 
+  get state(): VrrpState {
+    return this.machine.state;
+  }
+
   wantsMaster(): boolean {
     return this.machine.state === 'MASTER' || this.machine.wantsMaster;
   }

@@ -2,6 +2,7 @@
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
 import { FlagsNew } from '../util/netlink.ts';
 import { addressToBytes, bytesToAddress, compareAddresses, familyOf, type IpFamily } from './ip.ts';
+import { RTPROT_KEEPALIVED } from './tracked-routing.ts';
 import type { VirtualAddress, VirtualRoute, VirtualRule } from './types.ts';
 
 /** rtnetlink edge of the speaker: links, addresses and routes of the current network namespace. */
@@ -9,7 +10,6 @@ import type { VirtualAddress, VirtualRoute, VirtualRule } from './types.ts';
 const AF_INET = 2;
 const AF_INET6 = 10;
 const RT_TABLE_MAIN = 254;
-const RTPROT_KEEPALIVED = 18;
 const SCOPES = { global: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
 
 export interface LinkInfo {
@@ -54,6 +54,11 @@ function errorCode(error: unknown): string | undefined {
 
 export class Rtnetlink {
   private readonly socket: RtNetlinkSocket = createRtNetlink();
+
+  /** The socket's netlink port id: the kernel's notifications of what it changes carry it. */
+  get port(): number {
+    return this.socket.socket.socket.address().port;
+  }
 
   async links(): Promise<LinkInfo[]> {
     const messages = await this.socket.getLinks();

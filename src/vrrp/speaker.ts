@@ -7,8 +7,10 @@ import { PromotedSecondaries } from './promote-secondaries.ts';
 import { compareAddresses, familyOf } from './ip.ts';
 import type { MachineEvent, VrrpState } from './machine.ts';
 import { Rtnetlink, type LinkInfo } from './netlink.ts';
+import { RoutingDeletions } from './routing-watch.ts';
 import { SourceAddressWatch } from './source-watch.ts';
 import { TrackedState } from './tracked-state.ts';
+import { deletedRouteOwner, deletedRuleOwner, type DeletedRouting, type KernelRoute, type KernelRule } from './tracked-routing.ts';
 import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from './types.ts';
 import { advertInterface, placedOnVmac, vmacLinksOf } from './vmac.ts';
 import { VmacLinks } from './vmac-links.ts';
@@ -58,6 +60,11 @@ class Speaker {
   private readonly promotedSecondaries = new PromotedSecondaries();
   private syncGroups: VrrpSyncGroupSpec[] = [];
   private linkWatch: ReturnType<typeof setInterval> | undefined;
+  private routingWatch: RoutingDeletions | undefined;
+  private linkLooks: Promise<void> = Promise.resolve();
+  private nextLinkLook: Promise<void> | undefined;
+  /** A sync group leaving MASTER together as keepalived's set_vrrp_backup does it: members do not follow one another meanwhile. */
+  private leavingTogether = false;
   private stopped = false;
   /** Applies and the stop, one after the other: a reload never starts an instance after the stop removed its VIPs. */
   private lifecycle: Promise<unknown> = Promise.resolve();
@@ -125,6 +132,8 @@ class Speaker {
     await this.channels.sizeReceiveBuffers();
     this.tracked.watchScripts(specs);
     this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
+    const watchesRouting = specs.some((spec) => spec.virtualRoutes.some((route) => route.track) || spec.virtualRules.some((rule) => rule.track));
+    if (watchesRouting) this.routingWatch ??= new RoutingDeletions(this.netlink.port, (route) => this.routeDeleted(route), (rule) => this.ruleDeleted(rule));
   }
 
   /** Refuses a configuration naming missing interfaces before anything changes. */
@@ -139,6 +148,7 @@ class Speaker {
 
   private async stopNow(): Promise<void> {
     clearInterval(this.linkWatch);
+    this.routingWatch?.close();
     this.tracked.close();
     await Promise.all([...this.instances.values()].map((runner) => runner.stop()));
     this.channels.closeAll();
@@ -216,7 +226,7 @@ class Speaker {
   }
 
   private followSyncGroup(name: string, to: VrrpState): void {
-    if (to !== 'MASTER' && to !== 'BACKUP' && to !== 'FAULT') return;
+    if (this.leavingTogether || (to !== 'MASTER' && to !== 'BACKUP' && to !== 'FAULT')) return;
     this.tellSyncGroup(name, { type: 'sync', now: this.now(), to });
   }
 
@@ -229,15 +239,69 @@ class Speaker {
     }
   }
 
+  private routeDeleted(route: KernelRoute): void {
+    const owner = () => deletedRouteOwner(this.specs(), route, (name) => this.links.get(name)?.index);
+    if (owner()) this.afterLookingAtLinks(owner, `${route.destination}/${route.prefixLength}`);
+  }
+
+  private ruleDeleted(rule: KernelRule): void {
+    const owner = () => deletedRuleOwner(this.specs(), rule);
+    if (owner()) this.afterLookingAtLinks(owner, `preference ${rule.priority ?? 0}`);
+  }
+
+  /**
+   * The kernel reports a link going down before the IPv6 routes it takes with it, and keepalived,
+   * told at once, is in FAULT by the time it reads of those (no longer master, it leaves them be).
+   */
+  private afterLookingAtLinks(owner: () => DeletedRouting | undefined, which: string): void {
+    void this.pollLinks().then(() => {
+      const deleted = owner();
+      if (deleted) this.yieldForDeleted(deleted, which);
+    });
+  }
+
+  /**
+   * keepalived 2.2.7's set_vrrp_backup: a master whose tracked route or rule someone deleted, and
+   * every master of its sync group, leaves MASTER, to come back (and put it back) after the skew time.
+   */
+  private yieldForDeleted({ instance, what }: DeletedRouting, which: string): void {
+    if (this.instances.get(instance)?.state !== 'MASTER') return;
+    this.logger.warn({ instance, [what]: which }, `virtual ${what} ${which} deleted by someone else: leaving MASTER, as keepalived does; master again (and the ${what} back) after the skew time unless a peer takes over`);
+    const members = this.syncGroups.find((candidate) => candidate.members.includes(instance))?.members ?? [];
+    this.leavingTogether = true;
+    try {
+      for (const member of [instance, ...members.filter((name) => name !== instance)]) this.instances.get(member)?.dispatch({ type: 'routing-deleted', now: this.now(), what });
+    } finally {
+      this.leavingTogether = false;
+    }
+  }
+
+  private specs(): VrrpInstanceSpec[] {
+    return [...this.instances.values()].map((runner) => runner.spec);
+  }
+
   private retrack(): void {
     for (const runner of this.instances.values()) runner.track(this.tracked.healthOf(runner.spec, this.links.all));
   }
 
-  private async pollLinks(): Promise<void> {
+  /**
+   * One look at the links at a time (dumps on one socket at once fail), and one asked for while
+   * another runs is a fresh one after it.
+   */
+  private pollLinks(): Promise<void> {
+    this.nextLinkLook ??= this.linkLooks.then(async () => {
+      this.nextLinkLook = undefined;
+      await this.lookAtLinks().catch((error: unknown) => this.logger.error({ err: error }, 'cannot look at the interfaces'));
+    });
+    this.linkLooks = this.nextLinkLook;
+    return this.nextLinkLook;
+  }
+
+  private async lookAtLinks(): Promise<void> {
     if (this.stopped) return;
     try {
       await this.links.refresh();
-      await this.lookAtSources([...this.instances.values()].map((runner) => runner.spec));
+      await this.lookAtSources(this.specs());
       this.retrack();
     } catch (error) {
       this.logger.error({ err: error }, 'cannot read interface state');

@@ -1,11 +1,11 @@
 // unicast_ttl (IPv4 and IPv6), down_timer_adverts and notify_priority_changes against keepalived
 // 2.2.7 in the two-node lab (lab.ts): TTLs, hop limits and takeover times captured with tcpdump,
 // FIFO lines compared.
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { startCapture } from './capture.ts';
+import { fifoReader } from './fifo.ts';
 import { LAB_INTERFACE, labForTest, run, sleep, V2_WAIT, V4, type Lab } from './lab.ts';
 import { startPeer, type Implementation, type PeerConfig } from './peers.ts';
 import { labInstanceConfig, startWithConfig } from './same-config.ts';
@@ -36,30 +36,6 @@ async function takeoverSeconds(context: TestContext, implementation: Implementat
   expect(firstOwn).toBeDefined();
   expect(lastMaster).toBeDefined();
   return firstOwn!.at - lastMaster!.at;
-}
-
-/** Reads a FIFO without blocking, holding it open for writing too so that writers never see ENXIO. */
-function fifoReader(path: string): { lines(): string[]; close(): void } {
-  execFileSync('mkfifo', [path], { timeout: 5000 });
-  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-  let text = '';
-  const buffer = Buffer.alloc(4096);
-  return {
-    lines() {
-      for (let reads = 0; reads < 100; reads++) {
-        let count = 0;
-        try {
-          count = readSync(fd, buffer, 0, buffer.length, null);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-        }
-        if (count <= 0) break;
-        text += buffer.subarray(0, count).toString();
-      }
-      return text.split('\n').filter((line) => line !== '');
-    },
-    close: () => closeSync(fd),
-  };
 }
 
 /**
