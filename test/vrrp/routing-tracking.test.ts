@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fifoReader } from './fifo.ts';
+import type { TestContext } from 'vitest';
 import { labForTest, LAB_INTERFACE, run, sleep, type Lab, type Node } from './lab.ts';
 import { startBoth, type Router } from './same-config.ts';
 
@@ -15,13 +16,18 @@ const ROUTE_INTERFACE = 'rt0';
 
 const fifoOf = (lab: Lab, vrid: number) => join(lab.dir, `notify-${vrid}.fifo`);
 
-function config(lab: Lab): (router: Router) => string {
-  return ({ vrid, vip }) => `global_defs {
+function globals(lab: Lab, vrid: number): string {
+  return `global_defs {
   router_id r${vrid}
   vrrp_garp_master_delay 0
   vrrp_notify_fifo ${fifoOf(lab, vrid)}
 }
-vrrp_instance VI {
+`;
+}
+
+/** A vrrp_instance of priority 100 on the lab link, with `lines` after its VIP. */
+function instance(name: string, vrid: number, vip: string, lines: string): string {
+  return `vrrp_instance ${name} {
   interface ${LAB_INTERFACE}
   virtual_router_id ${vrid}
   priority 100
@@ -29,7 +35,12 @@ vrrp_instance VI {
   virtual_ipaddress {
     ${vip}/24 dev ${LAB_INTERFACE}
   }
-  virtual_routes {
+${lines}}
+`;
+}
+
+function config(lab: Lab): (router: Router) => string {
+  return ({ vrid, vip }) => globals(lab, vrid) + instance('VI', vrid, vip, `  virtual_routes {
     10.88.1.0/24 dev ${ROUTE_INTERFACE}
     2001:db8:88::/64 dev ${ROUTE_INTERFACE} metric 7
     10.88.2.0/24 via 10.77.0.3
@@ -39,8 +50,7 @@ vrrp_instance VI {
     from 10.88.5.0/24 table 100 priority 100
     from 10.88.6.0/24 table 100 priority 101 no_track
   }
-}
-`;
+`);
 }
 
 async function ip(node: Node, args: string[]): Promise<string> {
@@ -66,30 +76,56 @@ const MASTER_ROUTING = [
   '2001:db8:88::/64 dev rt0 metric 7',
 ];
 
+/** Two instances in a sync group, VI with a tracked route. */
+function syncGroupConfig(lab: Lab): (router: Router) => string {
+  return ({ vrid, vip }) =>
+    `${globals(lab, vrid)}vrrp_sync_group SG {\n  group {\n    VI\n    VJ\n  }\n}\n` +
+    instance('VI', vrid, vip, `  virtual_routes {\n    10.88.1.0/24 dev ${ROUTE_INTERFACE}\n  }\n`) +
+    instance('VJ', vrid + 10, vip.replace('10.77.0.', '10.77.1.'), '');
+}
+
+/**
+ * keepalived on lab node a and lvsd on b from `render`, each with a route interface of its own
+ * (rt0) and its notify FIFO read: `newLines` gives the INSTANCE lines of each since it was last
+ * called (keepalived's GROUP lines, which lvsd does not write, left out), and checks they are the same.
+ */
+async function startRouters(context: TestContext, render: (lab: Lab) => (router: Router) => string) {
+  const lab = await labForTest(context);
+  for (const node of [lab.a, lab.b]) {
+    await ip(node, ['link', 'add', ROUTE_INTERFACE, 'type', 'veth', 'peer', 'name', 'rt1']);
+    for (const link of [ROUTE_INTERFACE, 'rt1']) await ip(node, ['link', 'set', link, 'up']);
+  }
+  const fifos = { keepalived: fifoReader(fifoOf(lab, 71)), lvsd: fifoReader(fifoOf(lab, 72)) };
+  context.onTestFinished(() => Object.values(fifos).forEach((fifo) => fifo.close()));
+  const { keepalived, lvsd, warnings } = await startBoth(lab, render(lab));
+  const routers = [keepalived, lvsd];
+  const read = { keepalived: 0, lvsd: 0 };
+  const newLines = (order: (lines: string[]) => string[] = (lines) => lines) => {
+    const all = { keepalived: fifos.keepalived.lines().filter((line) => line.startsWith('INSTANCE ')), lvsd: fifos.lvsd.lines() };
+    const seen = { keepalived: all.keepalived.slice(read.keepalived), lvsd: all.lvsd.slice(read.lvsd) };
+    read.keepalived = all.keepalived.length;
+    read.lvsd = all.lvsd.length;
+    expect(order(seen.lvsd)).toEqual(order(seen.keepalived));
+    return order(seen.lvsd);
+  };
+  return {
+    lab,
+    routers,
+    warnings,
+    newLines,
+    inBoth: (args: string[]) => Promise.all(routers.map((router) => ip(router.node, args))),
+    waitForVips: async (present: boolean, timeoutMs = 6000) => {
+      for (const router of routers) expect(await lab.waitForAddress(router.node, router.vip, present, timeoutMs)).toBe(true);
+    },
+  };
+}
+
 describe('tracked virtual routes and rules in network namespaces, against keepalived 2.2.7', () => {
   it('one deleted by someone else: BACKUP and master again, all put back; one untracked: nothing; their interface down: FAULT', async (context) => {
-    const lab = await labForTest(context);
-    for (const node of [lab.a, lab.b]) {
-      await ip(node, ['link', 'add', ROUTE_INTERFACE, 'type', 'veth', 'peer', 'name', 'rt1']);
-      for (const link of [ROUTE_INTERFACE, 'rt1']) await ip(node, ['link', 'set', link, 'up']);
-    }
-    const fifos = { keepalived: fifoReader(fifoOf(lab, 71)), lvsd: fifoReader(fifoOf(lab, 72)) };
-    context.onTestFinished(() => Object.values(fifos).forEach((fifo) => fifo.close()));
-    const { keepalived, lvsd, warnings } = await startBoth(lab, config(lab));
+    const { lab, routers, warnings, newLines, inBoth, waitForVips } = await startRouters(context, config);
     expect(warnings).toEqual(["(VI) cannot track route '10.88.2.0/24 via 10.77.0.3' with no interface specified, not tracking"]);
-    const routers = [keepalived, lvsd];
-    const inBoth = async (args: string[]) => Promise.all(routers.map((router) => ip(router.node, args)));
-    /** The FIFO lines of each since the last call, the same for both. */
-    const newLines = () => {
-      const seen = { keepalived: fifos.keepalived.lines().slice(read.keepalived), lvsd: fifos.lvsd.lines().slice(read.lvsd) };
-      read.keepalived += seen.keepalived.length;
-      read.lvsd += seen.lvsd.length;
-      expect(seen.lvsd).toEqual(seen.keepalived);
-      return seen.lvsd;
-    };
-    const read = { keepalived: 0, lvsd: 0 };
     const expectMasterWithAll = async () => {
-      for (const router of routers) expect(await lab.waitForAddress(router.node, router.vip, true, 6000)).toBe(true);
+      await waitForVips(true);
       await sleep(300);
       for (const router of routers) expect(await routing(router.node)).toEqual(MASTER_ROUTING);
     };
@@ -116,12 +152,33 @@ describe('tracked virtual routes and rules in network namespaces, against keepal
 
     // The routes' interface down: FAULT (the IPv6 route the kernel then deletes counts for nothing), and back up: BACKUP, then MASTER.
     await inBoth(['link', 'set', ROUTE_INTERFACE, 'down']);
-    for (const router of routers) expect(await lab.waitForAddress(router.node, router.vip, false, 3000)).toBe(true);
+    await waitForVips(false);
     await sleep(1500);
     expect(newLines()).toEqual(['INSTANCE "VI" FAULT 100']);
     expect((await lab.speakerStatus('lvsd'))[0]?.state).toBe('FAULT');
     await inBoth(['link', 'set', ROUTE_INTERFACE, 'up']);
     await expectMasterWithAll();
     expect(newLines()).toEqual(['INSTANCE "VI" BACKUP 100', 'INSTANCE "VI" MASTER 100']);
+  }, 90_000);
+
+  it('in a sync group: the other master leaves MASTER with it, and both are master again after the skew time', async (context) => {
+    const { lab, routers, newLines, inBoth, waitForVips } = await startRouters(context, syncGroupConfig);
+    await waitForVips(true);
+    await sleep(500);
+    // Which of two members moving at one time is written first is not compared: lines by state, then by name.
+    const byState = (lines: string[]) => [...lines].sort((a, b) => a.split(' ')[2]!.localeCompare(b.split(' ')[2]!) || a.localeCompare(b));
+    const bothBackupThenMaster = ['INSTANCE "VI" BACKUP 100', 'INSTANCE "VJ" BACKUP 100', 'INSTANCE "VI" MASTER 100', 'INSTANCE "VJ" MASTER 100'];
+    expect(newLines(byState)).toEqual(bothBackupThenMaster);
+    await inBoth(['route', 'del', '10.88.1.0/24', 'dev', ROUTE_INTERFACE]);
+    await sleep(250);
+    for (const router of routers) expect(await lab.hasAddress(router.node, router.vip)).toBe(false);
+    // The skew time, 0.61 s, for both members: one following the other as a sync group would wait 3.6 s.
+    await waitForVips(true, 1500);
+    await sleep(500);
+    expect(newLines(byState)).toEqual(bothBackupThenMaster);
+    expect((await lab.speakerStatus('lvsd')).map((status) => [status.name, status.state, status.transitions])).toEqual([
+      ['VI', 'MASTER', { BACKUP: 2, MASTER: 2 }],
+      ['VJ', 'MASTER', { BACKUP: 2, MASTER: 2 }],
+    ]);
   }, 90_000);
 });

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/index.ts';
 import { vrrpSpecsFromConfig } from '../../src/vrrp/from-config.ts';
-import type { VrrpInstanceSpec } from '../../src/vrrp/types.ts';
+import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.ts';
 import { startCapture } from './capture.ts';
 import { LAB_INTERFACE, sleep, type Lab, type Node } from './lab.ts';
 import type { Implementation } from './peers.ts';
@@ -50,11 +50,11 @@ export function labInstanceConfig(instance: LabInstance): string {
 }
 
 /** lvsd's speaker specs for a keepalived.conf, through lvsd's own parser, with its warnings. */
-function lvsdSpecs(text: string): { instances: VrrpInstanceSpec[]; warnings: string[] } {
+function lvsdSpecs(text: string): { instances: VrrpInstanceSpec[]; syncGroups: VrrpSyncGroupSpec[]; warnings: string[] } {
   const parsed = parseConfigText(text, 'lvsd.conf', () => '', () => [], { hostname: 'lvsd' });
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   const specs = vrrpSpecsFromConfig(parsed.config);
-  return { instances: specs.instances, warnings: [...parsed.warnings.map((w) => w.message), ...specs.warnings] };
+  return { instances: specs.instances, syncGroups: specs.syncGroups, warnings: [...parsed.warnings.map((w) => w.message), ...specs.warnings] };
 }
 
 export interface ConfiguredRouter {
@@ -87,7 +87,7 @@ export async function startWithConfig(lab: Lab, node: Node, implementation: Impl
     };
   }
   const specs = lvsdSpecs(text);
-  const child = await lab.startSpeaker(node, name, specs.instances);
+  const child = await lab.startSpeaker(node, name, specs.instances, specs.syncGroups);
   return {
     warnings: specs.warnings,
     reload: async (next) => lab.reloadSpeaker(child, name, lvsdSpecs(next).instances),
@@ -112,7 +112,7 @@ export async function startBoth(lab: Lab, render: (router: Router) => string): P
   for (const router of [keepalived, lvsd]) mkdirSync(router.dir);
   lab.startKeepalived(keepalived.node, 'keepalived', render(keepalived));
   const specs = lvsdSpecs(render(lvsd));
-  await lab.startSpeaker(lvsd.node, 'lvsd', specs.instances);
+  await lab.startSpeaker(lvsd.node, 'lvsd', specs.instances, specs.syncGroups);
   return { keepalived, lvsd, warnings: specs.warnings };
 }
 
