@@ -1,6 +1,7 @@
 // rtnetlink is evaluated only where VRRP runs: the daemon imports the speaker when it is configured.
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
-import { MessageType, parseRouteMessage, parseRuleMessage, RouteProtocol, type RouteMessage, type RuleMessage } from 'netlink/dist/rt/structs.js';
+import { Protocol } from 'netlink/dist/constants.js';
+import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
+import { MessageType, MulticastGroups, parseRouteMessage, parseRuleMessage, RouteProtocol, type RouteMessage, type RuleMessage } from 'netlink/dist/rt/structs.js';
 import type { NetlinkMessage } from 'netlink/dist/structs.js';
 import { bytesToAddress, type IpFamily } from './ip.ts';
 import type { KernelRoute, KernelRule } from './tracked-routing.ts';
@@ -10,33 +11,42 @@ const ACTIONS: Record<string, KernelRule['action']> = { toTbl: 'table', goto: 'g
 /** FRA_SUPPRESS_PREFIXLEN as the kernel reports a rule without one: -1. */
 const NO_SUPPRESSED_PREFIX = 0xffffffff;
 
+export interface RoutingDeletionListener {
+  route(route: KernelRoute): void;
+  rule(rule: KernelRule): void;
+  /** A read failed (ENOBUFS: the kernel had more to say than the socket holds): deletions may have gone unseen. */
+  lost(error: Error): void;
+}
+
 /**
  * The routes and rules of both families that something other than `ownPort` (the speaker's own
  * rtnetlink socket, whose removals are the speaker's business) deletes, as keepalived 2.2.7 follows
  * them (RTNLGRP_IPV4_ROUTE and the others, messages of its own command socket skipped).
  */
 export class RoutingDeletions {
-  private readonly socket: RtNetlinkSocket = createRtNetlink();
+  /** Plain netlink: the package's rtnetlink socket would parse every message, and without saying whether it adds or deletes. */
+  private readonly socket: NetlinkSocket = createNetlink(Protocol.ROUTE);
 
-  constructor(ownPort: number, onRoute: (route: KernelRoute) => void, onRule: (rule: KernelRule) => void) {
-    for (const group of ['IPV4_ROUTE', 'IPV6_ROUTE', 'IPV4_RULE', 'IPV6_RULE'] as const) this.socket.addMembership(group);
-    // The package's parsed messages no longer say whether they add or delete.
-    this.socket.socket.on('message', (messages: NetlinkMessage[]) => {
+  constructor(ownPort: number, listener: RoutingDeletionListener) {
+    for (const group of [MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE, MulticastGroups.IPV4_RULE, MulticastGroups.IPV6_RULE]) this.socket.addMembership(group);
+    // Unheard, the socket's error event would end the process.
+    this.socket.on('error', (error: Error) => listener.lost(error));
+    this.socket.on('message', (messages: NetlinkMessage[]) => {
       for (const message of messages) {
         if (message.port === ownPort) continue;
         if (message.type === MessageType.DELROUTE) {
           const route = kernelRoute(message.data);
-          if (route) onRoute(route);
+          if (route) listener.route(route);
         } else if (message.type === MessageType.DELRULE) {
           const rule = kernelRule(message.data);
-          if (rule) onRule(rule);
+          if (rule) listener.rule(rule);
         }
       }
     });
   }
 
   close(): void {
-    this.socket.socket.close();
+    this.socket.close();
   }
 }
 

@@ -133,7 +133,13 @@ class Speaker {
     this.tracked.watchScripts(specs);
     this.linkWatch ??= setInterval(() => void this.pollLinks(), 1000);
     const watchesRouting = specs.some((spec) => spec.virtualRoutes.some((route) => route.track) || spec.virtualRules.some((rule) => rule.track));
-    if (watchesRouting) this.routingWatch ??= new RoutingDeletions(this.netlink.port, (route) => this.routeDeleted(route), (rule) => this.ruleDeleted(rule));
+    if (watchesRouting) {
+      this.routingWatch ??= new RoutingDeletions(this.netlink.port, {
+        route: (route) => this.routeDeleted(route),
+        rule: (rule) => this.ruleDeleted(rule),
+        lost: (error) => this.logger.warn({ err: error }, 'route and rule notifications lost: a tracked virtual route or rule deleted meanwhile goes unnoticed, as in keepalived'),
+      });
+    }
   }
 
   /** Refuses a configuration naming missing interfaces before anything changes. */
