@@ -162,6 +162,8 @@ const VRRP_CASES: Record<string, string> = {
   'use_vmac with unicast': instance(`use_vmac\n  unicast_peer {\n    10.9.0.6\n  }\n  ${VIP}`),
   'virtual route without dev': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254\n  }`),
   'virtual route with dev': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254 dev ${INTERFACE}\n  }`),
+  'virtual route with oif': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254 oif ${INTERFACE}\n  }`),
+  'virtual route without dev, with no_track': instance(`${VIP}\n  virtual_routes {\n    10.5.0.0/16 via 10.9.0.254 no_track\n  }`),
   'unknown track script': `global_defs {\n  enable_script_security\n  script_user root\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${instance(`track_script {\n    s\n    t\n  }\n  ${VIP}`)}`,
 };
 
