@@ -6,6 +6,7 @@
 // lines and routing tables compared.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startCapture } from './capture.ts';
 import { fifoReader } from './fifo.ts';
 import type { TestContext } from 'vitest';
 import { labForTest, LAB_INTERFACE, run, sleep, type Lab, type Node } from './lab.ts';
@@ -13,6 +14,11 @@ import { startBoth, type Router } from './same-config.ts';
 
 /** The interface of the tracked routes: one end of a veth pair of the node's own, so that it can go down alone. */
 const ROUTE_INTERFACE = 'rt0';
+
+/** Priority 100's skew time, advert_int 1: (256 - 100) / 256 s. */
+const SKEW_MS = ((256 - 100) * 1000) / 256;
+/** Timer jitter of two daemons on a loaded host, as test/vrrp/advert-keywords.test.ts allows it. */
+const TOLERANCE_MS = 350;
 
 const fifoOf = (lab: Lab, vrid: number) => join(lab.dir, `notify-${vrid}.fifo`);
 
@@ -141,10 +147,20 @@ describe('tracked virtual routes and rules in network namespaces, against keepal
     expect(newLines()).toEqual([]);
     for (const router of routers) expect(await routing(router.node)).toEqual(MASTER_ROUTING.filter((line) => !/10\.88\.[236]\./.test(line)));
 
-    // A tracked route, then a tracked rule: BACKUP, then master again after the skew time, with everything back.
+    // A tracked route, then a tracked rule: BACKUP with a priority 0 advert, then master again
+    // after the skew time, with everything back.
     for (const deletion of [['route', 'del', '10.88.1.0/24', 'dev', ROUTE_INTERFACE], ['rule', 'del', 'priority', '100']]) {
+      const capture = await startCapture(lab.a, '', 10);
       await inBoth(deletion);
       await sleep(2000);
+      const adverts = (await capture.stop()).filter((packet) => packet.kind === 'vrrp');
+      for (const router of routers) {
+        const own = adverts.filter((packet) => packet.sourceIp === router.node.ipv4);
+        const yielded = own.findIndex((packet) => packet.priority === 0);
+        const [goodbye, back] = own.slice(yielded, yielded + 2);
+        expect([goodbye?.priority, back?.priority], `${deletion.join(' ')}: adverts of ${router.node.ipv4}`).toEqual([0, 100]);
+        expect(Math.abs((back!.at - goodbye!.at) * 1000 - SKEW_MS)).toBeLessThan(TOLERANCE_MS);
+      }
       expect(newLines(), deletion.join(' ')).toEqual(['INSTANCE "VI" BACKUP 100', 'INSTANCE "VI" MASTER 100']);
       await expectMasterWithAll();
     }
