@@ -1,6 +1,7 @@
 // virtual_server_group, virtual_server, real_server and sorry_server, with
 // keepalived's defaults (wlc, NAT, TCP, weight 1, quorum 1, delay_loop 60 s)
 // and its fix-ups (duplicate real servers dropped, DR/TUN ports reset).
+import { readAnnounce, resolveAnnounce, type AnnounceDraft } from './bgp.ts';
 import { parseIp, parseRange, type IpAddress } from './address.ts';
 import { CHECKER_KINDS, defaultDelayLoopMs, INHERITABLE, parseChecker, resolveChecker, type Inheritable, type ParsedChecker } from './checkers.ts';
 import type { Diagnostics } from './diagnostics.ts';
@@ -206,6 +207,7 @@ interface VirtualServerState {
   readonly flags: SchedulerFlags;
   readonly sorry: { statement?: Statement; forwarding?: ForwardingMethod; inheritedForwarding?: ForwardingMethod | undefined; inhibit: boolean };
   readonly realServers: ParsedRealServer[];
+  announce?: AnnounceDraft;
 }
 
 /**
@@ -268,6 +270,7 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
   weight: (s, vs, d) => { vs.realServerWeight = integer(s, 0, d, 1, MAX_WEIGHT) ?? vs.realServerWeight; },
   quorum: (s, vs, d) => { vs.v.quorum = integer(s, 0, d, 1, 0x7fffffff) ?? vs.v.quorum; },
   hysteresis: (s, vs, d) => { vs.v.hysteresis = integer(s, 0, d, 0, 0x7fffffff) ?? vs.v.hysteresis; },
+  announce: (s, vs, d) => { vs.announce = readAnnounce(s, d); },
   quorum_up: (s, vs, d) => { vs.v.quorumUp = script(s, d) ?? vs.v.quorumUp; },
   quorum_down: (s, vs, d) => { vs.v.quorumDown = script(s, d) ?? vs.v.quorumDown; },
   ip_family: (s, vs, d) => { vs.ipFamily = oneOf(s, 0, d, ['inet', 'inet6'] as const) ?? vs.ipFamily; },
@@ -359,7 +362,7 @@ function resolveHaSuspend(haSuspend: boolean, key: VirtualServerKey, context: Lv
 
 export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsContext, d: Diagnostics): VirtualServer | undefined {
   const { at, described, key: parsedKey } = draft;
-  const { settings, v, protocolToken, ipFamily, persistenceGiven, realServerWeight, flags, sorry, realServers } = draft.state;
+  const { settings, v, protocolToken, ipFamily, persistenceGiven, realServerWeight, flags, sorry, realServers, announce } = draft.state;
   if (!parsedKey) return undefined;
 
   if (!v.lbAlgo) d.warn(at, `${described}: no scheduler set, setting default 'wlc'`);
@@ -511,6 +514,7 @@ export function resolveVirtualServer(draft: VirtualServerDraft, context: LvsCont
     sorryServer,
     realServers: resolvedServers,
     snmpName: v.snmpName,
+    announce: announce && resolveAnnounce(announce, key, family, described, d),
   };
 }
 

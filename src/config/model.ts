@@ -232,6 +232,25 @@ export interface VirtualServer {
   readonly sorryServer?: SorryServer;
   readonly realServers: readonly RealServer[];
   readonly snmpName?: string;
+  /** lvsd's `announce`: these addresses go to BGP (through bgp_announce) while the virtual server holds quorum. */
+  readonly announce?: VirtualServerAnnounce;
+}
+
+export interface VirtualServerAnnounce {
+  readonly at: SourceLocation;
+  /** The virtual server's own address unless listed (a fwmark or group virtual server must list them). */
+  readonly addresses: readonly string[];
+}
+
+/** lvsd's `bgp_announce` block: where announced VIPs go for BIRD to pick up. */
+export interface BgpAnnounce {
+  readonly at: SourceLocation;
+  /** The routing table lvsd's VIP routes go into, for BIRD's `kernel table`. */
+  readonly table: number;
+  /** The rtnetlink protocol number of lvsd's routes: what lvsd flushes at start, and BIRD learns. */
+  readonly proto: number;
+  /** BIRD's control socket, read for the BGP sessions' state. */
+  readonly birdSocket: string;
 }
 
 export interface SorryServer {
@@ -647,6 +666,7 @@ export interface KeepalivedConfig {
   readonly ssl?: SslConfig;
   /** net_namespace from the config (lvsd itself does not enter it). */
   readonly netNamespace?: string;
+  readonly bgpAnnounce?: BgpAnnounce;
   /** Every file read, in order: the main file first, then includes. */
   readonly files: readonly string[];
 }

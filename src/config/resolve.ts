@@ -3,9 +3,10 @@
 // sync groups).
 import { Diagnostics, sourceOrder } from './diagnostics.ts';
 import type {
-  IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
+  BgpAnnounce, IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
+import { parseBgpAnnounce } from './bgp.ts';
 import { defaultGlobals, parseGlobalDefs } from './global.ts';
 import {
   keyText, parseVirtualServerGroup, readVirtualServer, refersToDefinitions, resolveVirtualServer, type LvsContext, type VirtualServerDraft,
@@ -134,6 +135,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
   const staticRules: IpRouteSpec[] = [];
   let ssl: SslConfig | undefined;
   let netNamespace: string | undefined;
+  let bgpAnnounce: BgpAnnounce | undefined;
 
   const trackFile = (s: Statement) => {
     const parsed = parseTrackFile(s, d);
@@ -174,6 +176,10 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     static_rules: staticBlock(staticRules, routeList, STATIC_RULES_NUMBERING),
     SSL: (s) => { ssl = parseSsl(s, d); },
     net_namespace: (s) => { netNamespace = text(s, 0, d, 'a namespace name'); },
+    bgp_announce: (s) => {
+      if (bgpAnnounce) d.error(s.at, `bgp_announce is given twice (first at line ${bgpAnnounce.at.line} of ${bgpAnnounce.at.file})`);
+      else bgpAnnounce = parseBgpAnnounce(s, d);
+    },
     ...Object.fromEntries(UNSUPPORTED_TOP_LEVEL.map((k) => [k, (s: Statement) => d.warn(s.at, `'${k}' is not supported by lvsd, block ignored`)])),
   };
 
@@ -195,6 +201,10 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       } else {
         servers[index] = withRealServersOf(servers[index]!, vs, key, d);
       }
+    }
+
+    if (!bgpAnnounce) {
+      for (const vs of servers) if (vs.announce) d.warn(vs.announce.at, `'announce' without a bgp_announce block: nothing is announced`);
     }
 
     const scriptMap = byName(scripts, 'vrrp_script', d);
@@ -264,6 +274,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
       staticRules,
       ssl,
       netNamespace,
+      ...(bgpAnnounce && { bgpAnnounce }),
       files,
     };
     const order = sourceOrder(files);
