@@ -1,7 +1,8 @@
 import type { Log } from './log.ts';
 import type { FileCheck, KeepalivedConfig, ScriptCommand } from '../config/model.ts';
 import { trackedFileOf } from '../healthcheck/from-config.ts';
-import type { RealServerVerdict } from '../healthcheck/table.ts';
+import { nextQuorumState, type RealServerVerdict } from '../healthcheck/table.ts';
+import type { AnnouncingServer } from '../bgp/announcements.ts';
 import { trackedFileOutcome, trackedValueOf, type TrackedFileOutcome } from '../healthcheck/tracked-file.ts';
 import { diff, ownsEverything, ownsService, type Ownership } from '../ipvs/diff.ts';
 import { applyOps } from '../ipvs/apply-model.ts';
@@ -71,6 +72,8 @@ interface PlanState {
   quorumChanges: number;
   /** Per real server: times it went up or down since start. */
   readonly stateChanges: Map<string, number>;
+  /** Real servers whose state rests on a check (or that have no checker), not on the state keepalived starts with. */
+  readonly checked: Set<string>;
 }
 
 /**
@@ -102,6 +105,7 @@ export class Director {
   private retryDelayMs = 0;
   /** Connection counters of drained real servers, as last read for a status. */
   private drainConnections = new Map<string, DestConnections>();
+  private quorumFollowers: Array<() => void> = [];
 
   constructor(
     private config: KeepalivedConfig,
@@ -206,6 +210,41 @@ export class Director {
     }
   }
 
+  onChecked(plan: string, realServer: string): void {
+    const state = this.plans.get(plan);
+    if (!state || this.stopping || state.checked.has(realServer)) return;
+    state.checked.add(realServer);
+    if (state.plan.config.announce) this.quorumMoved();
+  }
+
+  /** `follower` is called whenever a virtual server's quorum, or what checks confirm of it, may have moved. */
+  followQuorum(follower: () => void): void {
+    this.quorumFollowers.push(follower);
+  }
+
+  /** The virtual servers that announce their addresses, with their quorum as it stands. */
+  announcingServers(): AnnouncingServer[] {
+    return [...this.plans.values()].flatMap((state) => {
+      const announce = state.plan.config.announce;
+      if (!announce) return [];
+      const confirmedWeight = state.plan.table.realServers.reduce((sum, rs) => {
+        const verdict = state.verdicts.get(rs.key);
+        return verdict?.up && state.checked.has(rs.key) ? sum + verdict.weight : sum;
+      }, 0);
+      return [{
+        name: state.plan.name,
+        addresses: announce.addresses,
+        quorumUp: state.quorumUp ?? false,
+        // Held to the threshold that keeps a quorum: once every real server is checked, this is quorumUp.
+        quorumConfirmed: nextQuorumState(state.plan.table, confirmedWeight, true),
+      }];
+    });
+  }
+
+  private quorumMoved(): void {
+    for (const follower of this.quorumFollowers) follower();
+  }
+
   private scheduleReconcile(): void {
     if (this.reconcileScheduled) return;
     this.reconcileScheduled = true;
@@ -232,6 +271,7 @@ export class Director {
       const ops = diff(this.kernel, this.wantedTable(), this.owned);
       await this.applyLogged(ops);
       this.owned = ownershipOfPlans(plans);
+      this.quorumMoved();
       await this.health.update(config, plans);
       return { ok: true, message: `${ops.length} IPVS change${ops.length === 1 ? '' : 's'}, ${plans.length} virtual servers (${removed.length} removed)` };
     });
@@ -431,6 +471,7 @@ export class Director {
     const wanted = states.flatMap((state) => this.recompute(state));
     const current = this.kernel.filter((service) => keys.has(serviceKey(service.id)));
     await this.applyLogged(diff(current, wanted, this.owned));
+    this.quorumMoved();
   }
 
   /** The plan's wanted services; runs quorum scripts when its quorum flips. */
@@ -526,7 +567,16 @@ const FIRST_RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 60_000;
 
 function freshState(plan: VirtualServerPlan, fileOutcome: FileOutcome): PlanState {
-  return { plan, verdicts: new Map(initialVerdicts(plan, fileOutcome)), quorumUp: undefined, aliveWeight: 0, sorryServerActive: false, quorumChanges: 0, stateChanges: new Map() };
+  return {
+    plan,
+    verdicts: new Map(initialVerdicts(plan, fileOutcome)),
+    quorumUp: undefined,
+    aliveWeight: 0,
+    sorryServerActive: false,
+    quorumChanges: 0,
+    stateChanges: new Map(),
+    checked: new Set(uncheckedVerdicts(plan).map(([key]) => key)),
+  };
 }
 
 /** keepalived counts a real server without any checker as always up, at its configured weight. */
@@ -555,7 +605,8 @@ function carryOver(plan: VirtualServerPlan, previous: PlanState | undefined, fil
   if (!previous) return freshState(plan, fileOutcome);
   const keys = new Set(plan.table.realServers.map((rs) => rs.key));
   const verdicts = new Map([...initialVerdicts(plan, fileOutcome), ...[...previous.verdicts].filter(([key]) => keys.has(key)), ...uncheckedVerdicts(plan)]);
-  return { ...previous, plan, verdicts };
+  const checked = new Set([...[...previous.checked].filter((key) => keys.has(key)), ...uncheckedVerdicts(plan).map(([key]) => key)]);
+  return { ...previous, plan, verdicts, checked };
 }
 
 /** The weight IPVS holds for a real server in the plan's first service (the port it has there). */

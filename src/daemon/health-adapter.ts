@@ -25,6 +25,7 @@ export class PoolHealth implements HealthPort {
     private readonly log: Log,
     private readonly onVerdict: (plan: string, realServer: string, verdict: RealServerVerdict) => void,
     private readonly runScript: ScriptRunner,
+    private readonly onChecked: (plan: string, realServer: string) => void,
   ) {}
 
   async update(config: KeepalivedConfig, plans: readonly VirtualServerPlan[], adopted: readonly Adopted[] = []): Promise<void> {
@@ -48,6 +49,7 @@ export class PoolHealth implements HealthPort {
     const { CheckerPool } = await import('../healthcheck/pool.ts');
     this.pool = new CheckerPool(checked.map(startAs), {
       onVerdict: (verdict) => this.verdict(verdict),
+      onChecked: (member) => this.onChecked(member.virtualServer, member.realServer),
       onWarning: (message) => this.log.warn(message),
       isLocalAddress: (address) => this.localAddresses?.has(address) ?? true,
     });

@@ -77,6 +77,12 @@ export interface PoolStats {
 
 export interface CheckerPoolOptions {
   readonly onVerdict: (verdict: Verdict) => void;
+  /**
+   * Once per real server of a virtual server, when its state first rests on a check: after its
+   * first probe's result (and the verdict that result made, if any), or when it joins a virtual
+   * server after that. Until then its state is the one keepalived starts with.
+   */
+  readonly onChecked?: (member: { readonly virtualServer: string; readonly realServer: string }) => void;
   readonly onWarning?: (message: string) => void;
   readonly runner?: ProbeRunner;
   /** Wall-clock milliseconds; injectable for tests. */
@@ -114,6 +120,8 @@ interface Unit {
   readonly unwatch: (() => void)[];
   /** Adopted from IPVS at a restart: the first check's outcome goes out even if it changes nothing here. */
   confirmFirstCheck: boolean;
+  /** Whether a probe (or, for FILE_CHECKs only, the read at start) has given its state. */
+  checked: boolean;
   readonly haSuspend: RealServerCheckSpec['haSuspend'];
 }
 
@@ -315,7 +323,11 @@ export class CheckerPool {
       if (existing !== undefined) {
         const known = new Set(existing.members.map(memberKey));
         existing.members = want.members;
-        for (const m of want.members) if (!known.has(memberKey(m))) this.emitCurrent(existing, m, 'added to the virtual server');
+        for (const m of want.members) {
+          if (known.has(memberKey(m))) continue;
+          this.emitCurrent(existing, m, 'added to the virtual server');
+          if (existing.checked) this.options.onChecked?.(m);
+        }
         continue;
       }
       const unit: Unit = {
@@ -330,6 +342,7 @@ export class CheckerPool {
         recheck: want.spec.checkers.map(() => false),
         unwatch: [],
         confirmFirstCheck: want.spec.adoptedFromIpvs !== undefined,
+        checked: false,
         haSuspend: want.spec.haSuspend,
       };
       this.units.set(key, unit);
@@ -340,6 +353,7 @@ export class CheckerPool {
       await this.readTrackedFiles(unit);
       if (unit.removed) continue;
       if (!unit.confirmFirstCheck) for (const m of unit.members) this.emitCurrent(unit, m, 'initial state');
+      if (unit.checkers.every((checker) => checker.probe.kind === 'FILE_CHECK')) this.markChecked(unit);
       for (const [index, checker] of unit.checkers.entries()) {
         // keepalived follows track files with inotify; the delay_loop read stays as a safety net.
         if (checker.probe.kind === 'FILE_CHECK') {
@@ -362,6 +376,12 @@ export class CheckerPool {
       this.checksCompleted++;
       unit.health = applyProbeResult(unit.health, checker.id, result, this.now()).health;
     }
+  }
+
+  private markChecked(unit: Unit): void {
+    if (unit.checked) return;
+    unit.checked = true;
+    for (const m of unit.members) this.options.onChecked?.(m);
   }
 
   private emitCurrent(unit: Unit, member: Member, reason: string): void {
@@ -483,6 +503,7 @@ export class CheckerPool {
       if (t.change !== null) for (const m of unit.members) this.emit({ ...m, ...t.change });
       else if (unit.confirmFirstCheck) for (const m of unit.members) this.emitCurrent(unit, m, 'first check after a restart');
       unit.confirmFirstCheck = false;
+      this.markChecked(unit);
       const again = unit.recheck[due.checker]!;
       unit.recheck[due.checker] = false;
       this.schedule(unit, due.checker, again ? nowMs : nowMs + t.nextCheckInMs);

@@ -90,7 +90,7 @@ export function wantedDestinations(
   return { destinations, quorumUp, sorryServerActive };
 }
 
-function nextQuorumState(
+export function nextQuorumState(
   vs: TableVirtualServer,
   aliveWeight: number,
   previousQuorumUp: boolean | undefined,
