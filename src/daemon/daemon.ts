@@ -18,6 +18,8 @@ import type { DirectorStatus, ReloadStatus } from './status.ts';
 import { SyncDaemons } from './sync-adapter.ts';
 import { syncDaemonPlan } from './sync-daemons.ts';
 import { startVrrpFor, type VrrpPart } from './vrrp-adapter.ts';
+import type { BgpAnnounce } from '../config/model.ts';
+import type { BgpPart } from './bgp-adapter.ts';
 
 const FIRST_CHECKS_MAX_WAIT_MS = 1_000;
 
@@ -98,6 +100,9 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   const reloads: { count: number; failed: number; last?: ReloadStatus['last'] } = { count: 0, failed: 0 };
   let director: Director | undefined;
   let vrrp: VrrpPart | undefined;
+  let bgp: BgpPart | undefined;
+  // Loaded only with a bgp_announce block: rtnetlink and BIRD's client are no part of other starts.
+  const startBgp = async (settings: BgpAnnounce, of: Director): Promise<BgpPart> => (await import('./bgp-adapter.ts')).startBgpFor(settings, of, log);
   const syncDaemons = ipvs && new SyncDaemons(
     ipvs,
     { runsCheckers: options.runCheckers, stateOf: (instance) => vrrp?.status().find((v) => v.name === instance)?.state },
@@ -117,7 +122,13 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     virtualServers: director?.virtualServerStatus() ?? [],
     vrrp: vrrp?.status() ?? [],
     syncDaemons: syncDaemons?.status() ?? [],
+    ...(bgp && { bgp: bgp.status() }),
   });
+  // What a status shows that is read when asked: drained servers' connections, BIRD's sessions.
+  const refreshStatus = async (): Promise<void> => {
+    await director?.refreshDrainConnections();
+    await bgp?.refreshSessions();
+  };
 
   const drainCommand = async (act: (director: Director) => Promise<string[]>): Promise<string[]> => {
     await started;
@@ -154,6 +165,12 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   const applyConfig = async (next: KeepalivedConfig): Promise<ReloadOutcome> => {
     const outcome = director ? await director.reload(next) : { ok: true, message: 'no IPVS part' };
     if (stopping) return outcome;
+    if (director && JSON.stringify(bgp?.settings) !== JSON.stringify(next.bgpAnnounce)) {
+      // Another table or proto: what the old settings announced is withdrawn before the new ones start.
+      await bgp?.stop();
+      bgp = undefined;
+      if (next.bgpAnnounce) bgp = await startBgp(next.bgpAnnounce, director).catch((error: unknown) => void log.error({ err: error }, 'BGP announcements not started'));
+    }
     if (vrrp) await vrrp.update(next);
     else if (options.runVrrp && next.vrrpInstances.length > 0) vrrp = await startVrrpFor(next, await log.pino(), onTransition);
     await syncDaemons?.follow(syncDaemonPlan(next));
@@ -172,20 +189,23 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
 
   // `lvsctl status --json` and the status page's /status.json: one rendering for both.
   const statusJson = async (): Promise<string> => {
-    await director?.refreshDrainConnections();
+    await refreshStatus();
     return `${JSON.stringify(status(), null, 2)}\n`;
   };
 
   let health: PoolHealth | undefined;
-  const metricsSnapshot = async (): Promise<MetricsSnapshot> => ({
-    status: status(),
-    connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [],
-    checks: health?.checkTallies() ?? [],
-    checkLag: health?.takeCheckLag(),
-    checkQueue: health?.checkQueue(),
-    ipvsUpdatesPending: director?.pendingUpdates(),
-    netlink: ipvs?.operationCounts() ?? [],
-  });
+  const metricsSnapshot = async (): Promise<MetricsSnapshot> => {
+    await bgp?.refreshSessions();
+    return {
+      status: status(),
+      connections: (await ipvs?.connections(director?.ownedKernelServices() ?? [])) ?? [],
+      checks: health?.checkTallies() ?? [],
+      checkLag: health?.takeCheckLag(),
+      checkQueue: health?.checkQueue(),
+      ipvsUpdatesPending: director?.pendingUpdates(),
+      netlink: ipvs?.operationCounts() ?? [],
+    };
+  };
 
   // The control socket and the metrics listener come up before IPVS is touched, so that a
   // socket problem stops lvsd with nothing changed.
@@ -195,11 +215,11 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
     control = await serveControl(options.socketPath, async (request: ControlRequest) => {
       switch (request.command) {
         case 'status':
-          await director?.refreshDrainConnections();
+          await refreshStatus();
           return status();
         case 'status-view':
           if (request.format === 'json') return statusJson();
-          await director?.refreshDrainConnections();
+          await refreshStatus();
           return renderStatus(status(), { color: request.color });
         case 'drain':
           return drainCommand((d) => d.drain(request.realServer, request.virtualServer));
@@ -224,8 +244,28 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   if (options.pidFile) writeFileSync(options.pidFile, `${process.pid}\n`);
 
   if (ipvs) {
-    health = new PoolHealth(log, (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict), runScript);
+    health = new PoolHealth(
+      log,
+      (plan, realServer, verdict) => director?.onVerdict(plan, realServer, verdict),
+      runScript,
+      (plan, realServer) => director?.onChecked(plan, realServer),
+    );
     director = new Director(config, ipvs, health, runScript, log, new DrainBook(fileDrainStore(drainsFileOf(options.socketPath), log), Date.now));
+    director.followQuorum(() => bgp?.update());
+    if (config.bgpAnnounce) {
+      try {
+        bgp = await startBgp(config.bgpAnnounce, director);
+      } catch (error) {
+        // Announcements an earlier run left could not be withdrawn: starting would leave them to the routers.
+        writeStderr(`lvsd: cannot withdraw the announcements in routing table ${config.bgpAnnounce.table}: ${(error as Error).message}; nothing was changed\n`);
+        control.close();
+        metrics?.server.close();
+        ipvs.close();
+        rmSync(options.socketPath, { force: true });
+        if (options.pidFile) rmSync(options.pidFile, { force: true });
+        return 1;
+      }
+    }
     await director.start();
     log.info({ virtualServers: config.virtualServers.length }, 'IPVS programmed, checkers running');
   }
@@ -272,6 +312,8 @@ async function serve(options: DaemonOptions, parsedConfig: KeepalivedConfig, log
   control.close();
   metrics?.server.close();
   await reloading;
+  // Withdrawn before IPVS lets go of the services: the routers send the flows elsewhere first.
+  await bgp?.stop();
   const [ipvsStop] = await Promise.all([director?.stop(), vrrp?.stop()]);
   await syncDaemons?.stop();
   ipvs?.close();

@@ -78,6 +78,18 @@ export function metricsRegistry(read: () => MetricsSnapshot): { registry: Regist
   gauge('lvsd_vrrp_master', 'Whether the VRRP instance is MASTER.', ['vrrp_instance'], (set, { status }) => {
     for (const v of status.vrrp) set({ vrrp_instance: v.name }, v.state === 'MASTER' ? 1 : 0);
   });
+  gauge('lvsd_bgp_vip_announced', 'Whether lvsd hands the VIP to BIRD for BGP (1), or has withdrawn it (0).', ['address'], (set, { status }) => {
+    for (const vip of status.bgp?.announcements ?? []) set({ address: vip.address }, vip.announced ? 1 : 0);
+  });
+  gauge('lvsd_bgp_session_up', 'Whether BIRD\'s BGP session is up, as its control socket reported it at the scrape.', ['session'], (set, { status }) => {
+    for (const session of status.bgp?.sessions ?? []) set({ session: session.name }, session.up ? 1 : 0);
+  });
+  gauge('lvsd_bgp_session_state_since_timestamp_seconds', 'When BIRD\'s BGP session entered its state (with BIRD\'s timeformat protocol iso long).', ['session'], (set, { status }) => {
+    for (const session of status.bgp?.sessions ?? []) if (session.sinceAt !== undefined) set({ session: session.name }, Date.parse(session.sinceAt) / 1000);
+  });
+  gauge('lvsd_bgp_bird_reachable', 'Whether BIRD answered on its control socket at the scrape.', [], (set, { status }) => {
+    if (status.bgp) set({}, status.bgp.birdProblem === undefined ? 1 : 0);
+  });
   const counter = (name: string, help: string, labelNames: readonly string[], fill: (add: (labels: Record<string, string>, value: number) => void, data: MetricsSnapshot) => void) =>
     new Counter({
       name, help, labelNames, registers: [registry],

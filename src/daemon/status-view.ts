@@ -1,4 +1,4 @@
-import type { DirectorStatus, RealServerStatus, SplitBrainStatus } from './status.ts';
+import type { BgpStatus, DirectorStatus, RealServerStatus, SplitBrainStatus } from './status.ts';
 
 export interface ViewOptions {
   /** ANSI colours, for a terminal. */
@@ -96,8 +96,36 @@ export function renderStatus(status: DirectorStatus, options: ViewOptions): stri
     }
     lines.push('', render(rows));
   }
+  if (status.bgp) lines.push('', ...bgpLines(status.bgp, paint));
   if (status.virtualServers.length === 0 && status.vrrp.length === 0) lines.push('', 'nothing configured');
   return `${lines.join('\n')}\n`;
+}
+
+function bgpLines(bgp: BgpStatus, paint: (tone: Tone, text: string) => Cell): string[] {
+  const lines: string[] = [];
+  const vips: Cell[][] = [[`BGP VIP (table ${bgp.table} proto ${bgp.proto})`, 'STATE', 'SINCE', 'REASON'].map(header)];
+  for (const vip of bgp.announcements) {
+    vips.push([
+      plain(vip.address),
+      vip.announced ? paint('good', 'announced') : paint('bad', 'WITHDRAWN'),
+      plain(vip.since === '' ? '-' : ago(Date.now() - Date.parse(vip.since))),
+      plain(vip.reason ?? ''),
+    ]);
+  }
+  if (bgp.problem) vips.push([paint('bad', `  ! ${bgp.problem.message} (at ${bgp.problem.at}, retrying)`)]);
+  lines.push(render(vips));
+  const sessions: Cell[][] = [['BGP SESSION (BIRD)', 'STATE', 'SINCE', 'INFO'].map(header)];
+  for (const session of bgp.sessions) {
+    sessions.push([
+      plain(session.name),
+      session.up ? paint('good', 'up') : paint('bad', `DOWN (${session.state})`),
+      plain(session.sinceAt === undefined ? session.since : `${ago(Date.now() - Date.parse(session.sinceAt))} (${session.since})`),
+      plain(session.info),
+    ]);
+  }
+  if (bgp.birdProblem !== undefined) sessions.push([paint('bad', `  ! ${bgp.birdProblem}`)]);
+  lines.push('', render(sessions));
+  return lines;
 }
 
 function endedSplitBrainNote(seen: SplitBrainStatus): string {

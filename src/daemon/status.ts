@@ -19,6 +19,42 @@ export interface DirectorStatus {
   readonly vrrp: readonly VrrpInstanceStatus[];
   /** The IPVS connection-sync daemons the kernel runs (lvs_sync_daemon). */
   readonly syncDaemons: readonly SyncDaemonStatus[];
+  /** With a bgp_announce block: the VIPs lvsd hands to BIRD, and BIRD's BGP sessions. */
+  readonly bgp?: BgpStatus;
+}
+
+export interface BgpStatus {
+  readonly table: number;
+  readonly proto: number;
+  readonly birdSocket: string;
+  readonly announcements: readonly AnnouncementStatus[];
+  /** The last route change the kernel refused, while lvsd retries it. */
+  readonly problem?: { readonly at: string; readonly message: string };
+  /** As BIRD's `show protocols` reported them when the status was read. */
+  readonly sessions: readonly BgpSessionStatus[];
+  /** Why BIRD could not be asked. */
+  readonly birdProblem?: string;
+}
+
+export interface AnnouncementStatus {
+  readonly address: string;
+  readonly announced: boolean;
+  /** Why it is withdrawn. */
+  readonly reason?: string;
+  /** When it was last announced or withdrawn (ISO 8601). */
+  readonly since: string;
+}
+
+export interface BgpSessionStatus {
+  /** The BIRD protocol's name. */
+  readonly name: string;
+  readonly up: boolean;
+  /** BIRD's protocol state (`up`, `start`...) and its info (`Established`, `Active  Socket: Connection refused`). */
+  readonly state: string;
+  readonly info: string;
+  /** Since when it is in its state, as BIRD prints it; `sinceAt` the same as ISO 8601, when BIRD's timeformat gives a moment. */
+  readonly since: string;
+  readonly sinceAt?: string;
 }
 
 export interface SyncDaemonStatus {

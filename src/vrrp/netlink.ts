@@ -1,15 +1,16 @@
-// rtnetlink is evaluated only where VRRP runs: the daemon imports the speaker when it is configured.
+// rtnetlink is evaluated only where VRRP or BGP announcements run: the daemon imports them when configured.
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
 import { FlagsNew } from '../util/netlink.ts';
 import { addressToBytes, bytesToAddress, compareAddresses, familyOf, type IpFamily } from './ip.ts';
 import { RTPROT_KEEPALIVED } from './tracked-routing.ts';
 import type { VirtualAddress, VirtualRoute, VirtualRule } from './types.ts';
 
-/** rtnetlink edge of the speaker: links, addresses and routes of the current network namespace. */
+/** rtnetlink edge of the speaker and the BGP announcer: links, addresses and routes of the current network namespace. */
 
 const AF_INET = 2;
 const AF_INET6 = 10;
 const RT_TABLE_MAIN = 254;
+const RTN_BLACKHOLE = 6;
 const SCOPES = { global: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
 
 export interface LinkInfo {
@@ -182,6 +183,33 @@ export class Rtnetlink {
     }
   }
 
+  /** A blackhole route to `address` alone, in `table` with rtnetlink protocol `proto`: where BIRD learns an announced VIP. */
+  async addHostBlackhole(address: string, table: number, proto: number): Promise<void> {
+    await this.socket.newRoute(...hostBlackhole(address, table, proto), { flags: FlagsNew.CREATE | FlagsNew.REPLACE });
+  }
+
+  /** Returns false when the route was not there. */
+  async removeHostBlackhole(address: string, table: number, proto: number): Promise<boolean> {
+    try {
+      await this.socket.delRoute(...hostBlackhole(address, table, proto));
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ESRCH') return false;
+      throw error;
+    }
+  }
+
+  /** The destinations of the host routes in `table` with protocol `proto`, of both families. */
+  async hostRoutes(table: number, proto: number): Promise<string[]> {
+    const messages = await this.socket.getRoutes({ family: 0 });
+    return messages.flatMap((message) => {
+      const { data, attrs } = message;
+      const inTable = (attrs.table ?? data.table) === table;
+      const full = data.family === AF_INET ? 32 : 128;
+      return inTable && data.protocol === proto && data.dstLen === full && attrs.dst ? [bytesToAddress(attrs.dst)] : [];
+    });
+  }
+
   async addRule(rule: VirtualRule): Promise<void> {
     try {
       await this.socket.newRule(...ruleMessage(rule), { flags: FlagsNew.CREATE | FlagsNew.EXCL });
@@ -249,6 +277,19 @@ function attributes(buffer: Buffer): Map<number, Buffer> {
     offset += Math.ceil(length / 4) * 4;
   }
   return found;
+}
+
+function hostBlackhole(address: string, table: number, proto: number) {
+  const family = familyOf(address);
+  const data = {
+    family: afOf(family),
+    dstLen: family === 4 ? 32 : 128,
+    table: table < 256 ? table : 252,
+    protocol: proto,
+    scope: SCOPES.global,
+    type: RTN_BLACKHOLE,
+  };
+  return [data, { dst: addressToBytes(address), ...(table >= 256 ? { table } : {}) }] as const;
 }
 
 /**
