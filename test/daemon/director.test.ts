@@ -347,3 +347,22 @@ virtual_server 10.0.0.9 80 {
     });
   });
 });
+
+describe('director: what it announces over BGP', () => {
+  const ANNOUNCED = `bgp_announce {\n  table 201\n}\n${WEB.replace('lb_algo rr', 'lb_algo rr\n  quorum 2\n  announce')}`;
+
+  it('holds an announcement until checks confirm the quorum that IPVS already counts at start, and follows its loss', async () => {
+    const { director } = await started(ANNOUNCED);
+    const moves: number[] = [];
+    director.followQuorum(() => moves.push(moves.length));
+    expect(director.announcingServers()).toEqual([{ name: 'TCP 10.0.0.1:80', addresses: ['10.0.0.1'], quorumUp: true, quorumConfirmed: false }]);
+    director.onChecked('TCP 10.0.0.1:80', '10.0.1.2:80');
+    expect(director.announcingServers()[0]).toMatchObject({ quorumConfirmed: false });
+    director.onChecked('TCP 10.0.0.1:80', '10.0.1.1:80');
+    expect(director.announcingServers()[0]).toMatchObject({ quorumUp: true, quorumConfirmed: true });
+    director.onVerdict('TCP 10.0.0.1:80', '10.0.1.1:80', { up: false, weight: 2 });
+    await settle();
+    expect(director.announcingServers()[0]).toMatchObject({ quorumUp: false, quorumConfirmed: false });
+    expect(moves.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -115,6 +115,24 @@ describe('CheckerPool', () => {
     expect(verdicts).toHaveLength(2);
   });
 
+  it('says once when a real server\'s state first rests on a check, after the verdict of that check, and at once for a virtual server it joins later', async () => {
+    const target = await countingListener();
+    await target.close();
+    const events: string[] = [];
+    const spec = (vs: string): RealServerCheckSpec => ({ virtualServer: vs, realServer: 'rs', weight: 1, checkers: [tcpChecker(target.port, { timing: { ...timing, retry: 0 } })] });
+    const pool = new CheckerPool([spec('a')], {
+      onVerdict: (v) => events.push(`${v.virtualServer} ${v.up ? 'up' : 'down'}`),
+      onChecked: (m) => events.push(`${m.virtualServer} checked`),
+    });
+    pools.push(pool);
+    await pool.start();
+    await waitFor('the first check', () => events.includes('a checked'));
+    expect(events).toEqual(['a up', 'a down', 'a checked']);
+    await pool.update([spec('a'), spec('b')]);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(events.slice(3)).toEqual(['b down', 'b checked']);
+  });
+
   it('alpha: a real server starts down and joins after its first successful check', async () => {
     const target = await countingListener();
     const { pool, verdicts } = newPool([
