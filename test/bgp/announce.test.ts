@@ -1,10 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../daemon/model-lvsd.ts';
 import { promtoolCheck, scrape } from '../daemon/netns-lvsd.ts';
 import type { DirectorStatus } from '../../src/daemon/status.ts';
 import {
-  announcedIn, birdc, createLab, kill, LVSCTL, routerPaths, startLvsd, startRealServers, stopRealServers, VIP, type Director, type Lab,
+  announcedIn, birdc, createLab, kill, LVSCTL, lvsdConfig, routerPaths, startLvsd, startRealServers, stopRealServers, VIP, type Director, type Lab,
 } from './lab.ts';
 
 // No IPVS on this host: each lvsd runs over the model of IPVS (see lab.ts). Checks, routes, BIRD,
@@ -12,6 +13,7 @@ import {
 const METRICS_PORT = 9461;
 let lab: Lab;
 const TWO_WAY = ['10.0.1.2', '10.0.2.2'];
+const OTHER_TABLE = 202;
 
 async function status(d: Director): Promise<DirectorStatus> {
   const { stdout } = await d.ns.exec(LVSCTL, 'status', '--json', '--socket', join(d.dir, 'lvsd.sock'));
@@ -26,6 +28,16 @@ async function routerReaches(wanted: string[], ms = 20_000): Promise<string[]> {
     return JSON.stringify(last) === JSON.stringify(wanted) ? last : undefined;
   }, ms);
   return seen ?? last;
+}
+
+/** Waits until the router's next hops for the VIP leave `gateway` out; what it last saw. */
+async function routerLacks(gateway: string): Promise<string[]> {
+  let last: string[] = [];
+  await waitFor(async () => {
+    last = await routerPaths(lab.router);
+    return last.includes(gateway) ? undefined : last;
+  }, 20_000);
+  return last;
 }
 
 describe('active-active directors announced over BGP by BIRD', () => {
@@ -96,15 +108,21 @@ describe('active-active directors announced over BGP by BIRD', () => {
     }
   }, 30_000);
 
+  it('a reload to another table withdraws from the old one before it announces in the new', async () => {
+    const [d1] = lab.directors;
+    writeFileSync(join(d1.dir, 'keepalived.conf'), lvsdConfig(d1, d1.dir, OTHER_TABLE));
+    kill(d1.lvsd!.daemon, 'SIGHUP');
+    expect(await waitFor(async () => ((await announcedIn(d1, OTHER_TABLE)).length > 0 ? announcedIn(d1) : undefined), 20_000)).toEqual([]);
+    expect(await announcedIn(d1, OTHER_TABLE)).toEqual([VIP]);
+    // This director's BIRD learns the old table only: the router loses its path.
+    expect(await routerLacks(d1.uplink)).not.toContain(d1.uplink);
+  }, 30_000);
+
   it('withdraws everything at stop', async () => {
     const [d1] = lab.directors;
     kill(d1.lvsd!.daemon, 'SIGTERM');
     await new Promise((resolve) => d1.lvsd!.daemon.once('exit', resolve));
-    expect(await announcedIn(d1)).toEqual([]);
-    const paths = await waitFor(async () => {
-      const now = await routerPaths(lab.router);
-      return now.includes('10.0.1.2') ? undefined : now;
-    }, 20_000);
-    expect(paths).not.toContain('10.0.1.2');
+    expect(await announcedIn(d1, OTHER_TABLE)).toEqual([]);
+    expect(await routerLacks(d1.uplink)).not.toContain(d1.uplink);
   }, 30_000);
 });

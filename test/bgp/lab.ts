@@ -44,10 +44,10 @@ protocol bgp uplink { local ${d.uplink} as 65001; neighbor ${d.routerSide} as 65
 `;
 }
 
-export function lvsdConfig(d: Director, dir: string): string {
+export function lvsdConfig(d: Director, dir: string, table = TABLE): string {
   const realServers = REAL_SERVER_PORTS.map((port) => `  real_server ${d.realServerAddress} ${port} {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }`).join('\n');
   return `bgp_announce {
-  table ${TABLE}
+  table ${table}
   proto ${PROTO}
   bird_socket ${join(dir, 'bird.ctl')}
 }
@@ -175,9 +175,9 @@ export async function routerPaths(router: LanNamespace): Promise<string[]> {
   return routes.flatMap((route) => (route.nexthops ? route.nexthops.map((hop) => hop.gateway) : route.gateway ? [route.gateway] : [])).sort();
 }
 
-/** The VIP routes lvsd's proto holds in the director's table: what its BIRD exports. */
-export async function announcedIn(d: Director): Promise<string[]> {
-  const { stdout } = await d.ns.exec('ip', '-j', 'route', 'show', 'table', String(TABLE), 'proto', String(PROTO));
+/** The VIP routes lvsd's proto holds in the director's table (by default the one its BIRD exports). */
+export async function announcedIn(d: Director, table = TABLE): Promise<string[]> {
+  const { stdout } = await d.ns.exec('ip', '-j', 'route', 'show', 'table', String(table), 'proto', String(PROTO));
   return (JSON.parse(stdout || '[]') as Array<{ dst: string }>).map((route) => route.dst);
 }
 
