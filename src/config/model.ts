@@ -457,6 +457,11 @@ export interface IpRouteSpec {
   readonly words: readonly string[];
 }
 
+/** A static_rules line, and how many vrrp_instance blocks came before it (keepalived numbers rules in file order). */
+export interface StaticRuleSpec extends IpRouteSpec {
+  readonly afterInstances: number;
+}
+
 export interface TrackedInterface {
   readonly at: SourceLocation;
   readonly name: string;
@@ -662,7 +667,7 @@ export interface KeepalivedConfig {
   /** Read as keepalived reads them; lvsd programs none of the static blocks, and warns at each. */
   readonly staticIpaddresses: readonly IpAddressSpec[];
   readonly staticRoutes: readonly IpRouteSpec[];
-  readonly staticRules: readonly IpRouteSpec[];
+  readonly staticRules: readonly StaticRuleSpec[];
   readonly ssl?: SslConfig;
   /** net_namespace from the config (lvsd itself does not enter it). */
   readonly netNamespace?: string;

@@ -3,7 +3,7 @@
 // sync groups).
 import { Diagnostics, sourceOrder } from './diagnostics.ts';
 import type {
-  BgpAnnounce, IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
+  BgpAnnounce, IpAddressSpec, IpRouteSpec, KeepalivedConfig, SourceLocation, SslConfig, StaticRuleSpec, TrackFile, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpTrackProcess,
   VrrpScript, VrrpSyncGroup,
 } from './model.ts';
 import { parseBgpAnnounce } from './bgp.ts';
@@ -27,11 +27,6 @@ const UNSUPPORTED_TOP_LEVEL = ['garp_group', 'bfd_instance', 'linkbeat_interface
  * reinstate_static_*). lvsd reads them (`lvsctl check --json` shows them) and programs none.
  */
 const STATIC_BLOCK_WHY = "lvsd leaves static addresses, routes and rules to the host's network configuration";
-/**
- * keepalived counts static_rules and virtual_rules without a preference together, in the order of
- * the file, from 16384 down per family (vrrp_iprule.c alloc_rule); lvsd counts virtual_rules only.
- */
-const STATIC_RULES_NUMBERING = "keepalived 2.2.7 also counts its rules without a preference (16384 down) before the virtual_rules that follow it, which lvsd numbers as if the block were absent";
 
 function byName<T extends { readonly name: string; readonly at: Statement['at'] }>(items: readonly T[], what: string, d: Diagnostics): Map<string, T> {
   const map = new Map<string, T>();
@@ -132,7 +127,7 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
   const trackProcesses: VrrpTrackProcess[] = [];
   const staticIpaddresses: IpAddressSpec[] = [];
   const staticRoutes: IpRouteSpec[] = [];
-  const staticRules: IpRouteSpec[] = [];
+  const staticRules: StaticRuleSpec[] = [];
   let ssl: SslConfig | undefined;
   let netNamespace: string | undefined;
   let bgpAnnounce: BgpAnnounce | undefined;
@@ -141,8 +136,8 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     const parsed = parseTrackFile(s, d);
     if (parsed) trackFiles.push(parsed);
   };
-  const staticBlock = <T>(into: T[], read: (s: Statement, d: Diagnostics) => T[], consequence?: string) => (s: Statement) => {
-    d.warn(s.at, `'${s.keyword.text}' is not supported by lvsd, block ignored: ${STATIC_BLOCK_WHY}${consequence ? `; ${consequence}` : ''}`);
+  const staticBlock = <T>(into: T[], read: (s: Statement, d: Diagnostics) => T[]) => (s: Statement) => {
+    d.warn(s.at, `'${s.keyword.text}' is not supported by lvsd, block ignored: ${STATIC_BLOCK_WHY}`);
     into.push(...read(s, d));
   };
   const topLevel: Handlers = {
@@ -173,7 +168,9 @@ export function assembleConfig(hostname: string, d: Diagnostics): ConfigAssemble
     },
     static_ipaddress: staticBlock(staticIpaddresses, parseStaticAddresses),
     static_routes: staticBlock(staticRoutes, routeList),
-    static_rules: staticBlock(staticRules, routeList, STATIC_RULES_NUMBERING),
+    // keepalived numbers static and virtual rules without a preference together, in the order of the
+    // file (vrrp_iprule.c alloc_rule): the virtual rules after these count on from them.
+    static_rules: staticBlock(staticRules, (s, d) => routeList(s, d).map((line) => ({ ...line, afterInstances: instanceStatements.length }))),
     SSL: (s) => { ssl = parseSsl(s, d); },
     net_namespace: (s) => { netNamespace = text(s, 0, d, 'a namespace name'); },
     bgp_announce: (s) => {

@@ -32,7 +32,11 @@ export function vrrpSpecsFromConfig(config: KeepalivedConfig): VrrpSpecs {
   const fifo = notifyFifo(config);
   const rulePriorities = defaultRulePriorities();
   const vmacs = vmacsFromConfig(config, warnings);
-  const instances = config.vrrpInstances.map((instance) => instanceSpec(config, instance, fifo, rulePriorities, vmacs.get(instance), warnings));
+  const instances = config.vrrpInstances.map((instance, index) => {
+    // lvsd programs no static rule, but numbers the virtual rules after them as keepalived does.
+    for (const rule of config.staticRules.filter((line) => line.afterInstances === index)) parseVirtualRule(rule.words, rulePriorities);
+    return instanceSpec(config, instance, fifo, rulePriorities, vmacs.get(instance), warnings);
+  });
   const syncGroups = config.vrrpSyncGroups.map((group) => ({ name: group.name, members: [...group.instances] }));
   return { instances, syncGroups, warnings };
 }

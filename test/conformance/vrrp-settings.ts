@@ -285,7 +285,7 @@ const SAMPLE_UNSUPPORTED_ROUTES = new Set([
   'blackhole 192.168.113.1 proto 18 no_track',
 ]);
 
-/** The two Debian samples whose instances lvsd resolves otherwise, for what it does not support. */
+/** The Debian sample whose instance lvsd resolves otherwise, for what it does not support. */
 const SAMPLE_DIFFERENCES: Record<string, readonly KnownDifference[]> = {
   'keepalived.conf.vrrp.routes': [{
     why: 'lvsd programs neither a multipath route (`via A or B`, nexthops) nor a route of another type than unicast (`blackhole`): '
@@ -294,14 +294,6 @@ const SAMPLE_DIFFERENCES: Record<string, readonly KnownDifference[]> = {
     setting: 'virtualRoutes',
     keepalived: SAMPLE_ROUTES.join(', '),
     lvsd: SAMPLE_ROUTES.filter((route) => !SAMPLE_UNSUPPORTED_ROUTES.has(route)).join(', '),
-  }],
-  'keepalived.conf.vrrp.rules': [{
-    why: 'lvsd programs no static_rules (it warns at the block), so it does not count the static rule without a preference '
-      + 'that keepalived numbers 16384 before this virtual rule (vrrp_iprule.c alloc_rule): lvsd numbers the virtual rule 16384, keepalived 16383',
-    instance: 'VI_1',
-    setting: 'virtualRules',
-    keepalived: 'from 192.168.200.0/24 priority 16383 tos 0x0 protocol 18 lookup 2',
-    lvsd: 'from 192.168.200.0/24 priority 16384 tos 0x0 protocol 18 lookup 2',
   }],
 };
 

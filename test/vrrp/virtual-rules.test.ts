@@ -90,6 +90,15 @@ describe('virtual_rules lines, read as keepalived 2.2.7 reads them', () => {
       'k.conf:13: virtual_rules "inet6 to 2001:db8::1 table 100 priority 9": keepalived 2.2.7 skips the word after inet6 (and then refuses or misreads the line); lvsd reads it',
     ]);
   });
+
+  it('counts on from the static_rules without a preference written before the instance, per family, as keepalived 2.2.7 numbers both blocks', () => {
+    const instance = (name: string, vrid: number, rule: string) => `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  virtual_ipaddress {\n    192.0.2.${vrid}/24\n  }\n  virtual_rules {\n    ${rule}\n  }\n}\n`;
+    const text = `static_rules {\n  from 10.1.0.1 table 100\n  to 2001:db8::2 table 100\n  from 10.1.0.3 table 100 priority 5\n}\n${instance('V', 9, 'from 10.0.0.1 table 100')}`
+      + `static_rules {\n  from 10.1.0.4 table 100\n}\n${instance('W', 10, 'to 2001:db8::5 table 100')}${instance('X', 11, 'from 10.0.0.6 table 100')}`;
+    const parsed = parseConfigText(text, 'k.conf', () => '', () => [], { hostname: 'lb1' });
+    if (!parsed.ok) throw new Error('parse failed');
+    expect(vrrpSpecsFromConfig(parsed.config).instances.map((spec) => spec.virtualRules.map((rule) => rule.priority))).toEqual([[16383], [16383], [16381]]);
+  });
 });
 
 /** An instance with virtual_rules, put in FAULT by writing 1 to its `gate` track_file. */
