@@ -104,7 +104,10 @@ export class PoolHealth implements HealthPort {
     if (this.suspendable.size === 0) return;
     if (!this.localAddresses) {
       const { LocalAddresses } = await import('./local-addresses.ts');
-      this.localAddresses = await LocalAddresses.watch((added, removed) => this.addressesChanged(added, removed));
+      this.localAddresses = await LocalAddresses.watch({
+        changed: (added, removed) => this.addressesChanged(added, removed),
+        lost: (error) => this.log.warn({ err: error }, 'address notifications lost: reading the addresses again for ha_suspend'),
+      });
     }
     for (const [virtualServer, address] of this.suspendable) {
       if (address === null) this.log.info({ virtualServer }, 'ha_suspend on a virtual_server_group: its checks do not run, as in keepalived 2.2.7');

@@ -2,6 +2,12 @@
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt.js';
 import { bytesToAddress } from '../vrrp/ip.ts';
 
+export interface LocalAddressListener {
+  changed(added: readonly string[], removed: readonly string[]): void;
+  /** A read failed (ENOBUFS: the kernel had more to say than the socket holds); the addresses are read again. */
+  lost(error: Error): void;
+}
+
 /**
  * The addresses on this host's interfaces, kept current from the kernel's address notifications,
  * as keepalived's checker process follows them for ha_suspend. Each notification is followed by a
@@ -13,13 +19,18 @@ export class LocalAddresses {
   private dumping: Promise<void> | undefined;
   private again = false;
 
-  private constructor(private readonly onChange: (added: readonly string[], removed: readonly string[]) => void) {}
+  private constructor(private readonly listener: LocalAddressListener) {}
 
-  static async watch(onChange: (added: readonly string[], removed: readonly string[]) => void): Promise<LocalAddresses> {
-    const local = new LocalAddresses(onChange);
+  static async watch(listener: LocalAddressListener): Promise<LocalAddresses> {
+    const local = new LocalAddresses(listener);
     local.socket.addMembership('IPV4_IFADDR');
     local.socket.addMembership('IPV6_IFADDR');
     local.socket.on('message', () => local.refresh());
+    // Unheard, the socket's error event would end the process; after an overrun only a fresh dump knows what changed.
+    local.socket.socket.on('error', (error: Error) => {
+      listener.lost(error);
+      local.refresh();
+    });
     local.addresses = await local.dump();
     return local;
   }
@@ -43,7 +54,7 @@ export class LocalAddresses {
         const added = [...now].filter((address) => !this.addresses.has(address));
         const removed = [...this.addresses].filter((address) => !now.has(address));
         this.addresses = now;
-        if (added.length > 0 || removed.length > 0) this.onChange(added, removed);
+        if (added.length > 0 || removed.length > 0) this.listener.changed(added, removed);
       })
       // The set stays as it was; the next notification dumps again.
       .catch(() => undefined)
