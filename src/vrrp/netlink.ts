@@ -55,6 +55,18 @@ function errorCode(error: unknown): string | undefined {
 
 export class Rtnetlink {
   private readonly socket: RtNetlinkSocket = createRtNetlink();
+  /**
+   * The kernel refuses a second dump on one socket (EBUSY) until the first is read to its end, and
+   * the netlink package takes any other answer that arrives amid a dump's parts for the dump's
+   * broken end: one request at a time.
+   */
+  private requests: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(request: (socket: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    const result = this.requests.then(() => request(this.socket));
+    this.requests = result.catch(() => undefined);
+    return result;
+  }
 
   /** The socket's netlink port id: the kernel's notifications of what it changes carry it. */
   get port(): number {
@@ -62,7 +74,7 @@ export class Rtnetlink {
   }
 
   async links(): Promise<LinkInfo[]> {
-    const messages = await this.socket.getLinks();
+    const messages = await this.inTurn((socket) => socket.getLinks());
     return messages.map((message) => {
       const info = message.attrs.linkinfo ? attributes(message.attrs.linkinfo) : new Map<number, Buffer>();
       const kind = info.get(IFLA_INFO_KIND)?.toString('latin1').replace(/\0+$/, '');
@@ -91,17 +103,17 @@ export class Rtnetlink {
     const linkinfo = Buffer.concat([attribute(IFLA_INFO_KIND, Buffer.from('macvlan')), attribute(IFLA_INFO_DATA, attribute(IFLA_MACVLAN_MODE, mode))]);
     const link = Buffer.alloc(4);
     link.writeUInt32LE(parentIndex, 0);
-    await this.socket.newLink({}, { ifname: name, address: mac, link, linkinfo }, { flags: FlagsNew.CREATE | FlagsNew.EXCL });
+    await this.inTurn((socket) => socket.newLink({}, { ifname: name, address: mac, link, linkinfo }, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
     const created = await this.link(name);
     const afSpec = new Map([[AF_INET6, attribute(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE]))]]);
-    await this.socket.setLink({ index: created.index }, { afSpec });
-    await this.socket.setLink({ index: created.index, flags: { up: true }, change: { up: true } });
+    await this.inTurn((socket) => socket.setLink({ index: created.index }, { afSpec }));
+    await this.inTurn((socket) => socket.setLink({ index: created.index, flags: { up: true }, change: { up: true } }));
   }
 
   /** Returns false when the link was already gone. */
   async deleteLink(index: number): Promise<boolean> {
     try {
-      await this.socket.delLink({ index });
+      await this.inTurn((socket) => socket.delLink({ index }));
       return true;
     } catch (error) {
       if (errorCode(error) === 'ENODEV') return false;
@@ -116,7 +128,7 @@ export class Rtnetlink {
   }
 
   async addresses(): Promise<InterfaceAddress[]> {
-    const messages = await this.socket.getAddresses();
+    const messages = await this.inTurn((socket) => socket.getAddresses());
     return messages.flatMap((message) => {
       const bytes = message.attrs.local ?? message.attrs.address;
       if (!bytes) return [];
@@ -134,10 +146,12 @@ export class Rtnetlink {
   async addAddress(linkIndex: number, vip: VirtualAddress): Promise<void> {
     const family = familyOf(vip.address);
     const bytes = addressToBytes(vip.address);
-    await this.socket.newAddress(
-      { family: afOf(family), prefixlen: vip.prefixLength, index: linkIndex, scope: SCOPES[vip.scope], flags: family === 6 ? { nodad: true } : {} },
-      { local: bytes, address: bytes, ...(vip.label !== undefined && family === 4 ? { label: vip.label } : {}) },
-      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+    await this.inTurn((socket) =>
+      socket.newAddress(
+        { family: afOf(family), prefixlen: vip.prefixLength, index: linkIndex, scope: SCOPES[vip.scope], flags: family === 6 ? { nodad: true } : {} },
+        { local: bytes, address: bytes, ...(vip.label !== undefined && family === 4 ? { label: vip.label } : {}) },
+        { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+      ),
     );
   }
 
@@ -147,10 +161,12 @@ export class Rtnetlink {
    */
   async addDeprecatedLinkLocal(linkIndex: number, address: string): Promise<void> {
     const bytes = addressToBytes(address);
-    await this.socket.newAddress(
-      { family: AF_INET6, prefixlen: 64, index: linkIndex, scope: SCOPES.link, flags: { nodad: true } },
-      { local: bytes, address: bytes, cacheInfo: { ifaPrefered: 0, ifaValid: 0xffffffff } },
-      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+    await this.inTurn((socket) =>
+      socket.newAddress(
+        { family: AF_INET6, prefixlen: 64, index: linkIndex, scope: SCOPES.link, flags: { nodad: true } },
+        { local: bytes, address: bytes, cacheInfo: { ifaPrefered: 0, ifaValid: 0xffffffff } },
+        { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+      ),
     );
   }
 
@@ -159,7 +175,7 @@ export class Rtnetlink {
     const family = familyOf(vip.address);
     const bytes = addressToBytes(vip.address);
     try {
-      await this.socket.delAddress({ family: afOf(family), prefixlen: vip.prefixLength, index: linkIndex }, { local: bytes, address: bytes });
+      await this.inTurn((socket) => socket.delAddress({ family: afOf(family), prefixlen: vip.prefixLength, index: linkIndex }, { local: bytes, address: bytes }));
       return true;
     } catch (error) {
       if (errorCode(error) === 'EADDRNOTAVAIL' || errorCode(error) === 'ENODEV') return false;
@@ -172,12 +188,12 @@ export class Rtnetlink {
   }
 
   async addRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
-    await this.socket.newRoute(...routeMessage(route, linkIndex, SCOPES.global), { flags: FlagsNew.CREATE | FlagsNew.REPLACE });
+    await this.inTurn((socket) => socket.newRoute(...routeMessage(route, linkIndex, SCOPES.global), { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
   }
 
   async removeRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
     try {
-      await this.socket.delRoute(...routeMessage(route, linkIndex, SCOPES.nowhere));
+      await this.inTurn((socket) => socket.delRoute(...routeMessage(route, linkIndex, SCOPES.nowhere)));
     } catch (error) {
       if (errorCode(error) !== 'ESRCH') throw error;
     }
@@ -185,13 +201,13 @@ export class Rtnetlink {
 
   /** A blackhole route to `address` alone, in `table` with rtnetlink protocol `proto`: where BIRD learns an announced VIP. */
   async addHostBlackhole(address: string, table: number, proto: number): Promise<void> {
-    await this.socket.newRoute(...hostBlackhole(address, table, proto), { flags: FlagsNew.CREATE | FlagsNew.REPLACE });
+    await this.inTurn((socket) => socket.newRoute(...hostBlackhole(address, table, proto), { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
   }
 
   /** Returns false when the route was not there. */
   async removeHostBlackhole(address: string, table: number, proto: number): Promise<boolean> {
     try {
-      await this.socket.delRoute(...hostBlackhole(address, table, proto));
+      await this.inTurn((socket) => socket.delRoute(...hostBlackhole(address, table, proto)));
       return true;
     } catch (error) {
       if (errorCode(error) === 'ESRCH') return false;
@@ -201,7 +217,7 @@ export class Rtnetlink {
 
   /** The destinations of the host routes in `table` with protocol `proto`, of both families. */
   async hostRoutes(table: number, proto: number): Promise<string[]> {
-    const messages = await this.socket.getRoutes({ family: 0 });
+    const messages = await this.inTurn((socket) => socket.getRoutes({ family: 0 }));
     return messages.flatMap((message) => {
       const { data, attrs } = message;
       const inTable = (attrs.table ?? data.table) === table;
@@ -212,7 +228,7 @@ export class Rtnetlink {
 
   async addRule(rule: VirtualRule): Promise<void> {
     try {
-      await this.socket.newRule(...ruleMessage(rule), { flags: FlagsNew.CREATE | FlagsNew.EXCL });
+      await this.inTurn((socket) => socket.newRule(...ruleMessage(rule), { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
     } catch (error) {
       // keepalived adds with NLM_F_EXCL too; a rule left by an earlier run is the same rule.
       if (errorCode(error) !== 'EEXIST') throw error;
@@ -221,7 +237,7 @@ export class Rtnetlink {
 
   async removeRule(rule: VirtualRule): Promise<void> {
     try {
-      await this.socket.delRule(...ruleMessage(rule));
+      await this.inTurn((socket) => socket.delRule(...ruleMessage(rule)));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
     }

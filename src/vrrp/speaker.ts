@@ -291,8 +291,8 @@ class Speaker {
   }
 
   /**
-   * One look at the links at a time (dumps on one socket at once fail), and one asked for while
-   * another runs is a fresh one after it.
+   * One look at the links at a time (an older reading must not replace a newer one), and one asked
+   * for while another runs is a fresh one after it.
    */
   private pollLinks(): Promise<void> {
     this.nextLinkLook ??= this.linkLooks.then(async () => {

@@ -2,7 +2,7 @@
 // joined by a veth pair (interface `vr0` on both sides), lvsd's speaker or keepalived 2.2.7 in each.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, openSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { VrrpInstanceSpec, VrrpSyncGroupSpec } from '../../src/vrrp/types.ts';
@@ -238,7 +238,10 @@ export class Lab {
 
   /** Rewrites the speaker's spec and sends SIGHUP, as `lvsctl reload` would. */
   reloadSpeaker(child: ChildProcess, name: string, instances: VrrpInstanceSpec[]): void {
-    writeFileSync(join(this.dir, `${name}.json`), JSON.stringify({ instances, statusFile: this.statusFile(name) }));
+    const specFile = join(this.dir, `${name}.json`);
+    // Renamed into place: the speaker may be reading it for the reload before.
+    writeFileSync(`${specFile}.tmp`, JSON.stringify({ instances, statusFile: this.statusFile(name) }));
+    renameSync(`${specFile}.tmp`, specFile);
     child.kill('SIGHUP');
   }
 
