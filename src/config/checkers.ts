@@ -9,7 +9,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, ip, lift, name, oneOf, port, script, text, timerMs, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
+  block, dispatchTo, integer, ip, lift, name, oneOf, port, script, text, timerMs, trueFalse, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
 } from './values.ts';
 
 /** Settings a virtual server passes to its real servers and a real server to its checkers. */
@@ -43,7 +43,7 @@ const TIMERS: HandlerTable<Mutable<Inheritable>> = {
   delay_loop: (s, t, d) => { t.delayLoopMs = timerMs(s, 0, d, undefined, false) ?? t.delayLoopMs; },
   delay_before_retry: (s, t, d) => { t.delayBeforeRetryMs = timerMs(s, 0, d) ?? t.delayBeforeRetryMs; },
   warmup: (s, t, d) => { t.warmupMs = timerMs(s, 0, d) ?? t.warmupMs; },
-  alpha: (s, t, d) => { t.alpha = flag(s, 0, d) ?? t.alpha; },
+  alpha: (s, t, d) => { t.alpha = trueFalse(s, d, (word) => `Invalid alpha parameter ${word}`) ?? t.alpha; },
 };
 
 /** What a virtual_server and a real_server read to pass down (keepalived's check_parser.c). */
@@ -71,7 +71,7 @@ interface ConnectionSettings extends Mutable<Inheritable> {
 const CHECKER_COMMON: HandlerTable<ConnectionSettings> = {
   ...TIMERS,
   retry: readCheckerRetry,
-  log_all_failures: (s, t, d) => { t.logAllFailures = flag(s, 0, d) ?? t.logAllFailures; },
+  log_all_failures: (s, t, d) => { t.logAllFailures = trueFalse(s, d, (word) => `Invalid log_all_failures parameter ${word}`) ?? t.logAllFailures; },
 };
 
 /** A check's connection (keepalived's conn_opts_t): what an SMTP_CHECK host block has of its own. */
@@ -195,7 +195,10 @@ const URL: HandlerTable<UrlState> = {
       d.error(s.args[0]!.at, `invalid regex: ${(e as Error).message}`);
     }
   },
-  regex_no_match: (s, t, d) => { t.url.regexNoMatch = flag(s, 0, d) ?? false; },
+  regex_no_match: (s, t, d) => {
+    warnOfIgnoredArgument(s, d, 'a url');
+    t.url.regexNoMatch = true;
+  },
   regex_options: (s, t) => { t.regexOptions = s.args.map((a) => a.text); },
   // A PCRE JIT stack size: nothing to size in a JavaScript RegExp.
   regex_stack: () => undefined,
@@ -252,9 +255,9 @@ const HTTP: HandlerTable<HttpSpecific> = {
   http_protocol: (s, t, d) => {
     t.httpProtocol = oneOf(s, 0, d, ['1.0', '1.0C', '1.1'] as const, (w) => (w === '1.0c' ? '1.0C' : w)) ?? t.httpProtocol;
   },
-  fast_recovery: (s, t, d) => { t.fastRecovery = flag(s, 0, d) ?? t.fastRecovery; },
+  fast_recovery: (s, t, d) => { t.fastRecovery = trueFalse(s, d, (word) => `Invalid fast_recovery parameter ${word}`) ?? t.fastRecovery; },
   // keepalived installs it for HTTP_GET too, where it changes nothing.
-  enable_sni: (s, t, d) => { t.enableSni = flag(s, 0, d) ?? t.enableSni; },
+  enable_sni: (s, t, d) => { t.enableSni = trueFalse(s, d, (word) => `Invalid enable_sni parameter ${word}`) ?? t.enableSni; },
 };
 
 /** Keyword tables per checker kind, built once. MISC_CHECK has no connection options, FILE_CHECK no common ones at all. */

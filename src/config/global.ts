@@ -3,7 +3,7 @@ import { isLinkLocalMulticast, isMulticast } from './address.ts';
 import type { AddressFamily, GlobalDefs, LvsSyncDaemon, UnhandledKeyword, VrrpGlobals } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, garpExtraIf, INT_MAX, integer, ip, listWords, lowerCaseFlag, name, oneOf, port, refreshRepeat, text, timerMs, unhandled, wholeSecondsMs, type Handlers,
+  block, dispatch, garpExtraIf, INT_MAX, integer, ip, listWords, name, oneOf, port, refreshRepeat, text, timerMs, trueFalse, unhandled, warnOfIgnoredArgument, wholeSecondsMs, type Handlers,
   type Mutable,
 } from './values.ts';
 
@@ -123,9 +123,13 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
   const g: Mutable<GlobalDefs> = { ...previous, at: previous.at ?? statement.at };
   const vrrp: Mutable<VrrpGlobals> = { ...previous.vrrp };
   const extra: UnhandledKeyword[] = [...previous.unhandled];
-  const setBool = (apply: (v: boolean) => void) => (s: Statement) => {
-    const value = flag(s, 0, d);
+  const setTrueFalse = (invalid: (word: string) => string, apply: (v: boolean) => void) => (s: Statement) => {
+    const value = trueFalse(s, d, invalid);
     if (value !== undefined) apply(value);
+  };
+  const setBare = (apply: () => void) => (s: Statement) => {
+    warnOfIgnoredArgument(s, d, 'global_defs');
+    apply();
   };
   const handlers: Handlers = {
     router_id: (s) => { g.routerId = text(s, 0, d, 'a name') ?? g.routerId; },
@@ -147,17 +151,14 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     },
     smtp_helo_name: (s) => { g.smtpHeloName = text(s, 0, d) ?? g.smtpHeloName; },
     smtp_connect_timeout: (s) => { g.smtpConnectTimeoutMs = timerMs(s, 0, d) ?? g.smtpConnectTimeoutMs; },
-    smtp_alert: setBool((v) => (g.smtpAlert = v)),
-    smtp_alert_vrrp: setBool((v) => (g.smtpAlertVrrp = v)),
-    smtp_alert_checker: setBool((v) => (g.smtpAlertChecker = v)),
-    lvs_flush: setBool((v) => (g.lvsFlush = v)),
+    smtp_alert: setTrueFalse((word) => `Invalid value '${word}' for global smtp_alert specified`, (v) => (g.smtpAlert = v)),
+    smtp_alert_vrrp: setTrueFalse((word) => `Invalid value '${word}' for global smtp_alert_vrrp specified`, (v) => (g.smtpAlertVrrp = v)),
+    smtp_alert_checker: setTrueFalse((word) => `Invalid value '${word}' for global smtp_alert_checker specified`, (v) => (g.smtpAlertChecker = v)),
+    lvs_flush: setBare(() => (g.lvsFlush = true)),
     lvs_flush_onstop: (s) => {
       if (!s.args[0]) g.lvsFlushOnstop = 'yes';
       else if (s.args[0].text === 'VS') g.lvsFlushOnstop = 'VS';
-      else {
-        const value = flag(s, 0, d);
-        if (value !== undefined) g.lvsFlushOnstop = value ? 'yes' : 'no';
-      }
+      else d.error(s.args[0].at, `Unknown lvs_flush_on_stop type ${s.args[0].text} - expected VS or nothing`);
     },
     lvs_sync_daemon: (s) => { g.lvsSyncDaemon = lvsSyncDaemon(s, d) ?? g.lvsSyncDaemon; },
     lvs_timeouts: (s) => {
@@ -173,13 +174,18 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
       g.lvsTimeouts = timeouts;
     },
     default_interface: (s) => { g.defaultInterface = text(s, 0, d, 'an interface') ?? g.defaultInterface; },
-    enable_script_security: setBool((v) => (g.enableScriptSecurity = v)),
+    enable_script_security: setBare(() => (g.enableScriptSecurity = true)),
     script_user: (s) => {
       const user = text(s, 0, d, 'a user name');
       const group = s.args[1]?.text;
       if (user !== undefined) g.scriptUser = group === undefined ? { user } : { user, group };
     },
-    dynamic_interfaces: (s) => { g.dynamicInterfaces = s.args[0]?.text !== 'allow_if_changes' ? flag(s, 0, d) ?? false : true; },
+    dynamic_interfaces: (s) => {
+      // keepalived 2.2.7 sets it whatever follows, reporting any word but allow_if_changes.
+      const option = s.args[0];
+      if (option && option.text !== 'allow_if_changes') d.warn(option.at, `Unknown dynamic_interfaces option '${option.text}' - dynamic_interfaces set all the same, as keepalived 2.2.7 sets it`);
+      g.dynamicInterfaces = true;
+    },
     checker_process_name: (s) => { g.checkerProcessName = text(s, 0, d); },
     lvsd_probe_close: (s) => { g.probeClose = oneOf(s, 0, d, ['reset', 'fin'] as const) ?? g.probeClose; },
     lvsd_tcp_check: (s) => {
@@ -195,7 +201,7 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     vrrp_garp_lower_prio_repeat: (s) => { vrrp.garpLowerPrioRepeat = integer(s, 0, d, 0, INT_MAX) ?? vrrp.garpLowerPrioRepeat; },
     vrrp_down_timer_adverts: (s) => { vrrp.downTimerAdverts = integer(s, 0, d, 1, 100) ?? vrrp.downTimerAdverts; },
     vrrp_notify_priority_changes: (s) => {
-      const value = lowerCaseFlag(s, d, (word) => `Invalid value '${word}' for global vrrp_notify_priority_changes specified`, 'it is false unless set before');
+      const value = trueFalse(s, d, (word) => `Invalid value '${word}' for global vrrp_notify_priority_changes specified`);
       if (value !== undefined) vrrp.notifyPriorityChanges = value;
     },
     vrrp_garp_master_refresh_repeat: (s) => { vrrp.garpMasterRefreshRepeat = refreshRepeat(s, d) ?? vrrp.garpMasterRefreshRepeat; },
@@ -203,21 +209,21 @@ export function parseGlobalDefs(statement: Statement, previous: GlobalDefs, d: D
     vrrp_vmac_garp_intvl: (s) => { vrrp.garpExtraIf = garpExtraIf(s, d, 1, 'vrrp_garp_extra_if') ?? vrrp.garpExtraIf; },
     vrrp_garp_interval: (s) => { vrrp.garpIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.garpIntervalMs; },
     vrrp_gna_interval: (s) => { vrrp.gnaIntervalMs = timerMs(s, 0, d, 1) ?? vrrp.gnaIntervalMs; },
-    vrrp_lower_prio_no_advert: setBool((v) => (vrrp.lowerPrioNoAdvert = v)),
-    vrrp_higher_prio_send_advert: setBool((v) => (vrrp.higherPrioSendAdvert = v)),
+    vrrp_lower_prio_no_advert: setTrueFalse(() => 'Invalid value for vrrp_lower_prio_no_advert specified', (v) => (vrrp.lowerPrioNoAdvert = v)),
+    vrrp_higher_prio_send_advert: setTrueFalse(() => 'Invalid value for vrrp_higher_prio_send_advert specified', (v) => (vrrp.higherPrioSendAdvert = v)),
     vrrp_version: (s) => {
       const version = integer(s, 0, d, 2, 3);
       if (version === 2 || version === 3) vrrp.version = version;
     },
-    vrrp_check_unicast_src: setBool((v) => (vrrp.checkUnicastSrc = v)),
+    vrrp_check_unicast_src: setBare(() => (vrrp.checkUnicastSrc = true)),
     vrrp_skip_check_adv_addr: (s) => {
       // keepalived 2.2.7 reads no argument here: 'false' sets it too.
       if (s.args[0]) d.warn(s.args[0].at, `vrrp_skip_check_adv_addr ${s.args[0].text}: keepalived 2.2.7 ignores the argument and sets it, and so does lvsd`);
       vrrp.skipCheckAdvAddr = true;
     },
-    vrrp_strict: setBool((v) => (vrrp.strict = v)),
+    vrrp_strict: setBare(() => (vrrp.strict = true)),
     vrrp_priority: (s) => { vrrp.priority = integer(s, 0, d, -20, 19); },
-    vrrp_no_swap: setBool((v) => (vrrp.noSwap = v)),
+    vrrp_no_swap: setBare(() => (vrrp.noSwap = true)),
     router_id_override: (s) => { vrrp.routerIdOverride = text(s, 0, d); },
   };
   const withUnhandled: Handlers = Object.fromEntries([

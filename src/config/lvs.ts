@@ -12,7 +12,7 @@ import type {
 import type { Token } from './source.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatchTo, flag, integer, lift, name, oneOf, port, script, text, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
+  block, dispatchTo, integer, lift, name, oneOf, port, script, text, trueFalse, warnOfIgnoredArgument, type Handler, type HandlerTable, type Mutable,
 } from './values.ts';
 
 const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
@@ -116,12 +116,12 @@ const REAL_SERVER: HandlerTable<RealServerState> = {
   ...lift<RealServerFields, RealServerState>({
     weight: (s, f, d) => { f.weight = integer(s, 0, d, 0, MAX_WEIGHT) ?? f.weight; },
     lvs_method: (s, f, d) => { f.forwarding = forwardingMethod(s, d) ?? f.forwarding; },
-    inhibit_on_failure: (s, f, d) => { f.inhibitOnFailure = flag(s, 0, d) ?? f.inhibitOnFailure; },
+    inhibit_on_failure: (s, f, d) => { f.inhibitOnFailure = trueFalse(s, d, (word) => `Invalid inhibit_on_failure parameter ${word}`) ?? f.inhibitOnFailure; },
     notify_up: (s, f, d) => { f.notifyUp = script(s, d) ?? f.notifyUp; },
     notify_down: (s, f, d) => { f.notifyDown = script(s, d) ?? f.notifyDown; },
     uthreshold: (s, f, d) => { f.upperThreshold = integer(s, 0, d, 0, 0x7fffffff); },
     lthreshold: (s, f, d) => { f.lowerThreshold = integer(s, 0, d, 0, 0x7fffffff); },
-    smtp_alert: (s, f, d) => { f.smtpAlert = flag(s, 0, d) ?? f.smtpAlert; },
+    smtp_alert: (s, f, d) => { f.smtpAlert = trueFalse(s, d, (word) => `Invalid real_server smtp_alert parameter ${word}`) ?? f.smtpAlert; },
     snmp_name: (s, f, d) => { f.snmpName = text(s, 0, d); },
   }, (rs) => rs.fields),
 };
@@ -264,7 +264,7 @@ const VIRTUAL_SERVER: HandlerTable<VirtualServerState> = {
     vs.haSuspendAt = s.at;
     setHaSuspend(s, vs, d);
   },
-  smtp_alert: (s, vs, d) => { vs.v.smtpAlert = flag(s, 0, d) ?? vs.v.smtpAlert; },
+  smtp_alert: (s, vs, d) => { vs.v.smtpAlert = trueFalse(s, d, (word) => `Invalid virtual_server smtp_alert parameter ${word}`) ?? vs.v.smtpAlert; },
   snmp_name: (s, vs, d) => { vs.v.snmpName = text(s, 0, d); },
   omega: bareFlag((vs) => { vs.v.omega = true; }),
   weight: (s, vs, d) => { vs.realServerWeight = integer(s, 0, d, 1, MAX_WEIGHT) ?? vs.realServerWeight; },

@@ -56,7 +56,6 @@ export function timerMs(s: Statement, index: number, d: Diagnostics, maxSeconds 
 const TRUE_WORDS = new Set(['yes', 'true', 'on']);
 const FALSE_WORDS = new Set(['no', 'false', 'off']);
 
-/** A flag keyword: present means true, unless followed by no/false/off. */
 /** garp_master_refresh_repeat: keepalived still takes the 0 of releases before 2.0.7, as 1. */
 export function refreshRepeat(s: Statement, d: Diagnostics): number | undefined {
   const repeat = integer(s, 0, d, 0, 2 ** 32 - 1);
@@ -75,35 +74,30 @@ export function wholeSecondsMs(s: Statement, d: Diagnostics): number | undefined
   return seconds === undefined ? undefined : seconds * 1000;
 }
 
-export function flag(s: Statement, index: number, d: Diagnostics): boolean | undefined {
-  const token = s.args[index];
+/**
+ * A flag keepalived 2.2.7 reads with check_true_false (lib/parser.c): alone it means true; followed
+ * by yes/true/on or no/false/off, in lower case only, what that says. keepalived reports any other
+ * word as `invalid` says and ignores the line. One of the six in another case (`True`, `ON`) is a
+ * slip a working keepalived.conf can carry: lvsd warns with keepalived's words and ignores the line
+ * too. Any other word is an error, in keepalived's words, as every value keepalived reports invalid.
+ */
+export function trueFalse(s: Statement, d: Diagnostics, invalid: (word: string) => string): boolean | undefined {
+  const token = s.args[0];
   if (!token) return true;
-  const word = token.text.toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  d.error(token.at, `'${name(s)}' expects yes/no/true/false/on/off, got '${token.text}'`);
+  if (TRUE_WORDS.has(token.text)) return true;
+  if (FALSE_WORDS.has(token.text)) return false;
+  const lower = token.text.toLowerCase();
+  if (TRUE_WORDS.has(lower) || FALSE_WORDS.has(lower)) {
+    d.warn(token.at, `${invalid(token.text)} - line ignored, as keepalived 2.2.7 ignores it (it reads yes/no/true/false/on/off in lower case only)`);
+  } else {
+    d.error(token.at, `${invalid(token.text)} - expected yes/no/true/false/on/off`);
+  }
   return undefined;
 }
 
 /**
- * A flag keepalived 2.2.7 reads with check_true_false (lib/parser.c), which knows the six words in
- * lower case only: one of them in another case (`True`, `ON`) is reported there as `invalid` says
- * and the line is ignored, so the setting falls back as if it were absent (`then` says to what).
- * lvsd does the same, with a warning; any other word is an error, as with `flag`.
- */
-export function lowerCaseFlag(s: Statement, d: Diagnostics, invalid: (word: string) => string, then: string): boolean | undefined {
-  const token = s.args[0];
-  const word = token?.text.toLowerCase();
-  if (token && word !== token.text && (TRUE_WORDS.has(word!) || FALSE_WORDS.has(word!))) {
-    d.warn(token.at, `${invalid(token.text)} - ignored, as keepalived 2.2.7 ignores it (it reads yes/no/true/false/on/off in lower case only); without the line, ${then}`);
-    return undefined;
-  }
-  return flag(s, 0, d);
-}
-
-/**
- * Some flags keepalived 2.2.7 sets whatever follows them (`misc_dynamic no`, or `alpha no` in a
- * virtual_server): lvsd sets them too, and points at the word it ignores.
+ * Some flags keepalived 2.2.7 sets whatever follows them (`misc_dynamic no`, `lvs_flush off`, or
+ * `alpha no` in a virtual_server): lvsd sets them too, and points at the word it ignores.
  */
 export function warnOfIgnoredArgument(s: Statement, d: Diagnostics, where: string): void {
   const ignored = s.args[0];

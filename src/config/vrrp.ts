@@ -8,7 +8,7 @@ import type {
 } from './model.ts';
 import type { Statement } from './tree.ts';
 import {
-  block, dispatch, flag, garpExtraIf, INT_MAX, integer, UINT_MAX, ip, listWords, lowerCaseFlag, name, oneOf, refreshRepeat, script, text, timerMs, unhandled, wholeSecondsMs,
+  block, dispatch, garpExtraIf, INT_MAX, integer, UINT_MAX, ip, listWords, name, oneOf, refreshRepeat, script, text, timerMs, trueFalse, unhandled, warnOfIgnoredArgument, wholeSecondsMs,
   type Handlers, type Mutable,
 } from './values.ts';
 
@@ -136,7 +136,10 @@ export function parseVrrpScript(s: Statement, d: Diagnostics): VrrpScript | unde
       const u = text(t, 0, d, 'a user name');
       if (u !== undefined) user = t.args[1] ? { user: u, group: t.args[1].text } : { user: u };
     },
-    init_fail: (t) => { v.initFail = flag(t, 0, d) ?? v.initFail; },
+    init_fail: (t) => {
+      warnOfIgnoredArgument(t, d, 'a vrrp_script');
+      v.initFail = true;
+    },
   }, d, 'vrrp_script');
   if (scriptName === undefined) return undefined;
   if (!v.script) {
@@ -314,8 +317,13 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
     interfaces: [] as TrackedInterface[], scripts: [] as TrackedScript[], files: [] as TrackedScript[], processes: [] as TrackedScript[],
     peers: [] as UnicastPeer[],
   };
-  const setFlag = (key: 'nopreempt' | 'vmacXmitBase' | 'useVmacAddr' | 'dontTrackPrimary' | 'accept' | 'strictMode' | 'nativeIpv6' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') =>
-    (t: Statement) => { v[key] = flag(t, 0, d) ?? v[key]; };
+  const setBare = (key: 'nopreempt' | 'vmacXmitBase' | 'useVmacAddr' | 'dontTrackPrimary' | 'accept' | 'nativeIpv6') => (t: Statement) => {
+    warnOfIgnoredArgument(t, d, 'a vrrp_instance');
+    v[key] = true;
+  };
+  const setTrueFalse = (key: 'strictMode' | 'lowerPrioNoAdvert' | 'higherPrioSendAdvert') => (t: Statement) => {
+    v[key] = trueFalse(t, d, (word) => `(${instanceName}) invalid ${name(t)} ${word} specified`) ?? v[key];
+  };
   const handlers: Handlers = {
     ...Object.fromEntries(ACCEPTED_UNHANDLED_INSTANCE.map((k) => [k, (t: Statement) => void extra.push(unhandled(t))])),
     ...notifyHandlers(notify, d),
@@ -331,7 +339,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       const version = integer(t, 0, d, 2, 3);
       if (version === 2 || version === 3) v.version = version;
     },
-    nopreempt: setFlag('nopreempt'),
+    nopreempt: setBare('nopreempt'),
     preempt: (t) => d.warn(t.at, "'preempt' is the default and is ignored"),
     preempt_delay: (t) => { v.preemptDelayMs = timerMs(t, 0, d, 1000) ?? v.preemptDelayMs; },
     authentication: (t) => {
@@ -384,9 +392,9 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       v.useVmac = true;
       useVmacArguments(t, v, d);
     },
-    vmac_xmit_base: setFlag('vmacXmitBase'),
-    use_vmac_addr: setFlag('useVmacAddr'),
-    dont_track_primary: setFlag('dontTrackPrimary'),
+    vmac_xmit_base: setBare('vmacXmitBase'),
+    use_vmac_addr: setBare('useVmacAddr'),
+    dont_track_primary: setBare('dontTrackPrimary'),
     // keepalived 2.2.7 reads no argument here.
     promote_secondaries: (t) => {
       v.promoteSecondaries = true;
@@ -406,7 +414,7 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       unicastTtlAt = t.at;
     },
     notify_priority_changes: (t) => {
-      const value = lowerCaseFlag(t, d, (word) => `(${instanceName}) Invalid value '${word}' for notify_priority_changes specified`, "the sync group's notify_priority_changes applies, else global_defs' vrrp_notify_priority_changes");
+      const value = trueFalse(t, d, (word) => `(${instanceName}) Invalid value '${word}' for notify_priority_changes specified`);
       v.notifyPriorityChanges = value ?? v.notifyPriorityChanges;
     },
     // keepalived 2.2.7 only shows the level in its configuration dump.
@@ -422,20 +430,23 @@ export function parseVrrpInstance(s: Statement, globals: GlobalDefs, d: Diagnost
       d.warn(t.at, `(${instanceName}) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon`);
       v.lvsSyncDaemonInterface = text(t, 0, d, 'an interface');
     },
-    smtp_alert: (t) => { v.smtpAlert = flag(t, 0, d) ?? v.smtpAlert; },
-    accept: setFlag('accept'),
-    no_accept: (t) => { v.accept = !(flag(t, 0, d) ?? true); },
+    smtp_alert: (t) => { v.smtpAlert = trueFalse(t, d, (word) => `Invalid vrrp_instance smtp_alert parameter ${word}`) ?? v.smtpAlert; },
+    accept: setBare('accept'),
+    no_accept: (t) => {
+      warnOfIgnoredArgument(t, d, 'a vrrp_instance');
+      v.accept = false;
+    },
     skip_check_adv_addr: (t) => {
-      const value = flag(t, 0, d);
+      const value = trueFalse(t, d, (word) => `(${instanceName}) invalid skip_check_adv_addr ${word} specified`);
       if (value === undefined) return;
       // keepalived 2.2.7 (and later) sets it for 'false' too.
       if (!value) d.warn(t.args[0]!.at, `(${instanceName}) skip_check_adv_addr ${t.args[0]!.text}: keepalived 2.2.7 sets it all the same, and so does lvsd`);
       v.skipCheckAdvAddr = true;
     },
-    strict_mode: setFlag('strictMode'),
-    lower_prio_no_advert: setFlag('lowerPrioNoAdvert'),
-    higher_prio_send_advert: setFlag('higherPrioSendAdvert'),
-    native_ipv6: setFlag('nativeIpv6'),
+    strict_mode: setTrueFalse('strictMode'),
+    lower_prio_no_advert: setTrueFalse('lowerPrioNoAdvert'),
+    higher_prio_send_advert: setTrueFalse('higherPrioSendAdvert'),
+    native_ipv6: setBare('nativeIpv6'),
   };
   dispatch(block(s, d) ?? [], handlers, d, 'vrrp_instance');
   if (instanceName === undefined) return undefined;
@@ -665,16 +676,20 @@ export function parseVrrpSyncGroup(s: Statement, d: Diagnostics): VrrpSyncGroup 
   dispatch(block(s, d) ?? [], {
     ...notifyHandlers(notify, d),
     group: (t) => { instances.push(...listWords(block(t, d) ?? []).map((w) => w.text)); },
-    smtp_alert: (t) => { g.smtpAlert = flag(t, 0, d) ?? g.smtpAlert; },
+    smtp_alert: (t) => { g.smtpAlert = trueFalse(t, d, (word) => `Invalid vrrp_group smtp_alert parameter ${word}`) ?? g.smtpAlert; },
     notify_priority_changes: (t) => {
-      const value = lowerCaseFlag(t, d, (word) => `(${groupName}) Invalid value '${word}' for sync group notify_priority_changes specified`, "global_defs' vrrp_notify_priority_changes applies to the group's instances");
+      const value = trueFalse(t, d, (word) => `(${groupName}) Invalid value '${word}' for sync group notify_priority_changes specified`);
       g.notifyPriorityChanges = value ?? g.notifyPriorityChanges;
     },
     global_tracking: (t) => {
       d.warn(t.at, "'global_tracking' is deprecated, use track_interface/track_script/track_file on the group");
-      g.globalTracking = flag(t, 0, d) ?? g.globalTracking;
+      warnOfIgnoredArgument(t, d, 'a vrrp_sync_group');
+      g.globalTracking = true;
     },
-    sync_group_tracking_weight: (t) => { g.trackingWeight = flag(t, 0, d) ?? g.trackingWeight; },
+    sync_group_tracking_weight: (t) => {
+      warnOfIgnoredArgument(t, d, 'a vrrp_sync_group');
+      g.trackingWeight = true;
+    },
     track_interface: (t) => { lists.interfaces.push(...trackList(t, d, TRACK_GRAMMARS.interface)); },
     track_script: (t) => { lists.scripts.push(...trackList(t, d, TRACK_GRAMMARS.script)); },
     track_file: (t) => { lists.files.push(...trackList(t, d, TRACK_GRAMMARS.file)); },

@@ -219,7 +219,93 @@ describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('notify_priority_changes 
     expect(ours.ok).toBe(true);
     const theirLines = [...theirs.output.matchAll(/Line (\d+)\) (.*Invalid value .*)$/gm)].map(([, line, message]) => `${line} ${message}`);
     expect(theirLines).toHaveLength(4);
-    expect(ours.warnings.map(({ at, message }) => `${at.line} ${message.split(' - ignored, as keepalived 2.2.7 ignores it')[0]}`)).toEqual(theirLines);
+    expect(ours.warnings.map(({ at, message }) => `${at.line} ${message.split(' - line ignored, as keepalived 2.2.7 ignores it')[0]}`)).toEqual(theirLines);
+  });
+});
+
+/** keepalived -t's report of a bad boolean word ("Invalid ...", "(V) invalid ...", "Unknown ... option"), by line. */
+const badWordReports = (output: string) =>
+  [...output.matchAll(/Line (\d+)\) ((?:\(\w+\) )?(?:Invalid|invalid|Unknown) .*)$/gm)].map(([, line, message]) => `${line} ${message}`);
+/** lvsd's warnings or errors that repeat keepalived's words, by line. */
+const ourBadWordReports = (warnings: readonly { at: { line: number }; message: string }[]) =>
+  warnings.filter(({ message }) => /^(\(\w+\) )?(Invalid|invalid|Unknown) /.test(message)).map(({ at, message }) => `${at.line} ${message.split(' - ')[0]}`);
+
+describe.skipIf(!existsSync(KEEPALIVED) || !INTERFACE)('boolean keywords read as keepalived 2.2.7 reads them (check_true_false: six words, in lower case only)', () => {
+  const everyWord = ['yes', 'no', 'true', 'false', 'on', 'off'];
+  it.each(everyWord)('%s after every check_true_false keyword: keepalived -t silent, lvsd without a warning', async (word) => {
+    const global = ['smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_notify_priority_changes'];
+    // skip_check_adv_addr is left out: keepalived sets it for no/false/off too, and lvsd says so (keepalived is silent).
+    const vrrp = ['strict_mode', 'lower_prio_no_advert', 'higher_prio_send_advert', 'smtp_alert', 'notify_priority_changes'];
+    await compare(`vrrp-booleans-${word}`, `global_defs {\n${global.map((k) => `  ${k} ${word}`).join('\n')}\n}\n${instance(`${vrrp.map((k) => `${k} ${word}`).join('\n  ')}\n  ${VIP}`)}`, '-P');
+    const checker = `HTTP_GET {\n      alpha ${word}\n      log_all_failures ${word}\n      fast_recovery ${word}\n      enable_sni ${word}\n      url {\n        path /\n      }\n    }`;
+    await compare(`checker-booleans-${word}`, vs(`${HEAD}\n  smtp_alert ${word}\n  ${rs(`inhibit_on_failure ${word}\n    alpha ${word}\n    smtp_alert ${word}\n    ${checker}`)}`), '-C');
+  });
+
+  it('one of the six in another case: lvsd warns at each line keepalived -t reports, in its words, and ignores the line as it does', async () => {
+    const file = join(dir, 'booleans-case-vrrp.conf');
+    writeFileSync(file, [
+      'global_defs {\n  smtp_alert True\n  smtp_alert_vrrp NO\n  smtp_alert_checker ON\n  dynamic_interfaces no',
+      '  vrrp_lower_prio_no_advert Yes\n  vrrp_higher_prio_send_advert FALSE\n}',
+      'vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n  smtp_alert Yes\n}',
+      instance(`strict_mode On\n  lower_prio_no_advert TRUE\n  higher_prio_send_advert Off\n  skip_check_adv_addr Off\n  smtp_alert YES\n  ${VIP}`),
+      instance('virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8),
+    ].join('\n'));
+    const theirs = badWordReports((await keepalivedTest(file, '-P')).output);
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(true);
+    expect(theirs).toHaveLength(12);
+    expect(ourBadWordReports(ours.warnings)).toEqual(theirs);
+    if (!ours.ok) return;
+    const { globalDefs, vrrpInstances } = ours.config;
+    // As if the line were not there; dynamic_interfaces is set whatever follows it.
+    expect([globalDefs.smtpAlert, globalDefs.smtpAlertVrrp, globalDefs.smtpAlertChecker, globalDefs.dynamicInterfaces]).toEqual([undefined, undefined, undefined, true]);
+    expect([globalDefs.vrrp.lowerPrioNoAdvert, globalDefs.vrrp.higherPrioSendAdvert]).toEqual([false, false]);
+    expect([vrrpInstances[0]?.strictMode, vrrpInstances[0]?.lowerPrioNoAdvert, vrrpInstances[0]?.skipCheckAdvAddr]).toEqual([false, false, false]);
+  });
+
+  it('the same in a virtual_server, a real_server and a checker', async () => {
+    const file = join(dir, 'booleans-case-checker.conf');
+    const checker = 'HTTP_GET {\n      alpha Off\n      log_all_failures YES\n      fast_recovery On\n      enable_sni NO\n      url {\n        path /\n      }\n    }';
+    writeFileSync(file, vs(`${HEAD}\n  smtp_alert On\n  ${rs(`inhibit_on_failure Yes\n    alpha TRUE\n    smtp_alert False\n    ${checker}`)}`));
+    const theirs = badWordReports((await keepalivedTest(file, '-C')).output);
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(true);
+    expect(theirs).toHaveLength(8);
+    expect(ourBadWordReports(ours.warnings)).toEqual(theirs);
+  });
+
+  it('another word: lvsd refuses the file, at each line keepalived -t reports, in its words', async () => {
+    const file = join(dir, 'booleans-other-word.conf');
+    writeFileSync(file, [
+      'global_defs {\n  smtp_alert_vrrp maybe\n  lvs_flush_onstop yes\n}',
+      instance(`higher_prio_send_advert nope\n  ${VIP}`),
+    ].join('\n'));
+    const theirs = badWordReports((await keepalivedTest(file, '-P')).output);
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(false);
+    expect(theirs).toHaveLength(3);
+    if (!ours.ok) expect(ourBadWordReports(ours.errors)).toEqual(theirs);
+  });
+
+  it('flags keepalived sets whatever follows them: keepalived -t silent, lvsd sets them too and points at the word', async () => {
+    const file = join(dir, 'booleans-ignored-argument.conf');
+    writeFileSync(file, [
+      'global_defs {\n  lvs_flush off\n  enable_script_security no\n  vrrp_check_unicast_src no\n  vrrp_strict off\n  vrrp_no_swap false\n  script_user root\n}',
+      'vrrp_script s {\n  script "/bin/true"\n  init_fail no\n}',
+      'vrrp_sync_group G {\n  group {\n    V\n    W\n  }\n  sync_group_tracking_weight off\n}',
+      // Version 3: keepalived resets accept on a VRRPv2 instance, with a warning.
+      instance(`version 3\n  nopreempt no\n  dont_track_primary off\n  accept no\n  ${VIP}`),
+      instance('no_accept no\n  virtual_ipaddress {\n    10.9.0.2/24\n  }', 'W', 8),
+    ].join('\n'));
+    expect(await keepalivedTest(file, '-P')).toEqual({ code: 0, output: '' });
+    const ours = parseConfigFile(file, { hostname: 'parity' });
+    expect(ours.ok).toBe(true);
+    const ignoring = ours.warnings.map(({ message }) => /^'(\w+) \w+' sets \1: keepalived 2\.2\.7 reads no argument after/.exec(message)?.[1]);
+    expect(ignoring).toEqual(['lvs_flush', 'enable_script_security', 'vrrp_check_unicast_src', 'vrrp_strict', 'vrrp_no_swap', 'init_fail', 'sync_group_tracking_weight', 'nopreempt', 'dont_track_primary', 'accept', 'no_accept']);
+    if (!ours.ok) return;
+    const { globalDefs, vrrpInstances } = ours.config;
+    expect([globalDefs.lvsFlush, globalDefs.enableScriptSecurity, globalDefs.vrrp.strict, globalDefs.vrrp.noSwap]).toEqual([true, true, true, true]);
+    expect(vrrpInstances.map((v) => v.accept)).toEqual([true, false]);
   });
 });
 
