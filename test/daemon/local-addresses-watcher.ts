@@ -4,7 +4,8 @@
 //
 // The batch runs straight after the first dump, while the netlink package is still in its read loop:
 // the next read meets the overrun and reports it as an error event. Were epoll to see the overrun
-// first, the package's native poll handler would abort the process (see the report on this test).
+// first (EPOLLERR), netlink 0.3.0's native poll handler would abort the process (std::terminate,
+// from building its error with no syscall name), which no JavaScript listener can prevent.
 import { spawnSync } from 'node:child_process';
 import { LocalAddresses } from '../../src/daemon/local-addresses.ts';
 
