@@ -183,12 +183,17 @@ export class Rtnetlink {
     }
   }
 
-  async hasAddress(linkIndex: number, address: string): Promise<boolean> {
-    return (await this.addresses()).some((a) => a.linkIndex === linkIndex && compareAddresses(a.address, address) === 0);
-  }
-
+  /**
+   * As keepalived 2.2.7 adds (NLM_F_CREATE alone, `ip route prepend`): a route of someone else's to
+   * the same destination stays, where NLM_F_REPLACE would take it away. The same route, left by an
+   * earlier run, is taken as it is.
+   */
   async addRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
-    await this.inTurn((socket) => socket.newRoute(...routeMessage(route, linkIndex, SCOPES.global), { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+    try {
+      await this.inTurn((socket) => socket.newRoute(...routeMessage(route, linkIndex, SCOPES.global), { flags: FlagsNew.CREATE }));
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
   }
 
   async removeRoute(route: VirtualRoute, linkIndex: number | undefined): Promise<void> {
@@ -201,7 +206,7 @@ export class Rtnetlink {
 
   /** A blackhole route to `address` alone, in `table` with rtnetlink protocol `proto`: where BIRD learns an announced VIP. */
   async addHostBlackhole(address: string, table: number, proto: number): Promise<void> {
-    await this.inTurn((socket) => socket.newRoute(...hostBlackhole(address, table, proto), { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+    await this.inTurn((socket) => socket.newRoute(...hostBlackhole(address, table, proto), { flags: FlagsNew.CREATE }));
   }
 
   /** Returns false when the route was not there. */

@@ -95,11 +95,12 @@ function syncGroupConfig(lab: Lab): (router: Router) => string {
  * (rt0) and its notify FIFO read: `newLines` gives the INSTANCE lines of each since it was last
  * called (keepalived's GROUP lines, which lvsd does not write, left out), and checks they are the same.
  */
-async function startRouters(context: TestContext, render: (lab: Lab) => (router: Router) => string) {
+async function startRouters(context: TestContext, render: (lab: Lab) => (router: Router) => string, before: string[][] = []) {
   const lab = await labForTest(context);
   for (const node of [lab.a, lab.b]) {
     await ip(node, ['link', 'add', ROUTE_INTERFACE, 'type', 'veth', 'peer', 'name', 'rt1']);
     for (const link of [ROUTE_INTERFACE, 'rt1']) await ip(node, ['link', 'set', link, 'up']);
+    for (const args of before) await ip(node, args);
   }
   const fifos = { keepalived: fifoReader(fifoOf(lab, 71)), lvsd: fifoReader(fifoOf(lab, 72)) };
   context.onTestFinished(() => Object.values(fifos).forEach((fifo) => fifo.close()));
@@ -175,6 +176,18 @@ describe('tracked virtual routes and rules in network namespaces, against keepal
     await inBoth(['link', 'set', ROUTE_INTERFACE, 'up']);
     await expectMasterWithAll();
     expect(newLines()).toEqual(['INSTANCE "VI" BACKUP 100', 'INSTANCE "VI" MASTER 100']);
+  }, 90_000);
+
+  it("adds its route beside another's to the same destination, as `ip route prepend` does, where a replace would take the other's away", async (context) => {
+    const { routers, waitForVips } = await startRouters(context, config, [['route', 'add', '10.88.1.0/24', 'dev', 'rt1']]);
+    await waitForVips(true);
+    await sleep(300);
+    for (const router of routers) {
+      expect((await ip(router.node, ['-4', 'route', 'show', '10.88.1.0/24'])).trim().split('\n').map((line) => line.trim()), router.node.ns).toEqual([
+        '10.88.1.0/24 dev rt0 proto keepalived',
+        '10.88.1.0/24 dev rt1 scope link',
+      ]);
+    }
   }, 90_000);
 
   it('in a sync group: the other master leaves MASTER with it, and both are master again after the skew time', async (context) => {
