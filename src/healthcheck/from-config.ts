@@ -41,7 +41,9 @@ export function checkSpecsFromConfig(config: KeepalivedConfig, naming: CheckSpec
         id: checkerId(checker, index),
         timing: {
           delayLoopMs: checker.timing.delayLoopMs,
-          retry: checker.timing.retry,
+          // keepalived sets a FILE_CHECK from the file as it reads it, at start and at each change
+          // (check_file.c set_track_file_checkers_down, track_file.c): no retry delays a fault.
+          retry: checker.kind === 'FILE_CHECK' ? 0 : checker.timing.retry,
           delayBeforeRetryMs: checker.timing.delayBeforeRetryMs,
           alpha: checker.timing.alpha,
         },

@@ -90,6 +90,8 @@ describe('checkSpecsFromConfig', () => {
     expect(urls[1]).toMatchObject({ path: '/text', regex: /^OK/i, regexNoMatch: true });
     expect(tcp).toMatchObject({ timing: { alpha: true }, probe: { kind: 'TCP_CHECK', options: { host: '10.1.0.1', port: 8081, bindTo: '10.1.0.254' } } });
     expect(misc!.probe).toEqual({ kind: 'MISC_CHECK', options: { argv: ['/usr/local/bin/check', 'a b', '2'], timeoutMs: 3000, dynamic: true } });
+    // Applied as read, at start too: a tracked fault takes the real server out of the first table.
+    expect(file!.timing.retry).toBe(0);
     expect(file!.probe).toEqual({
       kind: 'FILE_CHECK',
       options: { path: '/run/lvsd-maint', weight: 5, reverse: false },
