@@ -191,8 +191,8 @@ function dumpedRoute(route: VirtualRoute): string {
 
 /**
  * keepalived's route line without the leading add/append/prepend, which lvsd has no counterpart
- * for and is therefore not compared: how keepalived adds it (lvsd always replaces a route of the
- * same key).
+ * for and is therefore not compared: how keepalived adds it (lvsd adds as keepalived does without
+ * one, as `ip route prepend`).
  */
 function comparableRoute(line: string): string {
   return line.replace(/^(?:add|append|prepend) /, '');
